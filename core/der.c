@@ -187,8 +187,8 @@ rsp_status der_reader_enter(const der_tlv *tlv, unsigned parent_depth, der_reade
         return rsp_error_set(err, RSP_ERR_UNEXPECTED_TAG, tlv->tag, tlv->offset,
                              "expected a constructed value");
     if (parent_depth + 1 > DER_MAX_DEPTH)
-        return rsp_error_set(err, RSP_ERR_TOO_DEEP, tlv->tag, tlv->offset,
-                             "nesting deeper than %d", DER_MAX_DEPTH);
+        return rsp_error_set(err, RSP_ERR_TOO_DEEP, tlv->tag, tlv->offset, "nesting deeper than %d",
+                             DER_MAX_DEPTH);
     size_t header = tlv->whole.len - tlv->value.len;
     der_reader_init(child, tlv->value, tlv->offset + header, parent_depth + 1);
     return RSP_OK;

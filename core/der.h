@@ -14,7 +14,7 @@
 
 #include "core/error.h"
 
-#define DER_MAX_DEPTH 32        /* constructed nesting bound for every decoder */
+#define DER_MAX_DEPTH  32        /* constructed nesting bound for every decoder */
 #define DER_MAX_LENGTH 0x1000000 /* 16 MiB: no GSMA message is larger */
 
 typedef struct {
@@ -25,9 +25,9 @@ typedef struct {
 typedef struct {
     uint32_t tag;
     bool constructed;
-    der_view value;    /* content octets */
-    der_view whole;    /* tag + length + content */
-    size_t offset;     /* offset of the tag within the outermost input */
+    der_view value; /* content octets */
+    der_view whole; /* tag + length + content */
+    size_t offset;  /* offset of the tag within the outermost input */
 } der_tlv;
 
 /* Sequential strict reader over a region. base_offset is the region's offset within the
@@ -54,7 +54,7 @@ bool der_tag_is_constructed(uint32_t tag);
 /* Context-specific tag numbers: DER_CONTEXT(3) == 0x83, DER_CONTEXT_C(3) == 0xA3,
  * DER_CONTEXT_C(55) == 0xBF37. */
 uint32_t der_context_tag(unsigned number, bool constructed);
-#define DER_CONTEXT(n) der_context_tag((n), false)
+#define DER_CONTEXT(n)   der_context_tag((n), false)
 #define DER_CONTEXT_C(n) der_context_tag((n), true)
 
 void der_reader_init(der_reader *r, der_view region, size_t base_offset, unsigned depth);

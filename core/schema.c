@@ -5,15 +5,15 @@
 const schema_type schema_octets = SCHEMA_OCTETS_TYPE("OCTET STRING", 0x04, 0, 0);
 const schema_type schema_utf8 = SCHEMA_UTF8_TYPE("UTF8String", 0x0C, 0, 0);
 const schema_type schema_integer = SCHEMA_INTEGER_TYPE("INTEGER", 0x02, 0, 0);
-const schema_type schema_boolean = {"BOOLEAN", SCHEMA_BOOLEAN, 0x01, 0, 0, NULL, 0, NULL, 0, 0,
-                                    NULL, 0};
+const schema_type schema_boolean = {"BOOLEAN", SCHEMA_BOOLEAN, 0x01, 0, 0,    NULL,
+                                    0,         NULL,           0,    0, NULL, 0};
 const schema_type schema_null = {"NULL", SCHEMA_NULL, 0x05, 0, 0, NULL, 0, NULL, 0, 0, NULL, 0};
-const schema_type schema_oid = {"OBJECT IDENTIFIER", SCHEMA_OID, 0x06, 0, 0, NULL, 0, NULL, 0, 0,
-                                NULL, 0};
+const schema_type schema_oid = {
+    "OBJECT IDENTIFIER", SCHEMA_OID, 0x06, 0, 0, NULL, 0, NULL, 0, 0, NULL, 0};
 const schema_type schema_bit_string = {
     "BIT STRING", SCHEMA_BIT_STRING, 0x03, 0, 0, NULL, 0, NULL, 0, 0, NULL, 0};
-const schema_type schema_raw_any = {"ANY", SCHEMA_RAW, 0, SCHEMA_ANY_TAG, 0, NULL, 0, NULL, 0, 0,
-                                    NULL, 0};
+const schema_type schema_raw_any = {"ANY", SCHEMA_RAW, 0, SCHEMA_ANY_TAG, 0, NULL, 0,
+                                    NULL,  0,          0, NULL,           0};
 const schema_type schema_raw_sequence = SCHEMA_RAW_TYPE("SEQUENCE", 0x30);
 
 void *schema_arena_alloc(schema_arena *a, size_t size)
@@ -121,8 +121,7 @@ static bool utf8_valid(der_view v)
 static rsp_status check_size(const schema_type *type, const der_tlv *tlv, size_t size,
                              rsp_error *err)
 {
-    if ((type->min > 0 && size < (size_t)type->min) ||
-        (type->max > 0 && size > (size_t)type->max))
+    if ((type->min > 0 && size < (size_t)type->min) || (type->max > 0 && size > (size_t)type->max))
         return rsp_error_set(err, RSP_ERR_BAD_VALUE, tlv->tag, tlv->offset,
                              "%s: size %zu outside %lld..%lld", type->name, size,
                              (long long)type->min, (long long)type->max);
@@ -194,25 +193,24 @@ static rsp_status decode_choice(const schema_type *type, const der_tlv *tlv, uns
                          "%s: no alternative has this tag", type->name);
 }
 
-static rsp_status decode_sequence_of(const schema_type *type, const der_tlv *tlv,
-                                     unsigned depth, schema_list *list, schema_arena *arena,
-                                     rsp_error *err)
+static rsp_status decode_sequence_of(const schema_type *type, const der_tlv *tlv, unsigned depth,
+                                     schema_list *list, schema_arena *arena, rsp_error *err)
 {
     der_reader r;
     rsp_status st = der_reader_enter(tlv, depth, &r, err);
     size_t count = 0;
     der_tlv child;
-    while (st == RSP_OK && !der_reader_at_end(&r) && (st = der_reader_next(&r, &child, err)) ==
-                                                          RSP_OK)
+    while (st == RSP_OK && !der_reader_at_end(&r) &&
+           (st = der_reader_next(&r, &child, err)) == RSP_OK)
         count++;
     if (st != RSP_OK)
         return st;
     if ((type->min > 0 && count < (size_t)type->min) ||
         (type->max > 0 && count > (size_t)type->max))
-        return rsp_error_set(err, type->max > 0 && count > (size_t)type->max ? RSP_ERR_TOO_MANY
-                                                                              : RSP_ERR_BAD_VALUE,
-                             tlv->tag, tlv->offset, "%s: %zu elements, allowed %lld..%lld",
-                             type->name, count, (long long)type->min, (long long)type->max);
+        return rsp_error_set(
+            err, type->max > 0 && count > (size_t)type->max ? RSP_ERR_TOO_MANY : RSP_ERR_BAD_VALUE,
+            tlv->tag, tlv->offset, "%s: %zu elements, allowed %lld..%lld", type->name, count,
+            (long long)type->min, (long long)type->max);
     size_t element_size = schema_value_size(type->element);
     list->count = count;
     list->items = NULL;
@@ -275,9 +273,8 @@ static rsp_status decode_integer(const schema_type *type, const der_tlv *tlv, in
     rsp_status st = der_decode_int64(tlv, out, err);
     if (st != RSP_OK)
         return st;
-    bool bounded = type->kind == SCHEMA_ENUMERATED
-                       ? !(type->flags & SCHEMA_EXTENSIBLE) || *out < 0
-                       : (type->min != 0 || type->max != 0);
+    bool bounded = type->kind == SCHEMA_ENUMERATED ? !(type->flags & SCHEMA_EXTENSIBLE) || *out < 0
+                                                   : (type->min != 0 || type->max != 0);
     int64_t max = type->max;
     if (type->kind == SCHEMA_ENUMERATED && (type->flags & SCHEMA_EXTENSIBLE))
         max = INT64_MAX;
@@ -315,8 +312,8 @@ static rsp_status decode_content(const schema_type *type, const der_tlv *tlv, un
     case SCHEMA_UTF8:
         *(der_view *)ptr = tlv->value;
         if (!utf8_valid(tlv->value))
-            return rsp_error_set(err, RSP_ERR_BAD_VALUE, tlv->tag, tlv->offset,
-                                 "%s: invalid UTF-8", type->name);
+            return rsp_error_set(err, RSP_ERR_BAD_VALUE, tlv->tag, tlv->offset, "%s: invalid UTF-8",
+                                 type->name);
         return check_size(type, tlv, tlv->value.len, err);
     case SCHEMA_INTEGER:
     case SCHEMA_ENUMERATED:
@@ -364,8 +361,8 @@ static rsp_status decode_field(const schema_field *field, const der_tlv *tlv, un
     return decode_content(type, tlv, depth, ptr, arena, err);
 }
 
-rsp_status schema_decode_tlv(const schema_type *type, const der_tlv *tlv, unsigned depth,
-                             void *out, schema_arena *arena, rsp_error *err)
+rsp_status schema_decode_tlv(const schema_type *type, const der_tlv *tlv, unsigned depth, void *out,
+                             schema_arena *arena, rsp_error *err)
 {
     schema_field top = {type->name, 0, 0, SCHEMA_NO_PRESENCE, 0, type};
     memset(out, 0, schema_value_size(type));
@@ -375,8 +372,8 @@ rsp_status schema_decode_tlv(const schema_type *type, const der_tlv *tlv, unsign
     return decode_field(&top, tlv, depth, out, arena, err);
 }
 
-rsp_status schema_decode(const schema_type *type, der_view input, void *out,
-                         schema_arena *arena, rsp_error *err)
+rsp_status schema_decode(const schema_type *type, der_view input, void *out, schema_arena *arena,
+                         rsp_error *err)
 {
     der_tlv tlv;
     rsp_status st = der_parse_single(input, &tlv, err);
@@ -416,7 +413,8 @@ static rsp_status encode_content(const schema_type *type, uint32_t tag, const ui
         size_t mark = der_begin(w, tag);
         for (size_t i = 0; i < type->field_count; i++) {
             const schema_field *f = &type->fields[i];
-            if (f->presence_offset != SCHEMA_NO_PRESENCE && !*(const bool *)(ptr + f->presence_offset))
+            if (f->presence_offset != SCHEMA_NO_PRESENCE &&
+                !*(const bool *)(ptr + f->presence_offset))
                 continue;
             if (encode_field(f, ptr, w, depth + 1) != RSP_OK)
                 return w->status;

@@ -20,8 +20,8 @@ static const schema_field addresses_fields[] = {
     SCHEMA_OPT_NAMED("defaultDpAddress", addresses, default_address, 0x80, schema_utf8),
     SCHEMA_FIELD_NAMED("rootDsAddress", addresses, root_address, 0x81, schema_utf8),
 };
-static const schema_type addresses_type =
-    SCHEMA_SEQUENCE_TYPE("EuiccConfiguredAddressesResponse", 0xBF3C, addresses, addresses_fields, 0);
+static const schema_type addresses_type = SCHEMA_SEQUENCE_TYPE(
+    "EuiccConfiguredAddressesResponse", 0xBF3C, addresses, addresses_fields, 0);
 
 typedef struct {
     int64_t code;
@@ -30,7 +30,8 @@ typedef struct {
 static const schema_field ok_fields[] = {
     SCHEMA_FIELD(ok_value, code, 0x80, schema_integer),
 };
-static const schema_type ok_type = SCHEMA_SEQUENCE_TYPE("Ok", 0x30, ok_value, ok_fields, SCHEMA_EXTENSIBLE);
+static const schema_type ok_type =
+    SCHEMA_SEQUENCE_TYPE("Ok", 0x30, ok_value, ok_fields, SCHEMA_EXTENSIBLE);
 
 typedef struct {
     int choice;
@@ -43,7 +44,8 @@ static const schema_field response_alts[] = {
     SCHEMA_ALT(response, ok, 0xA0, ok_type),
     SCHEMA_ALT(response, error, 0x81, schema_integer),
 };
-static const schema_type response_type = SCHEMA_CHOICE_TYPE("Response", 0xBF38, response, response_alts, 0);
+static const schema_type response_type =
+    SCHEMA_CHOICE_TYPE("Response", 0xBF38, response, response_alts, 0);
 
 typedef struct {
     schema_list items; /* of der_view */
@@ -84,13 +86,13 @@ static void test_sequence_optional(void **state)
     const uint8_t missing[] = {0xBF, 0x3C, 0x04, 0x80, 0x02, 'a', 'b'};
     const uint8_t swapped[] = {0xBF, 0x3C, 0x08, 0x81, 0x02, 'c', 'd', 0x80, 0x02, 'a', 'b'};
     rsp_error err = {0};
-    assert_int_equal(schema_decode(&addresses_type, der_view_make(missing, sizeof missing), &a,
-                                   NULL, &err),
-                     RSP_ERR_MISSING_FIELD);
+    assert_int_equal(
+        schema_decode(&addresses_type, der_view_make(missing, sizeof missing), &a, NULL, &err),
+        RSP_ERR_MISSING_FIELD);
     rsp_error_clear(&err);
-    assert_int_equal(schema_decode(&addresses_type, der_view_make(swapped, sizeof swapped), &a,
-                                   NULL, &err),
-                     RSP_ERR_UNEXPECTED_TAG);
+    assert_int_equal(
+        schema_decode(&addresses_type, der_view_make(swapped, sizeof swapped), &a, NULL, &err),
+        RSP_ERR_UNEXPECTED_TAG);
     assert_int_equal(err.tag, 0x80);
     assert_int_equal(err.offset, 7);
 }
@@ -157,8 +159,8 @@ static void test_sequence_of_bounds(void **state)
     /* a 9-byte ICCID breaks SIZE(10) */
     der[5] = 9;
     rsp_error_clear(&err);
-    assert_int_not_equal(schema_decode(&iccid_list_type, der_view_make(der, n), &list, &arena, &err),
-                         RSP_OK);
+    assert_int_not_equal(
+        schema_decode(&iccid_list_type, der_view_make(der, n), &list, &arena, &err), RSP_OK);
 }
 
 int main(void)
