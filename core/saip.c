@@ -346,6 +346,8 @@ static void summarise_generic_file_management(text_builder *t, const saip_elemen
         while (children_next(&inner, &item)) {
             if (item.tag == 0x80) {
                 text_append(t, "; path ");
+                if (item.value.len == 0)
+                    text_append(t, "MF");
                 text_hex(t, item.value);
             } else if (item.tag == 0x62 && find_child(&item, 3, 0x83, &field, err)) {
                 text_append(t, " create ");
