@@ -127,7 +127,8 @@ static uint16_t deliver(channel_state *ch, response_out *out, const uint8_t *dat
     size_t chunk = len < ne ? len : ne;
     if (chunk > room)
         chunk = room;
-    memcpy(out->buf + out->len, data, chunk);
+    if (chunk > 0) /* an empty response may come without a buffer */
+        memcpy(out->buf + out->len, data, chunk);
     out->len += chunk;
     if (chunk == len) {
         free(owned);
