@@ -1,0 +1,357 @@
+/* SQLite backend: one file in WAL mode (readers never block the writer), synchronous=FULL so a
+ * committed transaction survives power loss, foreign keys enforced. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/backend.h"
+
+typedef struct {
+    sqlite3 *db;
+    unsigned busy_timeout_ms;
+    struct timespec busy_since; /* start of the current wait for a lock */
+} sqlite_conn;
+
+static sqlite3 *conn_db(const store_conn *conn)
+{
+    return ((const sqlite_conn *)conn->handle)->db;
+}
+
+static sqlite3_stmt *stmt_handle(const store_stmt *stmt)
+{
+    return (sqlite3_stmt *)stmt->backend;
+}
+
+static store_failure classify(int extended_code)
+{
+    switch (extended_code) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return STORE_FAILURE_UNIQUE;
+    default:
+        break;
+    }
+    switch (extended_code & 0xFF) {
+    case SQLITE_CONSTRAINT:
+        return STORE_FAILURE_CONSTRAINT;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return STORE_FAILURE_CONFLICT;
+    case SQLITE_ERROR:
+    case SQLITE_RANGE:
+    case SQLITE_MISMATCH:
+    case SQLITE_MISUSE:
+    case SQLITE_TOOBIG:
+        return STORE_FAILURE_SQL;
+    default:
+        return STORE_FAILURE_IO;
+    }
+}
+
+static rsp_status fail_from_db(store_conn *conn, rsp_error *err, const char *what)
+{
+    sqlite3 *db = conn_db(conn);
+    int code = sqlite3_extended_errcode(db);
+    int system_errno = sqlite3_system_errno(db);
+    if ((code & 0xFF) == SQLITE_IOERR || (code & 0xFF) == SQLITE_CANTOPEN)
+        return store_fail(conn, classify(code), err, "sqlite: %s: %s (%d, %s)", what,
+                          sqlite3_errmsg(db), code, strerror(system_errno));
+    return store_fail(conn, classify(code), err, "sqlite: %s: %s (%d)", what, sqlite3_errmsg(db),
+                      code);
+}
+
+static double elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - since->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+/* SQLite's own busy handler sleeps up to 100 ms between tries, which leaves the lock idle most
+ * of the time when threads of one process take turns; short sleeps keep the writer busy. */
+static int busy_wait(void *context, int count)
+{
+    sqlite_conn *handle = context;
+    if (count == 0)
+        clock_gettime(CLOCK_MONOTONIC, &handle->busy_since);
+    else if (elapsed_ms(&handle->busy_since) >= handle->busy_timeout_ms)
+        return 0;
+    long wait_us = count < 4 ? 50L << count : 1000L;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = wait_us * 1000L};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+static rsp_status enable_wal(store_conn *conn, const char *target, rsp_error *err)
+{
+    sqlite_conn *handle = conn->handle;
+    sqlite3_stmt *pragma = NULL;
+    int rc = sqlite3_prepare_v2(handle->db, "PRAGMA journal_mode=WAL", -1, &pragma, NULL);
+    /* Switching to WAL needs an exclusive lock and SQLite does not call the busy handler for
+     * it, so processes opening a new database together wait here. */
+    struct timespec since;
+    clock_gettime(CLOCK_MONOTONIC, &since);
+    for (int attempt = 0; rc == SQLITE_OK || rc == SQLITE_BUSY; attempt++) {
+        rc = sqlite3_step(pragma);
+        if (rc != SQLITE_BUSY || elapsed_ms(&since) >= handle->busy_timeout_ms)
+            break;
+        sqlite3_reset(pragma);
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (attempt < 10 ? 100L : 2000L) * 1000L};
+        nanosleep(&ts, NULL);
+    }
+    bool wal = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(pragma, 0), "wal") == 0;
+    sqlite3_finalize(pragma);
+    if (rc != SQLITE_ROW)
+        return fail_from_db(conn, err, "journal_mode");
+    if (!wal && strcmp(target, ":memory:") != 0)
+        return store_fail(conn, STORE_FAILURE_IO, err, "sqlite: %s cannot use WAL mode", target);
+    return RSP_OK;
+}
+
+static rsp_status sqlite_connect(store_conn *conn, const char *target, const store_options *options,
+                                 rsp_error *err)
+{
+    sqlite_conn *handle = calloc(1, sizeof *handle);
+    if (handle == NULL)
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "sqlite: out of memory");
+    handle->busy_timeout_ms = options->busy_timeout_ms;
+    conn->handle = handle;
+    /* Each connection is used by one thread at a time, so SQLite's own mutexes are dead
+     * weight. */
+    int rc =
+        sqlite3_open_v2(target, &handle->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    rsp_status status = RSP_OK;
+    if (rc != SQLITE_OK) {
+        status = store_fail(conn, STORE_FAILURE_IO, err, "sqlite: cannot open %s: %s", target,
+                            handle->db != NULL ? sqlite3_errmsg(handle->db) : "out of memory");
+    } else {
+        sqlite3_extended_result_codes(handle->db, 1);
+        sqlite3_busy_handler(handle->db, busy_wait, handle);
+        status = enable_wal(conn, target, err);
+    }
+    if (status == RSP_OK &&
+        sqlite3_exec(handle->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL, NULL,
+                     NULL) != SQLITE_OK)
+        status = fail_from_db(conn, err, "pragmas");
+    if (status != RSP_OK) {
+        sqlite3_close_v2(handle->db);
+        free(handle);
+        conn->handle = NULL;
+    }
+    return status;
+}
+
+static void sqlite_disconnect(store_conn *conn)
+{
+    sqlite_conn *handle = conn->handle;
+    if (handle == NULL)
+        return;
+    sqlite3_close_v2(handle->db);
+    free(handle);
+    conn->handle = NULL;
+}
+
+static bool sqlite_healthy(store_conn *conn)
+{
+    (void)conn;
+    return true;
+}
+
+static rsp_status sqlite_reconnect(store_conn *conn, rsp_error *err)
+{
+    (void)err;
+    (void)conn;
+    return RSP_OK;
+}
+
+/* $n becomes ?n: SQLite would take "$1" as a parameter NAMED "$1" and number parameters by
+ * first appearance, so "$2 ... $1" would swap. Literals, quoted names and comments are kept. */
+static void translate_parameters(char *sql)
+{
+    char quote = 0;
+    for (char *p = sql; *p != '\0'; p++) {
+        if (quote != 0) {
+            if (*p == quote)
+                quote = 0;
+        } else if (*p == '\'' || *p == '"' || *p == '`') {
+            quote = *p;
+        } else if (*p == '[') {
+            quote = ']';
+        } else if (p[0] == '-' && p[1] == '-') {
+            while (p[1] != '\0' && p[1] != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            p += 2;
+            while (*p != '\0' && !(p[0] == '*' && p[1] == '/'))
+                p++;
+            if (*p == '\0')
+                break;
+            p++;
+        } else if (p[0] == '$' && p[1] >= '0' && p[1] <= '9') {
+            *p = '?';
+        }
+    }
+}
+
+static bool only_blank(const char *text)
+{
+    for (; *text != '\0'; text++)
+        if (*text != ' ' && *text != '\t' && *text != '\n' && *text != '\r' && *text != ';')
+            return false;
+    return true;
+}
+
+static rsp_status sqlite_prepare(store_stmt *stmt, rsp_error *err)
+{
+    char *sql = strdup(stmt->sql);
+    if (sql == NULL)
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "sqlite: out of memory");
+    translate_parameters(sql);
+    sqlite3_stmt *handle = NULL;
+    const char *tail = NULL;
+    int rc =
+        sqlite3_prepare_v3(conn_db(stmt->conn), sql, -1, SQLITE_PREPARE_PERSISTENT, &handle, &tail);
+    rsp_status status = RSP_OK;
+    if (rc != SQLITE_OK)
+        status = fail_from_db(stmt->conn, err, "prepare");
+    else if (handle == NULL || !only_blank(tail))
+        status = store_fail(stmt->conn, STORE_FAILURE_SQL, err,
+                            "sqlite: not exactly one statement: %.60s", stmt->sql);
+    free(sql);
+    if (status != RSP_OK) {
+        sqlite3_finalize(handle);
+        return status;
+    }
+    stmt->backend = handle;
+    return RSP_OK;
+}
+
+static void sqlite_finalize(store_stmt *stmt)
+{
+    sqlite3_finalize(stmt_handle(stmt));
+    stmt->backend = NULL;
+}
+
+static rsp_status sqlite_bind(store_stmt *stmt, int index, const store_value *value)
+{
+    sqlite3_stmt *handle = stmt_handle(stmt);
+    int rc;
+    /* SQLITE_STATIC: the caller keeps the buffer alive until the statement has run. */
+    switch (value->type) {
+    case STORE_INT64:
+        rc = sqlite3_bind_int64(handle, index, value->integer);
+        break;
+    case STORE_TEXT:
+        rc = sqlite3_bind_text(handle, index, value->data, -1, SQLITE_STATIC);
+        break;
+    case STORE_BLOB:
+        rc = sqlite3_bind_blob64(handle, index, value->data, value->size, SQLITE_STATIC);
+        break;
+    default:
+        rc = sqlite3_bind_null(handle, index);
+        break;
+    }
+    return rc == SQLITE_OK ? RSP_OK : RSP_ERR_INVALID_ARGUMENT;
+}
+
+static rsp_status sqlite_step(store_stmt *stmt, bool *has_row, rsp_error *err)
+{
+    sqlite3_stmt *handle = stmt_handle(stmt);
+    int rc = sqlite3_step(handle);
+    if (rc == SQLITE_ROW) {
+        *has_row = true;
+        return RSP_OK;
+    }
+    if (rc == SQLITE_DONE) {
+        *has_row = false;
+        stmt->changes = sqlite3_stmt_readonly(handle) ? 0 : sqlite3_changes64(conn_db(stmt->conn));
+        return RSP_OK;
+    }
+    return fail_from_db(stmt->conn, err, "step");
+}
+
+static void sqlite_reset(store_stmt *stmt)
+{
+    sqlite3_reset(stmt_handle(stmt));
+    sqlite3_clear_bindings(stmt_handle(stmt));
+}
+
+static int sqlite_column_count(const store_stmt *stmt)
+{
+    return sqlite3_column_count(stmt_handle(stmt));
+}
+
+static store_type sqlite_column_type(store_stmt *stmt, int column)
+{
+    switch (sqlite3_column_type(stmt_handle(stmt), column)) {
+    case SQLITE_INTEGER:
+    case SQLITE_FLOAT:
+        return STORE_INT64;
+    case SQLITE_TEXT:
+        return STORE_TEXT;
+    case SQLITE_BLOB:
+        return STORE_BLOB;
+    default:
+        return STORE_NULL;
+    }
+}
+
+static int64_t sqlite_column_int64(store_stmt *stmt, int column)
+{
+    return sqlite3_column_int64(stmt_handle(stmt), column);
+}
+
+static const char *sqlite_column_text(store_stmt *stmt, int column)
+{
+    return (const char *)sqlite3_column_text(stmt_handle(stmt), column);
+}
+
+static const uint8_t *sqlite_column_blob(store_stmt *stmt, int column, size_t *size)
+{
+    static const uint8_t empty[1] = {0};
+    sqlite3_stmt *handle = stmt_handle(stmt);
+    const uint8_t *data = sqlite3_column_blob(handle, column);
+    *size = (size_t)sqlite3_column_bytes(handle, column);
+    /* SQLite hands out NULL for an empty blob too; keep empty and NULL apart. */
+    if (data == NULL && sqlite3_column_type(handle, column) != SQLITE_NULL)
+        data = empty;
+    return data;
+}
+
+static rsp_status sqlite_exec_script(store_conn *conn, const char *sql, rsp_error *err)
+{
+    if (sqlite3_exec(conn_db(conn), sql, NULL, NULL, NULL) != SQLITE_OK)
+        return fail_from_db(conn, err, "exec");
+    return RSP_OK;
+}
+
+static bool sqlite_transaction_open(store_conn *conn)
+{
+    return sqlite3_get_autocommit(conn_db(conn)) == 0;
+}
+
+const store_backend store_backend_sqlite = {
+    .dialect = STORE_DIALECT_SQLITE,
+    .connect = sqlite_connect,
+    .disconnect = sqlite_disconnect,
+    .healthy = sqlite_healthy,
+    .reconnect = sqlite_reconnect,
+    .prepare = sqlite_prepare,
+    .finalize = sqlite_finalize,
+    .bind = sqlite_bind,
+    .step = sqlite_step,
+    .reset = sqlite_reset,
+    .column_count = sqlite_column_count,
+    .column_type = sqlite_column_type,
+    .column_int64 = sqlite_column_int64,
+    .column_text = sqlite_column_text,
+    .column_blob = sqlite_column_blob,
+    .exec_script = sqlite_exec_script,
+    /* Takes the write lock at BEGIN: a deferred transaction that reads and then writes can
+     * fail with SQLITE_BUSY_SNAPSHOT half-way, which the busy handler cannot wait out. */
+    .begin_sql = "BEGIN IMMEDIATE",
+    .transaction_open = sqlite_transaction_open,
+};
