@@ -1,0 +1,302 @@
+#include "net/http_client.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000
+#define DEFAULT_TOTAL_TIMEOUT_MS   30000
+#define DEFAULT_MAX_RESPONSE       (1024 * 1024)
+
+struct http_client {
+    CURL *curl;
+    size_t max_response;
+    char error_text[CURL_ERROR_SIZE];
+    /* response being received */
+    uint8_t *body;
+    size_t body_len;
+    size_t body_capacity;
+    bool too_large;
+};
+
+static pthread_once_t global_init_once = PTHREAD_ONCE_INIT;
+static CURLcode global_init_result = CURLE_FAILED_INIT;
+
+/* curl_global_init is not thread safe itself; run it exactly once. */
+static void global_init(void)
+{
+    global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static size_t on_body(char *data, size_t size, size_t count, void *context)
+{
+    http_client *client = context;
+    size_t len = size * count;
+    if (len > client->max_response - client->body_len) {
+        client->too_large = true;
+        return 0; /* makes libcurl abort with CURLE_WRITE_ERROR */
+    }
+    if (client->body_len + len > client->body_capacity) {
+        size_t capacity = client->body_capacity ? client->body_capacity : 1024;
+        while (capacity < client->body_len + len)
+            capacity *= 2;
+        uint8_t *grown = realloc(client->body, capacity);
+        if (grown == NULL)
+            return 0;
+        client->body = grown;
+        client->body_capacity = capacity;
+    }
+    memcpy(client->body + client->body_len, data, len);
+    client->body_len += len;
+    return len;
+}
+
+http_client *http_client_new(const http_client_config *config, rsp_error *err)
+{
+    static const http_client_config defaults = {0};
+    if (config == NULL)
+        config = &defaults;
+    if ((config->client_cert_file == NULL) != (config->client_key_file == NULL)) {
+        rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0,
+                      "client_cert_file and client_key_file go together");
+        return NULL;
+    }
+    pthread_once(&global_init_once, global_init);
+    if (global_init_result != CURLE_OK) {
+        rsp_error_set(err, RSP_ERR_IO, 0, 0, "libcurl initialisation failed");
+        return NULL;
+    }
+    http_client *client = calloc(1, sizeof *client);
+    CURL *curl = client ? curl_easy_init() : NULL;
+    if (curl == NULL) {
+        free(client);
+        rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "cannot create libcurl handle");
+        return NULL;
+    }
+    client->curl = curl;
+    client->max_response = config->max_response ? config->max_response : DEFAULT_MAX_RESPONSE;
+    long connect_ms =
+        config->connect_timeout_ms ? config->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    long total_ms = config->total_timeout_ms ? config->total_timeout_ms : DEFAULT_TOTAL_TIMEOUT_MS;
+    CURLcode rc = CURLE_OK;
+    /* Each option is checked: a libcurl built without a feature must fail here, loudly. */
+#define SET(option, value)                                                                         \
+    do {                                                                                           \
+        if (rc == CURLE_OK)                                                                        \
+            rc = curl_easy_setopt(curl, option, value);                                            \
+    } while (0)
+    SET(CURLOPT_ERRORBUFFER, client->error_text);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, client);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    SET(CURLOPT_TIMEOUT_MS, total_ms);
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)client->max_response);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_TCP_NODELAY, 1L);
+    SET(CURLOPT_USERAGENT, config->user_agent ? config->user_agent : "rspkit");
+    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (config->ca_file != NULL)
+        SET(CURLOPT_CAINFO, config->ca_file);
+    if (config->pinned_public_key != NULL) {
+        SET(CURLOPT_PINNEDPUBLICKEY, config->pinned_public_key);
+        if (config->ca_file == NULL) {
+            /* The pin is the trust anchor: see the header. */
+            SET(CURLOPT_SSL_VERIFYPEER, 0L);
+            SET(CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+    }
+    if (config->client_cert_file != NULL) {
+        SET(CURLOPT_SSLCERT, config->client_cert_file);
+        SET(CURLOPT_SSLCERTTYPE, "PEM");
+        SET(CURLOPT_SSLKEY, config->client_key_file);
+        SET(CURLOPT_SSLKEYTYPE, "PEM");
+    }
+#undef SET
+    if (rc != CURLE_OK) {
+        rsp_error_set(err, RSP_ERR_UNSUPPORTED, 0, 0, "libcurl option refused: %s",
+                      curl_easy_strerror(rc));
+        http_client_free(client);
+        return NULL;
+    }
+    return client;
+}
+
+void http_client_free(http_client *client)
+{
+    if (client == NULL)
+        return;
+    curl_easy_cleanup(client->curl);
+    free(client->body);
+    free(client);
+}
+
+const char *http_client_error_name(http_client_error error)
+{
+    switch (error) {
+    case HTTP_CLIENT_OK:
+        return "ok";
+    case HTTP_CLIENT_ERR_DNS:
+        return "dns";
+    case HTTP_CLIENT_ERR_CONNECT:
+        return "connect";
+    case HTTP_CLIENT_ERR_TLS:
+        return "tls";
+    case HTTP_CLIENT_ERR_TIMEOUT:
+        return "timeout";
+    case HTTP_CLIENT_ERR_TOO_LARGE:
+        return "too-large";
+    case HTTP_CLIENT_ERR_PROTOCOL:
+        return "protocol";
+    case HTTP_CLIENT_ERR_OTHER:
+        break;
+    }
+    return "other";
+}
+
+static http_client_error classify(CURLcode rc, bool too_large)
+{
+    switch (rc) {
+    case CURLE_OK:
+        return HTTP_CLIENT_OK;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return HTTP_CLIENT_ERR_DNS;
+    case CURLE_COULDNT_CONNECT:
+        return HTTP_CLIENT_ERR_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return HTTP_CLIENT_ERR_TIMEOUT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+        return HTTP_CLIENT_ERR_TLS;
+    case CURLE_FILESIZE_EXCEEDED:
+        return HTTP_CLIENT_ERR_TOO_LARGE;
+    case CURLE_WRITE_ERROR:
+        return too_large ? HTTP_CLIENT_ERR_TOO_LARGE : HTTP_CLIENT_ERR_OTHER;
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP_RETURNED_ERROR:
+        return HTTP_CLIENT_ERR_PROTOCOL;
+    default:
+        return HTTP_CLIENT_ERR_OTHER;
+    }
+}
+
+/* Runs one transfer on the configured handle; the method options are set by the caller. */
+static rsp_status perform(http_client *client, const char *url, const char *content_type,
+                          const char *const *headers, http_response *response, rsp_error *err)
+{
+    memset(response, 0, sizeof *response);
+    client->body = NULL;
+    client->body_len = 0;
+    client->body_capacity = 0;
+    client->too_large = false;
+    client->error_text[0] = '\0';
+
+    struct curl_slist *list = NULL;
+    bool ok = true;
+    /* No "Expect: 100-continue" round trip: the bodies here are small. */
+    list = curl_slist_append(list, "Expect:");
+    ok = list != NULL;
+    char content_type_line[160];
+    if (ok && content_type != NULL) {
+        snprintf(content_type_line, sizeof content_type_line, "Content-Type: %s", content_type);
+        struct curl_slist *grown = curl_slist_append(list, content_type_line);
+        ok = grown != NULL;
+        list = grown ? grown : list;
+    }
+    for (size_t i = 0; ok && headers != NULL && headers[i] != NULL; i++) {
+        struct curl_slist *grown = curl_slist_append(list, headers[i]);
+        ok = grown != NULL;
+        list = grown ? grown : list;
+    }
+    if (!ok) {
+        curl_slist_free_all(list);
+        response->error = HTTP_CLIENT_ERR_OTHER;
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "out of memory");
+    }
+    CURLcode rc = curl_easy_setopt(client->curl, CURLOPT_URL, url);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, list);
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(client->curl);
+    curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(list);
+
+    long connects = 0;
+    curl_easy_getinfo(client->curl, CURLINFO_NUM_CONNECTS, &connects);
+    response->new_connections = connects;
+    response->error = classify(rc, client->too_large);
+    if (rc != CURLE_OK) {
+        free(client->body);
+        client->body = NULL;
+        return rsp_error_set(err, RSP_ERR_IO, 0, 0, "%s %s: %s (%s)",
+                             http_client_error_name(response->error), url,
+                             client->error_text[0] ? client->error_text : curl_easy_strerror(rc),
+                             curl_easy_strerror(rc));
+    }
+    curl_easy_getinfo(client->curl, CURLINFO_RESPONSE_CODE, &response->status);
+    char *type = NULL;
+    if (curl_easy_getinfo(client->curl, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type)
+        snprintf(response->content_type, sizeof response->content_type, "%s", type);
+    response->body = client->body;
+    response->body_len = client->body_len;
+    client->body = NULL; /* ownership passes to the response */
+    return RSP_OK;
+}
+
+rsp_status http_client_post(http_client *client, const char *url, const char *content_type,
+                            const void *body, size_t body_len, const char *const *headers,
+                            http_response *response, rsp_error *err)
+{
+    static const char empty[1] = "";
+    CURLcode rc = curl_easy_setopt(client->curl, CURLOPT_POST, 1L);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(client->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, body ? body : empty);
+    if (rc != CURLE_OK) {
+        memset(response, 0, sizeof *response);
+        response->error = HTTP_CLIENT_ERR_OTHER;
+        return rsp_error_set(err, RSP_ERR_IO, 0, 0, "libcurl: %s", curl_easy_strerror(rc));
+    }
+    return perform(client, url, content_type, headers, response, err);
+}
+
+rsp_status http_client_get(http_client *client, const char *url, const char *const *headers,
+                           http_response *response, rsp_error *err)
+{
+    CURLcode rc = curl_easy_setopt(client->curl, CURLOPT_HTTPGET, 1L);
+    if (rc != CURLE_OK) {
+        memset(response, 0, sizeof *response);
+        response->error = HTTP_CLIENT_ERR_OTHER;
+        return rsp_error_set(err, RSP_ERR_IO, 0, 0, "libcurl: %s", curl_easy_strerror(rc));
+    }
+    return perform(client, url, NULL, headers, response, err);
+}
+
+void http_response_free(http_response *response)
+{
+    if (response == NULL)
+        return;
+    free(response->body);
+    response->body = NULL;
+    response->body_len = 0;
+}
