@@ -490,7 +490,7 @@ typedef struct {
     der_view vendor_specific_data;
 } sgp22_vendor_specific_extension_entry;
 
-/* SGP.22 v2.5 section 5.7.15 (ConfigureISDP): DpProprietaryData */
+/* SGP.22 v2.5 section 5.5.2 (ES8+.ConfigureISDP): DpProprietaryData */
 typedef struct {
     der_view dp_oid;
 } sgp22_dp_proprietary_data;
@@ -575,13 +575,13 @@ typedef struct {
     der_view iccid;
 } sgp22_notification_metadata;
 
-/* SGP.22 v2.5 section 5.7.7: SuccessResult */
+/* SGP.22 v2.5 section 5.7.6 (LoadBoundProfilePackage): SuccessResult */
 typedef struct {
     der_view aid;
     der_view sima_response;
 } sgp22_success_result;
 
-/* SGP.22 v2.5 section 5.7.7: ErrorResult */
+/* SGP.22 v2.5 section 5.7.6: ErrorResult */
 typedef struct {
     int64_t bpp_command_id;
     int64_t error_reason;
@@ -589,7 +589,7 @@ typedef struct {
     der_view sima_response;
 } sgp22_error_result;
 
-/* SGP.22 v2.5 section 5.7.7: ProfileInstallationResultData.finalResult */
+/* SGP.22 v2.5 section 5.7.6: ProfileInstallationResultData.finalResult */
 enum { SGP22_FINAL_RESULT_SUCCESS_RESULT = 1, SGP22_FINAL_RESULT_ERROR_RESULT = 2 };
 typedef struct {
     int choice;
@@ -599,7 +599,7 @@ typedef struct {
     } u;
 } sgp22_final_result;
 
-/* SGP.22 v2.5 section 5.7.7: ProfileInstallationResultData (BF27) */
+/* SGP.22 v2.5 section 5.7.6: ProfileInstallationResultData (BF27) */
 typedef struct {
     der_view transaction_id;
     sgp22_notification_metadata notification_metadata;
@@ -607,13 +607,13 @@ typedef struct {
     sgp22_final_result final_result;
 } sgp22_profile_installation_result_data;
 
-/* SGP.22 v2.5 section 5.7.7: ProfileInstallationResult (BF37) */
+/* SGP.22 v2.5 section 5.7.6: ProfileInstallationResult (BF37) */
 typedef struct {
     sgp22_profile_installation_result_data profile_installation_result_data;
     der_view euicc_sign_pir;
 } sgp22_profile_installation_result;
 
-/* SGP.22 v2.5 section 5.7.9: OtherSignedNotification */
+/* SGP.22 v2.5 section 5.7.10: OtherSignedNotification */
 typedef struct {
     sgp22_notification_metadata tbs_other_notification;
     der_view euicc_notification_signature;
@@ -621,7 +621,7 @@ typedef struct {
     der_view eum_certificate;
 } sgp22_other_signed_notification;
 
-/* SGP.22 v2.5 section 5.7.9: PendingNotification */
+/* SGP.22 v2.5 section 5.7.10: PendingNotification */
 enum {
     SGP22_PENDING_NOTIFICATION_PROFILE_INSTALLATION_RESULT = 1,
     SGP22_PENDING_NOTIFICATION_OTHER_SIGNED_NOTIFICATION = 2,
@@ -710,7 +710,7 @@ typedef sgp22_empty sgp22_get_euicc_info1_request;            /* BF20, section 5
 typedef sgp22_empty sgp22_get_euicc_info2_request;            /* BF22, section 5.7.8 */
 typedef sgp22_empty sgp22_get_euicc_challenge_request;        /* BF2E, section 5.7.7 */
 typedef sgp22_empty sgp22_euicc_configured_addresses_request; /* BF3C, section 5.7.3 */
-typedef sgp22_empty sgp22_get_rat_request;                    /* BF43, section 5.7.4 */
+typedef sgp22_empty sgp22_get_rat_request;                    /* BF43, section 5.7.22 */
 
 /* SGP.22 v2.5 section 5.7.15: ProfileInfoListRequest.searchCriteria */
 enum {
@@ -995,7 +995,7 @@ typedef struct {
  * sgp22_get_rat_response. */
 typedef schema_list sgp22_rules_authorisation_table;
 
-/* SGP.22 v2.5 section 5.7.4: GetRatResponse (BF43) */
+/* SGP.22 v2.5 section 5.7.22: GetRatResponse (BF43) */
 typedef struct {
     sgp22_rules_authorisation_table rat;
 } sgp22_get_rat_response;
@@ -1024,7 +1024,8 @@ typedef struct {
     } u;
 } sgp22_load_crl_response;
 
-/* SGP.22 v2.5 section 3.4.2: ISDRProprietaryApplicationTemplate (E0, SELECT response) */
+/* SGP.22 v2.5 section 2.2.3 (ISD-R SELECT response): ISDRProprietaryApplicationTemplate (E0, SELECT
+ * response) */
 typedef struct {
     der_view svn;
     bool has_lpae_support;
@@ -1238,7 +1239,7 @@ typedef struct {
     } u;
 } sgp22_cancel_session_response_es9;
 
-/* SGP.22 v2.5 section 5.8.1: EventEntries */
+/* SGP.22 v2.5 section 5.8.2: EventEntries */
 typedef struct {
     der_view event_id;
     der_view rsp_server_address;

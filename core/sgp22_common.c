@@ -5,8 +5,6 @@
  * universal tags. */
 #include "core/sgp22.h"
 
-#include <string.h>
-
 /* ---- Basic types --------------------------------------------------------------------- */
 
 const schema_type sgp22_octet1_type = SCHEMA_OCTETS_TYPE("Octet1", 0x04, 1, 1);
@@ -418,7 +416,7 @@ const schema_type sgp22_store_metadata_request_type =
     SCHEMA_SEQUENCE_TYPE("StoreMetadataRequest", 0xBF25, sgp22_store_metadata_request,
                          store_metadata_request_fields, SCHEMA_EXTENSIBLE);
 
-/* SGP.22 v2.5 section 5.4.x (ES6.UpdateMetadata): UpdateMetadataRequest */
+/* SGP.22 v2.5 section 5.4.1 (ES6.UpdateMetadata): UpdateMetadataRequest */
 static const schema_field update_metadata_request_fields[] = {
     SCHEMA_OPT_NAMED("serviceProviderName", sgp22_update_metadata_request, service_provider_name,
                      0x91, utf8_to32_type),
@@ -452,7 +450,7 @@ const schema_type sgp22_notification_metadata_type =
     SCHEMA_SEQUENCE_TYPE("NotificationMetadata", 0xBF2F, sgp22_notification_metadata,
                          notification_metadata_fields, SCHEMA_EXTENSIBLE);
 
-/* SGP.22 v2.5 section 5.7.7: SuccessResult */
+/* SGP.22 v2.5 section 5.7.6 (LoadBoundProfilePackage): SuccessResult */
 static const schema_field success_result_fields[] = {
     SCHEMA_FIELD(sgp22_success_result, aid, 0x4F, aid_type),
     SCHEMA_FIELD_NAMED("simaResponse", sgp22_success_result, sima_response, 0, schema_octets),
@@ -460,7 +458,7 @@ static const schema_field success_result_fields[] = {
 const schema_type sgp22_success_result_type = SCHEMA_SEQUENCE_TYPE(
     "SuccessResult", 0x30, sgp22_success_result, success_result_fields, SCHEMA_EXTENSIBLE);
 
-/* SGP.22 v2.5 section 5.7.7: ErrorResult (automatic tags) */
+/* SGP.22 v2.5 section 5.7.6: ErrorResult (automatic tags) */
 static const schema_field error_result_fields[] = {
     SCHEMA_FIELD_NAMED("bppCommandId", sgp22_error_result, bpp_command_id, 0x80,
                        sgp22_bpp_command_id_type),
@@ -471,7 +469,7 @@ static const schema_field error_result_fields[] = {
 const schema_type sgp22_error_result_type = SCHEMA_SEQUENCE_TYPE(
     "ErrorResult", 0x30, sgp22_error_result, error_result_fields, SCHEMA_EXTENSIBLE);
 
-/* SGP.22 v2.5 section 5.7.7: finalResult, alternatives automatically tagged [0] and [1] */
+/* SGP.22 v2.5 section 5.7.6: finalResult, alternatives automatically tagged [0] and [1] */
 static const schema_field final_result_alternatives[] = {
     SCHEMA_ALT(sgp22_final_result, success_result, 0xA0, sgp22_success_result_type),
     SCHEMA_ALT(sgp22_final_result, error_result, 0xA1, sgp22_error_result_type),
@@ -479,7 +477,7 @@ static const schema_field final_result_alternatives[] = {
 const schema_type sgp22_final_result_type =
     SCHEMA_CHOICE_TYPE("finalResult", 0, sgp22_final_result, final_result_alternatives, 0);
 
-/* SGP.22 v2.5 section 5.7.7: ProfileInstallationResultData */
+/* SGP.22 v2.5 section 5.7.6: ProfileInstallationResultData */
 static const schema_field profile_installation_result_data_fields[] = {
     SCHEMA_FIELD_NAMED("transactionId", sgp22_profile_installation_result_data, transaction_id,
                        0x80, sgp22_transaction_id_type),
@@ -493,7 +491,7 @@ const schema_type sgp22_profile_installation_result_data_type = SCHEMA_SEQUENCE_
     "ProfileInstallationResultData", 0xBF27, sgp22_profile_installation_result_data,
     profile_installation_result_data_fields, SCHEMA_EXTENSIBLE);
 
-/* SGP.22 v2.5 section 5.7.7: ProfileInstallationResult */
+/* SGP.22 v2.5 section 5.7.6: ProfileInstallationResult */
 static const schema_field profile_installation_result_fields[] = {
     SCHEMA_FIELD_NAMED("profileInstallationResultData", sgp22_profile_installation_result,
                        profile_installation_result_data, 0xBF27,
@@ -505,7 +503,7 @@ const schema_type sgp22_profile_installation_result_type =
     SCHEMA_SEQUENCE_TYPE("ProfileInstallationResult", 0xBF37, sgp22_profile_installation_result,
                          profile_installation_result_fields, SCHEMA_EXTENSIBLE);
 
-/* SGP.22 v2.5 section 5.7.9: OtherSignedNotification */
+/* SGP.22 v2.5 section 5.7.10: OtherSignedNotification */
 static const schema_field other_signed_notification_fields[] = {
     SCHEMA_FIELD_NAMED("tbsOtherNotification", sgp22_other_signed_notification,
                        tbs_other_notification, 0, sgp22_notification_metadata_type),
@@ -520,7 +518,7 @@ const schema_type sgp22_other_signed_notification_type =
     SCHEMA_SEQUENCE_TYPE("OtherSignedNotification", 0x30, sgp22_other_signed_notification,
                          other_signed_notification_fields, SCHEMA_EXTENSIBLE);
 
-/* SGP.22 v2.5 section 5.7.9: PendingNotification */
+/* SGP.22 v2.5 section 5.7.10: PendingNotification */
 static const schema_field pending_notification_alternatives[] = {
     SCHEMA_ALT(sgp22_pending_notification, profile_installation_result, 0xBF37,
                sgp22_profile_installation_result_type),

@@ -102,7 +102,7 @@ const schema_type sgp22_get_euicc_challenge_request_type =
 /* SGP.22 v2.5 section 5.7.3 */
 const schema_type sgp22_euicc_configured_addresses_request_type =
     SGP22_EMPTY_SEQUENCE_TYPE("EuiccConfiguredAddressesRequest", 0xBF3C);
-/* SGP.22 v2.5 section 5.7.4 */
+/* SGP.22 v2.5 section 5.7.22 */
 const schema_type sgp22_get_rat_request_type = SGP22_EMPTY_SEQUENCE_TYPE("GetRatRequest", 0xBF43);
 
 /* ---- ES10a --------------------------------------------------------------------------- */
@@ -405,7 +405,7 @@ const schema_type sgp22_profile_policy_authorisation_rule_type = SCHEMA_SEQUENCE
 const schema_type sgp22_rules_authorisation_table_type = SCHEMA_SEQUENCE_OF_TYPE(
     "RulesAuthorisationTable", 0x30, sgp22_profile_policy_authorisation_rule_type, 0, 0);
 
-/* SGP.22 v2.5 section 5.7.4: GetRatResponse */
+/* SGP.22 v2.5 section 5.7.22: GetRatResponse */
 static const schema_field get_rat_response_fields[] = {
     SCHEMA_FIELD(sgp22_get_rat_response, rat, 0xA0, sgp22_rules_authorisation_table_type),
 };
@@ -571,7 +571,7 @@ const schema_type sgp22_set_nickname_response_type =
     SCHEMA_SEQUENCE_TYPE("SetNicknameResponse", 0xBF29, sgp22_set_nickname_response,
                          set_nickname_response_fields, SCHEMA_EXTENSIBLE);
 
-/* SGP.22 v2.5 section 3.4.2: ISDRProprietaryApplicationTemplate */
+/* SGP.22 v2.5 section 2.2.3 (ISD-R SELECT response): ISDRProprietaryApplicationTemplate */
 static const schema_field isdr_proprietary_application_template_fields[] = {
     SCHEMA_FIELD(sgp22_isdr_proprietary_application_template, svn, 0x82, sgp22_version_type_type),
     SCHEMA_OPT_NAMED("lpaeSupport", sgp22_isdr_proprietary_application_template, lpae_support, 0,

@@ -194,7 +194,7 @@ const schema_type sgp22_cancel_session_response_es9_type =
     SCHEMA_CHOICE_TYPE("CancelSessionResponseEs9", 0xBF41, sgp22_cancel_session_response_es9,
                        cancel_session_response_es9_alternatives, 0);
 
-/* SGP.22 v2.5 section 5.8.1: EventEntries (automatic tags) */
+/* SGP.22 v2.5 section 5.8.2: EventEntries (automatic tags) */
 static const schema_field event_entries_fields[] = {
     SCHEMA_FIELD_NAMED("eventId", sgp22_event_entries, event_id, 0x80, schema_utf8),
     SCHEMA_FIELD_NAMED("rspServerAddress", sgp22_event_entries, rsp_server_address, 0x81,
