@@ -1,0 +1,1186 @@
+#include "crypto/certificate.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rsp_certificate {
+    X509 *x509;
+    uint8_t *der; /* OPENSSL_malloc'ed encoding */
+    size_t der_len;
+};
+
+struct rsp_crl {
+    X509_CRL *crl;
+};
+
+#define MAX_FILE_SIZE (1u << 20) /* certificates and CRLs are a few kB */
+
+static const char *const role_names[RSP_CERT_ROLE__COUNT] = {
+    [RSP_CERT_ROLE_UNKNOWN] = "unknown", [RSP_CERT_ROLE_CI] = "CI",
+    [RSP_CERT_ROLE_EUICC] = "eUICC",     [RSP_CERT_ROLE_EUM] = "EUM",
+    [RSP_CERT_ROLE_DP_TLS] = "DPtls",    [RSP_CERT_ROLE_DP_AUTH] = "DPauth",
+    [RSP_CERT_ROLE_DP_PB] = "DPpb",      [RSP_CERT_ROLE_DS_TLS] = "DStls",
+    [RSP_CERT_ROLE_DS_AUTH] = "DSauth",  [RSP_CERT_ROLE_EIM] = "eIM",
+    [RSP_CERT_ROLE_EIM_TLS] = "eIM-TLS",
+};
+
+/* SGP.22 v2.5 section 4.5.2.1 (Annex: id-rspRole OIDs). */
+static const char *const role_policies[RSP_CERT_ROLE__COUNT] = {
+    [RSP_CERT_ROLE_CI] = RSP_OID_RSP_ROLE ".0",
+    [RSP_CERT_ROLE_EUICC] = RSP_OID_RSP_ROLE ".1",
+    [RSP_CERT_ROLE_EUM] = RSP_OID_RSP_ROLE ".2",
+    [RSP_CERT_ROLE_DP_TLS] = RSP_OID_RSP_ROLE ".3",
+    [RSP_CERT_ROLE_DP_AUTH] = RSP_OID_RSP_ROLE ".4",
+    [RSP_CERT_ROLE_DP_PB] = RSP_OID_RSP_ROLE ".5",
+    [RSP_CERT_ROLE_DS_TLS] = RSP_OID_RSP_ROLE ".6",
+    [RSP_CERT_ROLE_DS_AUTH] = RSP_OID_RSP_ROLE ".7",
+};
+
+static const char *const failure_names[] = {
+    [RSP_CERT_OK] = "ok",
+    [RSP_CERT_FAIL_ISSUER] = "issuer",
+    [RSP_CERT_FAIL_SIGNATURE] = "signature",
+    [RSP_CERT_FAIL_EXPIRED] = "expired",
+    [RSP_CERT_FAIL_NOT_YET_VALID] = "not-yet-valid",
+    [RSP_CERT_FAIL_REVOKED] = "revoked",
+    [RSP_CERT_FAIL_CRL] = "crl",
+    [RSP_CERT_FAIL_ROLE] = "role",
+    [RSP_CERT_FAIL_EID] = "eid",
+    [RSP_CERT_FAIL_EID_RANGE] = "eid-range",
+    [RSP_CERT_FAIL_CURVE] = "curve",
+    [RSP_CERT_FAIL_CI_UNKNOWN] = "ci-unknown",
+    [RSP_CERT_FAIL_OTHER] = "other",
+};
+
+const char *rsp_cert_role_name(rsp_cert_role role)
+{
+    return (unsigned)role < RSP_CERT_ROLE__COUNT ? role_names[role] : "invalid";
+}
+
+const char *rsp_cert_role_policy_oid(rsp_cert_role role)
+{
+    return (unsigned)role < RSP_CERT_ROLE__COUNT ? role_policies[role] : NULL;
+}
+
+const char *rsp_cert_failure_name(rsp_cert_failure failure)
+{
+    return (unsigned)failure <= RSP_CERT_FAIL_OTHER ? failure_names[failure] : "invalid";
+}
+
+static bool role_is_ca(rsp_cert_role role)
+{
+    return role == RSP_CERT_ROLE_CI || role == RSP_CERT_ROLE_EUM;
+}
+
+static bool role_is_tls(rsp_cert_role role)
+{
+    return role == RSP_CERT_ROLE_DP_TLS || role == RSP_CERT_ROLE_DS_TLS ||
+           role == RSP_CERT_ROLE_EIM_TLS;
+}
+
+/* ---- EIDs ---- */
+
+/* SGP.29 section 2.2: ISO/IEC 7064 MOD 97-10 over the decimal digits. */
+static unsigned eid_mod97(const char *digits, size_t count)
+{
+    unsigned remainder = 0;
+    for (size_t i = 0; i < count; i++)
+        remainder = (remainder * 10 + (unsigned)(digits[i] - '0')) % 97;
+    return remainder;
+}
+
+static bool all_digits(const char *text, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (text[i] < '0' || text[i] > '9')
+            return false;
+    return text[count] == '\0';
+}
+
+bool rsp_eid_is_valid(const char *eid)
+{
+    if (eid == NULL || strlen(eid) != RSP_EID_DIGITS || !all_digits(eid, RSP_EID_DIGITS))
+        return false;
+    return eid_mod97(eid, RSP_EID_DIGITS) == 1;
+}
+
+rsp_status rsp_eid_complete(const char *first_30_digits, char eid[RSP_EID_STRING_SIZE])
+{
+    if (first_30_digits == NULL || strlen(first_30_digits) != RSP_EID_DIGITS - 2 ||
+        !all_digits(first_30_digits, RSP_EID_DIGITS - 2))
+        return RSP_ERR_INVALID_ARGUMENT;
+    memcpy(eid, first_30_digits, RSP_EID_DIGITS - 2);
+    eid[RSP_EID_DIGITS - 2] = '0';
+    eid[RSP_EID_DIGITS - 1] = '0';
+    unsigned check = 98 - eid_mod97(eid, RSP_EID_DIGITS);
+    eid[RSP_EID_DIGITS - 2] = (char)('0' + check / 10);
+    eid[RSP_EID_DIGITS - 1] = (char)('0' + check % 10);
+    eid[RSP_EID_DIGITS] = '\0';
+    return RSP_OK;
+}
+
+/* ---- loading ---- */
+
+static rsp_status openssl_failure(rsp_error *err, rsp_status code, const char *what)
+{
+    unsigned long detail = ERR_get_error();
+    char text[80] = "";
+    if (detail != 0)
+        ERR_error_string_n(detail, text, sizeof text);
+    ERR_clear_error();
+    return rsp_error_set(err, code, 0, 0, "%s%s%s", what, detail ? ": " : "", text);
+}
+
+rsp_status rsp_certificate_from_x509(X509 *x509, rsp_certificate **out, rsp_error *err)
+{
+    *out = NULL;
+    if (x509 == NULL)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "no certificate");
+    rsp_certificate *cert = calloc(1, sizeof *cert);
+    if (cert == NULL)
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "certificate");
+    unsigned char *der = NULL;
+    int len = i2d_X509(x509, &der);
+    if (len <= 0 || !X509_up_ref(x509)) {
+        OPENSSL_free(der);
+        free(cert);
+        return openssl_failure(err, RSP_ERR_CRYPTO, "certificate encoding");
+    }
+    cert->x509 = x509;
+    cert->der = der;
+    cert->der_len = (size_t)len;
+    *out = cert;
+    return RSP_OK;
+}
+
+rsp_status rsp_certificate_from_der(const uint8_t *der, size_t len, rsp_certificate **out,
+                                    rsp_error *err)
+{
+    *out = NULL;
+    if (der == NULL || len == 0 || len > MAX_FILE_SIZE)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "certificate: bad length");
+    const unsigned char *cursor = der;
+    X509 *x509 = d2i_X509(NULL, &cursor, (long)len);
+    if (x509 == NULL)
+        return openssl_failure(err, RSP_ERR_BAD_VALUE, "certificate: not a DER X.509 certificate");
+    rsp_status status = RSP_OK;
+    if ((size_t)(cursor - der) != len)
+        status = rsp_error_set(err, RSP_ERR_TRAILING, 0, (size_t)(cursor - der),
+                               "certificate: bytes after the certificate");
+    else
+        status = rsp_certificate_from_x509(x509, out, err);
+    X509_free(x509);
+    return status;
+}
+
+static bool looks_like_pem(const uint8_t *data, size_t len)
+{
+    static const char marker[] = "-----BEGIN";
+    for (size_t i = 0; i + sizeof marker - 1 <= len; i++)
+        if (memcmp(data + i, marker, sizeof marker - 1) == 0)
+            return true;
+    return false;
+}
+
+rsp_status rsp_certificate_load(const uint8_t *data, size_t len, rsp_certificate **out,
+                                rsp_error *err)
+{
+    *out = NULL;
+    if (data == NULL || len == 0 || len > MAX_FILE_SIZE)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "certificate: bad length");
+    if (!looks_like_pem(data, len))
+        return rsp_certificate_from_der(data, len, out, err);
+    BIO *bio = BIO_new_mem_buf(data, (int)len);
+    X509 *x509 = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (x509 == NULL)
+        return openssl_failure(err, RSP_ERR_BAD_VALUE, "certificate: no PEM certificate");
+    rsp_status status = rsp_certificate_from_x509(x509, out, err);
+    X509_free(x509);
+    return status;
+}
+
+/* Whole file into a malloc'ed buffer. */
+static rsp_status read_file(const char *path, uint8_t **data, size_t *len, rsp_error *err)
+{
+    *data = NULL;
+    *len = 0;
+    FILE *file = fopen(path, "rb");
+    if (file == NULL)
+        return rsp_error_set(err, RSP_ERR_IO, 0, 0, "cannot open %s", path);
+    uint8_t *buffer = malloc(MAX_FILE_SIZE);
+    size_t got = buffer ? fread(buffer, 1, MAX_FILE_SIZE, file) : 0;
+    bool too_big = got == MAX_FILE_SIZE;
+    bool failed = ferror(file) != 0;
+    fclose(file);
+    if (buffer == NULL)
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "reading %s", path);
+    if (failed || too_big || got == 0) {
+        free(buffer);
+        return rsp_error_set(err, RSP_ERR_IO, 0, 0, "%s: %s", path,
+                             too_big  ? "too large"
+                             : failed ? "read error"
+                                      : "empty");
+    }
+    *data = buffer;
+    *len = got;
+    return RSP_OK;
+}
+
+rsp_status rsp_certificate_load_file(const char *path, rsp_certificate **out, rsp_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    *out = NULL;
+    rsp_status status = read_file(path, &data, &len, err);
+    if (status == RSP_OK)
+        status = rsp_certificate_load(data, len, out, err);
+    free(data);
+    return status;
+}
+
+void rsp_certificate_free(rsp_certificate *cert)
+{
+    if (cert == NULL)
+        return;
+    X509_free(cert->x509);
+    OPENSSL_free(cert->der);
+    free(cert);
+}
+
+X509 *rsp_certificate_x509(const rsp_certificate *cert)
+{
+    return cert->x509;
+}
+
+der_view rsp_certificate_der(const rsp_certificate *cert)
+{
+    return der_view_make(cert->der, cert->der_len);
+}
+
+static rsp_status write_bytes(const char *path, const uint8_t *data, size_t len, rsp_error *err)
+{
+    FILE *file = fopen(path, "wb");
+    if (file == NULL)
+        return rsp_error_set(err, RSP_ERR_IO, 0, 0, "cannot create %s", path);
+    bool ok = fwrite(data, 1, len, file) == len;
+    ok = (fclose(file) == 0) && ok;
+    return ok ? RSP_OK : rsp_error_set(err, RSP_ERR_IO, 0, 0, "cannot write %s", path);
+}
+
+rsp_status rsp_certificate_write_der_file(const rsp_certificate *cert, const char *path,
+                                          rsp_error *err)
+{
+    return write_bytes(path, cert->der, cert->der_len, err);
+}
+
+rsp_status rsp_certificate_write_pem_file(const rsp_certificate *cert, const char *path,
+                                          rsp_error *err)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio == NULL || !PEM_write_bio_X509(bio, cert->x509)) {
+        BIO_free(bio);
+        return openssl_failure(err, RSP_ERR_CRYPTO, "PEM encoding");
+    }
+    char *pem = NULL;
+    long len = BIO_get_mem_data(bio, &pem);
+    rsp_status status = write_bytes(path, (const uint8_t *)pem, (size_t)len, err);
+    BIO_free(bio);
+    return status;
+}
+
+/* ---- inspection ---- */
+
+static rsp_status octet_view(const ASN1_OCTET_STRING *octets, der_view *out)
+{
+    *out = der_view_make(NULL, 0);
+    if (octets == NULL)
+        return RSP_ERR_NOT_FOUND;
+    *out = der_view_make(ASN1_STRING_get0_data(octets), (size_t)ASN1_STRING_length(octets));
+    return RSP_OK;
+}
+
+rsp_status rsp_certificate_subject_key_id(const rsp_certificate *cert, der_view *out)
+{
+    return octet_view(X509_get0_subject_key_id(cert->x509), out);
+}
+
+rsp_status rsp_certificate_authority_key_id(const rsp_certificate *cert, der_view *out)
+{
+    return octet_view(X509_get0_authority_key_id(cert->x509), out);
+}
+
+static rsp_curve evp_curve(const EVP_PKEY *pkey)
+{
+    char group[64];
+    if (pkey == NULL || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC ||
+        !EVP_PKEY_get_group_name(pkey, group, sizeof group, NULL))
+        return RSP_CURVE_UNKNOWN;
+    return rsp_curve_from_name(group);
+}
+
+rsp_curve rsp_certificate_curve(const rsp_certificate *cert)
+{
+    return evp_curve(X509_get0_pubkey(cert->x509));
+}
+
+rsp_status rsp_certificate_public_key(const rsp_certificate *cert, rsp_public_key **out,
+                                      rsp_error *err)
+{
+    *out = NULL;
+    EVP_PKEY *pkey = X509_get0_pubkey(cert->x509);
+    if (pkey == NULL)
+        return openssl_failure(err, RSP_ERR_BAD_VALUE, "certificate: unreadable public key");
+    return rsp_public_key_from_evp(pkey, out, err);
+}
+
+/* Collects the id-rspRole policy OIDs (dotted) of a certificate; returns how many. */
+static int rsp_role_policies(const rsp_certificate *cert, char found[4][64], int *total_policies)
+{
+    int count = 0;
+    *total_policies = 0;
+    CERTIFICATEPOLICIES *policies =
+        X509_get_ext_d2i(cert->x509, NID_certificate_policies, NULL, NULL);
+    if (policies == NULL)
+        return 0;
+    *total_policies = sk_POLICYINFO_num(policies);
+    for (int i = 0; i < sk_POLICYINFO_num(policies) && count < 4; i++) {
+        char oid[64];
+        const POLICYINFO *info = sk_POLICYINFO_value(policies, i);
+        if (OBJ_obj2txt(oid, sizeof oid, info->policyid, 1) <= 0)
+            continue;
+        if (strncmp(oid, RSP_OID_RSP_ROLE ".", sizeof RSP_OID_RSP_ROLE) == 0)
+            memcpy(found[count++], oid, sizeof oid);
+    }
+    CERTIFICATEPOLICIES_free(policies);
+    return count;
+}
+
+static rsp_cert_role role_from_policy(const char *oid)
+{
+    for (int role = RSP_CERT_ROLE_CI; role < RSP_CERT_ROLE__COUNT; role++)
+        if (role_policies[role] != NULL && strcmp(role_policies[role], oid) == 0)
+            return (rsp_cert_role)role;
+    return RSP_CERT_ROLE_UNKNOWN;
+}
+
+rsp_cert_role rsp_certificate_role(const rsp_certificate *cert)
+{
+    char found[4][64];
+    int total = 0;
+    if (rsp_role_policies(cert, found, &total) != 1)
+        return RSP_CERT_ROLE_UNKNOWN;
+    return role_from_policy(found[0]);
+}
+
+/* First entry of nid in name as a NUL-terminated string; false if absent or too long. */
+static bool name_entry_text(const X509_NAME *name, int nid, char *buf, size_t size)
+{
+    int index = X509_NAME_get_index_by_NID(name, nid, -1);
+    if (index < 0)
+        return false;
+    const ASN1_STRING *value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
+    int len = ASN1_STRING_length(value);
+    if (len < 0 || (size_t)len >= size)
+        return false;
+    memcpy(buf, ASN1_STRING_get0_data(value), (size_t)len);
+    buf[len] = '\0';
+    return strlen(buf) == (size_t)len; /* no embedded NUL */
+}
+
+rsp_status rsp_certificate_eid(const rsp_certificate *cert, char eid[RSP_EID_STRING_SIZE],
+                               rsp_error *err)
+{
+    char serial[RSP_EID_STRING_SIZE + 8];
+    eid[0] = '\0';
+    if (!name_entry_text(X509_get_subject_name(cert->x509), NID_serialNumber, serial,
+                         sizeof serial))
+        return rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0,
+                             "eUICC certificate: no subject serialNumber (EID)");
+    if (!rsp_eid_is_valid(serial))
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0,
+                             "eUICC certificate: subject serialNumber '%s' is not a valid EID "
+                             "(32 digits, mod 97 == 1)",
+                             serial);
+    memcpy(eid, serial, RSP_EID_STRING_SIZE);
+    return RSP_OK;
+}
+
+bool rsp_certificate_is_self_signed(const rsp_certificate *cert)
+{
+    return X509_check_issued(cert->x509, cert->x509) == X509_V_OK &&
+           X509_verify(cert->x509, X509_get0_pubkey(cert->x509)) == 1;
+}
+
+static void name_text(const X509_NAME *name, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio == NULL)
+        return;
+    if (X509_NAME_print_ex(bio, name, 0,
+                           (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB & ~XN_FLAG_DN_REV)) >= 0) {
+        int len = BIO_read(bio, buf, (int)size - 1);
+        buf[len > 0 ? len : 0] = '\0';
+    }
+    BIO_free(bio);
+}
+
+void rsp_certificate_subject_text(const rsp_certificate *cert, char *buf, size_t size)
+{
+    name_text(X509_get_subject_name(cert->x509), buf, size);
+}
+
+void rsp_certificate_issuer_text(const rsp_certificate *cert, char *buf, size_t size)
+{
+    name_text(X509_get_issuer_name(cert->x509), buf, size);
+}
+
+/* ---- role profile checks ---- */
+
+static bool has_critical_extension(const X509 *x509, int nid)
+{
+    int index = X509_get_ext_by_NID(x509, nid, -1);
+    return index >= 0 && X509_EXTENSION_get_critical(X509_get_ext(x509, index));
+}
+
+static rsp_status check_policy(const rsp_certificate *cert, rsp_cert_role role, rsp_error *err)
+{
+    char found[4][64];
+    int total = 0;
+    int count = rsp_role_policies(cert, found, &total);
+    const char *name = rsp_cert_role_name(role);
+    const char *expected = role_policies[role];
+    if (expected == NULL) {
+        if (count == 0)
+            return RSP_OK;
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0,
+                             "%s certificate: wrong certificate policy: carries GSMA role %s (%s)",
+                             name, found[0], rsp_cert_role_name(role_from_policy(found[0])));
+    }
+    if (count == 0)
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0,
+                             "%s certificate: wrong certificate policy: no id-rspRole policy, "
+                             "expected %s",
+                             name, expected);
+    if (count > 1 || strcmp(found[0], expected) != 0)
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0,
+                             "%s certificate: wrong certificate policy %s (%s), expected %s", name,
+                             found[0], rsp_cert_role_name(role_from_policy(found[0])), expected);
+    return RSP_OK;
+}
+
+static rsp_status check_key_usage(const rsp_certificate *cert, rsp_cert_role role, rsp_error *err)
+{
+    const char *name = rsp_cert_role_name(role);
+    if (X509_get_ext_by_NID(cert->x509, NID_key_usage, -1) < 0)
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0,
+                             "%s certificate: wrong key usage: extension absent", name);
+    uint32_t usage = X509_get_key_usage(cert->x509);
+    uint32_t required = KU_DIGITAL_SIGNATURE;
+    uint32_t forbidden = KU_KEY_CERT_SIGN | KU_CRL_SIGN;
+    if (role == RSP_CERT_ROLE_CI) {
+        required = KU_KEY_CERT_SIGN | KU_CRL_SIGN;
+        forbidden = 0;
+    } else if (role == RSP_CERT_ROLE_EUM) {
+        required = KU_KEY_CERT_SIGN;
+        forbidden = 0;
+    }
+    if ((usage & required) != required || (usage & forbidden) != 0)
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0,
+                             "%s certificate: wrong key usage 0x%02x, expected %s", name,
+                             (unsigned)usage,
+                             role == RSP_CERT_ROLE_CI    ? "keyCertSign+cRLSign"
+                             : role == RSP_CERT_ROLE_EUM ? "keyCertSign"
+                                                         : "digitalSignature without keyCertSign");
+    return RSP_OK;
+}
+
+static rsp_status check_constraints(const rsp_certificate *cert, rsp_cert_role role, rsp_error *err)
+{
+    const char *name = rsp_cert_role_name(role);
+    bool is_ca =
+        X509_check_ca(cert->x509) == 1 && has_critical_extension(cert->x509, NID_basic_constraints);
+    if (role_is_ca(role) && !is_ca)
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0,
+                             "%s certificate: basic constraints: not a CA (critical cA=TRUE "
+                             "required)",
+                             name);
+    if (!role_is_ca(role) && (X509_get_extension_flags(cert->x509) & EXFLAG_CA))
+        return rsp_error_set(
+            err, RSP_ERR_VERIFY, 0, 0,
+            "%s certificate: basic constraints: end-entity certificate has cA=TRUE", name);
+    /* An absent EKU would mean "any purpose" (RFC 5280); GSMA TLS profiles list serverAuth. */
+    if (role_is_tls(role) && (!(X509_get_extension_flags(cert->x509) & EXFLAG_XKUSAGE) ||
+                              !(X509_get_extended_key_usage(cert->x509) & XKU_SSL_SERVER)))
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0,
+                             "%s certificate: wrong extended key usage: no serverAuth", name);
+    if (role == RSP_CERT_ROLE_CI && !rsp_certificate_is_self_signed(cert))
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "CI certificate: not self-signed");
+    der_view key_id;
+    if ((role == RSP_CERT_ROLE_CI || role == RSP_CERT_ROLE_EUM) &&
+        rsp_certificate_subject_key_id(cert, &key_id) != RSP_OK)
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "%s certificate: no subject key identifier",
+                             name);
+    return RSP_OK;
+}
+
+/* SGP.22 v2.5 sections 4.5.2.1.0.1 (CI) to 4.5.2.1.0.7 (SM-DS), without the EID. */
+static rsp_status check_profile(const rsp_certificate *cert, rsp_cert_role role, rsp_error *err)
+{
+    rsp_status status = check_policy(cert, role, err);
+    if (status == RSP_OK)
+        status = check_key_usage(cert, role, err);
+    if (status == RSP_OK)
+        status = check_constraints(cert, role, err);
+    return status;
+}
+
+rsp_status rsp_certificate_check_role(const rsp_certificate *cert, rsp_cert_role role,
+                                      rsp_error *err)
+{
+    if (cert == NULL || role <= RSP_CERT_ROLE_UNKNOWN || role >= RSP_CERT_ROLE__COUNT)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "certificate role check");
+    rsp_status status = check_profile(cert, role, err);
+    if (status == RSP_OK && role == RSP_CERT_ROLE_EUICC) {
+        char eid[RSP_EID_STRING_SIZE];
+        status = rsp_certificate_eid(cert, eid, err);
+        if (status == RSP_ERR_NOT_FOUND)
+            status = RSP_ERR_VERIFY;
+    }
+    return status;
+}
+
+/* ---- EID range of an EUM ---- */
+
+typedef struct {
+    char prefixes[8][RSP_EID_STRING_SIZE];
+    char organizations[8][65]; /* "" when the subtree names no organization */
+    size_t count;
+} eid_ranges;
+
+static void add_range(eid_ranges *ranges, const char *prefix, const char *organization)
+{
+    if (ranges->count >= 8 || strlen(prefix) > RSP_EID_DIGITS || strlen(organization) > 64)
+        return;
+    strcpy(ranges->prefixes[ranges->count], prefix);
+    strcpy(ranges->organizations[ranges->count], organization);
+    ranges->count++;
+}
+
+/* SGP.22 v2.5 section 4.5.2.1.0.3: permittedSubtrees directoryName {O, serialNumber=prefix}. */
+static void collect_name_constraints(const X509 *eum, eid_ranges *ranges)
+{
+    NAME_CONSTRAINTS *constraints = X509_get_ext_d2i(eum, NID_name_constraints, NULL, NULL);
+    if (constraints == NULL)
+        return;
+    for (int i = 0; i < sk_GENERAL_SUBTREE_num(constraints->permittedSubtrees); i++) {
+        const GENERAL_SUBTREE *subtree =
+            sk_GENERAL_SUBTREE_value(constraints->permittedSubtrees, i);
+        if (subtree->base->type != GEN_DIRNAME)
+            continue;
+        char prefix[RSP_EID_STRING_SIZE + 1];
+        char organization[65] = "";
+        if (!name_entry_text(subtree->base->d.directoryName, NID_serialNumber, prefix,
+                             sizeof prefix))
+            continue;
+        if (!name_entry_text(subtree->base->d.directoryName, NID_organizationName, organization,
+                             sizeof organization))
+            organization[0] = '\0';
+        add_range(ranges, prefix, organization);
+    }
+    NAME_CONSTRAINTS_free(constraints);
+}
+
+/* SGP.22 v3.1 section 4.5.2.1.0.3: PermittedEins ::= SEQUENCE OF PrintableString. */
+static rsp_status collect_permitted_eins(const X509 *eum, eid_ranges *ranges, rsp_error *err)
+{
+    ASN1_OBJECT *oid = OBJ_txt2obj(RSP_OID_PERMITTED_EINS, 1);
+    int index = oid ? X509_get_ext_by_OBJ(eum, oid, -1) : -1;
+    ASN1_OBJECT_free(oid);
+    if (index < 0)
+        return RSP_OK;
+    const ASN1_OCTET_STRING *value = X509_EXTENSION_get_data(X509_get_ext(eum, index));
+    der_tlv sequence, item;
+    der_reader reader;
+    rsp_status status = der_parse_single(
+        der_view_make(ASN1_STRING_get0_data(value), (size_t)ASN1_STRING_length(value)), &sequence,
+        err);
+    if (status == RSP_OK && sequence.tag != 0x30)
+        status = rsp_error_set(err, RSP_ERR_UNEXPECTED_TAG, sequence.tag, 0,
+                               "EUM permittedEins: not a SEQUENCE");
+    if (status == RSP_OK)
+        status = der_reader_enter(&sequence, 0, &reader, err);
+    while (status == RSP_OK && !der_reader_at_end(&reader)) {
+        status = der_reader_next(&reader, &item, err);
+        if (status != RSP_OK)
+            break;
+        if (item.tag != 0x13 || item.value.len == 0 || item.value.len > RSP_EID_DIGITS)
+            return rsp_error_set(err, RSP_ERR_BAD_VALUE, item.tag, item.offset,
+                                 "EUM permittedEins: entry is not a PrintableString EID prefix");
+        char prefix[RSP_EID_STRING_SIZE];
+        memcpy(prefix, item.value.data, item.value.len);
+        prefix[item.value.len] = '\0';
+        add_range(ranges, prefix, "");
+    }
+    return status;
+}
+
+static bool eid_in_ranges(const eid_ranges *ranges, const char *eid, const char *organization)
+{
+    for (size_t i = 0; i < ranges->count; i++) {
+        bool prefix_ok = strncmp(eid, ranges->prefixes[i], strlen(ranges->prefixes[i])) == 0;
+        bool organization_ok = ranges->organizations[i][0] == '\0' ||
+                               strcmp(ranges->organizations[i], organization) == 0;
+        if (prefix_ok && organization_ok)
+            return true;
+    }
+    return false;
+}
+
+/* The message stays within rsp_error's 120 characters: first range only. */
+static rsp_status eid_range_failure(const char *eid, const eid_ranges *ranges, rsp_error *err)
+{
+    const char *organization = ranges->organizations[0];
+    return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0,
+                         "eUICC certificate: EID %s outside the EUM range %s*%s%s%s%s", eid,
+                         ranges->prefixes[0], organization[0] ? " (O=" : "", organization,
+                         organization[0] ? ")" : "", ranges->count > 1 ? " ..." : "");
+}
+
+/* Both forms are restrictions, so an EUM carrying both must satisfy both. */
+rsp_status rsp_certificate_check_eid_range(const rsp_certificate *eum, const rsp_certificate *euicc,
+                                           rsp_error *err)
+{
+    char eid[RSP_EID_STRING_SIZE];
+    char organization[65] = "";
+    eid_ranges subtrees = {0};
+    eid_ranges permitted_eins = {0};
+    rsp_status status = rsp_certificate_eid(euicc, eid, err);
+    if (status != RSP_OK)
+        return status;
+    collect_name_constraints(eum->x509, &subtrees);
+    status = collect_permitted_eins(eum->x509, &permitted_eins, err);
+    if (status != RSP_OK)
+        return status;
+    if (subtrees.count == 0 && permitted_eins.count == 0)
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0,
+                             "EUM certificate: no permitted EID range (nameConstraints "
+                             "serialNumber or permittedEins)");
+    if (!name_entry_text(X509_get_subject_name(euicc->x509), NID_organizationName, organization,
+                         sizeof organization))
+        organization[0] = '\0';
+    if (subtrees.count > 0 && !eid_in_ranges(&subtrees, eid, organization))
+        return eid_range_failure(eid, &subtrees, err);
+    if (permitted_eins.count > 0 && !eid_in_ranges(&permitted_eins, eid, organization))
+        return eid_range_failure(eid, &permitted_eins, err);
+    return RSP_OK;
+}
+
+/* ---- description ---- */
+
+static void print_time(FILE *out, const char *label, const ASN1_TIME *when)
+{
+    struct tm tm;
+    if (when != NULL && ASN1_TIME_to_tm(when, &tm)) {
+        char text[32];
+        strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
+        fprintf(out, "  %-18s %s UTC\n", label, text);
+    }
+}
+
+static void print_hex(FILE *out, const char *label, der_view bytes)
+{
+    fprintf(out, "  %-18s ", label);
+    for (size_t i = 0; i < bytes.len; i++)
+        fprintf(out, "%02X", bytes.data[i]);
+    fputc('\n', out);
+}
+
+void rsp_certificate_describe(const rsp_certificate *cert, FILE *out)
+{
+    char text[256];
+    der_view key_id;
+    rsp_cert_role role = rsp_certificate_role(cert);
+    fprintf(out, "  %-18s %s%s%s\n", "role", rsp_cert_role_name(role),
+            role_policies[role] ? " " : "", role_policies[role] ? role_policies[role] : "");
+    rsp_certificate_subject_text(cert, text, sizeof text);
+    fprintf(out, "  %-18s %s\n", "subject", text);
+    rsp_certificate_issuer_text(cert, text, sizeof text);
+    fprintf(out, "  %-18s %s\n", "issuer", text);
+    const ASN1_INTEGER *serial = X509_get0_serialNumber(cert->x509);
+    print_hex(out, "serial", der_view_make(serial->data, (size_t)serial->length));
+    print_time(out, "not before", X509_get0_notBefore(cert->x509));
+    print_time(out, "not after", X509_get0_notAfter(cert->x509));
+    const char *curve = rsp_curve_name(rsp_certificate_curve(cert));
+    fprintf(out, "  %-18s %s\n", "curve", curve ? curve : "unsupported");
+    if (rsp_certificate_subject_key_id(cert, &key_id) == RSP_OK)
+        print_hex(out, "subject key id", key_id);
+    if (rsp_certificate_authority_key_id(cert, &key_id) == RSP_OK)
+        print_hex(out, "authority key id", key_id);
+    char eid[RSP_EID_STRING_SIZE];
+    if (role == RSP_CERT_ROLE_EUICC && rsp_certificate_eid(cert, eid, NULL) == RSP_OK)
+        fprintf(out, "  %-18s %s\n", "EID", eid);
+    eid_ranges ranges = {0};
+    collect_name_constraints(cert->x509, &ranges);
+    collect_permitted_eins(cert->x509, &ranges, NULL);
+    for (size_t i = 0; i < ranges.count; i++)
+        fprintf(out, "  %-18s %s*%s%s\n", "permitted EIDs", ranges.prefixes[i],
+                ranges.organizations[i][0] ? " O=" : "", ranges.organizations[i]);
+}
+
+/* ---- chain verification ---- */
+
+typedef struct {
+    int error;
+    int depth;
+    bool euicc_leaf;
+} first_error;
+
+/* OpenSSL applies RFC 5280 directoryName constraints (whole RDNs), while GSMA EUM constraints
+ * mean "EID starts with serialNumber"; that rule is checked by check_eid_range instead, so the
+ * RFC 5280 verdict is ignored for the eUICC only. CRLs are optional per issuer (options.crls).
+ * Every other error fails, and the first one is kept for the report. */
+static int verify_callback(int ok, X509_STORE_CTX *ctx)
+{
+    if (ok)
+        return 1;
+    first_error *first = X509_STORE_CTX_get_app_data(ctx);
+    int error = X509_STORE_CTX_get_error(ctx);
+    int depth = X509_STORE_CTX_get_error_depth(ctx);
+    if (error == X509_V_ERR_UNABLE_TO_GET_CRL ||
+        (error == X509_V_ERR_PERMITTED_VIOLATION && depth == 0 && first->euicc_leaf))
+        return 1;
+    if (first->error == X509_V_OK) {
+        first->error = error;
+        first->depth = depth;
+    }
+    return 0;
+}
+
+static rsp_cert_failure failure_of(int error)
+{
+    switch (error) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return RSP_CERT_FAIL_EXPIRED;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return RSP_CERT_FAIL_NOT_YET_VALID;
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+        return RSP_CERT_FAIL_SIGNATURE;
+    case X509_V_ERR_CERT_REVOKED:
+        return RSP_CERT_FAIL_REVOKED;
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+        return RSP_CERT_FAIL_CRL;
+    case X509_V_ERR_INVALID_CA:
+    case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+    case X509_V_ERR_INVALID_PURPOSE:
+    case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
+        return RSP_CERT_FAIL_ROLE;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_AKID_SKID_MISMATCH:
+    case X509_V_ERR_SUBJECT_ISSUER_MISMATCH:
+    case X509_V_ERR_CERT_UNTRUSTED:
+        return RSP_CERT_FAIL_ISSUER;
+    default:
+        return RSP_CERT_FAIL_OTHER;
+    }
+}
+
+typedef struct {
+    const rsp_certificate *leaf;
+    rsp_cert_role role;
+    const rsp_certificate *eum;
+    const rsp_certificate *const *cis;
+    size_t ci_count;
+    const rsp_cert_verify_options *options;
+    rsp_cert_verify_result *result;
+    rsp_error *err;
+} verify_job;
+
+static rsp_status fail(verify_job *job, rsp_cert_failure failure, rsp_cert_role role)
+{
+    job->result->failure = failure;
+    job->result->failed_role = role;
+    return failure == RSP_CERT_FAIL_CI_UNKNOWN ? RSP_ERR_NOT_FOUND : RSP_ERR_VERIFY;
+}
+
+/* Role of the certificate at chain depth (0 = leaf). */
+static rsp_cert_role role_at_depth(const verify_job *job, int depth)
+{
+    if (depth == 0)
+        return job->role;
+    if (job->role == RSP_CERT_ROLE_EUICC && depth == 1)
+        return RSP_CERT_ROLE_EUM;
+    return RSP_CERT_ROLE_CI;
+}
+
+static const rsp_certificate *ci_with_key_id(const verify_job *job, der_view key_id)
+{
+    der_view ci_key_id;
+    for (size_t i = 0; i < job->ci_count; i++)
+        if (rsp_certificate_subject_key_id(job->cis[i], &ci_key_id) == RSP_OK &&
+            der_view_equal(ci_key_id, key_id))
+            return job->cis[i];
+    return NULL;
+}
+
+/* An issuer failure where a CI should sign means the CI is unknown when no CI of the store has
+ * the authority key id. */
+static bool ci_missing(const verify_job *job, int depth)
+{
+    int ci_signed_depth = job->role == RSP_CERT_ROLE_EUICC ? 1 : 0;
+    const rsp_certificate *ci_signed = job->role == RSP_CERT_ROLE_EUICC ? job->eum : job->leaf;
+    der_view key_id;
+    return depth == ci_signed_depth &&
+           (rsp_certificate_authority_key_id(ci_signed, &key_id) != RSP_OK ||
+            ci_with_key_id(job, key_id) == NULL);
+}
+
+static rsp_status report_openssl_failure(verify_job *job, const first_error *first)
+{
+    rsp_cert_failure failure = failure_of(first->error);
+    rsp_cert_role role = role_at_depth(job, first->depth);
+    const char *name = rsp_cert_role_name(role);
+    const char *reason = X509_verify_cert_error_string(first->error);
+    if (failure == RSP_CERT_FAIL_ISSUER && ci_missing(job, first->depth)) {
+        rsp_error_set(job->err, RSP_ERR_NOT_FOUND, 0, 0,
+                      "%s certificate: CI unknown: no trusted CI matches its issuer (%s)", name,
+                      reason);
+        return fail(job, RSP_CERT_FAIL_CI_UNKNOWN, role);
+    }
+    switch (failure) {
+    case RSP_CERT_FAIL_EXPIRED:
+    case RSP_CERT_FAIL_NOT_YET_VALID:
+        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0, "%s certificate: %s (validity period)", name,
+                      failure == RSP_CERT_FAIL_EXPIRED ? "expired" : "not yet valid");
+        break;
+    case RSP_CERT_FAIL_SIGNATURE:
+        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0,
+                      "%s certificate: signature does not verify with the issuer key", name);
+        break;
+    case RSP_CERT_FAIL_REVOKED:
+        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0, "%s certificate: revoked (CRL)", name);
+        break;
+    case RSP_CERT_FAIL_ISSUER:
+        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0, "%s certificate: wrong issuer: %s", name,
+                      reason);
+        break;
+    default:
+        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0, "%s certificate: %s", name, reason);
+        break;
+    }
+    return fail(job, failure, role);
+}
+
+static rsp_status run_openssl(verify_job *job, X509_STORE_CTX *ctx, const rsp_certificate **ci)
+{
+    first_error first = {X509_V_OK, 0, job->role == RSP_CERT_ROLE_EUICC};
+    X509_STORE_CTX_set_app_data(ctx, &first);
+    int verified = X509_verify_cert(ctx);
+    if (verified != 1) {
+        if (first.error == X509_V_OK) {
+            first.error = X509_STORE_CTX_get_error(ctx);
+            first.depth = X509_STORE_CTX_get_error_depth(ctx);
+        }
+        ERR_clear_error();
+        return report_openssl_failure(job, &first);
+    }
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    X509 *top = sk_X509_value(chain, sk_X509_num(chain) - 1);
+    for (size_t i = 0; i < job->ci_count; i++)
+        if (X509_cmp(top, job->cis[i]->x509) == 0)
+            *ci = job->cis[i];
+    int expected_length = job->role == RSP_CERT_ROLE_EUICC ? 3 : 2;
+    if (*ci == NULL || sk_X509_num(chain) != expected_length) {
+        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0,
+                      "%s certificate: wrong issuer: chain of %d certificates, expected %d",
+                      rsp_cert_role_name(job->role), sk_X509_num(chain), expected_length);
+        return fail(job, RSP_CERT_FAIL_ISSUER, job->role);
+    }
+    return RSP_OK;
+}
+
+static rsp_status openssl_chain(verify_job *job, const rsp_certificate **ci)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+    rsp_status status = RSP_OK;
+    bool ok = store && ctx && untrusted && crls;
+    for (size_t i = 0; ok && i < job->ci_count; i++)
+        ok = X509_STORE_add_cert(store, job->cis[i]->x509) == 1;
+    if (ok && job->eum != NULL)
+        ok = sk_X509_push(untrusted, job->eum->x509) > 0;
+    for (size_t i = 0; ok && i < job->options->crl_count; i++)
+        ok = sk_X509_CRL_push(crls, job->options->crls[i]->crl) > 0;
+    ok = ok && X509_STORE_CTX_init(ctx, store, job->leaf->x509, untrusted) == 1;
+    if (ok) {
+        X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+        unsigned long flags = 0;
+        if (job->options->crl_count > 0)
+            flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+        if (job->options->now == 0)
+            flags |= X509_V_FLAG_NO_CHECK_TIME;
+        else
+            X509_VERIFY_PARAM_set_time(param, job->options->now);
+        X509_VERIFY_PARAM_set_flags(param, flags);
+        X509_STORE_CTX_set0_crls(ctx, crls);
+        X509_STORE_CTX_set_verify_cb(ctx, verify_callback);
+        status = run_openssl(job, ctx, ci);
+    } else {
+        status = openssl_failure(job->err, RSP_ERR_NO_MEMORY, "certificate verification setup");
+    }
+    X509_STORE_CTX_free(ctx);
+    sk_X509_CRL_free(crls);
+    sk_X509_free(untrusted);
+    X509_STORE_free(store);
+    return status;
+}
+
+static rsp_status validity_failure(verify_job *job, rsp_cert_failure failure)
+{
+    rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0, "%s certificate: %s (validity period)",
+                  rsp_cert_role_name(job->role),
+                  failure == RSP_CERT_FAIL_EXPIRED ? "expired" : "not yet valid");
+    return fail(job, failure, job->role);
+}
+
+/* A CI is a trust anchor: it must be one of the store (byte for byte). OpenSSL's chain builder
+ * is not used here because it finds only the first trusted certificate of a subject name, and
+ * SGP.26 gives the NIST and brainpool CIs the same name. */
+static rsp_status verify_ci(verify_job *job, const rsp_certificate **ci)
+{
+    for (size_t i = 0; i < job->ci_count && *ci == NULL; i++)
+        if (X509_cmp(job->leaf->x509, job->cis[i]->x509) == 0)
+            *ci = job->cis[i];
+    if (*ci == NULL) {
+        rsp_error_set(job->err, RSP_ERR_NOT_FOUND, 0, 0,
+                      "CI certificate: CI unknown: not in the trust store");
+        return fail(job, RSP_CERT_FAIL_CI_UNKNOWN, RSP_CERT_ROLE_CI);
+    }
+    time_t now = job->options->now;
+    if (now != 0 && X509_cmp_time(X509_get0_notBefore(job->leaf->x509), &now) > 0)
+        return validity_failure(job, RSP_CERT_FAIL_NOT_YET_VALID);
+    if (now != 0 && X509_cmp_time(X509_get0_notAfter(job->leaf->x509), &now) < 0)
+        return validity_failure(job, RSP_CERT_FAIL_EXPIRED);
+    return RSP_OK;
+}
+
+static rsp_status check_curves(verify_job *job, const rsp_certificate *ci)
+{
+    rsp_curve ci_curve = rsp_certificate_curve(ci);
+    const rsp_certificate *chain[3] = {job->leaf, job->eum, ci};
+    rsp_cert_role roles[3] = {job->role, RSP_CERT_ROLE_EUM, RSP_CERT_ROLE_CI};
+    rsp_curve required = job->options->required_curve;
+    for (int i = 0; i < 3; i++) {
+        if (chain[i] == NULL)
+            continue;
+        rsp_curve curve = rsp_certificate_curve(chain[i]);
+        const char *name = rsp_curve_name(curve);
+        if (curve == RSP_CURVE_UNKNOWN) {
+            rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0,
+                          "%s certificate: wrong curve: key is not on P-256 or brainpoolP256r1",
+                          rsp_cert_role_name(roles[i]));
+            return fail(job, RSP_CERT_FAIL_CURVE, roles[i]);
+        }
+        if (curve != ci_curve || (required != RSP_CURVE_UNKNOWN && curve != required)) {
+            rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0,
+                          "%s certificate: wrong curve %s, expected %s",
+                          rsp_cert_role_name(roles[i]), name,
+                          rsp_curve_name(curve != ci_curve ? ci_curve : required));
+            return fail(job, RSP_CERT_FAIL_CURVE, roles[i]);
+        }
+    }
+    return RSP_OK;
+}
+
+static rsp_status check_allowed_ci(verify_job *job, const rsp_certificate *ci)
+{
+    der_view key_id;
+    if (job->options->allowed_ci_id_count == 0)
+        return RSP_OK;
+    if (rsp_certificate_subject_key_id(ci, &key_id) == RSP_OK)
+        for (size_t i = 0; i < job->options->allowed_ci_id_count; i++)
+            if (der_view_equal(key_id, job->options->allowed_ci_ids[i]))
+                return RSP_OK;
+    rsp_error_set(job->err, RSP_ERR_NOT_FOUND, 0, 0,
+                  "CI certificate: CI unknown: its key id is not in the allowed CI list");
+    return fail(job, RSP_CERT_FAIL_CI_UNKNOWN, RSP_CERT_ROLE_CI);
+}
+
+static rsp_status static_checks(verify_job *job)
+{
+    char eid[RSP_EID_STRING_SIZE];
+    if (check_profile(job->leaf, job->role, job->err) != RSP_OK)
+        return fail(job, RSP_CERT_FAIL_ROLE, job->role);
+    if (job->role == RSP_CERT_ROLE_EUICC && rsp_certificate_eid(job->leaf, eid, job->err) != RSP_OK)
+        return fail(job, RSP_CERT_FAIL_EID, job->role);
+    if (job->eum != NULL && check_profile(job->eum, RSP_CERT_ROLE_EUM, job->err) != RSP_OK)
+        return fail(job, RSP_CERT_FAIL_ROLE, RSP_CERT_ROLE_EUM);
+    return RSP_OK;
+}
+
+/* SGP.22 v2.5 section 4.5.2.2 (certificate chain verification). */
+rsp_status rsp_certificate_verify(const rsp_certificate *leaf, rsp_cert_role role,
+                                  const rsp_certificate *eum, const rsp_certificate *const *cis,
+                                  size_t ci_count, const rsp_cert_verify_options *options,
+                                  rsp_cert_verify_result *result, rsp_error *err)
+{
+    rsp_cert_verify_options no_options = {0};
+    rsp_cert_verify_result local_result;
+    verify_job job = {leaf,
+                      role,
+                      eum,
+                      cis,
+                      ci_count,
+                      options ? options : &no_options,
+                      result ? result : &local_result,
+                      err};
+    const rsp_certificate *ci = NULL;
+    memset(job.result, 0, sizeof *job.result);
+    if (leaf == NULL || (cis == NULL && ci_count > 0) || role <= RSP_CERT_ROLE_UNKNOWN ||
+        role >= RSP_CERT_ROLE__COUNT || ((role == RSP_CERT_ROLE_EUICC) != (eum != NULL))) {
+        job.result->failure = RSP_CERT_FAIL_OTHER;
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0,
+                             "certificate verify: leaf, role and EUM (for eUICC only) needed");
+    }
+    rsp_status status = static_checks(&job);
+    if (status == RSP_OK && role == RSP_CERT_ROLE_CI)
+        status = verify_ci(&job, &ci);
+    else if (status == RSP_OK)
+        status = openssl_chain(&job, &ci);
+    if (status == RSP_OK)
+        status = check_allowed_ci(&job, ci);
+    if (status == RSP_OK)
+        status = check_curves(&job, ci);
+    if (status == RSP_OK && eum != NULL && rsp_certificate_check_eid_range(eum, leaf, err))
+        status = fail(&job, RSP_CERT_FAIL_EID_RANGE, RSP_CERT_ROLE_EUICC);
+    if (status == RSP_OK)
+        job.result->ci = ci;
+    return status;
+}
+
+rsp_status rsp_ci_select(const rsp_certificate *const *cis, size_t ci_count, const der_view *ids,
+                         size_t id_count, const rsp_certificate **selected, rsp_error *err)
+{
+    der_view key_id;
+    *selected = NULL;
+    for (size_t i = 0; i < id_count; i++)
+        for (size_t j = 0; j < ci_count; j++)
+            if (rsp_certificate_subject_key_id(cis[j], &key_id) == RSP_OK &&
+                der_view_equal(key_id, ids[i])) {
+                *selected = cis[j];
+                return RSP_OK;
+            }
+    return rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0,
+                         "CI unknown: none of the %zu CI key ids names a trusted CI", id_count);
+}
+
+/* ---- CRLs ---- */
+
+rsp_status rsp_crl_from_x509(X509_CRL *crl, rsp_crl **out, rsp_error *err)
+{
+    *out = NULL;
+    if (crl == NULL)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "no CRL");
+    rsp_crl *wrapper = calloc(1, sizeof *wrapper);
+    if (wrapper == NULL || !X509_CRL_up_ref(crl)) {
+        free(wrapper);
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "CRL");
+    }
+    wrapper->crl = crl;
+    *out = wrapper;
+    return RSP_OK;
+}
+
+rsp_status rsp_crl_load(const uint8_t *data, size_t len, rsp_crl **out, rsp_error *err)
+{
+    *out = NULL;
+    if (data == NULL || len == 0 || len > MAX_FILE_SIZE)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "CRL: bad length");
+    X509_CRL *crl = NULL;
+    if (looks_like_pem(data, len)) {
+        BIO *bio = BIO_new_mem_buf(data, (int)len);
+        crl = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+    } else {
+        const unsigned char *cursor = data;
+        crl = d2i_X509_CRL(NULL, &cursor, (long)len);
+        if (crl != NULL && (size_t)(cursor - data) != len) {
+            X509_CRL_free(crl);
+            return rsp_error_set(err, RSP_ERR_TRAILING, 0, 0, "CRL: bytes after the CRL");
+        }
+    }
+    if (crl == NULL)
+        return openssl_failure(err, RSP_ERR_BAD_VALUE, "CRL: not a CRL");
+    rsp_status status = rsp_crl_from_x509(crl, out, err);
+    X509_CRL_free(crl);
+    return status;
+}
+
+rsp_status rsp_crl_load_file(const char *path, rsp_crl **out, rsp_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    *out = NULL;
+    rsp_status status = read_file(path, &data, &len, err);
+    if (status == RSP_OK)
+        status = rsp_crl_load(data, len, out, err);
+    free(data);
+    return status;
+}
+
+void rsp_crl_free(rsp_crl *crl)
+{
+    if (crl == NULL)
+        return;
+    X509_CRL_free(crl->crl);
+    free(crl);
+}
+
+X509_CRL *rsp_crl_x509(const rsp_crl *crl)
+{
+    return crl->crl;
+}
+
+rsp_status rsp_crl_write_der_file(const rsp_crl *crl, const char *path, rsp_error *err)
+{
+    unsigned char *der = NULL;
+    int len = i2d_X509_CRL(crl->crl, &der);
+    if (len <= 0)
+        return openssl_failure(err, RSP_ERR_CRYPTO, "CRL encoding");
+    rsp_status status = write_bytes(path, der, (size_t)len, err);
+    OPENSSL_free(der);
+    return status;
+}
+
+rsp_status rsp_crl_write_pem_file(const rsp_crl *crl, const char *path, rsp_error *err)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio == NULL || !PEM_write_bio_X509_CRL(bio, crl->crl)) {
+        BIO_free(bio);
+        return openssl_failure(err, RSP_ERR_CRYPTO, "CRL PEM encoding");
+    }
+    char *pem = NULL;
+    long len = BIO_get_mem_data(bio, &pem);
+    rsp_status status = write_bytes(path, (const uint8_t *)pem, (size_t)len, err);
+    BIO_free(bio);
+    return status;
+}
