@@ -8,7 +8,11 @@
  *       constants INFO2_SAILY, INFO2_CSL, NOTIFICATIONS_SAILY,
  *       NOTIFICATIONS_CSL, RETRIEVE_REFUSED and PENDING_SAILY in a
  *       public Rust ES10c test module found by content search (the index did not expose its
- *       repository name); PIR_SAILY below is the first element of PENDING_SAILY. */
+ *       repository name); PIR_SAILY below is the first element of PENDING_SAILY.
+ *  [A1] AOSP platform/frameworks/opt/telephony, tests/telephonytests/src/com/android/internal/
+ *       telephony/uicc/euicc/EuiccCardTest.java: the ES10 commands Android's EuiccCard
+ *       encodes (verifyStoreData) and those of its canned card responses that follow the
+ *       ASN.1 field order. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,6 +311,91 @@ static void test_card_profile_installation_result(void **state)
     assert_int_equal(signed_part.len, 3 + 0x7C);
 }
 
+typedef struct {
+    const schema_type *type;
+    const char *hex;
+} vector;
+
+/* [A1] commands built by another implementation's encoder, and well-ordered responses */
+static const vector aosp_vectors[] = {
+    {&sgp22_get_euicc_data_request_type, "BF3E035C015A"},
+    {&sgp22_get_euicc_info1_request_type, "BF2000"},
+    {&sgp22_get_euicc_info2_request_type, "BF2200"},
+    {&sgp22_get_euicc_challenge_request_type, "BF2E00"},
+    {&sgp22_euicc_configured_addresses_request_type, "BF3C00"},
+    {&sgp22_get_rat_request_type, "BF4300"},
+    {&sgp22_profile_info_list_request_type, "BF2D0D5C0B5A909192B79F709599BF76"},
+    {&sgp22_profile_info_list_request_type,
+     "BF2D1BA00C5A0A896700000000004523015C0B5A909192B79F709599BF76"},
+    {&sgp22_disable_profile_request_type, "BF3211A00C5A0A896700000000004523018101FF"},
+    {&sgp22_enable_profile_request_type, "BF3111A00C5A0A896700000000004523018101FF"},
+    {&sgp22_set_nickname_request_type,
+     "BF291A5A0A89670000000000452301900C6E6577206E69636B6E616D65"},
+    {&sgp22_delete_profile_request_type, "BF330C5A0A89670000000000452301"},
+    {&sgp22_set_default_dp_address_request_type, "BF3F0F800D736D64702E67736D612E636F6D"},
+    {&sgp22_euicc_memory_reset_request_type, "BF340482020640"},
+    {&sgp22_cancel_session_request_type, "BF41088003A1B2C3810101"},
+    {&sgp22_list_notification_request_type, "BF280481020430"},
+    {&sgp22_retrieve_notifications_list_request_type, "BF2B06A00481020430"},
+    {&sgp22_retrieve_notifications_list_request_type, "BF2B05A003800105"},
+    {&sgp22_notification_sent_request_type, "BF3003800105"},
+    {&sgp22_profile_info_list_response_type, "BF2D14A012E3105A0A896700000000004523019F700101"},
+    {&sgp22_disable_profile_response_type, "BF3203800103"},
+    {&sgp22_enable_profile_response_type, "BF3103800100"},
+    {&sgp22_delete_profile_response_type, "BF3303800103"},
+    {&sgp22_set_nickname_response_type, "BF2903800100"},
+    {&sgp22_set_default_dp_address_response_type, "BF3F03800100"},
+    {&sgp22_euicc_memory_reset_response_type, "BF3403800100"},
+    {&sgp22_notification_sent_response_type, "BF3003800100"},
+    {&sgp22_cancel_session_response_type, "BF4103810103"},
+    {&sgp22_list_notification_response_type, "BF2803810103"},
+    {&sgp22_retrieve_notifications_list_response_type, "BF2B03810101"},
+    {&sgp22_euicc_configured_addresses_response_type,
+     "BF3C148008534D44502E434F4D8108736D64732E636F6D"},
+};
+
+static void test_aosp_vectors(void **state)
+{
+    fixture *f = *state;
+    void *value = calloc(1, 16384);
+    assert_non_null(value);
+    for (size_t i = 0; i < SCHEMA_COUNT(aosp_vectors); i++) {
+        assert_true(schema_value_size(aosp_vectors[i].type) <= 16384);
+        load_hex(f, aosp_vectors[i].hex);
+        schema_arena_init(&f->arena, f->arena_buf, sizeof f->arena_buf);
+        decode_and_reencode(f, aosp_vectors[i].type, value);
+    }
+    free(value);
+
+    /* spot checks of what the tags mean */
+    sgp22_profile_info_list_request request;
+    load_hex(f, "BF2D1BA00C5A0A896700000000004523015C0B5A909192B79F709599BF76");
+    decode_and_reencode(f, &sgp22_profile_info_list_request_type, &request);
+    assert_int_equal(request.search_criteria.choice, SGP22_PROFILE_INFO_LIST_SEARCH_CRITERIA_ICCID);
+    assert_view_hex(request.search_criteria.u.iccid, "89670000000000452301");
+    assert_view_hex(request.tag_list, "5A909192B79F709599BF76");
+
+    sgp22_euicc_memory_reset_request reset;
+    load_hex(f, "BF340482020640");
+    decode_and_reencode(f, &sgp22_euicc_memory_reset_request_type, &reset);
+    assert_true(
+        schema_bits_get(&reset.reset_options, SGP22_RESET_DELETE_FIELD_LOADED_TEST_PROFILES));
+    assert_false(schema_bits_get(&reset.reset_options, SGP22_RESET_DELETE_OPERATIONAL_PROFILES));
+
+    sgp22_euicc_configured_addresses_response addresses;
+    load_hex(f, "BF3C148008534D44502E434F4D8108736D64732E636F6D");
+    decode_and_reencode(f, &sgp22_euicc_configured_addresses_response_type, &addresses);
+    assert_view_text(addresses.default_dp_address, "SMDP.COM");
+    assert_view_text(addresses.root_ds_address, "smds.com");
+
+    sgp22_profile_info_list_response list;
+    load_hex(f, "BF2D14A012E3105A0A896700000000004523019F700101");
+    decode_and_reencode(f, &sgp22_profile_info_list_response_type, &list);
+    assert_int_equal(list.u.profile_info_list_ok.count, 1);
+    const sgp22_profile_info *info = list.u.profile_info_list_ok.items;
+    assert_int_equal(info->profile_state, SGP22_PROFILE_STATE_ENABLED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +407,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_card_euicc_info2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_card_notifications, setup, teardown),
         cmocka_unit_test_setup_teardown(test_card_profile_installation_result, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aosp_vectors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
