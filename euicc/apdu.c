@@ -443,8 +443,12 @@ static uint16_t dispatch(euicc_card *card, const command_apdu *c, response_out *
     switch (c->ins) {
     case INS_SELECT:
     case INS_MANAGE_CHANNEL:
-    case INS_GET_RESPONSE:
         expected = CLASS_INTERINDUSTRY;
+        break;
+    case INS_GET_RESPONSE:
+        /* LPAs in the field (lpac) fetch ES10 responses with CLA 8X, and eUICCs accept it:
+         * GET RESPONSE is taken in either class. */
+        expected = kind;
         break;
     case INS_STORE_DATA:
     case INS_TERMINAL_CAPABILITY:

@@ -27,7 +27,7 @@
  * bound is reachable with valid block numbers rather than shadowed by them. */
 #define EUICC_CARD_MAX_COMMAND             32768u
 #define EUICC_CARD_MAX_TERMINAL_CAPABILITY 32u
-/* Upper bound of sizeof(euicc_card), checked by the tests. */
+/* Upper bound of sizeof(euicc_card), enforced by a static assertion in apdu.c. */
 #define EUICC_CARD_IDLE_BYTES 320u
 
 /* ISD-R AID, SGP.22 section 2.2.3. */
