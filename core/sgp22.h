@@ -121,6 +121,9 @@ extern const schema_type sgp22_subject_key_identifier_type; /* OCTET STRING */
 extern const schema_type sgp22_certificate_type;            /* X.509 Certificate, kept verbatim */
 extern const schema_type sgp22_certificate_list_type;       /* X.509 CertificateList, verbatim */
 extern const schema_type sgp22_subject_key_identifier_list_type; /* SEQUENCE OF SKI */
+/* [APPLICATION 55] OCTET STRING (5F37), the signature fields; the ES9+ JSON binding carries
+ * them base64-encoded as whole TLVs */
+extern const schema_type sgp22_signature_type;
 
 /* ---- Bit strings (bit numbers as in the ASN.1 named bits) ----------------------------- */
 

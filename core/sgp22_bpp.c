@@ -29,8 +29,8 @@ static const schema_field initialise_secure_channel_request_fields[] = {
                        control_ref_template, 0xA6, sgp22_control_ref_template_type),
     SCHEMA_FIELD_NAMED("smdpOtpk", sgp22_initialise_secure_channel_request, smdp_otpk, 0x5F49,
                        schema_octets),
-    SCHEMA_FIELD_NAMED("smdpSign", sgp22_initialise_secure_channel_request, smdp_sign, 0x5F37,
-                       schema_octets),
+    SCHEMA_FIELD_NAMED("smdpSign", sgp22_initialise_secure_channel_request, smdp_sign, 0,
+                       sgp22_signature_type),
 };
 const schema_type sgp22_initialise_secure_channel_request_type = SCHEMA_SEQUENCE_TYPE(
     "InitialiseSecureChannelRequest", 0xBF23, sgp22_initialise_secure_channel_request,

@@ -19,6 +19,9 @@ const schema_type sgp22_transaction_id_type = SCHEMA_OCTETS_TYPE("TransactionId"
 const schema_type sgp22_subject_key_identifier_type =
     SCHEMA_OCTETS_TYPE("SubjectKeyIdentifier", 0x04, 0, 0);
 const schema_type sgp22_certificate_type = SCHEMA_RAW_TYPE("Certificate", 0x30);
+/* SGP.22 v2.5 section 5.7.13 (serverSignature1 and the other signatures): a raw ECDSA
+ * signature r||s in a 5F37 TLV */
+const schema_type sgp22_signature_type = SCHEMA_OCTETS_TYPE("Signature", 0x5F37, 0, 0);
 const schema_type sgp22_certificate_list_type = SCHEMA_RAW_TYPE("CertificateList", 0x30);
 const schema_type sgp22_subject_key_identifier_list_type = SCHEMA_SEQUENCE_OF_TYPE(
     "SEQUENCE OF SubjectKeyIdentifier", 0x30, sgp22_subject_key_identifier_type, 0, 0);
@@ -496,8 +499,8 @@ static const schema_field profile_installation_result_fields[] = {
     SCHEMA_FIELD_NAMED("profileInstallationResultData", sgp22_profile_installation_result,
                        profile_installation_result_data, 0xBF27,
                        sgp22_profile_installation_result_data_type),
-    SCHEMA_FIELD_NAMED("euiccSignPIR", sgp22_profile_installation_result, euicc_sign_pir, 0x5F37,
-                       schema_octets),
+    SCHEMA_FIELD_NAMED("euiccSignPIR", sgp22_profile_installation_result, euicc_sign_pir, 0,
+                       sgp22_signature_type),
 };
 const schema_type sgp22_profile_installation_result_type =
     SCHEMA_SEQUENCE_TYPE("ProfileInstallationResult", 0xBF37, sgp22_profile_installation_result,
@@ -508,7 +511,7 @@ static const schema_field other_signed_notification_fields[] = {
     SCHEMA_FIELD_NAMED("tbsOtherNotification", sgp22_other_signed_notification,
                        tbs_other_notification, 0, sgp22_notification_metadata_type),
     SCHEMA_FIELD_NAMED("euiccNotificationSignature", sgp22_other_signed_notification,
-                       euicc_notification_signature, 0x5F37, schema_octets),
+                       euicc_notification_signature, 0, sgp22_signature_type),
     SCHEMA_FIELD_NAMED("euiccCertificate", sgp22_other_signed_notification, euicc_certificate, 0,
                        sgp22_certificate_type),
     SCHEMA_FIELD_NAMED("eumCertificate", sgp22_other_signed_notification, eum_certificate, 0,

@@ -151,8 +151,8 @@ const schema_type sgp22_get_euicc_challenge_response_type =
 static const schema_field prepare_download_request_fields[] = {
     SCHEMA_FIELD_NAMED("smdpSigned2", sgp22_prepare_download_request, smdp_signed2, 0,
                        sgp22_smdp_signed2_type),
-    SCHEMA_FIELD_NAMED("smdpSignature2", sgp22_prepare_download_request, smdp_signature2, 0x5F37,
-                       schema_octets),
+    SCHEMA_FIELD_NAMED("smdpSignature2", sgp22_prepare_download_request, smdp_signature2, 0,
+                       sgp22_signature_type),
     SCHEMA_OPT_NAMED("hashCc", sgp22_prepare_download_request, hash_cc, 0, sgp22_octet32_type),
     SCHEMA_FIELD_NAMED("smdpCertificate", sgp22_prepare_download_request, smdp_certificate, 0,
                        sgp22_certificate_type),
@@ -165,8 +165,8 @@ const schema_type sgp22_prepare_download_request_type =
 static const schema_field prepare_download_response_ok_fields[] = {
     SCHEMA_FIELD_NAMED("euiccSigned2", sgp22_prepare_download_response_ok, euicc_signed2, 0,
                        sgp22_euicc_signed2_type),
-    SCHEMA_FIELD_NAMED("euiccSignature2", sgp22_prepare_download_response_ok, euicc_signature2,
-                       0x5F37, schema_octets),
+    SCHEMA_FIELD_NAMED("euiccSignature2", sgp22_prepare_download_response_ok, euicc_signature2, 0,
+                       sgp22_signature_type),
 };
 const schema_type sgp22_prepare_download_response_ok_type =
     SCHEMA_SEQUENCE_TYPE("PrepareDownloadResponseOk", 0x30, sgp22_prepare_download_response_ok,
@@ -198,8 +198,8 @@ const schema_type sgp22_prepare_download_response_type =
 static const schema_field authenticate_server_request_fields[] = {
     SCHEMA_FIELD_NAMED("serverSigned1", sgp22_authenticate_server_request, server_signed1, 0,
                        sgp22_server_signed1_type),
-    SCHEMA_FIELD_NAMED("serverSignature1", sgp22_authenticate_server_request, server_signature1,
-                       0x5F37, schema_octets),
+    SCHEMA_FIELD_NAMED("serverSignature1", sgp22_authenticate_server_request, server_signature1, 0,
+                       sgp22_signature_type),
     SCHEMA_FIELD_NAMED("euiccCiPKIdToBeUsed", sgp22_authenticate_server_request,
                        euicc_ci_pkid_to_be_used, 0, sgp22_subject_key_identifier_type),
     SCHEMA_FIELD_NAMED("serverCertificate", sgp22_authenticate_server_request, server_certificate,
@@ -215,8 +215,8 @@ const schema_type sgp22_authenticate_server_request_type =
 static const schema_field authenticate_response_ok_fields[] = {
     SCHEMA_FIELD_NAMED("euiccSigned1", sgp22_authenticate_response_ok, euicc_signed1, 0,
                        sgp22_euicc_signed1_type),
-    SCHEMA_FIELD_NAMED("euiccSignature1", sgp22_authenticate_response_ok, euicc_signature1, 0x5F37,
-                       schema_octets),
+    SCHEMA_FIELD_NAMED("euiccSignature1", sgp22_authenticate_response_ok, euicc_signature1, 0,
+                       sgp22_signature_type),
     SCHEMA_FIELD_NAMED("euiccCertificate", sgp22_authenticate_response_ok, euicc_certificate, 0,
                        sgp22_certificate_type),
     SCHEMA_FIELD_NAMED("eumCertificate", sgp22_authenticate_response_ok, eum_certificate, 0,
@@ -263,7 +263,7 @@ static const schema_field cancel_session_response_ok_fields[] = {
     SCHEMA_FIELD_NAMED("euiccCancelSessionSigned", sgp22_cancel_session_response_ok,
                        euicc_cancel_session_signed, 0, sgp22_euicc_cancel_session_signed_type),
     SCHEMA_FIELD_NAMED("euiccCancelSessionSignature", sgp22_cancel_session_response_ok,
-                       euicc_cancel_session_signature, 0x5F37, schema_octets),
+                       euicc_cancel_session_signature, 0, sgp22_signature_type),
 };
 const schema_type sgp22_cancel_session_response_ok_type =
     SCHEMA_SEQUENCE_TYPE("CancelSessionResponseOk", 0x30, sgp22_cancel_session_response_ok,

@@ -260,6 +260,19 @@ static void test_signed_part_keeps_received_bytes(void **state)
         RSP_OK);
 }
 
+/* The ES9+ JSON binding carries signatures as whole 5F37 TLVs */
+static void test_standalone_signature(void **state)
+{
+    (void)state;
+    rsp_error err;
+    der_view signature;
+    assert_int_equal(decode_hex(&sgp22_signature_type, "5F3703010203", &signature, &err), RSP_OK);
+    assert_int_equal(signature.len, 3);
+    assert_int_equal(signature.data[2], 0x03);
+    assert_int_equal(decode_hex(&sgp22_signature_type, "5F3603010203", &signature, &err),
+                     RSP_ERR_UNEXPECTED_TAG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_unknown_extension_is_skipped),
         cmocka_unit_test(test_encoder_refuses_bad_values),
         cmocka_unit_test(test_signed_part_keeps_received_bytes),
+        cmocka_unit_test(test_standalone_signature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
