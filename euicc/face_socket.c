@@ -333,6 +333,8 @@ static void service_endpoint(endpoint *ep, short revents)
 
 rsp_status face_socket_poll(face_socket_server *server, int timeout_ms, rsp_error *err)
 {
+    if (server == NULL || server->fds == NULL)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "no endpoint to serve");
     if (atomic_load(&server->stop))
         return RSP_ERR_STATE;
     struct pollfd *fds = server->fds;
@@ -361,8 +363,6 @@ rsp_status face_socket_poll(face_socket_server *server, int timeout_ms, rsp_erro
 
 rsp_status face_socket_run(face_socket_server *server, rsp_error *err)
 {
-    if (server == NULL || server->fds == NULL)
-        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "no endpoint to serve");
     rsp_status status;
     do
         status = face_socket_poll(server, -1, err);
