@@ -566,9 +566,12 @@ typedef struct {
     size_t count;
 } eid_ranges;
 
+/* An empty prefix would permit every EID: such an entry is ignored, like any beyond the eighth
+ * (the EUMs seen carry one). */
 static void add_range(eid_ranges *ranges, const char *prefix, const char *organization)
 {
-    if (ranges->count >= 8 || strlen(prefix) > RSP_EID_DIGITS || strlen(organization) > 64)
+    if (ranges->count >= 8 || prefix[0] == '\0' || strlen(prefix) > RSP_EID_DIGITS ||
+        strlen(organization) > 64)
         return;
     strcpy(ranges->prefixes[ranges->count], prefix);
     strcpy(ranges->organizations[ranges->count], organization);

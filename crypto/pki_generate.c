@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/der.h"
+#include "crypto/ecdsa.h"
 #include "crypto/random.h"
 
 #define DAY_SECONDS  (24 * 3600)
@@ -252,6 +253,133 @@ static bool add_extensions(X509 *x509, X509 *issuer, const rsp_pki_certificate_r
     return ok;
 }
 
+/* ---- signing through the key interface ---- */
+
+/* Certificate ::= SEQUENCE { tbs, AlgorithmIdentifier, BIT STRING signature } (the CRL has the
+ * same outer shape): the TBS bytes are signed with key and the SEQUENCE re-encoded. */
+static rsp_status assemble_signed(der_view tbs, const X509_ALGOR *algorithm,
+                                  const rsp_private_key *key, uint8_t **out, size_t *out_len,
+                                  rsp_error *err)
+{
+    uint8_t digest[RSP_SHA256_SIZE];
+    uint8_t plain[RSP_EC_SIGNATURE_SIZE];
+    uint8_t signature[RSP_ECDSA_DER_MAX];
+    size_t signature_len = 0;
+    unsigned char *algorithm_der = NULL;
+    int algorithm_len = i2d_X509_ALGOR(algorithm, &algorithm_der);
+    const uint8_t *parts[1] = {tbs.data};
+    size_t lens[1] = {tbs.len};
+    rsp_status status = algorithm_len > 0 ? rsp_sha256(parts, lens, 1, digest) : RSP_ERR_CRYPTO;
+    if (status == RSP_OK)
+        status = rsp_private_key_sign_digest(key, digest, plain);
+    if (status == RSP_OK)
+        status = rsp_ecdsa_signature_to_der(rsp_private_key_curve(key), plain, sizeof plain,
+                                            signature, sizeof signature, &signature_len, err);
+    if (status == RSP_OK) {
+        static const uint8_t no_unused_bits = 0;
+        der_writer writer;
+        der_writer_init_dynamic(&writer, NULL);
+        size_t outer = der_begin(&writer, 0x30);
+        der_put_raw(&writer, tbs.data, tbs.len);
+        der_put_raw(&writer, algorithm_der, (size_t)algorithm_len);
+        size_t bits = der_begin(&writer, 0x03);
+        der_put_raw(&writer, &no_unused_bits, 1);
+        der_put_raw(&writer, signature, signature_len);
+        der_end(&writer, bits);
+        der_end(&writer, outer);
+        status = der_writer_status(&writer);
+        *out = status == RSP_OK ? der_writer_take(&writer, out_len) : NULL;
+        der_writer_free(&writer);
+    }
+    OPENSSL_free(algorithm_der);
+    return status == RSP_OK
+               ? RSP_OK
+               : rsp_error_set(err, status, 0, 0, "signing with the issuer key failed");
+}
+
+/* OpenSSL can only sign with an EVP_PKEY and has no setter for the signature fields, so a key
+ * without one (an HSM behind rsp_private_key_ops) first lets a throwaway key of the same curve
+ * sign, which fills both AlgorithmIdentifiers; the TBS bytes are then signed again with the
+ * real key. */
+static rsp_status sign_certificate(X509 **x509, const rsp_private_key *key, rsp_error *err)
+{
+    EVP_PKEY *evp = rsp_private_key_evp(key);
+    if (evp != NULL)
+        return X509_sign(*x509, evp, EVP_sha256()) > 0
+                   ? RSP_OK
+                   : rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "X509_sign failed");
+    rsp_private_key *throwaway = NULL;
+    unsigned char *tbs = NULL;
+    uint8_t *signed_der = NULL;
+    size_t signed_len = 0;
+    const X509_ALGOR *algorithm = NULL;
+    rsp_status status = rsp_private_key_generate(rsp_private_key_curve(key), &throwaway, err);
+    int tbs_len = -1;
+    if (status == RSP_OK && X509_sign(*x509, rsp_private_key_evp(throwaway), EVP_sha256()) > 0)
+        tbs_len = i2d_re_X509_tbs(*x509, &tbs);
+    if (status == RSP_OK && tbs_len <= 0)
+        status = rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "certificate TBS encoding failed");
+    if (status == RSP_OK) {
+        X509_get0_signature(NULL, &algorithm, *x509);
+        status = assemble_signed(der_view_make(tbs, (size_t)tbs_len), algorithm, key, &signed_der,
+                                 &signed_len, err);
+    }
+    if (status == RSP_OK) {
+        const unsigned char *cursor = signed_der;
+        X509 *reparsed = d2i_X509(NULL, &cursor, (long)signed_len);
+        if (reparsed == NULL)
+            status = rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "re-signed certificate unreadable");
+        else {
+            X509_free(*x509);
+            *x509 = reparsed;
+        }
+    }
+    free(signed_der);
+    OPENSSL_free(tbs);
+    rsp_private_key_free(throwaway);
+    return status;
+}
+
+/* The same for a CRL. */
+static rsp_status sign_crl(X509_CRL **crl, const rsp_private_key *key, rsp_error *err)
+{
+    EVP_PKEY *evp = rsp_private_key_evp(key);
+    if (evp != NULL)
+        return X509_CRL_sign(*crl, evp, EVP_sha256()) > 0
+                   ? RSP_OK
+                   : rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "X509_CRL_sign failed");
+    rsp_private_key *throwaway = NULL;
+    unsigned char *tbs = NULL;
+    uint8_t *signed_der = NULL;
+    size_t signed_len = 0;
+    const X509_ALGOR *algorithm = NULL;
+    rsp_status status = rsp_private_key_generate(rsp_private_key_curve(key), &throwaway, err);
+    int tbs_len = -1;
+    if (status == RSP_OK && X509_CRL_sign(*crl, rsp_private_key_evp(throwaway), EVP_sha256()) > 0)
+        tbs_len = i2d_re_X509_CRL_tbs(*crl, &tbs);
+    if (status == RSP_OK && tbs_len <= 0)
+        status = rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "CRL TBS encoding failed");
+    if (status == RSP_OK) {
+        X509_CRL_get0_signature(*crl, NULL, &algorithm);
+        status = assemble_signed(der_view_make(tbs, (size_t)tbs_len), algorithm, key, &signed_der,
+                                 &signed_len, err);
+    }
+    if (status == RSP_OK) {
+        const unsigned char *cursor = signed_der;
+        X509_CRL *reparsed = d2i_X509_CRL(NULL, &cursor, (long)signed_len);
+        if (reparsed == NULL)
+            status = rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "re-signed CRL unreadable");
+        else {
+            X509_CRL_free(*crl);
+            *crl = reparsed;
+        }
+    }
+    free(signed_der);
+    OPENSSL_free(tbs);
+    rsp_private_key_free(throwaway);
+    return status;
+}
+
 static rsp_status check_request(const rsp_pki_certificate_request *request, rsp_error *err)
 {
     if (request == NULL || request->role <= RSP_CERT_ROLE_UNKNOWN ||
@@ -259,10 +387,6 @@ static rsp_status check_request(const rsp_pki_certificate_request *request, rsp_
         request->issuer_key == NULL)
         return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0,
                              "certificate request: role, subject key and issuer key needed");
-    if (rsp_private_key_evp(request->issuer_key) == NULL)
-        return rsp_error_set(err, RSP_ERR_UNSUPPORTED, 0, 0,
-                             "certificate request: the issuer key has no OpenSSL key to sign "
-                             "X.509 with");
     if (request->role == RSP_CERT_ROLE_EUICC && !rsp_eid_is_valid(request->eid))
         return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0,
                              "certificate request: eUICC needs a valid 32-digit EID");
@@ -284,13 +408,14 @@ rsp_status rsp_pki_issue_certificate(const rsp_pki_certificate_request *request,
               X509_set_issuer_name(x509, X509_get_subject_name(issuer)) == 1 &&
               set_validity(x509, request) &&
               X509_set_pubkey(x509, rsp_public_key_evp(request->subject_key)) == 1 &&
-              add_extensions(x509, issuer, request, profile) &&
-              X509_sign(x509, rsp_private_key_evp(request->issuer_key), EVP_sha256()) > 0;
-    if (ok)
-        status = rsp_certificate_from_x509(x509, out, err);
-    else
-        status = rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "issuing the %s certificate failed",
+              add_extensions(x509, issuer, request, profile);
+    if (!ok)
+        status = rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "building the %s certificate failed",
                                rsp_cert_role_name(request->role));
+    if (status == RSP_OK)
+        status = sign_certificate(&x509, request->issuer_key, err);
+    if (status == RSP_OK)
+        status = rsp_certificate_from_x509(x509, out, err);
     X509_free(x509);
     return status;
 }
@@ -330,10 +455,10 @@ rsp_status rsp_pki_issue_crl(const rsp_certificate *ci, const rsp_private_key *c
                              time_t this_update, time_t next_update, rsp_crl **out, rsp_error *err)
 {
     *out = NULL;
-    if (ci == NULL || ci_key == NULL || rsp_private_key_evp(ci_key) == NULL ||
-        (revoked == NULL && revoked_count > 0) || next_update <= this_update)
+    if (ci == NULL || ci_key == NULL || (revoked == NULL && revoked_count > 0) ||
+        next_update <= this_update)
         return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0,
-                             "CRL: CI, its OpenSSL key and next_update > this_update needed");
+                             "CRL: CI, its key and next_update > this_update needed");
     X509 *issuer = rsp_certificate_x509(ci);
     X509_CRL *crl = X509_CRL_new();
     ASN1_TIME *last = ASN1_TIME_set(NULL, this_update);
@@ -343,10 +468,11 @@ rsp_status rsp_pki_issue_crl(const rsp_certificate *ci, const rsp_private_key *c
               X509_CRL_set1_lastUpdate(crl, last) == 1 && X509_CRL_set1_nextUpdate(crl, next) == 1;
     for (size_t i = 0; ok && i < revoked_count; i++)
         ok = add_revoked(crl, revoked[i], last);
-    ok = ok && X509_CRL_sort(crl) == 1 && add_crl_extensions(crl, issuer, this_update) &&
-         X509_CRL_sign(crl, rsp_private_key_evp(ci_key), EVP_sha256()) > 0;
-    rsp_status status = ok ? rsp_crl_from_x509(crl, out, err)
-                           : rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "issuing the CRL failed");
+    ok = ok && X509_CRL_sort(crl) == 1 && add_crl_extensions(crl, issuer, this_update);
+    rsp_status status = ok ? sign_crl(&crl, ci_key, err)
+                           : rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "building the CRL failed");
+    if (status == RSP_OK)
+        status = rsp_crl_from_x509(crl, out, err);
     ASN1_TIME_free(last);
     ASN1_TIME_free(next);
     X509_CRL_free(crl);

@@ -51,7 +51,9 @@ typedef struct {
     const char *extended_key_usage; /* "" for none */
 } rsp_pki_certificate_request;
 
-/* Issues and signs (ECDSA-SHA256) one certificate with a random 63-bit serial number. */
+/* Issues and signs (ECDSA-SHA256) one certificate with a random 63-bit serial number. The
+ * issuer key may be any rsp_private_key, also one without an OpenSSL key (an HSM): it then
+ * signs through its operations table. */
 rsp_status rsp_pki_issue_certificate(const rsp_pki_certificate_request *request,
                                      rsp_certificate **out, rsp_error *err);
 

@@ -470,6 +470,19 @@ static void test_revocation(void **state)
     assert_int_equal(
         rsp_certificate_verify(auth, RSP_CERT_ROLE_DP_AUTH, NULL, cis, 1, &options, &result, &err),
         RSP_OK);
+    /* a CRL claiming the CI's name but signed by another CI: refused, not applied */
+    rsp_crl *foreign = NULL;
+    assert_int_equal(
+        rsp_pki_issue_crl(b.ci, b.ci_key, revoked, 1, NOW, NOW + 30 * DAY, &foreign, &err), RSP_OK);
+    options.crls = (const rsp_crl *const[]){foreign};
+    rsp_error_clear(&err);
+    assert_int_equal(
+        rsp_certificate_verify(auth, RSP_CERT_ROLE_DP_AUTH, NULL, cis, 1, &options, &result, &err),
+        RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_CRL);
+    assert_string_equal(err.message, "DPauth certificate: CRL signature failure");
+    rsp_crl_free(foreign);
+    rsp_error_clear(&err);
     /* a CRL past its nextUpdate is refused */
     options.crls = (const rsp_crl *const[]){expired};
     assert_int_equal(
@@ -657,6 +670,61 @@ static void test_allowed_ci_list(void **state)
     authority_close(&brainpool);
 }
 
+/* A CI key held outside OpenSSL (as in an HSM): only the operations table is visible. */
+static rsp_status opaque_sign(void *impl, const uint8_t digest[RSP_SHA256_SIZE],
+                              uint8_t signature[RSP_EC_SIGNATURE_SIZE])
+{
+    return rsp_private_key_sign_digest(impl, digest, signature);
+}
+
+static rsp_status opaque_point(void *impl, uint8_t point[RSP_EC_POINT_SIZE])
+{
+    return rsp_private_key_public_point(impl, point);
+}
+
+static rsp_curve opaque_curve(void *impl)
+{
+    return rsp_private_key_curve(impl);
+}
+
+static void test_issuer_without_openssl_key(void **state)
+{
+    fixture *f = *state;
+    static const rsp_private_key_ops opaque_ops = {opaque_sign, opaque_point, opaque_curve, NULL,
+                                                   NULL};
+    static const char *const curves[] = {"nist", "brainpool"};
+    for (size_t i = 0; i < 2; i++) {
+        authority a;
+        authority_open(&a, f->dir_a, curves[i]);
+        rsp_private_key *opaque = NULL;
+        rsp_error err = {0};
+        assert_int_equal(rsp_private_key_from_ops(&opaque_ops, a.ci_key, &opaque), RSP_OK);
+        assert_null(rsp_private_key_evp(opaque));
+        rsp_pki_certificate_request request = {
+            .role = RSP_CERT_ROLE_DP_AUTH, .issuer = a.ci, .issuer_key = opaque};
+        rsp_certificate *auth = issue(&request, rsp_certificate_curve(a.ci));
+        rsp_cert_verify_result result;
+        assert_int_equal(verify(auth, RSP_CERT_ROLE_DP_AUTH, NULL, a.ci, NOW, &result, &err),
+                         RSP_OK);
+        /* and a CRL signed the same way is accepted and applied */
+        rsp_crl *crl = NULL;
+        const rsp_certificate *revoked[1] = {auth};
+        assert_int_equal(
+            rsp_pki_issue_crl(a.ci, opaque, revoked, 1, NOW, NOW + 30 * DAY, &crl, &err), RSP_OK);
+        rsp_cert_verify_options options = {
+            .now = NOW + DAY, .crls = (const rsp_crl *const[]){crl}, .crl_count = 1};
+        const rsp_certificate *cis[1] = {a.ci};
+        assert_int_equal(rsp_certificate_verify(auth, RSP_CERT_ROLE_DP_AUTH, NULL, cis, 1, &options,
+                                                &result, &err),
+                         RSP_ERR_VERIFY);
+        assert_int_equal(result.failure, RSP_CERT_FAIL_REVOKED);
+        rsp_crl_free(crl);
+        rsp_certificate_free(auth);
+        rsp_private_key_free(opaque);
+        authority_close(&a);
+    }
+}
+
 static void test_verify_detects_mismatched_key(void **state)
 {
     fixture *f = *state;
@@ -699,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_wrong_usage_and_policy),
         cmocka_unit_test(test_wrong_curve),
         cmocka_unit_test(test_allowed_ci_list),
+        cmocka_unit_test(test_issuer_without_openssl_key),
         cmocka_unit_test(test_verify_detects_mismatched_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
