@@ -31,7 +31,7 @@ static const char *const role_names[RSP_CERT_ROLE__COUNT] = {
     [RSP_CERT_ROLE_EIM_TLS] = "eIM-TLS",
 };
 
-/* SGP.22 v2.5 section 4.5.2.1 (Annex: id-rspRole OIDs). */
+/* SGP.22 v2.5 section 4.5.2.1 (id-rspRole OIDs, also in the RSPDefinitions ASN.1 module). */
 static const char *const role_policies[RSP_CERT_ROLE__COUNT] = {
     [RSP_CERT_ROLE_CI] = RSP_OID_RSP_ROLE ".0",
     [RSP_CERT_ROLE_EUICC] = RSP_OID_RSP_ROLE ".1",
@@ -87,7 +87,7 @@ static bool role_is_tls(rsp_cert_role role)
 
 /* ---- EIDs ---- */
 
-/* SGP.29 section 2.2: ISO/IEC 7064 MOD 97-10 over the decimal digits. */
+/* GSMA SGP.29 (EID definition): ISO/IEC 7064 MOD 97-10 over the decimal digits. */
 static unsigned eid_mod97(const char *digits, size_t count)
 {
     unsigned remainder = 0;
@@ -986,6 +986,8 @@ static rsp_status verify_ci(verify_job *job, const rsp_certificate **ci)
     return RSP_OK;
 }
 
+/* SGP.22 v2.5 section 4.5.2: "The Algorithm Identifiers of all certificates of a certificate
+ * chain SHALL point to the same curve"; P-256 and brainpoolP256r1 are the curves supported. */
 static rsp_status check_curves(verify_job *job, const rsp_certificate *ci)
 {
     rsp_curve ci_curve = rsp_certificate_curve(ci);
@@ -1040,7 +1042,7 @@ static rsp_status static_checks(verify_job *job)
     return RSP_OK;
 }
 
-/* SGP.22 v2.5 section 4.5.2.2 (certificate chain verification). */
+/* SGP.22 v2.5 section 4.5.2: CI-rooted chains, one curve for every certificate of a chain. */
 rsp_status rsp_certificate_verify(const rsp_certificate *leaf, rsp_cert_role role,
                                   const rsp_certificate *eum, const rsp_certificate *const *cis,
                                   size_t ci_count, const rsp_cert_verify_options *options,

@@ -150,7 +150,7 @@ rsp_status rsp_certificate_verify(const rsp_certificate *leaf, rsp_cert_role rol
                                   size_t ci_count, const rsp_cert_verify_options *options,
                                   rsp_cert_verify_result *result, rsp_error *err);
 
-/* SGP.22 v2.5 section 3.1.2.1 (euiccCiPKIdListForVerification / ForSigning): the first key id
+/* SGP.22 v2.5 section 3.1.2 (euiccCiPKIdListForVerification / ForSigning): the first key id
  * of ids (in the eUICC's order) that names a CI of the store. RSP_ERR_NOT_FOUND if none. */
 rsp_status rsp_ci_select(const rsp_certificate *const *cis, size_t ci_count, const der_view *ids,
                          size_t id_count, const rsp_certificate **selected, rsp_error *err);
@@ -160,7 +160,7 @@ const char *rsp_cert_role_name(rsp_cert_role role);
 const char *rsp_cert_role_policy_oid(rsp_cert_role role);
 const char *rsp_cert_failure_name(rsp_cert_failure failure);
 
-/* ---- EIDs (SGP.29 section 2.2: 32 digits, ISO/IEC 7064 MOD 97-10 check digits) ---- */
+/* ---- EIDs (GSMA SGP.29: 32 digits, ISO/IEC 7064 MOD 97-10 check digits) ---- */
 
 bool rsp_eid_is_valid(const char *eid);
 /* 30 leading digits -> full EID with the two check digits; RSP_ERR_INVALID_ARGUMENT if the
