@@ -60,12 +60,11 @@ static store_failure classify(const char *sqlstate)
     return STORE_FAILURE_SQL;
 }
 
-static size_t trimmed_length(const char *text)
+/* libpq messages run over several lines; the first says what happened. */
+static int first_line_length(const char *text)
 {
-    size_t length = strlen(text);
-    while (length > 0 && (text[length - 1] == '\n' || text[length - 1] == ' '))
-        length--;
-    return length;
+    size_t length = strcspn(text, "\n");
+    return length > 200 ? 200 : (int)length;
 }
 
 /* Takes ownership of result (may be NULL). */
@@ -80,8 +79,8 @@ static rsp_status fail_from_result(store_conn *conn, PGresult *result, rsp_error
         message = PQerrorMessage(conn_pg(conn));
     rsp_status status =
         store_fail(conn, classify(sqlstate), err, "postgres: %s: %.*s [%s] %s", what,
-                   (int)trimmed_length(message), message,
-                   sqlstate != NULL ? sqlstate : "no sqlstate", detail != NULL ? detail : "");
+                   first_line_length(message), message, sqlstate != NULL ? sqlstate : "no sqlstate",
+                   detail != NULL ? detail : "");
     PQclear(result);
     return status;
 }
@@ -123,7 +122,7 @@ static rsp_status pg_connect(store_conn *conn, const char *target, const store_o
     if (PQstatus(pg) != CONNECTION_OK) {
         const char *message = PQerrorMessage(pg);
         status = store_fail(conn, STORE_FAILURE_IO, err, "postgres: cannot connect: %.*s",
-                            (int)trimmed_length(message), message);
+                            first_line_length(message), message);
     } else {
         status = configure_session(conn, err);
     }
@@ -154,7 +153,7 @@ static rsp_status pg_reconnect(store_conn *conn, rsp_error *err)
     if (PQstatus(pg) != CONNECTION_OK) {
         const char *message = PQerrorMessage(pg);
         return store_fail(conn, STORE_FAILURE_IO, err, "postgres: cannot reconnect: %.*s",
-                          (int)trimmed_length(message), message);
+                          first_line_length(message), message);
     }
     return configure_session(conn, err);
 }
@@ -259,6 +258,14 @@ static rsp_status pg_bind(store_stmt *stmt, int index, const store_value *value)
         break;
     case STORE_TEXT:
         state->values[i] = value->data;
+        /* Text of known length goes in binary form: text's binary form is its UTF-8 bytes,
+         * while the text form would need a NUL terminator. */
+        if (value->size != STORE_NUL_TERMINATED) {
+            if (value->size > (size_t)0x7FFFFFFF)
+                return RSP_ERR_INVALID_ARGUMENT;
+            state->lengths[i] = (int)value->size;
+            state->formats[i] = 1;
+        }
         break;
     case STORE_BLOB:
         /* Binary format: bytea's binary form is the bytes themselves, no escaping. */

@@ -245,7 +245,11 @@ static rsp_status sqlite_bind(store_stmt *stmt, int index, const store_value *va
         rc = sqlite3_bind_int64(handle, index, value->integer);
         break;
     case STORE_TEXT:
-        rc = sqlite3_bind_text(handle, index, value->data, -1, SQLITE_STATIC);
+        rc = sqlite3_bind_text64(handle, index, value->data,
+                                 value->size == STORE_NUL_TERMINATED
+                                     ? (sqlite3_uint64)strlen(value->data)
+                                     : (sqlite3_uint64)value->size,
+                                 SQLITE_STATIC, SQLITE_UTF8);
         break;
     case STORE_BLOB:
         rc = sqlite3_bind_blob64(handle, index, value->data, value->size, SQLITE_STATIC);

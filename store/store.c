@@ -396,6 +396,21 @@ static rsp_status bind_value(store_stmt *stmt, int index, const store_value *val
     return status;
 }
 
+/* A NULL text is SQL NULL; a NULL blob pointer with any size is an empty blob, which is
+ * still a value and not NULL. */
+static rsp_status store_bind_values_at(store_stmt *stmt, int index, const store_value *value)
+{
+    static const uint8_t empty[1] = {0};
+    store_value v = *value;
+    if (v.type == STORE_TEXT && v.data == NULL)
+        v.type = STORE_NULL;
+    if (v.type == STORE_BLOB && v.data == NULL) {
+        v.data = empty;
+        v.size = 0;
+    }
+    return bind_value(stmt, index, &v);
+}
+
 rsp_status store_bind_int64(store_stmt *stmt, int index, int64_t value)
 {
     store_value v = STORE_VALUE_INT64(value);
@@ -404,16 +419,20 @@ rsp_status store_bind_int64(store_stmt *stmt, int index, int64_t value)
 
 rsp_status store_bind_text(store_stmt *stmt, int index, const char *value)
 {
-    store_value v = value != NULL ? STORE_VALUE_TEXT(value) : STORE_VALUE_NULL();
-    return bind_value(stmt, index, &v);
+    store_value v = STORE_VALUE_TEXT(value);
+    return store_bind_values_at(stmt, index, &v);
+}
+
+rsp_status store_bind_text_n(store_stmt *stmt, int index, const char *value, size_t size)
+{
+    store_value v = STORE_VALUE_TEXT_N(value, size);
+    return store_bind_values_at(stmt, index, &v);
 }
 
 rsp_status store_bind_blob(store_stmt *stmt, int index, const void *data, size_t size)
 {
-    static const uint8_t empty[1] = {0};
-    /* A zero-length blob is still a value, not NULL. */
-    store_value v = STORE_VALUE_BLOB(data != NULL ? data : empty, size);
-    return bind_value(stmt, index, &v);
+    store_value v = STORE_VALUE_BLOB(data, size);
+    return store_bind_values_at(stmt, index, &v);
 }
 
 rsp_status store_bind_null(store_stmt *stmt, int index)
@@ -426,14 +445,7 @@ rsp_status store_bind_values(store_stmt *stmt, const store_value *params, size_t
 {
     rsp_status first = RSP_OK;
     for (size_t i = 0; i < count; i++) {
-        const store_value *v = &params[i];
-        rsp_status status;
-        if (v->type == STORE_BLOB)
-            status = store_bind_blob(stmt, (int)i + 1, v->data, v->size);
-        else if (v->type == STORE_TEXT)
-            status = store_bind_text(stmt, (int)i + 1, v->data);
-        else
-            status = bind_value(stmt, (int)i + 1, v);
+        rsp_status status = store_bind_values_at(stmt, (int)i + 1, &params[i]);
         if (first == RSP_OK)
             first = status;
     }
@@ -586,7 +598,8 @@ rsp_status store_commit(store_conn *conn, rsp_error *err)
 {
     if (!conn->in_transaction)
         return store_fail(conn, STORE_FAILURE_SQL, err, "store: commit without a transaction");
-    /* An open cursor would keep SQLite's read snapshot and make COMMIT fail as busy. */
+    /* SQLite refuses to COMMIT while a write statement is still stepping; a statement stepped
+     * again after the commit must not silently re-run either. */
     for (store_stmt *stmt = conn->cache; stmt != NULL; stmt = stmt->next)
         if (stmt->in_use && !stmt->done) {
             conn->owner->backend->reset(stmt);

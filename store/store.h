@@ -78,6 +78,8 @@ store_failure store_last_failure(const store_conn *conn);
 rsp_status store_prepare(store_conn *conn, const char *sql, store_stmt **out, rsp_error *err);
 rsp_status store_bind_int64(store_stmt *stmt, int index, int64_t value);
 rsp_status store_bind_text(store_stmt *stmt, int index, const char *value);
+/* UTF-8 text of known length, not NUL-terminated (a der_view, say). */
+rsp_status store_bind_text_n(store_stmt *stmt, int index, const char *value, size_t size);
 rsp_status store_bind_blob(store_stmt *stmt, int index, const void *data, size_t size);
 rsp_status store_bind_null(store_stmt *stmt, int index);
 /* Executes on the first call; *has_row tells whether a result row is available. */
@@ -96,17 +98,22 @@ int64_t store_changes(const store_stmt *stmt);
 void store_finish(store_stmt *stmt);
 
 /* One-shot helpers: parameters as an array of values. */
+/* Marks text whose length is found by its NUL terminator. */
+#define STORE_NUL_TERMINATED SIZE_MAX
+
 typedef struct {
     store_type type;
     int64_t integer;
-    const void *data; /* STORE_TEXT: NUL-terminated string; STORE_BLOB: bytes */
-    size_t size;      /* STORE_BLOB only */
+    const void *data; /* text (UTF-8) or blob bytes; NULL text binds SQL NULL */
+    size_t size;      /* bytes; for text STORE_NUL_TERMINATED or the length */
 } store_value;
 
-#define STORE_VALUE_NULL()     ((store_value){.type = STORE_NULL})
-#define STORE_VALUE_INT64(v)   ((store_value){.type = STORE_INT64, .integer = (v)})
-#define STORE_VALUE_TEXT(s)    ((store_value){.type = STORE_TEXT, .data = (s)})
-#define STORE_VALUE_BLOB(p, n) ((store_value){.type = STORE_BLOB, .data = (p), .size = (n)})
+#define STORE_VALUE_NULL()   ((store_value){.type = STORE_NULL})
+#define STORE_VALUE_INT64(v) ((store_value){.type = STORE_INT64, .integer = (v)})
+#define STORE_VALUE_TEXT(s)                                                                        \
+    ((store_value){.type = STORE_TEXT, .data = (s), .size = STORE_NUL_TERMINATED})
+#define STORE_VALUE_TEXT_N(s, n) ((store_value){.type = STORE_TEXT, .data = (s), .size = (n)})
+#define STORE_VALUE_BLOB(p, n)   ((store_value){.type = STORE_BLOB, .data = (p), .size = (n)})
 
 rsp_status store_bind_values(store_stmt *stmt, const store_value *params, size_t count);
 /* Runs a statement to completion; *changes (may be NULL) receives the rows changed. */

@@ -426,6 +426,15 @@ static void test_crud_every_type(void **state)
     assert_int_equal(query_int(conn, "SELECT id FROM vals WHERE label = $1 AND label <> '$1'",
                                (store_value[]){STORE_VALUE_TEXT("ten")}, 1),
                      10);
+    /* Text of known length without a terminator, as a DER view hands it over. */
+    const char iccid_digits[6] = {'8', '9', '0', '4', '9', '9'};
+    check_ok(store_exec(conn, "INSERT INTO vals (id, label) VALUES ($1, $2)",
+                        (store_value[]){STORE_VALUE_INT64(11), STORE_VALUE_TEXT_N(iccid_digits, 4)},
+                        2, NULL, &err),
+             &err, "text_n");
+    assert_int_equal(query_int(conn, "SELECT id FROM vals WHERE label = $1",
+                               (store_value[]){STORE_VALUE_TEXT("8904")}, 1),
+                     11);
     store_return(conn);
     store_close(st);
 }
@@ -983,6 +992,48 @@ static void test_pool_exhaustion(void **state)
     store_close(st);
 }
 
+static void test_server_connection_lost(void **state)
+{
+    const fixture *f = *state;
+    store *st = open_store(f, 1, 5000, 0, 0);
+    store *admin = open_store(f, 1, 5000, 0, 0);
+    store_conn *conn = borrow(st);
+    script(conn, "CREATE TABLE marks (id BIGINT)");
+    const char *count_sql = "SELECT count(*) FROM marks WHERE id > $1";
+    assert_int_equal(query_int(conn, count_sql, (store_value[]){STORE_VALUE_INT64(0)}, 1), 0);
+    int64_t pid = query_int(conn, "SELECT pg_backend_pid()", NULL, 0);
+    store_return(conn);
+
+    /* An administrator (or a server restart) ends the session under the pool's feet. */
+    store_conn *admin_conn = borrow(admin);
+    assert_int_equal(query_int(admin_conn, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                               (store_value[]){STORE_VALUE_INT64(pid)}, 1),
+                     1);
+    rsp_error err = {0};
+    check_ok(store_exec(admin_conn, "SELECT pg_terminate_backend($1::int)",
+                        (store_value[]){STORE_VALUE_INT64(pid)}, 1, NULL, &err),
+             &err, "terminate");
+    store_return(admin_conn);
+    sleep_ms(100);
+
+    /* The request in flight fails as I/O; the next borrower gets a fresh session in which the
+     * cached statement is prepared again. */
+    conn = borrow(st);
+    int64_t count = -1;
+    assert_int_equal(
+        store_query_int64(conn, count_sql, (store_value[]){STORE_VALUE_INT64(0)}, 1, &count, &err),
+        RSP_ERR_IO);
+    assert_int_equal(store_last_failure(conn), STORE_FAILURE_IO);
+    print_message("lost session reported as: %s\n", err.message);
+    store_return(conn);
+    conn = borrow(st);
+    assert_int_not_equal(query_int(conn, "SELECT pg_backend_pid()", NULL, 0), pid);
+    assert_int_equal(query_int(conn, count_sql, (store_value[]){STORE_VALUE_INT64(0)}, 1), 0);
+    store_return(conn);
+    store_close(admin);
+    store_close(st);
+}
+
 /* ---- durability ---- */
 
 enum { PARTS = 5 };
@@ -1147,6 +1198,8 @@ int main(void)
     };
     const struct CMUnitTest postgres_tests[] = {
         BOTH_BACKENDS(setup_postgres, teardown_postgres),
+        cmocka_unit_test_setup_teardown(test_server_connection_lost, setup_postgres,
+                                        teardown_postgres),
     };
     const struct CMUnitTest postgres_missing[] = {
         cmocka_unit_test(postgres_unavailable),
