@@ -712,8 +712,11 @@ void rsp_certificate_describe(const rsp_certificate *cert, FILE *out)
     char text[256];
     der_view key_id;
     rsp_cert_role role = rsp_certificate_role(cert);
-    fprintf(out, "  %-18s %s%s%s\n", "role", rsp_cert_role_name(role),
-            role_policies[role] ? " " : "", role_policies[role] ? role_policies[role] : "");
+    if (role == RSP_CERT_ROLE_UNKNOWN)
+        fprintf(out, "  %-18s none (no id-rspRole policy: eIM, or not a GSMA certificate)\n",
+                "role");
+    else
+        fprintf(out, "  %-18s %s %s\n", "role", rsp_cert_role_name(role), role_policies[role]);
     rsp_certificate_subject_text(cert, text, sizeof text);
     fprintf(out, "  %-18s %s\n", "subject", text);
     rsp_certificate_issuer_text(cert, text, sizeof text);
