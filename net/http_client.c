@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
 #define DEFAULT_TOTAL_TIMEOUT_MS   30000
 #define DEFAULT_MAX_RESPONSE       (1024 * 1024)
+#define MAX_HEADER_BYTES           (16 * 1024)
 
 struct http_client {
     CURL *curl;
@@ -20,6 +22,9 @@ struct http_client {
     size_t body_len;
     size_t body_capacity;
     bool too_large;
+    char *headers;
+    size_t headers_len;
+    size_t headers_capacity;
 };
 
 static pthread_once_t global_init_once = PTHREAD_ONCE_INIT;
@@ -51,6 +56,32 @@ static size_t on_body(char *data, size_t size, size_t count, void *context)
     }
     memcpy(client->body + client->body_len, data, len);
     client->body_len += len;
+    return len;
+}
+
+/* Keeps the header lines of the last response only: a new status line (after a 100 Continue,
+ * for instance) starts over. */
+static size_t on_header(char *data, size_t size, size_t count, void *context)
+{
+    http_client *client = context;
+    size_t len = size * count;
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+        client->headers_len = 0;
+    if (len > MAX_HEADER_BYTES - client->headers_len)
+        return len; /* beyond what is kept; libcurl enforces its own limits */
+    if (client->headers_len + len + 1 > client->headers_capacity) {
+        size_t capacity = client->headers_capacity ? client->headers_capacity : 512;
+        while (capacity < client->headers_len + len + 1)
+            capacity *= 2;
+        char *grown = realloc(client->headers, capacity);
+        if (grown == NULL)
+            return 0;
+        client->headers = grown;
+        client->headers_capacity = capacity;
+    }
+    memcpy(client->headers + client->headers_len, data, len);
+    client->headers_len += len;
+    client->headers[client->headers_len] = '\0';
     return len;
 }
 
@@ -94,6 +125,8 @@ http_client *http_client_new(const http_client_config *config, rsp_error *err)
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, client);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, client);
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     SET(CURLOPT_TIMEOUT_MS, total_ms);
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)client->max_response);
@@ -133,6 +166,7 @@ void http_client_free(http_client *client)
         return;
     curl_easy_cleanup(client->curl);
     free(client->body);
+    free(client->headers);
     free(client);
 }
 
@@ -208,6 +242,7 @@ static rsp_status perform(http_client *client, const char *url, const char *cont
     client->body_len = 0;
     client->body_capacity = 0;
     client->too_large = false;
+    client->headers_len = 0;
     client->error_text[0] = '\0';
 
     struct curl_slist *list = NULL;
@@ -259,6 +294,13 @@ static rsp_status perform(http_client *client, const char *url, const char *cont
     response->body = client->body;
     response->body_len = client->body_len;
     client->body = NULL; /* ownership passes to the response */
+    if (client->headers_len > 0) {
+        response->headers = malloc(client->headers_len + 1);
+        if (response->headers != NULL) {
+            memcpy(response->headers, client->headers, client->headers_len + 1);
+            response->headers_len = client->headers_len;
+        }
+    }
     return RSP_OK;
 }
 
@@ -297,6 +339,38 @@ void http_response_free(http_response *response)
     if (response == NULL)
         return;
     free(response->body);
+    free(response->headers);
     response->body = NULL;
     response->body_len = 0;
+    response->headers = NULL;
+    response->headers_len = 0;
+}
+
+bool http_response_header(const http_response *response, const char *name, char *out, size_t size)
+{
+    size_t name_len = strlen(name);
+    const char *line = response->headers;
+    const char *end = line != NULL ? line + response->headers_len : NULL;
+    while (line != NULL && line < end) {
+        const char *next = memchr(line, '\n', (size_t)(end - line));
+        const char *line_end = next != NULL ? next : end;
+        if ((size_t)(line_end - line) > name_len && line[name_len] == ':' &&
+            strncasecmp(line, name, name_len) == 0) {
+            const char *value = line + name_len + 1;
+            const char *value_end = line_end;
+            while (value < value_end && (*value == ' ' || *value == '\t'))
+                value++;
+            while (value_end > value &&
+                   (value_end[-1] == '\r' || value_end[-1] == ' ' || value_end[-1] == '\t'))
+                value_end--;
+            size_t len = (size_t)(value_end - value);
+            if (len + 1 > size)
+                return false;
+            memcpy(out, value, len);
+            out[len] = '\0';
+            return true;
+        }
+        line = next != NULL ? next + 1 : end;
+    }
+    return false;
 }

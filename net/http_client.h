@@ -48,6 +48,8 @@ typedef struct {
     char content_type[128];
     long new_connections; /* connections opened for this call: 0 = an existing one was reused */
     http_client_error error;
+    char *headers; /* owned: the final response's header lines, "Name: value\r\n" each */
+    size_t headers_len;
 } http_response;
 
 typedef struct http_client http_client;
@@ -64,6 +66,9 @@ rsp_status http_client_post(http_client *client, const char *url, const char *co
 rsp_status http_client_get(http_client *client, const char *url, const char *const *headers,
                            http_response *response, rsp_error *err);
 void http_response_free(http_response *response);
+/* Copies the value of the first response header called `name` (case-insensitive, surrounding
+ * blanks trimmed) into out; false when absent or when it does not fit. */
+bool http_response_header(const http_response *response, const char *name, char *out, size_t size);
 const char *http_client_error_name(http_client_error error);
 
 #endif

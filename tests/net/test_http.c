@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "core/log.h"
 #include "net/dev_pki.h"
@@ -41,9 +43,10 @@ static int echo_handler(const http_request *request, http_reply *reply, void *us
     if (http_reply_copy(reply, 200, "application/octet-stream", request->body, request->body_len) !=
         RSP_OK)
         return -1;
-    const char *marker = http_request_header(request, "X-Test-Marker");
-    if (marker != NULL && strcmp(marker, "yes") == 0)
-        http_reply_add_header(reply, "X-Test-Seen", "yes");
+    /* Request headers are case-insensitive; reply headers are copied before return. */
+    const char *marker = http_request_header(request, "x-test-marker");
+    if (marker != NULL)
+        http_reply_add_header(reply, "X-Test-Seen", marker);
     return 0;
 }
 
@@ -181,6 +184,22 @@ static long get(http_client *client, const char *base, const char *path, http_re
     return response->status;
 }
 
+/* Writes the SubjectPublicKeyInfo of the certificate in cert_path as DER next to it. */
+static void write_public_key_der(const char *cert_path, char *out, size_t size)
+{
+    FILE *file = fopen(cert_path, "r");
+    assert_non_null(file);
+    X509 *cert = PEM_read_X509(file, NULL, NULL, NULL);
+    fclose(file);
+    assert_non_null(cert);
+    snprintf(out, size, "%s.spki", cert_path);
+    file = fopen(out, "wb");
+    assert_non_null(file);
+    assert_int_equal(i2d_PUBKEY_fp(file, X509_get0_pubkey(cert)), 1);
+    fclose(file);
+    X509_free(cert);
+}
+
 static void test_post_over_https(void **state)
 {
     (void)state;
@@ -207,6 +226,13 @@ static void test_post_over_https(void **state)
     assert_int_equal(http_client_post(client, url, "text/plain", "x", 1, headers, &response, &err),
                      RSP_OK);
     assert_int_equal(response.status, 200);
+    char value[32];
+    assert_true(http_response_header(&response, "x-test-seen", value, sizeof value));
+    assert_string_equal(value, "yes");
+    assert_true(http_response_header(&response, "Content-Type", value, sizeof value));
+    assert_string_equal(value, "application/octet-stream");
+    assert_false(http_response_header(&response, "X-Absent", value, sizeof value));
+    assert_false(http_response_header(&response, "X-Test-Seen", value, 3)); /* too small */
     http_response_free(&response);
     http_client_free(client);
 }
@@ -376,8 +402,51 @@ static void test_public_key_pinning(void **state)
     assert_int_equal(response.status, 0);
     http_client_free(client);
 
-    /* Pinning by key file: the DER/PEM form CURLOPT_PINNEDPUBLICKEY also takes is covered by
-     * libcurl; the sha256 form is the one deployments configure. */
+    /* Pinning by a DER public key file. */
+    char right_key[DEV_PKI_PATH_MAX + 8], wrong_key[DEV_PKI_PATH_MAX + 8];
+    write_public_key_der(pki.server_cert, right_key, sizeof right_key);
+    write_public_key_der(other_pki.server_cert, wrong_key, sizeof wrong_key);
+    client = new_client(NULL, right_key);
+    assert_int_equal(post(client, base_url, "/echo", "pin", 3, &response), 200);
+    http_response_free(&response);
+    http_client_free(client);
+    client = new_client(NULL, wrong_key);
+    assert_int_equal(post(client, base_url, "/echo", "pin", 3, &response), 0);
+    assert_int_equal(response.error, HTTP_CLIENT_ERR_TLS);
+    http_client_free(client);
+    unlink(right_key);
+    unlink(wrong_key);
+}
+
+static void test_idle_connections_time_out(void **state)
+{
+    (void)state;
+    rsp_error err;
+    rsp_error_clear(&err);
+    http_server_config config = {.name = "idle",
+                                 .listen = "127.0.0.1:0",
+                                 .cert_file = pki.server_cert,
+                                 .key_file = pki.server_key,
+                                 .idle_timeout_s = 1};
+    http_server *idle = start_server(&config);
+    char base[64];
+    snprintf(base, sizeof base, "https://127.0.0.1:%u", http_server_port(idle));
+    http_client *client = new_client(pki.ca_cert, NULL);
+    http_response response;
+    assert_int_equal(post(client, base, "/echo", "a", 1, &response), 200);
+    assert_int_equal(response.new_connections, 1);
+    http_response_free(&response);
+    assert_int_equal(post(client, base, "/echo", "b", 1, &response), 200);
+    assert_int_equal(response.new_connections, 0);
+    http_response_free(&response);
+    /* Idle past the timeout: the server closed the connection, the client opens another. */
+    sleep_ms(2200);
+    assert_int_equal(post(client, base, "/echo", "c", 1, &response), 200);
+    assert_int_equal(response.new_connections, 1);
+    http_response_free(&response);
+    assert_int_equal(http_server_connections_total(idle), 2);
+    http_client_free(client);
+    http_server_free(idle);
 }
 
 static void test_unknown_ca_fails(void **state)
@@ -679,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_clients),
         cmocka_unit_test(test_public_key_pinning),
         cmocka_unit_test(test_unknown_ca_fails),
+        cmocka_unit_test(test_idle_connections_time_out),
         cmocka_unit_test(test_error_classes),
         cmocka_unit_test(test_metrics_route),
         cmocka_unit_test(test_client_certificates),
