@@ -25,12 +25,14 @@ fuzz: deps
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRSPKIT_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
 
+# The storage tests need a real PostgreSQL: with-postgres.sh starts a throw-away server for the
+# run and stops it afterwards. The PC/SC test starts its own pcscd (scripts/pcsc-test.sh).
 test-unit: build
-	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	@cd $(BUILD) && sh ../scripts/with-postgres.sh ctest --output-on-failure -j$(JOBS)
 
 test-asan: asan
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --output-on-failure -j$(JOBS)
+		sh ../scripts/with-postgres.sh ctest --output-on-failure -j$(JOBS)
 
 test-fuzz: fuzz
 	@sh scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
