@@ -28,11 +28,11 @@ fuzz: deps
 # The storage tests need a real PostgreSQL: with-postgres.sh starts a throw-away server for the
 # run and stops it afterwards. The PC/SC test starts its own pcscd (scripts/pcsc-test.sh).
 test-unit: build
-	@cd $(BUILD) && sh ../scripts/with-postgres.sh ctest --output-on-failure -j$(JOBS)
+	@cd $(BUILD) && sh $(CURDIR)/scripts/with-postgres.sh ctest --output-on-failure -j$(JOBS)
 
 test-asan: asan
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		sh ../scripts/with-postgres.sh ctest --output-on-failure -j$(JOBS)
+		sh $(CURDIR)/scripts/with-postgres.sh ctest --output-on-failure -j$(JOBS)
 
 test-fuzz: fuzz
 	@sh scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
