@@ -328,8 +328,8 @@ static void test_sgp22_headers(void **state)
         "{\"header\":{}}",
         "{\"header\":{\"functionExecutionStatus\":{}}}",
         "{\"header\":{\"functionExecutionStatus\":{\"status\":\"Done\"}}}",
-        "{\"header\":{\"functionExecutionStatus\":{\"status\":\"Failed\","
-        "\"statusCodeData\":{\"subjectCode\":\"8.1\"}}}}",
+        ("{\"header\":{\"functionExecutionStatus\":{\"status\":\"Failed\","
+         "\"statusCodeData\":{\"subjectCode\":\"8.1\"}}}}"),
         "{\"header\":{\"functionExecutionStatus\":{\"status\":1}}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
