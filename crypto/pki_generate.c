@@ -502,16 +502,32 @@ static bool exists(const char *path)
     return stat(path, &info) == 0;
 }
 
+/* stem + suffix into name; a name that does not fit is an error, never a silent cut. */
+static rsp_status file_name(char *name, size_t size, const char *stem, const char *suffix,
+                            rsp_error *err)
+{
+    size_t stem_length = strlen(stem);
+    size_t suffix_length = strlen(suffix);
+    if (stem_length + suffix_length >= size)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "file name too long: %s%s",
+                             stem, suffix);
+    memcpy(name, stem, stem_length);
+    memcpy(name + stem_length, suffix, suffix_length + 1);
+    return RSP_OK;
+}
+
 static rsp_status write_certificate(const char *folder, const char *stem,
                                     const rsp_certificate *cert, rsp_error *err)
 {
     char path[PATH_MAX];
     char name[NAME_MAX];
-    snprintf(name, sizeof name, "%s.pem", stem);
-    rsp_status status = join(path, sizeof path, folder, name, err);
+    rsp_status status = file_name(name, sizeof name, stem, ".pem", err);
+    if (status == RSP_OK)
+        status = join(path, sizeof path, folder, name, err);
     if (status == RSP_OK)
         status = rsp_certificate_write_pem_file(cert, path, err);
-    snprintf(name, sizeof name, "%s.der", stem);
+    if (status == RSP_OK)
+        status = file_name(name, sizeof name, stem, ".der", err);
     if (status == RSP_OK)
         status = join(path, sizeof path, folder, name, err);
     if (status == RSP_OK)
