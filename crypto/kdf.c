@@ -7,6 +7,8 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include "core/der.h"
+
 /* ANSI X9.63 section 5.6.3 with SHA-256, as OpenSSL's X963KDF implements it. */
 rsp_status rsp_x963_kdf_sha256(const uint8_t *z, size_t z_len, const uint8_t *shared_info,
                                size_t shared_info_len, uint8_t *out, size_t out_len, rsp_error *err)
@@ -123,6 +125,40 @@ rsp_status rsp_bsp_keys_from_replace_session_keys(const uint8_t *ppk_enc, size_t
     memcpy(keys->s_mac, ppk_mac, RSP_BSP_KEY_SIZE);
     memcpy(keys->initial_mcv, initial_mcv, RSP_BSP_KEY_SIZE);
     return RSP_OK;
+}
+
+/* SGP.22 section 5.5.4 ReplaceSessionKeysRequest (tag BF26, automatic tags 80, 81, 82) */
+rsp_status rsp_bsp_keys_from_replace_session_keys_request(const uint8_t *der, size_t len,
+                                                          rsp_bsp_keys *keys, rsp_error *err)
+{
+    static const uint32_t tags[3] = {0x80, 0x81, 0x82};
+    der_view values[3];
+    der_tlv root;
+    der_reader reader;
+    if (der == NULL || keys == NULL)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "NULL argument");
+    rsp_status status = der_parse_single(der_view_make(der, len), &root, err);
+    if (status == RSP_OK && root.tag != 0xBF26)
+        status = rsp_error_set(err, RSP_ERR_UNEXPECTED_TAG, root.tag, 0,
+                               "ReplaceSessionKeysRequest must be BF26");
+    if (status == RSP_OK)
+        status = der_reader_enter(&root, 0, &reader, err);
+    for (size_t i = 0; i < 3 && status == RSP_OK; i++) {
+        der_tlv field;
+        status = der_reader_next(&reader, &field, err);
+        if (status == RSP_OK && field.tag != tags[i])
+            status = rsp_error_set(err, RSP_ERR_UNEXPECTED_TAG, field.tag, field.offset,
+                                   "ReplaceSessionKeysRequest field %zu must be tag %X", i,
+                                   (unsigned)tags[i]);
+        values[i] = field.value;
+    }
+    if (status == RSP_OK)
+        status = der_reader_expect_end(&reader, err);
+    if (status != RSP_OK)
+        return status;
+    return rsp_bsp_keys_from_replace_session_keys(values[1].data, values[1].len, values[2].data,
+                                                  values[2].len, values[0].data, values[0].len,
+                                                  keys, err);
 }
 
 void rsp_bsp_keys_clear(rsp_bsp_keys *keys)

@@ -50,6 +50,11 @@ rsp_status rsp_bsp_keys_from_replace_session_keys(const uint8_t *ppk_enc, size_t
                                                   size_t initial_mcv_len, rsp_bsp_keys *keys,
                                                   rsp_error *err);
 
+/* SGP.22 section 5.5.4: the same from the decrypted ReplaceSessionKeysRequest, BF26 {
+ * 80 initialMacChainingValue, 81 ppkEnc, 82 ppkCmac }, each 16 bytes, parsed strictly. */
+rsp_status rsp_bsp_keys_from_replace_session_keys_request(const uint8_t *der, size_t len,
+                                                          rsp_bsp_keys *keys, rsp_error *err);
+
 /* Overwrites key material. */
 void rsp_bsp_keys_clear(rsp_bsp_keys *keys);
 

@@ -263,6 +263,52 @@ static void test_pysim_replace_session_keys_segment(void **state)
     rsp_bsp_session_cleanup(&receiver);
 }
 
+/* The eUICC side of the same exchange: decrypt ConfigureISDP, verify StoreMetadata, decrypt
+ * ReplaceSessionKeys, take the PPKs from it and decrypt the profile segments with them. */
+static void test_pysim_mode51_receiver_chain(void **state)
+{
+    (void)state;
+    rsp_bsp_keys keys;
+    rsp_bsp_keys ppk;
+    rsp_bsp_session receiver;
+    uint8_t segment[RSP_BSP_SEGMENT_MAX];
+    uint8_t plain[RSP_BSP_DATA_MAX];
+    size_t plain_len = 0;
+    keys_from_hex(&keys, mode51_enc, mode51_mac, mode51_mcv);
+    assert_int_equal(rsp_bsp_session_init(&receiver, RSP_BSP_RECEIVER, &keys, NULL), RSP_OK);
+    expect_decrypt(&receiver, 0x87, mode51_segment_cfg, "bf2400", true);
+    expect_decrypt(&receiver, 0x88, mode51_segment_metadata, mode51_metadata, false);
+    size_t len = hex(mode51_segment_rsk, segment, sizeof segment);
+    assert_int_equal(rsp_bsp_decrypt_segment(&receiver, 0x87, segment, len, plain, sizeof plain,
+                                             &plain_len, NULL),
+                     RSP_OK);
+    assert_int_equal(rsp_bsp_keys_from_replace_session_keys_request(plain, plain_len, &ppk, NULL),
+                     RSP_OK);
+    assert_int_equal(rsp_bsp_session_rekey(&receiver, &ppk, NULL), RSP_OK);
+    expect_decrypt(&receiver, 0x86, ppk_segment0, ppk_segment0_plain, true);
+    expect_decrypt(&receiver, 0x86, ppk_segment1, ppk_segment1_plain, true);
+    /* A request with a short key, or fields out of order, is refused. */
+    plain[plain_len - 17] = 0x0F;
+    assert_int_not_equal(
+        rsp_bsp_keys_from_replace_session_keys_request(plain, plain_len, &ppk, NULL), RSP_OK);
+    uint8_t swapped[64];
+    size_t swapped_len = hex("bf2636"
+                             "8110"
+                             "01010203040506070809"
+                             "0a0b0c0d0e0f"
+                             "8010"
+                             "00010203040506070809"
+                             "0a0b0c0d0e0f"
+                             "8210"
+                             "02010203040506070809"
+                             "0a0b0c0d0e0f",
+                             swapped, sizeof swapped);
+    assert_int_equal(
+        rsp_bsp_keys_from_replace_session_keys_request(swapped, swapped_len, &ppk, NULL),
+        RSP_ERR_UNEXPECTED_TAG);
+    rsp_bsp_session_cleanup(&receiver);
+}
+
 /* ---- pySim TestBSPdecode: a whole Bound Profile Package ----
  * This BPP wraps every segment twice (the SEQUENCE OF element [6] OCTET STRING holds a whole
  * 86 L data||MAC TLV) and its 86 segments are 1036 bytes (1008-byte plaintext chunks).
@@ -787,6 +833,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pysim_mode51_session_keys),
         cmocka_unit_test(test_pysim_replace_session_keys_segment),
+        cmocka_unit_test(test_pysim_mode51_receiver_chain),
         cmocka_unit_test(test_pysim_bound_profile_package),
         cmocka_unit_test(test_ts48_round_trip_and_tampering),
         cmocka_unit_test(test_wrong_counter),
