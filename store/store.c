@@ -120,8 +120,10 @@ static void store_free(store *st)
         store_conn *conn = &st->conns[i];
         if (conn->handle == NULL)
             continue;
-        conn_drop_cache(conn);
+        /* Disconnect first: the statements then go without a server round trip each (SQLite
+         * closes the file once the last one is finalised). */
         st->backend->disconnect(conn);
+        conn_drop_cache(conn);
     }
     pthread_cond_destroy(&st->available);
     pthread_mutex_destroy(&st->lock);

@@ -51,8 +51,9 @@ typedef struct {
 } store_options;
 
 /* Opens a pool. url: "sqlite:PATH", "sqlite://PATH", a bare path, or "postgresql://..." /
- * "postgres://..." / any libpq conninfo containing '='. options may be NULL (defaults; the
- * borrow timeout then is 10 s). */
+ * "postgres://..." / any libpq conninfo ("host=... dbname=..."). options may be NULL (defaults;
+ * the borrow timeout then is 10 s). ":memory:" gives every pooled connection a database of its
+ * own: use it with pool_size 1. */
 rsp_status store_open(const char *url, const store_options *options, store **out, rsp_error *err);
 /* All connections must have been returned. */
 void store_close(store *st);
