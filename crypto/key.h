@@ -8,6 +8,9 @@
  * OpenSSL directly (X.509 building). Signatures leave the operations table in the plain
  * 64-byte r||s form (BSI TR-03111), the form both PKCS#11 CKM_ECDSA and GSMA messages use.
  *
+ * Threads: software keys are immutable after creation and every operation makes its own
+ * OpenSSL context, so one key may sign, verify or derive from several threads at once.
+ *
  * Ownership: every rsp_*_key returned through an out-pointer belongs to the caller and is
  * released with the matching *_free (NULL is accepted). Accessors returning EVP_PKEY borrow. */
 #ifndef RSPKIT_CRYPTO_KEY_H

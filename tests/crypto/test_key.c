@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "core/der.h"
 #include "crypto/ecdsa.h"
@@ -176,6 +179,98 @@ static void test_load_rejects_garbage(void **state)
     assert_null(key);
 }
 
+/* DER PKCS#8, PEM SEC1 ("EC PRIVATE KEY") and a certificate's public key, all produced by
+ * OpenSSL directly from the same key. */
+static void check_other_encodings(rsp_curve curve)
+{
+    rsp_private_key *key = NULL;
+    rsp_private_key *loaded = NULL;
+    rsp_public_key *from_cert = NULL;
+    uint8_t point_a[RSP_EC_POINT_SIZE];
+    uint8_t point_b[RSP_EC_POINT_SIZE];
+    assert_int_equal(rsp_private_key_generate(curve, &key, NULL), RSP_OK);
+    assert_int_equal(rsp_private_key_public_point(key, point_a), RSP_OK);
+    EVP_PKEY *pkey = rsp_private_key_evp(key);
+    assert_non_null(pkey);
+
+    unsigned char *der = NULL;
+    int der_len = i2d_PrivateKey(pkey, &der);
+    assert_true(der_len > 0);
+    assert_int_equal(rsp_private_key_load(der, (size_t)der_len, &loaded, NULL), RSP_OK);
+    assert_int_equal(rsp_private_key_public_point(loaded, point_b), RSP_OK);
+    assert_memory_equal(point_a, point_b, sizeof point_a);
+    rsp_private_key_free(loaded);
+    loaded = NULL;
+    OPENSSL_free(der);
+
+    BIO *bio = BIO_new(BIO_s_mem());
+    assert_non_null(bio);
+    assert_int_equal(PEM_write_bio_PrivateKey_traditional(bio, pkey, NULL, NULL, 0, NULL, NULL), 1);
+    char *pem = NULL;
+    long pem_len = BIO_get_mem_data(bio, &pem);
+    assert_non_null(strstr(pem, "EC PRIVATE KEY"));
+    assert_int_equal(rsp_private_key_load((const uint8_t *)pem, (size_t)pem_len, &loaded, NULL),
+                     RSP_OK);
+    assert_int_equal(rsp_private_key_public_point(loaded, point_b), RSP_OK);
+    assert_memory_equal(point_a, point_b, sizeof point_a);
+    BIO_free(bio);
+
+    X509 *cert = X509_new();
+    assert_non_null(cert);
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                               (const unsigned char *)"test", -1, -1, 0);
+    X509_set_issuer_name(cert, X509_get_subject_name(cert));
+    assert_int_equal(X509_set_pubkey(cert, pkey), 1);
+    assert_true(X509_sign(cert, pkey, EVP_sha256()) > 0);
+    unsigned char *cert_der = NULL;
+    int cert_len = i2d_X509(cert, &cert_der);
+    assert_true(cert_len > 0);
+    assert_int_equal(rsp_public_key_from_certificate(cert_der, (size_t)cert_len, &from_cert, NULL),
+                     RSP_OK);
+    assert_int_equal(rsp_public_key_curve(from_cert), curve);
+    assert_int_equal(rsp_public_key_point(from_cert, point_b), RSP_OK);
+    assert_memory_equal(point_a, point_b, sizeof point_a);
+    rsp_public_key *rejected = NULL;
+    assert_int_not_equal(
+        rsp_public_key_from_certificate(cert_der, (size_t)cert_len - 1, &rejected, NULL), RSP_OK);
+    assert_null(rejected);
+    OPENSSL_free(cert_der);
+    X509_free(cert);
+    rsp_public_key_free(from_cert);
+    rsp_private_key_free(loaded);
+    rsp_private_key_free(key);
+}
+
+static void test_other_encodings(void **state)
+{
+    (void)state;
+    check_other_encodings(RSP_CURVE_NIST_P256);
+    check_other_encodings(RSP_CURVE_BRAINPOOL_P256R1);
+}
+
+/* Only the two GSMA curves are accepted. */
+static void test_other_curves_refused(void **state)
+{
+    (void)state;
+    EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp384r1");
+    assert_non_null(p384);
+    rsp_private_key *key = NULL;
+    rsp_public_key *pub = NULL;
+    assert_int_equal(rsp_private_key_from_evp(p384, &key, NULL), RSP_ERR_UNSUPPORTED);
+    assert_int_equal(rsp_public_key_from_evp(p384, &pub, NULL), RSP_ERR_UNSUPPORTED);
+    assert_null(key);
+    assert_null(pub);
+    EVP_PKEY_free(p384);
+    assert_int_equal(rsp_curve_from_name("P-256"), RSP_CURVE_NIST_P256);
+    assert_int_equal(rsp_curve_from_name("secp384r1"), RSP_CURVE_UNKNOWN);
+    assert_int_equal(rsp_private_key_generate(RSP_CURVE_UNKNOWN, &key, NULL),
+                     RSP_ERR_INVALID_ARGUMENT);
+}
+
 /* An "HSM" that counts its calls and delegates to a software key, standing in for PKCS#11. */
 typedef struct {
     rsp_private_key *inner;
@@ -247,7 +342,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scalar_one_is_generator), cmocka_unit_test(test_scalar_out_of_range),
         cmocka_unit_test(test_generate_pem_round_trip), cmocka_unit_test(test_point_validation),
-        cmocka_unit_test(test_load_rejects_garbage),    cmocka_unit_test(test_pluggable_key),
+        cmocka_unit_test(test_load_rejects_garbage),    cmocka_unit_test(test_other_encodings),
+        cmocka_unit_test(test_other_curves_refused),    cmocka_unit_test(test_pluggable_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
