@@ -149,7 +149,7 @@ static size_t notation(const char *text, uint8_t *out, size_t cap)
     " 8C{00} 8D{00} 8E{00} 02{02} BF65{80{00}}}"
 #define EPR_SIGNED                                                                                 \
     "BF51{A0{30{80{'eim.example.com'} 81{05} 82{" TID "} 83{0A} " EUICC_RESULTS "} " SIGNATURE "}" \
-                                                                                               "}"
+    "}"
 #define EPR_SIGNED_OTHER_ALTERNATIVES                                                              \
     "BF51{A0{30{80{'eim'} 81{06} 83{0B} 30{BF2D{81{0B}} A8{02{02}} AB{81{7F}}}} " SIGNATURE "}}"
 #define EPR_ERROR_SIGNED                                                                           \
@@ -531,6 +531,36 @@ static void test_decoded_values(void **state)
     free(der);
 }
 
+/* The tables print: every field name reachable from a vector, named values by name. */
+static void test_print(void **state)
+{
+    (void)state;
+    uint8_t *der = malloc(BUFFER_SIZE);
+    assert_non_null(der);
+    for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
+        size_t len = notation(vectors[i].encoding, der, BUFFER_SIZE);
+        void *value = value_buffer(vectors[i].type);
+        schema_arena arena;
+        schema_arena_init(&arena, arena_buffer, ARENA_SIZE);
+        assert_int_equal(
+            schema_decode(vectors[i].type, der_view_make(der, len), value, &arena, NULL), RSP_OK);
+        char *text = NULL;
+        size_t text_len = 0;
+        FILE *out = open_memstream(&text, &text_len);
+        assert_non_null(out);
+        schema_print(vectors[i].type, value, out, 0);
+        fclose(out);
+        assert_non_null(strstr(text, vectors[i].type->name));
+        if (strcmp(vectors[i].encoding, EPR_SIGNED) == 0) {
+            assert_non_null(strstr(text, "unknownOrDamagedCommand"));
+            assert_non_null(strstr(text, "fallbackAllowed"));
+        }
+        free(text);
+        free(value);
+    }
+    free(der);
+}
+
 /* ---- Negative cases ------------------------------------------------------------------ */
 
 static rsp_status decode_notation(const schema_type *type, const char *text, rsp_error *err)
@@ -667,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_every_alternative_is_covered),
         cmocka_unit_test(test_envelopes),
         cmocka_unit_test(test_decoded_values),
+        cmocka_unit_test(test_print),
         cmocka_unit_test(test_missing_field),
         cmocka_unit_test(test_wrong_eid_size),
         cmocka_unit_test(test_unknown_alternatives),
