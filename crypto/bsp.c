@@ -353,6 +353,7 @@ static rsp_status unprotect_all(rsp_bsp_session *session, bool encrypted, uint8_
     rsp_status status = RSP_OK;
     if (session == NULL || out == NULL || (segments == NULL && len > 0))
         return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "BSP: bad argument");
+    bool fresh_error = err != NULL && err->code == RSP_OK;
     der_reader_init(&reader, der_view_make(segments, len), 0, 0);
     while (status == RSP_OK && !der_reader_at_end(&reader)) {
         der_tlv tlv;
@@ -374,7 +375,7 @@ static rsp_status unprotect_all(rsp_bsp_session *session, bool encrypted, uint8_
             if (status == RSP_OK)
                 der_put_raw(out, data.data, data.len);
         }
-        if (status != RSP_OK && err != NULL)
+        if (status != RSP_OK && fresh_error)
             err->offset = tlv.offset; /* point at the failing segment within the sequence */
     }
     OPENSSL_cleanse(plain, sizeof plain);

@@ -461,7 +461,8 @@ static size_t segment_offsets(const uint8_t *segments, size_t len, size_t *offse
     return n;
 }
 
-static rsp_status decrypt_copy(const uint8_t *segments, size_t len, der_writer *plain)
+static rsp_status decrypt_copy(const uint8_t *segments, size_t len, der_writer *plain,
+                               size_t *error_offset)
 {
     rsp_bsp_session sender;
     rsp_bsp_session receiver;
@@ -471,6 +472,8 @@ static rsp_status decrypt_copy(const uint8_t *segments, size_t len, der_writer *
     /* Once broken, the receiver refuses even a well-formed next call. */
     if (status != RSP_OK)
         assert_true(receiver.broken);
+    if (error_offset != NULL)
+        *error_offset = err.offset;
     rsp_bsp_session_cleanup(&sender);
     rsp_bsp_session_cleanup(&receiver);
     return status;
@@ -513,7 +516,12 @@ static void check_package(const char *path)
             memcpy(copy, protected_package.buf, protected_package.len);
             copy[offsets[s] + positions[p]] ^= 0x01;
             der_writer_init_dynamic(&plain, NULL);
-            assert_int_not_equal(decrypt_copy(copy, protected_package.len, &plain), RSP_OK);
+            size_t error_offset = 0;
+            assert_int_not_equal(decrypt_copy(copy, protected_package.len, &plain, &error_offset),
+                                 RSP_OK);
+            /* A change inside the value is pinned to its segment. */
+            if (positions[p] >= 4)
+                assert_int_equal(error_offset, offsets[s]);
             der_writer_free(&plain);
             flips++;
         }
@@ -530,20 +538,20 @@ static void check_package(const char *path)
         memcpy(copy, protected_package.buf, l0);
         memcpy(copy + l0, protected_package.buf + l0 + l1, total - l0 - l1);
         der_writer_init_dynamic(&plain, NULL);
-        assert_int_not_equal(decrypt_copy(copy, total - l1, &plain), RSP_OK);
+        assert_int_not_equal(decrypt_copy(copy, total - l1, &plain, NULL), RSP_OK);
         der_writer_free(&plain);
         /* swap segments 0 and 1 (both full-size, so lengths line up) */
         memcpy(copy, protected_package.buf + l0, l1);
         memcpy(copy + l1, protected_package.buf, l0);
         memcpy(copy + l0 + l1, protected_package.buf + l0 + l1, total - l0 - l1);
         der_writer_init_dynamic(&plain, NULL);
-        assert_int_not_equal(decrypt_copy(copy, total, &plain), RSP_OK);
+        assert_int_not_equal(decrypt_copy(copy, total, &plain, NULL), RSP_OK);
         der_writer_free(&plain);
         /* replay segment 0 in place of segment 1 */
         memcpy(copy, protected_package.buf, total);
         memcpy(copy + l0, protected_package.buf, l0);
         der_writer_init_dynamic(&plain, NULL);
-        assert_int_not_equal(decrypt_copy(copy, total, &plain), RSP_OK);
+        assert_int_not_equal(decrypt_copy(copy, total, &plain, NULL), RSP_OK);
         der_writer_free(&plain);
         /* truncation at a segment boundary decrypts fine but yields a shorter package: the
          * caller compares against the expected number of segments / the decoder fails */
