@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,9 +68,12 @@ static int prefix_handler(const http_request *request, http_reply *reply, void *
                : -1;
 }
 
+static atomic_int slow_entered; /* handlers of /slow entered so far */
+
 static int slow_handler(const http_request *request, http_reply *reply, void *user)
 {
     (void)request;
+    atomic_fetch_add(&slow_entered, 1);
     unsigned ms = user != NULL ? *(const unsigned *)user : 300;
     sleep_ms(ms);
     http_reply_borrowed(reply, 200, "text/plain", "slow", 4);
@@ -642,11 +646,12 @@ static void test_graceful_shutdown(void **state)
     snprintf(base, sizeof base, "https://127.0.0.1:%u", http_server_port(draining));
     slow_call call = {base, -1};
     pthread_t thread;
+    /* Stop while the request is inside its handler (300 ms long). */
+    int entered = atomic_load(&slow_entered);
     assert_int_equal(pthread_create(&thread, NULL, slow_caller, &call), 0);
-    /* Wait until the request is inside the handler (300 ms long). */
-    for (int i = 0; i < 200 && http_server_connections_total(draining) == 0; i++)
+    for (int i = 0; i < 2000 && atomic_load(&slow_entered) == entered; i++)
         sleep_ms(5);
-    sleep_ms(100);
+    assert_int_not_equal(atomic_load(&slow_entered), entered);
     http_server_stop(draining, 5000);
     pthread_join(thread, NULL);
     assert_int_equal(call.status, 200);
@@ -658,6 +663,19 @@ static void test_graceful_shutdown(void **state)
     assert_int_equal(response.error, HTTP_CLIENT_ERR_CONNECT);
     http_client_free(client);
     http_server_stop(draining, 0); /* idempotent */
+    http_server_free(draining);
+
+    /* Without a grace period the request in progress is cut off: the grace is what saved it. */
+    draining = start_server(&config);
+    snprintf(base, sizeof base, "https://127.0.0.1:%u", http_server_port(draining));
+    call = (slow_call){base, -1};
+    entered = atomic_load(&slow_entered);
+    assert_int_equal(pthread_create(&thread, NULL, slow_caller, &call), 0);
+    for (int i = 0; i < 2000 && atomic_load(&slow_entered) == entered; i++)
+        sleep_ms(5);
+    http_server_stop(draining, 0);
+    pthread_join(thread, NULL);
+    assert_int_equal(call.status, 0);
     http_server_free(draining);
 }
 
