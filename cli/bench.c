@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "bench/bench.h"
+#include "bench/http.h"
+#include "bench/store.h"
 #include "cli/commands.h"
 
 static const struct {
@@ -12,6 +14,8 @@ static const struct {
 } benches[] = {
     {"codec", bench_codec},
     {"crypto", bench_crypto},
+    {"http", bench_http},
+    {"store", bench_store},
 };
 
 int cli_bench(int argc, char **argv)
