@@ -136,24 +136,42 @@ static size_t parse_length(const uint8_t *p, size_t avail, size_t offset, uint32
     return 1 + count;
 }
 
+/* Reads the tag and length at p; fills *tag, *header and *length. The common case (one-byte
+ * tag, short length) is decided inline because every decoder spends its time here. */
+static rsp_status read_header(const uint8_t *p, size_t avail, size_t offset, uint32_t *tag,
+                              size_t *header, size_t *length, rsp_error *err)
+{
+    if (avail >= 2 && (p[0] & 0x1F) != 0x1F && p[1] < 0x80) {
+        *tag = p[0];
+        *length = p[1];
+        *header = 2;
+    } else {
+        size_t tag_size = parse_tag(p, avail, offset, tag, err);
+        if (tag_size == 0)
+            return err ? err->code : RSP_ERR_TRUNCATED;
+        size_t length_size = parse_length(p + tag_size, avail - tag_size, offset, *tag, length,
+                                          err);
+        if (length_size == 0)
+            return err ? err->code : RSP_ERR_TRUNCATED;
+        *header = tag_size + length_size;
+    }
+    if (*length > avail - *header)
+        return rsp_error_set(err, RSP_ERR_LENGTH_OVERRUN, *tag, offset,
+                             "value of %zu bytes overruns its container (%zu left)", *length,
+                             avail - *header);
+    return RSP_OK;
+}
+
 rsp_status der_reader_next(der_reader *r, der_tlv *out, rsp_error *err)
 {
     const uint8_t *p = r->data + r->pos;
-    size_t avail = r->len - r->pos;
     size_t offset = r->base_offset + r->pos;
     uint32_t tag = 0;
+    size_t header = 0;
     size_t length = 0;
-    size_t tag_size = parse_tag(p, avail, offset, &tag, err);
-    if (tag_size == 0)
-        return err ? err->code : RSP_ERR_TRUNCATED;
-    size_t length_size = parse_length(p + tag_size, avail - tag_size, offset, tag, &length, err);
-    if (length_size == 0)
-        return err ? err->code : RSP_ERR_TRUNCATED;
-    size_t header = tag_size + length_size;
-    if (length > avail - header)
-        return rsp_error_set(err, RSP_ERR_LENGTH_OVERRUN, tag, offset,
-                             "value of %zu bytes overruns its container (%zu left)", length,
-                             avail - header);
+    rsp_status st = read_header(p, r->len - r->pos, offset, &tag, &header, &length, err);
+    if (st != RSP_OK)
+        return st;
     out->tag = tag;
     out->constructed = (p[0] & 0x20) != 0;
     out->value = der_view_make(p + header, length);
@@ -204,19 +222,42 @@ rsp_status der_parse_single(der_view input, der_tlv *out, rsp_error *err)
     return der_reader_expect_end(&r, err);
 }
 
+/* Iterative, with an explicit stack of container ends: validating a 12 KB profile package
+ * visits thousands of TLVs, and recursion through der_reader_enter cost most of the time. */
 rsp_status der_validate_tree(const der_tlv *tlv, unsigned depth, rsp_error *err)
 {
     if (!tlv->constructed)
         return RSP_OK;
-    der_reader r;
-    rsp_status st = der_reader_enter(tlv, depth, &r, err);
-    while (st == RSP_OK && !der_reader_at_end(&r)) {
-        der_tlv child;
-        st = der_reader_next(&r, &child, err);
-        if (st == RSP_OK)
-            st = der_validate_tree(&child, r.depth, err);
+    if (depth + 1 > DER_MAX_DEPTH)
+        return rsp_error_set(err, RSP_ERR_TOO_DEEP, tlv->tag, tlv->offset,
+                             "nesting deeper than %d", DER_MAX_DEPTH);
+    const uint8_t *base = tlv->value.data;
+    size_t base_offset = tlv->offset + (tlv->whole.len - tlv->value.len);
+    size_t ends[DER_MAX_DEPTH + 1];
+    unsigned level = 0;
+    size_t pos = 0;
+    ends[0] = tlv->value.len;
+    for (;;) {
+        while (level > 0 && pos == ends[level])
+            level--;
+        if (pos == ends[0])
+            return RSP_OK;
+        uint32_t tag;
+        size_t header, length;
+        rsp_status st = read_header(base + pos, ends[level] - pos, base_offset + pos, &tag,
+                                    &header, &length, err);
+        if (st != RSP_OK)
+            return st;
+        if ((base[pos] & 0x20) == 0) {
+            pos += header + length;
+            continue;
+        }
+        if (depth + 1 + level + 1 > DER_MAX_DEPTH)
+            return rsp_error_set(err, RSP_ERR_TOO_DEEP, tag, base_offset + pos,
+                                 "nesting deeper than %d", DER_MAX_DEPTH);
+        ends[++level] = pos + header + length;
+        pos += header;
     }
-    return st;
 }
 
 rsp_status der_decode_int64(const der_tlv *tlv, int64_t *out, rsp_error *err)
