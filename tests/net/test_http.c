@@ -307,6 +307,9 @@ static void test_routing_statuses(void **state)
     assert_int_equal(post(client, base_url, "/nowhere", "x", 1, &response), 404);
     http_response_free(&response);
     assert_int_equal(get(client, base_url, "/echo", &response), 405);
+    char allow[32];
+    assert_true(http_response_header(&response, "Allow", allow, sizeof allow));
+    assert_string_equal(allow, "POST");
     http_response_free(&response);
     /* Exact routes do not match longer paths. */
     assert_int_equal(post(client, base_url, "/echo/more", "x", 1, &response), 404);

@@ -64,6 +64,22 @@ static int text_handler(const http_request *request, http_reply *reply, void *us
     return 0;
 }
 
+static bool ready;
+
+static bool is_ready(void *user)
+{
+    return *(bool *)user;
+}
+
+static void collect_custom(metrics_text *out, void *user)
+{
+    (void)user;
+    metrics_text_family(out, "rspkit_test_custom", "A component's own gauge", "gauge");
+    metrics_text_sample_i64(out, "rspkit_test_custom", NULL, 7);
+}
+
+static metrics_registry *registry;
+
 static int setup_group(void **state)
 {
     (void)state;
@@ -78,6 +94,10 @@ static int setup_group(void **state)
         http_server_route(server, "POST", "/gsma/rsp2/es9plus/handleNotification", false,
                           notification_handler, NULL, &err) != RSP_OK ||
         http_server_route(server, "POST", "/text", false, text_handler, NULL, &err) != RSP_OK ||
+        (registry = metrics_registry_new()) == NULL ||
+        !metrics_registry_add(registry, collect_custom, NULL) ||
+        http_server_add_health_route(server, "/health", is_ready, &ready, &err) != RSP_OK ||
+        http_server_add_metrics_route(server, "/metrics", registry, &err) != RSP_OK ||
         http_server_start(server, &err) != RSP_OK)
         return -1;
     snprintf(base_url, sizeof base_url, "http://127.0.0.1:%u", http_server_port(server));
@@ -88,7 +108,45 @@ static int teardown_group(void **state)
 {
     (void)state;
     http_server_free(server);
+    metrics_registry_free(registry);
     return 0;
+}
+
+static void test_health_and_metrics_routes(void **state)
+{
+    (void)state;
+    rsp_error err;
+    rsp_error_clear(&err);
+    http_client *client = http_client_new(NULL, &err);
+    assert_non_null(client);
+    char url[128];
+    http_response response;
+    snprintf(url, sizeof url, "%s/health", base_url);
+    ready = false;
+    assert_int_equal(http_client_get(client, url, NULL, &response, &err), RSP_OK);
+    assert_int_equal(response.status, 503);
+    assert_int_equal(response.body_len, strlen("{\"status\":\"DOWN\"}"));
+    http_response_free(&response);
+    ready = true;
+    assert_int_equal(http_client_get(client, url, NULL, &response, &err), RSP_OK);
+    assert_int_equal(response.status, 200);
+    http_response_free(&response);
+
+    /* The server's own families, then the extra registry's. */
+    snprintf(url, sizeof url, "%s/metrics", base_url);
+    assert_int_equal(http_client_get(client, url, NULL, &response, &err), RSP_OK);
+    assert_int_equal(response.status, 200);
+    char *text = strndup((const char *)response.body, response.body_len);
+    assert_non_null(text);
+    char *own = strstr(text, "rspkit_http_requests_total{server=\"json\",route=\"/health\","
+                             "method=\"GET\",code=\"503\"} 1\n");
+    char *custom = strstr(text, "rspkit_test_custom 7\n");
+    assert_non_null(own);
+    assert_non_null(custom);
+    assert_true(own < custom);
+    free(text);
+    http_response_free(&response);
+    http_client_free(client);
 }
 
 static void test_content_type_matching(void **state)
@@ -203,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_content_type_matching),
         cmocka_unit_test(test_json_call_round_trip),
         cmocka_unit_test(test_server_checks_requests),
+        cmocka_unit_test(test_health_and_metrics_routes),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
