@@ -22,7 +22,7 @@
 #define DEFAULT_MAX_BODY        (1024 * 1024)
 #define DEFAULT_IDLE_TIMEOUT_S  60
 #define DEFAULT_MAX_CONNECTIONS 1000
-/* TLS 1.2 is the floor SGP.22 section 2.6.6 allows; 1.3 is preferred when both ends have it. */
+/* TLS 1.2 is the floor for the GSMA RSP interfaces; 1.3 is preferred when both ends have it. */
 #define DEFAULT_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
 /* Per-connection body buffers above this are released after the request rather than kept. */
 #define BODY_KEEP_CAPACITY (64 * 1024)
