@@ -188,18 +188,39 @@ static int decode_as(der_view input, const char *type_name, schema_arena *arena)
     return 0;
 }
 
+/* Prints the exact matches (or, failing those, every partial one), one per type name: the
+ * SGP.32 catalogue re-exports SGP.22 types under the same names. */
+static void print_matches(const message_match *matches, size_t found)
+{
+    size_t exact = 0, shown = 0;
+    for (size_t i = 0; i < found; i++)
+        exact += matches[i].exact;
+    for (size_t i = 0; i < found; i++) {
+        bool duplicate = false;
+        for (size_t k = 0; k < i && !duplicate; k++)
+            duplicate = strcmp(matches[k].entry->type->name, matches[i].entry->type->name) == 0;
+        if (duplicate || (exact > 0 && !matches[i].exact))
+            continue;
+        if (shown++ > 0)
+            printf("\n");
+        print_match(&matches[i]);
+    }
+    if (exact == 0)
+        printf("# partial match only: fields this version does not know were skipped\n");
+    else if (found > exact)
+        printf("# %zu more type(s) decode this input only by skipping its fields\n", found - exact);
+}
+
 static int decode_auto(der_view input, schema_arena *arena)
 {
     message_match matches[MATCHES_MAX];
     size_t candidates = 0;
     rsp_error err = {0};
     size_t found = message_detect(input, arena, matches, MATCHES_MAX, &candidates, &err);
-    if (found > 1)
-        printf("# %zu types decode this input (requests and responses share tags)\n", found);
-    for (size_t i = 0; i < found; i++)
-        print_match(&matches[i]);
-    if (found > 0)
+    if (found > 0) {
+        print_matches(matches, found);
         return 0;
+    }
     if (candidates > 0) {
         report("no registered type decodes this input; closest", &err);
         print_tree(input);

@@ -84,8 +84,13 @@ rsp_status message_decode(const message_entry *entry, der_view input, schema_are
         arena->used = mark;
         return st;
     }
+    der_writer w;
+    der_writer_init_dynamic(&w, NULL);
     out->entry = entry;
     out->value = value;
+    out->exact = schema_encode(entry->type, value, &w) == RSP_OK &&
+                 der_view_equal(der_writer_view(&w), input);
+    der_writer_free(&w);
     return RSP_OK;
 }
 
@@ -130,8 +135,15 @@ size_t message_detect(der_view input, schema_arena *arena, message_match *matche
                 best = attempt;
             continue;
         }
-        if (found < max)
-            matches[found] = match;
+        if (found < max) {
+            /* exact matches before partial ones, registry order otherwise */
+            size_t at = found;
+            while (match.exact && at > 0 && !matches[at - 1].exact) {
+                matches[at] = matches[at - 1];
+                at--;
+            }
+            matches[at] = match;
+        }
         found++;
     }
     if (candidates != NULL)

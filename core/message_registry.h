@@ -29,6 +29,7 @@ const message_entry *message_registry_find(const char *name);
 typedef struct {
     const message_entry *entry;
     void *value; /* decoded value (schema_value_size bytes) in the caller's arena */
+    bool exact;  /* re-encoding gives the input back: no unknown extension was skipped */
 } message_match;
 
 /* Decodes input as `entry`'s type with storage from arena; on failure the arena is left as
@@ -37,7 +38,8 @@ rsp_status message_decode(const message_entry *entry, der_view input, schema_are
                           message_match *out, rsp_error *err);
 
 /* Tries every registered type whose tag fits input's outer tag. Fills up to max matches
- * (values in arena), returns how many types decoded the input completely. *candidates
+ * (values in arena), exact ones first (an extensible request that skipped every field of a
+ * response also "decodes" it), returns how many were filled. *candidates
  * receives how many types were tried; when none matched, err holds the error of the
  * candidate that got furthest into the input. */
 size_t message_detect(der_view input, schema_arena *arena, message_match *matches, size_t max,

@@ -59,6 +59,12 @@ static void test_detect(void **state)
     assert_true(n >= 1);
     assert_true(candidates >= n);
     assert_true(has_match(matches, n, "GetEuiccChallengeResponse"));
+    /* the response reproduces the bytes; the empty request only skipped the challenge */
+    assert_true(matches[0].exact);
+    assert_string_equal(matches[0].entry->type->name, "GetEuiccChallengeResponse");
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(matches[i].entry->type->name, "GetEuiccChallengeRequest") == 0)
+            assert_false(matches[i].exact);
 
     /* the response needs its challenge: an empty BF2E is only the request */
     const uint8_t request[] = {0xBF, 0x2E, 0x00};
