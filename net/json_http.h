@@ -1,5 +1,5 @@
-/* The JSON-over-HTTP conventions shared by ES9+, ES2+ and the ESipa JSON binding (SGP.22 v2.5
- * section 6.5.1, SGP.32 section 6.1): POST, Content-Type application/json, an X-Admin-Protocol
+/* The JSON-over-HTTP conventions of SGP.22 v2.5 section 6.5.1 (ES9+, ES2+), which the SGP.32
+ * ESipa JSON binding follows too: POST, Content-Type application/json, an X-Admin-Protocol
  * header on requests and answers, HTTP 200 with a JSON body or 204 without one.
  *
  * Ownership: json_t results are new references (json_decref). */
