@@ -192,26 +192,25 @@ rsp_status saip_header_decode(der_view element, saip_header *out, schema_arena *
     return schema_decode(&saip_header_type, element, out, arena, err);
 }
 
+/* The header iccid holds the digits in reading order; an odd-length ICCID ends in 'F'. */
 rsp_status saip_iccid_digits(der_view iccid, char out[21], rsp_error *err)
 {
     size_t n = 0;
-    bool padded = false;
     out[0] = '\0';
     if (iccid.len != 10)
         return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "ICCID of %zu bytes", iccid.len);
     for (size_t i = 0; i < 2 * iccid.len; i++) {
         uint8_t nibble = (uint8_t)((iccid.data[i / 2] >> (i % 2 ? 0 : 4)) & 0x0Fu);
-        if (nibble == 0x0F && i == 2 * iccid.len - 1) {
-            padded = true;
-            continue;
-        }
-        if (nibble > 9)
+        if (nibble == 0x0F && i == 2 * iccid.len - 1)
+            break;
+        if (nibble > 9) {
+            out[0] = '\0';
             return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "ICCID nibble %zu is not a digit",
                                  i);
+        }
         out[n++] = (char)('0' + nibble);
     }
     out[n] = '\0';
-    (void)padded;
     return RSP_OK;
 }
 
