@@ -15,6 +15,7 @@
 
 struct http_client {
     CURL *curl;
+    struct curl_slist *resolve; /* must live as long as the handle uses it */
     size_t max_response;
     char error_text[CURL_ERROR_SIZE];
     /* response being received */
@@ -144,6 +145,16 @@ http_client *http_client_new(const http_client_config *config, rsp_error *err)
             SET(CURLOPT_SSL_VERIFYHOST, 0L);
         }
     }
+    for (size_t i = 0; config->resolve != NULL && config->resolve[i] != NULL; i++) {
+        struct curl_slist *grown = curl_slist_append(client->resolve, config->resolve[i]);
+        if (grown == NULL) {
+            rc = CURLE_OUT_OF_MEMORY;
+            break;
+        }
+        client->resolve = grown;
+    }
+    if (client->resolve != NULL)
+        SET(CURLOPT_RESOLVE, client->resolve);
     if (config->client_cert_file != NULL) {
         SET(CURLOPT_SSLCERT, config->client_cert_file);
         SET(CURLOPT_SSLCERTTYPE, "PEM");
@@ -165,6 +176,7 @@ void http_client_free(http_client *client)
     if (client == NULL)
         return;
     curl_easy_cleanup(client->curl);
+    curl_slist_free_all(client->resolve);
     free(client->body);
     free(client->headers);
     free(client);

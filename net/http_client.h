@@ -28,6 +28,9 @@ typedef struct {
     long total_timeout_ms;   /* whole transfer; default 30000 */
     size_t max_response;     /* larger bodies fail with HTTP_CLIENT_ERR_TOO_LARGE; default 1 MiB */
     const char *user_agent;  /* default "rspkit" */
+    /* NULL-terminated "HOST:PORT:ADDRESS" entries that bypass name resolution, so a test can
+     * reach a server on loopback under the DNS name its certificate carries. */
+    const char *const *resolve;
 } http_client_config;
 
 typedef enum {

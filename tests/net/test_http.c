@@ -425,6 +425,77 @@ static void test_public_key_pinning(void **state)
     unlink(wrong_key);
 }
 
+static void test_host_name_verification_and_resolve(void **state)
+{
+    (void)state;
+    rsp_error err;
+    char dir[] = "/tmp/rspkit-net-name-XXXXXX";
+    dev_pki named;
+    assert_non_null(mkdtemp(dir));
+    rsp_error_clear(&err);
+    assert_int_equal(dev_pki_create(dir, "smdp.example.com", &named, &err), RSP_OK);
+    http_server_config config = {.name = "named",
+                                 .listen = "127.0.0.1:0",
+                                 .cert_file = named.server_cert,
+                                 .key_file = named.server_key};
+    http_server *s = start_server(&config);
+    unsigned port = http_server_port(s);
+    char entry[64], url[96];
+    snprintf(entry, sizeof entry, "smdp.example.com:%u:127.0.0.1", port);
+    const char *resolve[] = {entry, NULL};
+    http_client_config client_config = {.ca_file = named.ca_cert, .resolve = resolve};
+    http_client *client = http_client_new(&client_config, &err);
+    assert_non_null(client);
+    http_response response;
+    /* The name in the certificate, reached on loopback without DNS. */
+    snprintf(url, sizeof url, "https://smdp.example.com:%u", port);
+    assert_int_equal(post(client, url, "/echo", "n", 1, &response), 200);
+    http_response_free(&response);
+    /* A name the certificate does not carry fails verification. */
+    snprintf(url, sizeof url, "https://localhost:%u", port);
+    assert_int_equal(post(client, url, "/echo", "n", 1, &response), 0);
+    assert_int_equal(response.error, HTTP_CLIENT_ERR_TLS);
+    http_client_free(client);
+    http_server_free(s);
+    dev_pki_remove(&named);
+    rmdir(dir);
+}
+
+/* The GSMA SGP.26 SM-DP+ TLS key files start with an EC PARAMETERS block; the server must load
+ * them as published. Their certificates expired on 2026-08-02, so the client trusts the pinned
+ * public key file (also as published) rather than the chain. */
+static void test_sgp26_tls_files(void **state)
+{
+    (void)state;
+    const char *folder = RSPKIT_SHARED_DIR "/testdata/sgp26/DPtls";
+    char cert[512], key[512], public_key[512];
+    snprintf(cert, sizeof cert, "%s/CERT_S_SM_DP_TLS_NIST.pem", folder);
+    snprintf(key, sizeof key, "%s/SK_S_SM_DP_TLS_NIST.pem", folder);
+    snprintf(public_key, sizeof public_key, "%s/PK_S_SM_DP_TLS_NIST.pem", folder);
+    if (access(cert, R_OK) != 0 || access(key, R_OK) != 0 || access(public_key, R_OK) != 0) {
+        printf("SKIP: %s not found: SGP.26 test data absent\n", cert);
+        skip();
+    }
+    http_server_config config = {
+        .name = "sgp26", .listen = "127.0.0.1:0", .cert_file = cert, .key_file = key};
+    http_server *s = start_server(&config);
+    unsigned port = http_server_port(s);
+    char entry[80], url[96];
+    snprintf(entry, sizeof entry, "testsmdpplus1.example.com:%u:127.0.0.1", port);
+    const char *resolve[] = {entry, NULL};
+    rsp_error err;
+    rsp_error_clear(&err);
+    http_client_config client_config = {.pinned_public_key = public_key, .resolve = resolve};
+    http_client *client = http_client_new(&client_config, &err);
+    assert_non_null(client);
+    snprintf(url, sizeof url, "https://testsmdpplus1.example.com:%u", port);
+    http_response response;
+    assert_int_equal(post(client, url, "/echo", "dp", 2, &response), 200);
+    http_response_free(&response);
+    http_client_free(client);
+    http_server_free(s);
+}
+
 static void test_idle_connections_time_out(void **state)
 {
     (void)state;
@@ -770,6 +841,8 @@ int main(void)
         cmocka_unit_test(test_public_key_pinning),
         cmocka_unit_test(test_unknown_ca_fails),
         cmocka_unit_test(test_idle_connections_time_out),
+        cmocka_unit_test(test_host_name_verification_and_resolve),
+        cmocka_unit_test(test_sgp26_tls_files),
         cmocka_unit_test(test_error_classes),
         cmocka_unit_test(test_metrics_route),
         cmocka_unit_test(test_client_certificates),
