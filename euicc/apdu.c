@@ -346,13 +346,54 @@ static uint16_t status_to_sw(rsp_status status)
     }
 }
 
-/* SGP.22 section 5.7.2: the joined STORE DATA data is exactly one ES10 command TLV. */
+/* SGP.22 v2.5 section 5.7.6: three BPP segments open a structure whose content follows in
+ * later segments: "BF36 L BF23-TLV", "A1 L" and "A3 L". Their data is a TLV header (plus, for
+ * BF36, complete TLVs) with a declared length longer than the data. */
+static bool is_bpp_opening_segment(der_view command)
+{
+    der_reader r;
+    der_tlv first;
+    rsp_error err = {0};
+    if (command.len < 2 || command.len > EUICC_CARD_MAX_COMMAND)
+        return false;
+    uint32_t tag = 0;
+    der_reader_init(&r, command, 0, 0);
+    if (!der_reader_peek_tag(&r, &tag) || (tag != 0xBF36 && tag != 0xA1 && tag != 0xA3))
+        return false;
+    size_t header = tag == 0xBF36 ? 2 : 1;
+    size_t length_bytes = 1;
+    if (command.data[header] & 0x80)
+        length_bytes += command.data[header] & 0x7F;
+    if (header + length_bytes > command.len || length_bytes > 4)
+        return false;
+    size_t declared = 0;
+    if (length_bytes == 1) {
+        declared = command.data[header];
+    } else {
+        for (size_t i = 1; i < length_bytes; i++)
+            declared = (declared << 8) | command.data[header + i];
+    }
+    size_t present = command.len - header - length_bytes;
+    if (declared <= present)
+        return false;
+    if (present == 0)
+        return tag != 0xBF36;
+    /* BF36: what follows the header must be complete TLVs (the InitialiseSecureChannel). */
+    der_reader_init(&r, der_view_make(command.data + header + length_bytes, present), 0, 1);
+    while (!der_reader_at_end(&r))
+        if (der_reader_next(&r, &first, &err) != RSP_OK)
+            return false;
+    return true;
+}
+
+/* SGP.22 section 5.7.2: the joined STORE DATA data is exactly one ES10 command TLV, or a BPP
+ * segment (section 5.7.6). */
 static uint16_t run_command(euicc_card *card, unsigned channel, der_view command, size_t ne,
                             response_out *out)
 {
     der_tlv tlv;
     rsp_error err = {0};
-    if (der_parse_single(command, &tlv, &err) != RSP_OK)
+    if (der_parse_single(command, &tlv, &err) != RSP_OK && !is_bpp_opening_segment(command))
         return EUICC_SW_WRONG_DATA;
 
     der_writer response;

@@ -57,11 +57,12 @@ enum {
 /* The ES10 layer. Callbacks may be NULL except process. */
 typedef struct {
     /* One complete ES10 command TLV (all STORE DATA blocks of a sequence joined) received on
-     * channel with the ISD-R selected. Write the response TLV into response (a dynamic
-     * writer owned by the front end; writing nothing is an empty response). RSP_OK gives
-     * 9000/61xx; an error status maps to a status word and discards the response:
-     * decoding errors -> 6A80, RSP_ERR_NO_MEMORY/BUFFER_TOO_SMALL -> 6A84, RSP_ERR_STATE ->
-     * 6985, RSP_ERR_NOT_FOUND/UNSUPPORTED -> 6A88, anything else -> 6F00. */
+     * channel with the ISD-R selected, or a BPP segment that opens a structure continued in
+     * later sequences ("BF36 L BF23-TLV", "A1 L", "A3 L"; SGP.22 v2.5 section 5.7.6). Write the
+     * response TLV into response (a dynamic writer owned by the front end; writing nothing is an
+     * empty response). RSP_OK gives 9000/61xx; an error status maps to a status word and discards
+     * the response: decoding errors -> 6A80, RSP_ERR_NO_MEMORY/BUFFER_TOO_SMALL -> 6A84,
+     * RSP_ERR_STATE -> 6985, RSP_ERR_NOT_FOUND/UNSUPPORTED -> 6A88, anything else -> 6F00. */
     rsp_status (*process)(void *ctx, unsigned channel, der_view command, der_writer *response);
     /* The ES10 session on channel ended: the channel was closed, or the ISD-R was selected
      * again on it. Drop per-channel state. Not called for a card reset (see reset). */
