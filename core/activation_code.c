@@ -17,17 +17,17 @@ static bool is_letter(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/* SM-DP+ Address: a fully qualified domain name (RFC 1123 host name syntax): dot-separated
- * labels of 1..63 letters, digits and inner hyphens, 253 characters at most. */
-bool activation_code_address_valid(const char *address, size_t len)
+/* A host name (RFC 1123 syntax): dot-separated labels of 1..63 letters, digits and inner
+ * hyphens, 253 characters at most. */
+static bool host_name_valid(const char *host, size_t len)
 {
     size_t label = 0;
     if (len == 0 || len > 253)
         return false;
     for (size_t i = 0; i < len; i++) {
-        char c = address[i];
+        char c = host[i];
         if (c == '.') {
-            if (label == 0 || address[i - 1] == '-')
+            if (label == 0 || host[i - 1] == '-')
                 return false;
             label = 0;
             continue;
@@ -39,7 +39,32 @@ bool activation_code_address_valid(const char *address, size_t len)
         if (++label > DNS_LABEL_MAX)
             return false;
     }
-    return label > 0 && address[len - 1] != '-';
+    return label > 0 && host[len - 1] != '-';
+}
+
+/* SM-DP+ Address: an FQDN, optionally followed by ":port" (1..65535). SGP.22 names only the
+ * FQDN, but servers on a non-default port (test beds, this project's loopback demo) are reached
+ * by "host:port" in every deployed LPA; see docs/INTERPRETATION.md. */
+bool activation_code_address_valid(const char *address, size_t len)
+{
+    size_t host_len = len;
+    for (size_t i = 0; i < len; i++)
+        if (address[i] == ':') {
+            host_len = i;
+            break;
+        }
+    if (host_len == len)
+        return host_name_valid(address, len);
+    size_t digits = len - host_len - 1;
+    if (digits == 0 || digits > 5 || address[host_len + 1] == '0')
+        return false;
+    unsigned long port = 0;
+    for (size_t i = host_len + 1; i < len; i++) {
+        if (!is_digit(address[i]))
+            return false;
+        port = port * 10 + (unsigned long)(address[i] - '0');
+    }
+    return port <= 65535 && host_name_valid(address, host_len);
 }
 
 /* SGP.22 v2.5 section 4.1.1: a Matching ID is made of upper case alphanumerics and '-'. */

@@ -17,7 +17,7 @@
 #define ACTIVATION_CODE_MAX_LENGTH 255
 
 typedef struct {
-    char smdp_address[ACTIVATION_CODE_MAX_LENGTH + 1]; /* FQDN, no port, no scheme */
+    char smdp_address[ACTIVATION_CODE_MAX_LENGTH + 1]; /* FQDN[:port], no scheme */
     char matching_id[ACTIVATION_CODE_MAX_LENGTH + 1];  /* AC_Token; may be empty */
     bool has_smdp_oid;
     char smdp_oid[ACTIVATION_CODE_MAX_LENGTH + 1]; /* dotted decimal */

@@ -60,6 +60,9 @@ static void test_spec_examples(void **state)
     round_trip("LPA:1$SMDP.GSMA.COM$04386-AGYFT-A74Y8-3F815$$1", true);
     round_trip("1$SMDP.GSMA.COM$04386-AGYFT-A74Y8-3F815$1.3.6.1.4.1.31746$1", false);
     round_trip("LPA:1$rsp.example.com$$2.999", true);
+    /* host:port, as the loopback demo and test beds use */
+    round_trip("LPA:1$127.0.0.1:8443$MATCHING-ID-1", true);
+    round_trip("LPA:1$localhost:65535$ABC", true);
 }
 
 static void expect_rejected(const char *text, rsp_status code, size_t offset)
@@ -81,7 +84,11 @@ static void test_invalid_codes(void **state)
     expect_rejected("1", RSP_ERR_MISSING_FIELD, 1);
     expect_rejected("1$$ABC", RSP_ERR_BAD_VALUE, 2);
     expect_rejected("1$smdp_x.example.com$ABC", RSP_ERR_BAD_VALUE, 2);
-    expect_rejected("1$smdp.example.com:443$ABC", RSP_ERR_BAD_VALUE, 2);
+    expect_rejected("1$smdp.example.com:0$ABC", RSP_ERR_BAD_VALUE, 2);
+    expect_rejected("1$smdp.example.com:65536$ABC", RSP_ERR_BAD_VALUE, 2);
+    expect_rejected("1$smdp.example.com:$ABC", RSP_ERR_BAD_VALUE, 2);
+    expect_rejected("1$smdp.example.com:44a$ABC", RSP_ERR_BAD_VALUE, 2);
+    expect_rejected("1$:443$ABC", RSP_ERR_BAD_VALUE, 2);
     expect_rejected("1$https://smdp.example.com$ABC", RSP_ERR_BAD_VALUE, 2);
     expect_rejected("1$-smdp.example.com$ABC", RSP_ERR_BAD_VALUE, 2);
     expect_rejected("1$smdp..example.com$ABC", RSP_ERR_BAD_VALUE, 2);
