@@ -138,8 +138,10 @@ static size_t parse_length(const uint8_t *p, size_t avail, size_t offset, uint32
 
 /* Reads the tag and length at p; fills *tag, *header and *length. The common case (one-byte
  * tag, short length) is decided inline because every decoder spends its time here. */
-static rsp_status read_header(const uint8_t *p, size_t avail, size_t offset, uint32_t *tag,
-                              size_t *header, size_t *length, rsp_error *err)
+static inline __attribute__((always_inline)) rsp_status read_header(const uint8_t *p, size_t avail,
+                                                                    size_t offset, uint32_t *tag,
+                                                                    size_t *header, size_t *length,
+                                                                    rsp_error *err)
 {
     if (avail >= 2 && (p[0] & 0x1F) != 0x1F && p[1] < 0x80) {
         *tag = p[0];
@@ -149,8 +151,8 @@ static rsp_status read_header(const uint8_t *p, size_t avail, size_t offset, uin
         size_t tag_size = parse_tag(p, avail, offset, tag, err);
         if (tag_size == 0)
             return err ? err->code : RSP_ERR_TRUNCATED;
-        size_t length_size = parse_length(p + tag_size, avail - tag_size, offset, *tag, length,
-                                          err);
+        size_t length_size =
+            parse_length(p + tag_size, avail - tag_size, offset, *tag, length, err);
         if (length_size == 0)
             return err ? err->code : RSP_ERR_TRUNCATED;
         *header = tag_size + length_size;
@@ -229,8 +231,8 @@ rsp_status der_validate_tree(const der_tlv *tlv, unsigned depth, rsp_error *err)
     if (!tlv->constructed)
         return RSP_OK;
     if (depth + 1 > DER_MAX_DEPTH)
-        return rsp_error_set(err, RSP_ERR_TOO_DEEP, tlv->tag, tlv->offset,
-                             "nesting deeper than %d", DER_MAX_DEPTH);
+        return rsp_error_set(err, RSP_ERR_TOO_DEEP, tlv->tag, tlv->offset, "nesting deeper than %d",
+                             DER_MAX_DEPTH);
     const uint8_t *base = tlv->value.data;
     size_t base_offset = tlv->offset + (tlv->whole.len - tlv->value.len);
     size_t ends[DER_MAX_DEPTH + 1];
@@ -243,9 +245,9 @@ rsp_status der_validate_tree(const der_tlv *tlv, unsigned depth, rsp_error *err)
         if (pos == ends[0])
             return RSP_OK;
         uint32_t tag;
-        size_t header, length;
-        rsp_status st = read_header(base + pos, ends[level] - pos, base_offset + pos, &tag,
-                                    &header, &length, err);
+        size_t header = 0, length = 0;
+        rsp_status st = read_header(base + pos, ends[level] - pos, base_offset + pos, &tag, &header,
+                                    &length, err);
         if (st != RSP_OK)
             return st;
         if ((base[pos] & 0x20) == 0) {
