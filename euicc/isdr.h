@@ -131,6 +131,16 @@ rsp_status es10b_euicc_memory_reset_sgp32(euicc *e, unsigned channel, der_view c
 rsp_status es10b_set_default_dp_address_sgp32(euicc *e, unsigned channel, der_view command,
                                               der_writer *response);
 
+/* ---- Encoders shared with other functions (es10b_info.c) ------------------------------ */
+
+/* SGP.22 v2.5 section 5.7.8: EUICCInfo1 (BF20), e.g. inside InitiateAuthentication data. */
+rsp_status euicc_info1_encode(const euicc *e, der_writer *out);
+/* SGP.32 v1.2 section 5.9.2: EUICCInfo2 with IoTSpecificInfo; tag 0 or 0xBF22 for BF22, or the
+ * tag of the field it fills (euiccSigned1.euiccInfo2 is BF22 too). */
+rsp_status euicc_info2_encode(const euicc *e, uint32_t tag, der_writer *out);
+/* SGP.22 v2.5 section 5.7.22: GetRatResponse (BF43) holding the eUICC's RAT. */
+rsp_status euicc_rat_encode(const euicc *e, der_writer *out);
+
 /* ---- Profile operations shared by ES10c and SGP.32 PSMOs (es10c_profile.c) ------------- */
 
 /* Options of a profile operation; zero-initialise for the plain ES10c behaviour. */

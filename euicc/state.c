@@ -440,24 +440,52 @@ rsp_status euicc_state_next_counter(euicc_state *s, euicc_counter_id counter, in
 
 /* ---- profiles ------------------------------------------------------------------------ */
 
-/* Profiles are searched often; the identifiers sit at a fixed place of the record, so read
- * them with a full decode of the small ProfileInfo part only when needed. */
+/* Every decoded list element takes at most 4 times its encoded size (the smallest element,
+ * a StoredElement of 11 bytes, decodes into 24), so this arena never runs out. */
+rsp_status euicc_state_profile_load(const euicc_state *s, size_t index, bool info_only,
+                                    euicc_loaded_profile *out, rsp_error *err)
+{
+    der_view blob = euicc_state_get(s, EUICC_LIST_PROFILES, index);
+    out->arena_buf = NULL;
+    if (blob.data == NULL)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "no profile %zu", index);
+    size_t size = blob.len * 4 + 1024;
+    out->arena_buf = malloc(size);
+    if (out->arena_buf == NULL)
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory");
+    schema_arena arena;
+    schema_arena_init(&arena, out->arena_buf, size);
+    rsp_status status =
+        schema_decode(info_only ? &euicc_profile_info_only_type : &euicc_profile_record_type, blob,
+                      &out->record, &arena, err);
+    if (status != RSP_OK)
+        euicc_loaded_profile_release(out);
+    return status;
+}
+
+void euicc_loaded_profile_release(euicc_loaded_profile *profile)
+{
+    free(profile->arena_buf);
+    profile->arena_buf = NULL;
+}
+
 static bool profile_matches(const euicc_state *s, size_t index, bool by_aid, der_view id,
                             bool want_enabled)
 {
-    uint8_t arena_buf[EUICC_PROFILE_ARENA_SIZE];
-    schema_arena arena;
-    schema_arena_init(&arena, arena_buf, sizeof(arena_buf));
-    euicc_profile_record record;
+    euicc_loaded_profile profile;
     rsp_error err = {0};
-    if (euicc_state_profile_decode(s, index, &record, &arena, &err) != RSP_OK)
+    if (euicc_state_profile_load(s, index, true, &profile, &err) != RSP_OK)
         return false;
+    const sgp32_profile_info *info = &profile.record.info;
+    bool match;
     if (want_enabled)
-        return record.info.has_profile_state &&
-               record.info.profile_state == SGP22_PROFILE_STATE_ENABLED;
-    if (by_aid)
-        return record.info.has_isdp_aid && der_view_equal(record.info.isdp_aid, id);
-    return record.info.has_iccid && der_view_equal(record.info.iccid, id);
+        match = info->has_profile_state && info->profile_state == SGP22_PROFILE_STATE_ENABLED;
+    else if (by_aid)
+        match = info->has_isdp_aid && der_view_equal(info->isdp_aid, id);
+    else
+        match = info->has_iccid && der_view_equal(info->iccid, id);
+    euicc_loaded_profile_release(&profile);
+    return match;
 }
 
 static long profile_search(const euicc_state *s, bool by_aid, der_view id, bool want_enabled)
@@ -504,17 +532,16 @@ rsp_status euicc_state_profile_update(euicc_state *s, size_t index,
 
 rsp_status euicc_state_profile_set_state(euicc_state *s, size_t index, int64_t state)
 {
-    uint8_t arena_buf[EUICC_PROFILE_ARENA_SIZE];
-    schema_arena arena;
-    schema_arena_init(&arena, arena_buf, sizeof(arena_buf));
-    euicc_profile_record record;
+    euicc_loaded_profile profile;
     rsp_error err = {0};
-    rsp_status status = euicc_state_profile_decode(s, index, &record, &arena, &err);
+    rsp_status status = euicc_state_profile_load(s, index, false, &profile, &err);
     if (status != RSP_OK)
         return status;
-    record.info.has_profile_state = true;
-    record.info.profile_state = state;
-    return euicc_state_profile_update(s, index, &record);
+    profile.record.info.has_profile_state = true;
+    profile.record.info.profile_state = state;
+    status = euicc_state_profile_update(s, index, &profile.record);
+    euicc_loaded_profile_release(&profile);
+    return status;
 }
 
 rsp_status euicc_state_allocate_isdp_aid(const euicc_state *s, uint8_t aid[EUICC_AID_MAX],

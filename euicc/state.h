@@ -74,9 +74,11 @@ typedef enum {
 
 /* Sequence counters. Each holds the LAST value handed out (0 = none yet). */
 typedef enum {
-    EUICC_COUNTER_NOTIFICATION = 0, /* SGP.22 NotificationMetadata.seqNumber */
-    EUICC_COUNTER_PACKAGE_RESULT,   /* SGP.32 EuiccPackageResult seqNumber */
-    EUICC_COUNTER_SPARE1,           /* reserved, persisted */
+    /* SGP.22 NotificationMetadata.seqNumber and SGP.32 EuiccPackageResult seqNumber: one
+     * number space, so RemoveNotificationFromList names exactly one record */
+    EUICC_COUNTER_NOTIFICATION = 0,
+    EUICC_COUNTER_PACKAGE_RESULT, /* reserved (results use EUICC_COUNTER_NOTIFICATION) */
+    EUICC_COUNTER_SPARE1,         /* reserved, persisted */
     EUICC_COUNTER_SPARE2,
     EUICC_COUNTER__COUNT
 } euicc_counter_id;
@@ -152,6 +154,8 @@ extern const schema_type euicc_profile_record_type;
 extern const schema_type euicc_notification_record_type;
 extern const schema_type euicc_package_result_record_type;
 extern const schema_type euicc_identity_record_type;
+/* StoredProfile decoding profileInfo only (later fields skipped). */
+extern const schema_type euicc_profile_info_only_type;
 
 /* ---- Life cycle, persistence --------------------------------------------------------- */
 
@@ -208,10 +212,19 @@ long euicc_state_find_profile_by_iccid(const euicc_state *s, der_view iccid);
 long euicc_state_find_profile_by_aid(const euicc_state *s, der_view isdp_aid);
 /* Index of the enabled profile, or -1. */
 long euicc_state_find_enabled_profile(const euicc_state *s);
-/* Arena big enough for decoding any one profile record with euicc_state_profile_decode. */
-#define EUICC_PROFILE_ARENA_SIZE 8192
+/* Decodes profile index into out with the caller's arena. */
 rsp_status euicc_state_profile_decode(const euicc_state *s, size_t index, euicc_profile_record *out,
                                       schema_arena *arena, rsp_error *err);
+/* A decoded profile with an arena sized for its blob (heap; release it). With info_only the
+ * fields after profileInfo are skipped (cheap lookups), and the record must not be written
+ * back. */
+typedef struct {
+    euicc_profile_record record;
+    void *arena_buf;
+} euicc_loaded_profile;
+rsp_status euicc_state_profile_load(const euicc_state *s, size_t index, bool info_only,
+                                    euicc_loaded_profile *out, rsp_error *err);
+void euicc_loaded_profile_release(euicc_loaded_profile *profile);
 rsp_status euicc_state_profile_add(euicc_state *s, const euicc_profile_record *record);
 rsp_status euicc_state_profile_update(euicc_state *s, size_t index,
                                       const euicc_profile_record *record);

@@ -62,6 +62,12 @@ static const schema_field profile_record_fields[] = {
 const schema_type euicc_profile_record_type = SCHEMA_SEQUENCE_TYPE(
     "StoredProfile", 0x30, euicc_profile_record, profile_record_fields, SCHEMA_EXTENSIBLE);
 
+static const schema_field profile_info_only_fields[] = {
+    SCHEMA_FIELD(euicc_profile_record, info, 0xA0, sgp32_profile_info_type),
+};
+const schema_type euicc_profile_info_only_type = SCHEMA_SEQUENCE_TYPE(
+    "StoredProfile", 0x30, euicc_profile_record, profile_info_only_fields, SCHEMA_EXTENSIBLE);
+
 static const schema_field notification_record_fields[] = {
     SCHEMA_FIELD(euicc_notification_record, seq_number, 0x80, int_type),
     SCHEMA_FIELD(euicc_notification_record, event, 0x81, sgp22_notification_event_type),
