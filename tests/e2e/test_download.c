@@ -1,0 +1,1021 @@
+/* End-to-end profile download in one process: the SM-DP+ core (smdp/download.h) against the
+ * software eUICC through real APDUs, with the LPA/IPA part played here (SGP.22 v2.5 section
+ * 3.1.3): every TS.48 package on both curves, with and without ReplaceSessionKeys, and the
+ * negative cases (another eUICC, flipped bytes per segment kind, wrong address, wrong
+ * challenge, untrusted CI, expired certificates, confirmation code, cancel session, SGP.26). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+
+#include "core/sgp22.h"
+#include "crypto/ecdsa.h"
+#include "crypto/pki_generate.h"
+#include "euicc/apdu.h"
+#include "euicc/euicc.h"
+#include "smdp/binding.h"
+#include "smdp/download.h"
+
+#define SMDP_ADDRESS "smdp.rspkit.test"
+#define MATCHING_ID  "MATCH-0001"
+#define PIECES_MAX   512
+#define YEAR         (365 * 24 * 3600L)
+
+typedef struct {
+    rsp_certificate *ci;
+    rsp_certificate *eum;
+    rsp_certificate *dpauth;
+    rsp_certificate *dppb;
+    rsp_private_key *dpauth_key;
+    rsp_private_key *dppb_key;
+    rsp_certificate *euicc_cert[2];
+    rsp_private_key *euicc_key[2];
+    char eid[2][RSP_EID_STRING_SIZE];
+} curve_pki;
+
+typedef struct {
+    char dir[64];
+    curve_pki pki[2]; /* 0: NIST, 1: brainpool */
+    /* SM-DP+ side */
+    smdp_identity identity;
+    const rsp_certificate *smdp_cis[2];
+    smdp_credentials credentials;
+    smdp_order order;
+    uint8_t *package;
+    size_t package_len;
+    /* the eUICC under test */
+    euicc *card;
+    uint8_t resp[600];
+} fixture;
+
+/* ---- files and PKI ------------------------------------------------------------------- */
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *file = fopen(path, "rb");
+    if (file == NULL)
+        return NULL;
+    fseek(file, 0, SEEK_END);
+    long size = ftell(file);
+    fseek(file, 0, SEEK_SET);
+    uint8_t *data = malloc(size > 0 ? (size_t)size : 1);
+    if (data != NULL && fread(data, 1, (size_t)size, file) != (size_t)size) {
+        free(data);
+        data = NULL;
+    }
+    fclose(file);
+    *len = (size_t)size;
+    return data;
+}
+
+static rsp_certificate *load_certificate(const char *dir, const char *sub, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+    rsp_certificate *cert = NULL;
+    rsp_error err = {0};
+    assert_int_equal(rsp_certificate_load_file(path, &cert, &err), RSP_OK);
+    return cert;
+}
+
+static rsp_private_key *load_key(const char *dir, const char *sub, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+    rsp_private_key *key = NULL;
+    rsp_error err = {0};
+    assert_int_equal(rsp_private_key_load_file(path, &key, &err), RSP_OK);
+    return key;
+}
+
+static void read_eids(const char *dir, char eids[2][RSP_EID_STRING_SIZE])
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/eids.txt", dir);
+    FILE *file = fopen(path, "r");
+    assert_non_null(file);
+    char line[128];
+    int count = 0;
+    while (fgets(line, sizeof line, file) != NULL && count < 2)
+        if (sscanf(line, "issued %32s", eids[count]) == 1)
+            count++;
+    fclose(file);
+    assert_int_equal(count, 2);
+}
+
+static void load_curve(const char *dir, const char *sub, curve_pki *pki)
+{
+    char name[128];
+    read_eids(dir, pki->eid);
+    pki->ci = load_certificate(dir, sub, "CERT_CI_ECDSA.der");
+    pki->eum = load_certificate(dir, sub, "CERT_EUM_ECDSA.der");
+    pki->dpauth = load_certificate(dir, sub, "CERT_S_SM_DPauth_ECDSA.der");
+    pki->dppb = load_certificate(dir, sub, "CERT_S_SM_DPpb_ECDSA.der");
+    pki->dpauth_key = load_key(dir, sub, "SK_S_SM_DPauth_ECDSA.pem");
+    pki->dppb_key = load_key(dir, sub, "SK_S_SM_DPpb_ECDSA.pem");
+    for (int i = 0; i < 2; i++) {
+        snprintf(name, sizeof name, "euicc/CERT_EUICC_ECDSA_%s.der", pki->eid[i]);
+        pki->euicc_cert[i] = load_certificate(dir, sub, name);
+        snprintf(name, sizeof name, "euicc/SK_EUICC_ECDSA_%s.pem", pki->eid[i]);
+        pki->euicc_key[i] = load_key(dir, sub, name);
+    }
+}
+
+static void free_curve(curve_pki *pki)
+{
+    rsp_certificate_free(pki->ci);
+    rsp_certificate_free(pki->eum);
+    rsp_certificate_free(pki->dpauth);
+    rsp_certificate_free(pki->dppb);
+    rsp_private_key_free(pki->dpauth_key);
+    rsp_private_key_free(pki->dppb_key);
+    for (int i = 0; i < 2; i++) {
+        rsp_certificate_free(pki->euicc_cert[i]);
+        rsp_private_key_free(pki->euicc_key[i]);
+    }
+}
+
+/* Removes dir and everything below it (the throw-away PKI). */
+static void remove_tree(const char *dir)
+{
+    DIR *handle = opendir(dir);
+    if (handle == NULL) {
+        remove(dir);
+        return;
+    }
+    struct dirent *entry;
+    while ((entry = readdir(handle)) != NULL) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        if (remove(path) != 0)
+            remove_tree(path);
+    }
+    closedir(handle);
+    remove(dir);
+}
+
+static int group_setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/rspkit-e2e-download-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    rsp_pki_options options = {.curves = RSP_PKI_CURVE_BOTH, .euicc_count = 2};
+    rsp_error err = {0};
+    if (rsp_pki_init(f->dir, &options, &err) != RSP_OK) {
+        fprintf(stderr, "pki: %s\n", err.message);
+        return -1;
+    }
+    load_curve(f->dir, "nist", &f->pki[0]);
+    load_curve(f->dir, "brainpool", &f->pki[1]);
+    *state = f;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    fixture *f = *state;
+    free_curve(&f->pki[0]);
+    free_curve(&f->pki[1]);
+    remove_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- the two parties ----------------------------------------------------------------- */
+
+static smdp_result lookup_order(void *context, der_view matching_id, const char *eid,
+                                smdp_order *order)
+{
+    fixture *f = context;
+    (void)eid;
+    if (matching_id.len != strlen(MATCHING_ID) ||
+        memcmp(matching_id.data, MATCHING_ID, matching_id.len) != 0)
+        return SMDP_ERR_MATCHING_ID_REFUSED;
+    *order = f->order;
+    return SMDP_OK;
+}
+
+/* SM-DP+ credentials of curve c (its own CI trusted for eUICC chains) and an order. */
+static void setup_smdp(fixture *f, int c, const char *package_name)
+{
+    f->identity = (smdp_identity){f->pki[c].ci, f->pki[c].dpauth, f->pki[c].dpauth_key,
+                                  f->pki[c].dppb, f->pki[c].dppb_key};
+    f->smdp_cis[0] = f->pki[0].ci;
+    f->smdp_cis[1] = f->pki[1].ci;
+    f->credentials = (smdp_credentials){.address = SMDP_ADDRESS,
+                                        .identities = &f->identity,
+                                        .identity_count = 1,
+                                        .cis = f->smdp_cis,
+                                        .ci_count = 2};
+    char path[512];
+    snprintf(path, sizeof path, "%s/testdata/ts48/%s", RSPKIT_SHARED_DIR, package_name);
+    free(f->package);
+    f->package = read_file(path, &f->package_len);
+    assert_non_null(f->package);
+    memset(&f->order, 0, sizeof f->order);
+    f->order.package = der_view_make(f->package, f->package_len);
+    f->order.service_provider_name = "rspkit operator";
+    f->order.profile_name = package_name;
+    f->order.profile_class = SGP22_PROFILE_CLASS_OPERATIONAL;
+}
+
+/* eUICC number n of curve c, trusting that curve's CI (plus extra_ci when set). */
+static void setup_euicc(fixture *f, int c, int n, const rsp_certificate *extra_ci,
+                        time_t fixed_time)
+{
+    static const rsp_certificate *cis[2];
+    cis[0] = extra_ci != NULL ? extra_ci : f->pki[c].ci;
+    cis[1] = f->pki[c].ci;
+    euicc_config config;
+    memset(&config, 0, sizeof config);
+    assert_int_equal(der_hex_decode(f->pki[c].eid[n], config.eid, sizeof config.eid), 16);
+    config.euicc_key = f->pki[c].euicc_key[n];
+    config.euicc_certificate = rsp_certificate_der(f->pki[c].euicc_cert[n]);
+    config.eum_certificate = rsp_certificate_der(f->pki[c].eum);
+    config.ci_certificates = cis;
+    config.ci_count = extra_ci != NULL ? 2 : 1;
+    config.fixed_time = fixed_time;
+    rsp_error err = {0};
+    euicc_free(f->card);
+    f->card = NULL;
+    assert_int_equal(euicc_new(&config, &f->card, &err), RSP_OK);
+    static const uint8_t select[] = {0x00, 0xA4, 0x04, 0x00, 0x10, 0xA0, 0x00, 0x00,
+                                     0x05, 0x59, 0x10, 0x10, 0xFF, 0xFF, 0xFF, 0xFF,
+                                     0x89, 0x00, 0x00, 0x01, 0x00, 0x00};
+    size_t len = euicc_transmit(f->card, select, sizeof select, f->resp, sizeof f->resp);
+    assert_true(len >= 2);
+    assert_int_equal(f->resp[len - 2], 0x90);
+}
+
+static int test_setup(void **state)
+{
+    (void)state;
+    return 0;
+}
+
+static int test_teardown(void **state)
+{
+    fixture *f = *state;
+    euicc_free(f->card);
+    f->card = NULL;
+    free(f->package);
+    f->package = NULL;
+    return 0;
+}
+
+/* The LPA side of ES10: STORE DATA blocks of at most 255 bytes, then GET RESPONSE while the
+ * card says 61xx. Returns the status word; the response data is appended to out. */
+static unsigned es10(fixture *f, der_view command, der_writer *out)
+{
+    size_t blocks = (command.len + 254) / 255;
+    size_t len = 0;
+    for (size_t b = 0; b < blocks; b++) {
+        uint8_t apdu[262];
+        size_t chunk = command.len - b * 255 < 255 ? command.len - b * 255 : 255;
+        apdu[0] = 0x80;
+        apdu[1] = 0xE2;
+        apdu[2] = b + 1 == blocks ? 0x91 : 0x11;
+        apdu[3] = (uint8_t)b;
+        apdu[4] = (uint8_t)chunk;
+        memcpy(apdu + 5, command.data + b * 255, chunk);
+        apdu[5 + chunk] = 0x00;
+        len = euicc_transmit(f->card, apdu, chunk + 6, f->resp, sizeof f->resp);
+        assert_true(len >= 2);
+        if (b + 1 < blocks)
+            assert_int_equal(f->resp[len - 2], 0x90);
+    }
+    for (;;) {
+        der_put_raw(out, f->resp, len - 2);
+        unsigned sw = (unsigned)(f->resp[len - 2] << 8 | f->resp[len - 1]);
+        if ((sw & 0xFF00) != 0x6100)
+            return sw;
+        uint8_t get_response[] = {0x80, 0xC0, 0x00, 0x00, (uint8_t)(sw & 0xFF)};
+        len = euicc_transmit(f->card, get_response, sizeof get_response, f->resp, sizeof f->resp);
+        assert_true(len >= 2);
+    }
+}
+
+/* The content TLVs of a response's OK alternative: outer { A0 { children } }. */
+static size_t children(der_view message, der_tlv *out, size_t cap)
+{
+    der_tlv outer;
+    der_tlv alternative;
+    der_reader r;
+    rsp_error err = {0};
+    assert_int_equal(der_parse_single(message, &outer, &err), RSP_OK);
+    assert_int_equal(der_reader_enter(&outer, 0, &r, &err), RSP_OK);
+    assert_int_equal(der_reader_next(&r, &alternative, &err), RSP_OK);
+    assert_int_equal(alternative.tag, 0xA0);
+    assert_int_equal(der_reader_enter(&alternative, 1, &r, &err), RSP_OK);
+    size_t n = 0;
+    while (!der_reader_at_end(&r) && n < cap)
+        assert_int_equal(der_reader_next(&r, &out[n++], &err), RSP_OK);
+    return n;
+}
+
+/* Tag of the alternative a response carries (A0 ok, 81/A1 error) and its first integer. */
+static uint32_t alternative_of(der_view message, int64_t *code)
+{
+    der_tlv outer;
+    der_tlv alternative;
+    der_reader r;
+    rsp_error err = {0};
+    assert_int_equal(der_parse_single(message, &outer, &err), RSP_OK);
+    assert_int_equal(der_reader_enter(&outer, 0, &r, &err), RSP_OK);
+    assert_int_equal(der_reader_next(&r, &alternative, &err), RSP_OK);
+    if (code != NULL && alternative.tag == 0xA1) {
+        der_tlv item;
+        assert_int_equal(der_reader_enter(&alternative, 1, &r, &err), RSP_OK);
+        while (!der_reader_at_end(&r)) {
+            assert_int_equal(der_reader_next(&r, &item, &err), RSP_OK);
+            if (item.tag == 0x02)
+                assert_int_equal(der_decode_int64(&item, code, &err), RSP_OK);
+        }
+    }
+    return alternative.tag;
+}
+
+/* One download in progress, as an LPA keeps it. */
+typedef struct {
+    smdp_download_session session;
+    der_writer initiate;     /* InitiateAuthenticationResponse */
+    der_writer authenticate; /* eUICC AuthenticateServerResponse */
+    der_writer client;       /* AuthenticateClientResponseEs9 */
+    der_writer prepare;      /* eUICC PrepareDownloadResponse */
+    der_writer bound;        /* GetBoundProfilePackageResponse */
+    der_view bpp;
+    uint8_t challenge[16];
+} download;
+
+static void download_init(download *d)
+{
+    memset(d, 0, sizeof *d);
+    der_writer_init_dynamic(&d->initiate, NULL);
+    der_writer_init_dynamic(&d->authenticate, NULL);
+    der_writer_init_dynamic(&d->client, NULL);
+    der_writer_init_dynamic(&d->prepare, NULL);
+    der_writer_init_dynamic(&d->bound, NULL);
+}
+
+static void download_free(download *d)
+{
+    der_writer_free(&d->initiate);
+    der_writer_free(&d->authenticate);
+    der_writer_free(&d->client);
+    der_writer_free(&d->prepare);
+    der_writer_free(&d->bound);
+}
+
+/* GetEUICCChallenge and GetEUICCInfo1, then ES9+.InitiateAuthentication. */
+static smdp_result initiate(fixture *f, download *d, const char *address)
+{
+    static const uint8_t get_challenge[] = {0xBF, 0x2E, 0x00};
+    der_writer out;
+    der_writer_init_dynamic(&out, NULL);
+    assert_int_equal(es10(f, der_view_make(get_challenge, 3), &out), 0x9000);
+    assert_int_equal(out.len, 3 + 2 + 16);
+    memcpy(d->challenge, out.buf + 5, 16);
+    der_writer_free(&out);
+
+    /* EUICCInfo1 as the eUICC reports it */
+    static const uint8_t get_info1[] = {0xBF, 0x20, 0x00};
+    der_writer info1;
+    der_writer_init_dynamic(&info1, NULL);
+    assert_int_equal(es10(f, der_view_make(get_info1, 3), &info1), 0x9000);
+    der_writer request;
+    der_writer_init_dynamic(&request, NULL);
+    size_t outer = der_begin(&request, 0xBF39);
+    der_put_tlv(&request, 0x81, d->challenge, 16);
+    der_put_tlv(&request, 0x83, (const uint8_t *)address, strlen(address));
+    der_put_raw(&request, info1.buf, info1.len);
+    der_end(&request, outer);
+    der_writer_free(&info1);
+    rsp_error err = {0};
+    smdp_result result = smdp_initiate_authentication(&f->credentials, der_writer_view(&request), 0,
+                                                      &d->session, &d->initiate, &err);
+    der_writer_free(&request);
+    return result;
+}
+
+/* ES10b.AuthenticateServer with the SM-DP+'s answer; returns the response alternative tag. */
+static uint32_t authenticate_server(fixture *f, download *d, int64_t *error)
+{
+    der_tlv items[8];
+    assert_int_equal(children(der_writer_view(&d->initiate), items, 8), 5);
+    der_writer request;
+    der_writer_init_dynamic(&request, NULL);
+    size_t outer = der_begin(&request, 0xBF38);
+    for (int i = 1; i < 5; i++)
+        der_put_raw(&request, items[i].whole.data, items[i].whole.len);
+    size_t ctx = der_begin(&request, 0xA0);
+    der_put_tlv(&request, 0x80, (const uint8_t *)MATCHING_ID, strlen(MATCHING_ID));
+    size_t device = der_begin(&request, 0xA1);
+    static const uint8_t tac[] = {0x35, 0x29, 0x06, 0x11};
+    der_put_tlv(&request, 0x80, tac, 4);
+    der_put_tlv(&request, 0xA1, NULL, 0);
+    der_end(&request, device);
+    der_end(&request, ctx);
+    der_end(&request, outer);
+    assert_int_equal(es10(f, der_writer_view(&request), &d->authenticate), 0x9000);
+    der_writer_free(&request);
+    return alternative_of(der_writer_view(&d->authenticate), error);
+}
+
+static smdp_result authenticate_client(fixture *f, download *d, time_t now)
+{
+    der_writer request;
+    der_writer_init_dynamic(&request, NULL);
+    size_t outer = der_begin(&request, 0xBF3B);
+    der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
+    der_put_raw(&request, d->authenticate.buf, d->authenticate.len);
+    der_end(&request, outer);
+    rsp_error err = {0};
+    smdp_result result =
+        smdp_authenticate_client(&f->credentials, &d->session, der_writer_view(&request), now,
+                                 lookup_order, f, &d->client, &err);
+    der_writer_free(&request);
+    return result;
+}
+
+/* ES10b.PrepareDownload; hash_cc NULL for none. Returns the response alternative tag. */
+static uint32_t prepare_download(fixture *f, download *d, const uint8_t *hash_cc, int64_t *error)
+{
+    der_tlv items[8];
+    assert_int_equal(children(der_writer_view(&d->client), items, 8), 5);
+    der_writer request;
+    der_writer_init_dynamic(&request, NULL);
+    size_t outer = der_begin(&request, 0xBF21);
+    der_put_raw(&request, items[2].whole.data, items[2].whole.len);
+    der_put_raw(&request, items[3].whole.data, items[3].whole.len);
+    if (hash_cc != NULL)
+        der_put_tlv(&request, 0x04, hash_cc, 32);
+    der_put_raw(&request, items[4].whole.data, items[4].whole.len);
+    der_end(&request, outer);
+    assert_int_equal(es10(f, der_writer_view(&request), &d->prepare), 0x9000);
+    der_writer_free(&request);
+    return alternative_of(der_writer_view(&d->prepare), error);
+}
+
+static smdp_result get_bpp(fixture *f, download *d)
+{
+    der_writer request;
+    der_writer_init_dynamic(&request, NULL);
+    size_t outer = der_begin(&request, 0xBF3A);
+    der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
+    der_put_raw(&request, d->prepare.buf, d->prepare.len);
+    der_end(&request, outer);
+    rsp_error err = {0};
+    d->bound.len = 0;
+    smdp_result result = smdp_get_bound_profile_package(
+        &f->credentials, &d->session, der_writer_view(&request), &f->order, &d->bound, &err);
+    der_writer_free(&request);
+    if (result == SMDP_OK) {
+        der_tlv items[2];
+        assert_int_equal(children(der_writer_view(&d->bound), items, 2), 2);
+        assert_int_equal(items[1].tag, 0xBF36);
+        d->bpp = items[1].whole;
+    }
+    return result;
+}
+
+/* Everything up to the BPP; asserts each step succeeds. */
+static void run_until_bpp(fixture *f, download *d, const uint8_t *hash_cc)
+{
+    assert_int_equal(initiate(f, d, SMDP_ADDRESS), SMDP_OK);
+    assert_int_equal(authenticate_server(f, d, NULL), 0xA0);
+    assert_int_equal(authenticate_client(f, d, 0), SMDP_OK);
+    assert_int_equal(prepare_download(f, d, hash_cc, NULL), 0xA0);
+    assert_int_equal(get_bpp(f, d), SMDP_OK);
+}
+
+/* Sends the BPP piece by piece as an IPA does; every piece but the one that ends the load
+ * gets an empty answer. The ProfileInstallationResult is left in result. */
+static void load_bpp(fixture *f, der_view bpp, der_writer *result)
+{
+    der_view pieces[PIECES_MAX];
+    size_t count = 0;
+    rsp_error err = {0};
+    assert_int_equal(smdp_bpp_split(bpp, pieces, PIECES_MAX, &count, &err), RSP_OK);
+    assert_true(count >= 6);
+    for (size_t i = 0; i < count; i++) {
+        assert_int_equal(es10(f, pieces[i], result), 0x9000);
+        if (result->len > 0)
+            break;
+    }
+    assert_true(result->len > 0);
+    assert_int_equal(result->buf[0], 0xBF);
+    assert_int_equal(result->buf[1], 0x37);
+}
+
+/* The install result as the eUICC answered and as the SM-DP+ verified it. */
+static void check_result(fixture *f, download *d, der_view pir, bool success, int64_t command,
+                         int64_t reason)
+{
+    rsp_error err = {0};
+    assert_int_equal(smdp_handle_install_result(&f->credentials, &d->session, pir, &err), SMDP_OK);
+    assert_int_equal(d->session.state, success ? SMDP_SESSION_INSTALLED : SMDP_SESSION_FAILED);
+    if (!success) {
+        assert_int_equal(d->session.bpp_command_id, command);
+        assert_int_equal(d->session.error_reason, reason);
+    }
+    /* the same bytes wait as the pending install notification */
+    const euicc_state *state = euicc_get_state_const(f->card);
+    size_t count = euicc_state_count(state, EUICC_LIST_NOTIFICATIONS);
+    assert_true(count >= 1);
+    euicc_notification_record record;
+    assert_int_equal(euicc_state_notification_decode(state, count - 1, &record, &err), RSP_OK);
+    assert_true(der_view_equal(record.pending_notification, pir));
+}
+
+static void check_installed(fixture *f)
+{
+    const euicc_state *state = euicc_get_state_const(f->card);
+    assert_int_equal(euicc_state_count(state, EUICC_LIST_PROFILES), 1);
+    size_t arena_size = 65536;
+    uint8_t *arena_buffer = malloc(arena_size);
+    assert_non_null(arena_buffer);
+    schema_arena arena;
+    schema_arena_init(&arena, arena_buffer, arena_size);
+    euicc_profile_record record;
+    rsp_error err = {0};
+    assert_int_equal(euicc_state_profile_decode(state, 0, &record, &arena, &err), RSP_OK);
+    /* the metadata the SM-DP+ built from the package is what the eUICC stored */
+    der_writer metadata;
+    der_writer_init_dynamic(&metadata, NULL);
+    assert_int_equal(smdp_metadata_build(&f->order, SMDP_ADDRESS, &metadata, &err), RSP_OK);
+    sgp22_store_metadata_request expected;
+    uint8_t expected_arena_buffer[2048];
+    schema_arena expected_arena;
+    schema_arena_init(&expected_arena, expected_arena_buffer, sizeof expected_arena_buffer);
+    assert_int_equal(schema_decode(&sgp22_store_metadata_request_type, der_writer_view(&metadata),
+                                   &expected, &expected_arena, &err),
+                     RSP_OK);
+    assert_true(der_view_equal(record.info.iccid, expected.iccid));
+    assert_true(der_view_equal(record.info.profile_name, expected.profile_name));
+    assert_true(der_view_equal(record.info.service_provider_name, expected.service_provider_name));
+    assert_int_equal(record.info.profile_state, SGP22_PROFILE_STATE_DISABLED);
+    assert_int_equal(record.info.notification_configuration_info.count, 1);
+    assert_true(record.has_saip_package);
+    assert_int_equal(record.saip_package.len, f->package_len);
+    assert_memory_equal(record.saip_package.data, f->package, f->package_len);
+    der_writer_free(&metadata);
+    free(arena_buffer);
+}
+
+static size_t profile_count(fixture *f)
+{
+    return euicc_state_count(euicc_get_state_const(f->card), EUICC_LIST_PROFILES);
+}
+
+static bool shared_data_present(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/testdata/ts48/BERTLV_SUCI.der", RSPKIT_SHARED_DIR);
+    if (access(path, R_OK) == 0)
+        return true;
+    fprintf(stderr, "SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
+            RSPKIT_SHARED_DIR);
+    return false;
+}
+
+/* ---- positive ------------------------------------------------------------------------ */
+
+static void download_one(fixture *f, int curve, const char *package, bool replace_keys)
+{
+    setup_smdp(f, curve, package);
+    f->order.replace_session_keys = replace_keys;
+    setup_euicc(f, curve, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    run_until_bpp(f, &d, NULL);
+    der_writer pir;
+    der_writer_init_dynamic(&pir, NULL);
+    load_bpp(f, d.bpp, &pir);
+    check_result(f, &d, der_writer_view(&pir), true, 0, 0);
+    check_installed(f);
+    der_writer_free(&pir);
+    download_free(&d);
+}
+
+static void test_every_ts48_package_both_curves(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    static const char *const packages[] = {"BERTLV_SUCI.der", "BERTLV_SUCI_NoRAMRFM.der",
+                                           "NoBERTLV.der", "NoBERTLV_NoRAMRFM.der"};
+    for (size_t p = 0; p < 4; p++)
+        for (int curve = 0; curve < 2; curve++)
+            download_one(f, curve, packages[p], false);
+}
+
+static void test_replace_session_keys_both_curves(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    download_one(f, 0, "BERTLV_SUCI.der", true);
+    download_one(f, 1, "NoBERTLV.der", true);
+}
+
+static void test_confirmation_code(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 0, "NoBERTLV.der");
+    const uint8_t *code[] = {(const uint8_t *)"12345678"};
+    const size_t code_len[] = {8};
+    assert_int_equal(rsp_sha256(code, code_len, 1, f->order.cc_hash), RSP_OK);
+    f->order.cc_required = true;
+    setup_euicc(f, 0, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
+    uint8_t hash[32];
+    const uint8_t *parts[] = {f->order.cc_hash, d.session.transaction_id};
+    const size_t lens[] = {32, 16};
+    assert_int_equal(rsp_sha256(parts, lens, 2, hash), RSP_OK);
+    assert_int_equal(prepare_download(f, &d, hash, NULL), 0xA0);
+    assert_int_equal(get_bpp(f, &d), SMDP_OK);
+    der_writer pir;
+    der_writer_init_dynamic(&pir, NULL);
+    load_bpp(f, d.bpp, &pir);
+    check_result(f, &d, der_writer_view(&pir), true, 0, 0);
+    der_writer_free(&pir);
+    download_free(&d);
+}
+
+/* ---- negative ------------------------------------------------------------------------ */
+
+static void test_wrong_confirmation_code_until_blocked(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 0, "NoBERTLV.der");
+    memset(f->order.cc_hash, 0x11, sizeof f->order.cc_hash);
+    f->order.cc_required = true;
+    setup_euicc(f, 0, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
+    uint8_t wrong[32];
+    memset(wrong, 0x22, sizeof wrong);
+    assert_int_equal(prepare_download(f, &d, wrong, NULL), 0xA0);
+    assert_int_equal(get_bpp(f, &d), SMDP_ERR_CC_REFUSED);
+    assert_string_equal(smdp_result_subject_code(SMDP_ERR_CC_REFUSED), "8.2.7");
+    assert_string_equal(smdp_result_reason_code(SMDP_ERR_CC_REFUSED), "3.8");
+    assert_int_equal(get_bpp(f, &d), SMDP_ERR_CC_REFUSED);
+    assert_int_equal(get_bpp(f, &d), SMDP_ERR_CC_RETRIES_EXCEEDED);
+    assert_int_equal(d.session.state, SMDP_SESSION_FAILED);
+    /* without hashCc at all */
+    download e;
+    download_init(&e);
+    setup_euicc(f, 0, 0, NULL, 0);
+    assert_int_equal(initiate(f, &e, SMDP_ADDRESS), SMDP_OK);
+    assert_int_equal(authenticate_server(f, &e, NULL), 0xA0);
+    assert_int_equal(authenticate_client(f, &e, 0), SMDP_OK);
+    int64_t error = 0;
+    /* the eUICC refuses a PrepareDownload that lacks the required hashCc */
+    assert_int_equal(prepare_download(f, &e, NULL, &error), 0xA1);
+    assert_int_equal(profile_count(f), 0);
+    download_free(&d);
+    download_free(&e);
+}
+
+static void test_bpp_for_another_euicc(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 0, "NoBERTLV.der");
+    /* eUICC 0 gets its BPP, but the pieces go to eUICC 1 in its own prepared session */
+    setup_euicc(f, 0, 0, NULL, 0);
+    download mine;
+    download_init(&mine);
+    run_until_bpp(f, &mine, NULL);
+    setup_euicc(f, 0, 1, NULL, 0);
+    download other;
+    download_init(&other);
+    run_until_bpp(f, &other, NULL);
+    der_writer pir;
+    der_writer_init_dynamic(&pir, NULL);
+    load_bpp(f, mine.bpp, &pir);
+    check_result(f, &other, der_writer_view(&pir), false,
+                 SGP22_BPP_COMMAND_INITIALISE_SECURE_CHANNEL,
+                 SGP22_ERROR_REASON_INVALID_TRANSACTION_ID);
+    assert_int_equal(profile_count(f), 0);
+    der_writer_free(&pir);
+    download_free(&mine);
+    download_free(&other);
+}
+
+/* Flips one byte in the middle of the value of the first piece whose tag is `tag` (for the
+ * BF36 piece: inside smdpSign) and expects the matching error result. */
+static void flipped_piece(fixture *f, uint32_t tag, int64_t command, int64_t reason)
+{
+    setup_smdp(f, 0, "BERTLV_SUCI.der");
+    f->order.replace_session_keys = true;
+    setup_euicc(f, 0, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    run_until_bpp(f, &d, NULL);
+    der_view pieces[PIECES_MAX];
+    size_t count = 0;
+    rsp_error err = {0};
+    assert_int_equal(smdp_bpp_split(d.bpp, pieces, PIECES_MAX, &count, &err), RSP_OK);
+    size_t notifications =
+        euicc_state_count(euicc_get_state_const(f->card), EUICC_LIST_NOTIFICATIONS);
+    der_writer pir;
+    der_writer_init_dynamic(&pir, NULL);
+    bool flipped = false;
+    for (size_t i = 0; i < count && pir.len == 0; i++) {
+        uint32_t first = pieces[i].data[0];
+        if (first == 0xBF)
+            first = 0xBF36;
+        uint8_t copy[1100];
+        der_view piece = pieces[i];
+        if (!flipped && first == tag && piece.len > 8) {
+            assert_true(piece.len <= sizeof copy || tag == 0xBF36);
+            uint8_t *bytes = tag == 0xBF36 ? malloc(piece.len) : copy;
+            memcpy(bytes, piece.data, piece.len);
+            /* smdpSign is the last 64 bytes of the BF36 piece; segments: their middle */
+            bytes[tag == 0xBF36 ? piece.len - 10 : piece.len / 2] ^= 0x01;
+            assert_int_equal(es10(f, der_view_make(bytes, piece.len), &pir), 0x9000);
+            if (bytes != copy)
+                free(bytes);
+            flipped = true;
+            continue;
+        }
+        assert_int_equal(es10(f, piece, &pir), 0x9000);
+    }
+    assert_true(flipped);
+    assert_true(pir.len > 0);
+    check_result(f, &d, der_writer_view(&pir), false, command, reason);
+    assert_int_equal(profile_count(f), 0);
+    assert_int_equal(euicc_state_count(euicc_get_state_const(f->card), EUICC_LIST_NOTIFICATIONS),
+                     notifications + 1);
+    der_writer_free(&pir);
+    download_free(&d);
+}
+
+static void test_flipped_byte_in_each_segment_kind(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    flipped_piece(f, 0xBF36, SGP22_BPP_COMMAND_INITIALISE_SECURE_CHANNEL,
+                  SGP22_ERROR_REASON_INVALID_SIGNATURE);
+    flipped_piece(f, 0xA0, SGP22_BPP_COMMAND_CONFIGURE_ISDP,
+                  SGP22_ERROR_REASON_SCP03T_SECURITY_ERROR);
+    flipped_piece(f, 0x88, SGP22_BPP_COMMAND_STORE_METADATA,
+                  SGP22_ERROR_REASON_SCP03T_SECURITY_ERROR);
+    flipped_piece(f, 0xA2, SGP22_BPP_COMMAND_REPLACE_SESSION_KEYS,
+                  SGP22_ERROR_REASON_SCP03T_SECURITY_ERROR);
+    flipped_piece(f, 0x86, SGP22_BPP_COMMAND_LOAD_PROFILE_ELEMENTS,
+                  SGP22_ERROR_REASON_SCP03T_SECURITY_ERROR);
+}
+
+static void test_wrong_server_address(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 0, "NoBERTLV.der");
+    setup_euicc(f, 0, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, "other.smdp.example"), SMDP_ERR_INVALID_SMDP_ADDRESS);
+    assert_string_equal(smdp_result_subject_code(SMDP_ERR_INVALID_SMDP_ADDRESS), "8.8.1");
+    assert_string_equal(smdp_result_reason_code(SMDP_ERR_INVALID_SMDP_ADDRESS), "3.8");
+    download_free(&d);
+}
+
+static void test_wrong_challenge(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 0, "NoBERTLV.der");
+    setup_euicc(f, 0, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    /* a new challenge on the card: the SM-DP+ signed the old one */
+    static const uint8_t get_challenge[] = {0xBF, 0x2E, 0x00};
+    der_writer out;
+    der_writer_init_dynamic(&out, NULL);
+    assert_int_equal(es10(f, der_view_make(get_challenge, 3), &out), 0x9000);
+    der_writer_free(&out);
+    int64_t error = 0;
+    assert_int_equal(authenticate_server(f, &d, &error), 0xA1);
+    assert_int_equal(error, SGP22_AUTHENTICATE_ERROR_EUICC_CHALLENGE_MISMATCH);
+    download_free(&d);
+}
+
+static void test_smdp_certificate_from_untrusted_ci(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    /* NIST CI named (so the eUICC's list matches) but DPauth issued under the brainpool CI */
+    setup_smdp(f, 0, "NoBERTLV.der");
+    f->identity.dpauth_certificate = f->pki[1].dpauth;
+    f->identity.dpauth_key = f->pki[1].dpauth_key;
+    setup_euicc(f, 0, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    int64_t error = 0;
+    assert_int_equal(authenticate_server(f, &d, &error), 0xA1);
+    assert_int_equal(error, SGP22_AUTHENTICATE_ERROR_INVALID_CERTIFICATE);
+    download_free(&d);
+}
+
+static void test_expired_certificates(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 0, "NoBERTLV.der");
+    /* eUICC clock 20 years ahead: the 10-year DPauth certificate has expired */
+    setup_euicc(f, 0, 0, NULL, time(NULL) + 20 * YEAR);
+    download d;
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    int64_t error = 0;
+    assert_int_equal(authenticate_server(f, &d, &error), 0xA1);
+    assert_int_equal(error, SGP22_AUTHENTICATE_ERROR_INVALID_CERTIFICATE);
+    download_free(&d);
+    /* SM-DP+ clock 32 years ahead: the 30-year EUM certificate has expired */
+    setup_euicc(f, 0, 0, NULL, 0);
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    assert_int_equal(authenticate_client(f, &d, time(NULL) + 32 * YEAR),
+                     SMDP_ERR_EUM_CERTIFICATE_EXPIRED);
+    download_free(&d);
+}
+
+static void test_matching_id_refused(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 0, "NoBERTLV.der");
+    f->order.eid = f->pki[0].eid[1]; /* the order is for the other eUICC */
+    setup_euicc(f, 0, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    assert_int_equal(authenticate_client(f, &d, 0), SMDP_ERR_EID_REFUSED);
+    download_free(&d);
+}
+
+static void test_cancel_session(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 1, "NoBERTLV.der");
+    setup_euicc(f, 1, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
+    /* a wrong transaction ID is refused by the eUICC */
+    uint8_t command[3 + 18 + 3];
+    der_writer request;
+    der_writer_init_fixed(&request, command, sizeof command);
+    size_t outer = der_begin(&request, 0xBF41);
+    uint8_t wrong[16];
+    memset(wrong, 0xEE, sizeof wrong);
+    der_put_tlv(&request, 0x80, wrong, 16);
+    der_put_int64(&request, 0x81, SGP22_CANCEL_SESSION_REASON_POSTPONED);
+    der_end(&request, outer);
+    der_writer response;
+    der_writer_init_dynamic(&response, NULL);
+    assert_int_equal(es10(f, der_writer_view(&request), &response), 0x9000);
+    assert_int_equal(alternative_of(der_writer_view(&response), NULL), 0x81);
+    /* the right one: signed cancellation the SM-DP+ accepts */
+    memcpy(command + 5, d.session.transaction_id, 16);
+    response.len = 0;
+    assert_int_equal(es10(f, der_writer_view(&request), &response), 0x9000);
+    assert_int_equal(alternative_of(der_writer_view(&response), NULL), 0xA0);
+    der_tlv outer_tlv;
+    rsp_error err = {0};
+    assert_int_equal(der_parse_single(der_writer_view(&response), &outer_tlv, &err), RSP_OK);
+    der_writer es9;
+    der_writer_init_dynamic(&es9, NULL);
+    outer = der_begin(&es9, 0xBF41);
+    der_put_tlv(&es9, 0x80, d.session.transaction_id, 16);
+    der_put_tlv(&es9, 0xA1, outer_tlv.value.data, outer_tlv.value.len);
+    der_end(&es9, outer);
+    int64_t reason = -1;
+    smdp_download_session copy = d.session;
+    /* a byte of the signature flipped: refused */
+    es9.buf[es9.len - 5] ^= 0x01;
+    assert_int_equal(
+        smdp_cancel_session(&f->credentials, &copy, der_writer_view(&es9), &reason, &err),
+        SMDP_ERR_EUICC_SIGNATURE_INVALID);
+    es9.buf[es9.len - 5] ^= 0x01;
+    assert_int_equal(
+        smdp_cancel_session(&f->credentials, &d.session, der_writer_view(&es9), &reason, &err),
+        SMDP_OK);
+    assert_int_equal(reason, SGP22_CANCEL_SESSION_REASON_POSTPONED);
+    assert_int_equal(d.session.state, SMDP_SESSION_CANCELLED);
+    /* the eUICC dropped its session: a PrepareDownload now finds none */
+    int64_t error = 0;
+    assert_int_equal(prepare_download(f, &d, NULL, &error), 0xA1);
+    assert_int_equal(error, SGP22_DOWNLOAD_ERROR_NO_SESSION_CONTEXT);
+    der_writer_free(&response);
+    der_writer_free(&es9);
+    download_free(&d);
+}
+
+/* ---- SGP.26 -------------------------------------------------------------------------- */
+
+static void test_sgp26_dpauth_verified_by_euicc(void **state)
+{
+    fixture *f = *state;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/testdata/sgp26", RSPKIT_SHARED_DIR);
+    if (access(dir, R_OK) != 0) {
+        fprintf(stderr, "SKIPPED: SGP.26 test certificates not found under %s\n", dir);
+        skip();
+    }
+    rsp_certificate *ci = load_certificate(dir, "CertificateIssuer", "CERT_CI_ECDSA_NIST.der");
+    rsp_certificate *dpauth = load_certificate(dir, "DPauth", "CERT_S_SM_DPauth_ECDSA_NIST.der");
+    rsp_private_key *dpauth_key = load_key(dir, "DPauth", "SK_S_SM_DPauth_ECDSA_NIST.pem");
+    rsp_certificate *dppb = load_certificate(dir, "DPpb", "CERT_S_SM_DPpb_ECDSA_NIST.der");
+    rsp_private_key *dppb_key = load_key(dir, "DPpb", "SK_S_SM_DPpb_ECDSA_NIST.pem");
+    f->identity = (smdp_identity){ci, dpauth, dpauth_key, dppb, dppb_key};
+    f->smdp_cis[0] = f->pki[0].ci;
+    f->credentials = (smdp_credentials){.address = SMDP_ADDRESS,
+                                        .identities = &f->identity,
+                                        .identity_count = 1,
+                                        .cis = f->smdp_cis,
+                                        .ci_count = 1};
+    /* the eUICC trusts the SGP.26 CI first, then its own */
+    setup_euicc(f, 0, 0, ci, 0);
+    download d;
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    der_tlv items[8];
+    assert_int_equal(children(der_writer_view(&d.initiate), items, 8), 5);
+    der_view sgp26_id;
+    assert_int_equal(rsp_certificate_subject_key_id(ci, &sgp26_id), RSP_OK);
+    assert_true(der_view_equal(items[3].value, sgp26_id));
+    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    download_free(&d);
+    rsp_certificate_free(ci);
+    rsp_certificate_free(dpauth);
+    rsp_certificate_free(dppb);
+    rsp_private_key_free(dpauth_key);
+    rsp_private_key_free(dppb_key);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_every_ts48_package_both_curves, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_replace_session_keys_both_curves, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_confirmation_code, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_confirmation_code_until_blocked, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_bpp_for_another_euicc, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_flipped_byte_in_each_segment_kind, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_server_address, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_challenge, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_smdp_certificate_from_untrusted_ci, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_expired_certificates, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_matching_id_refused, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_session, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_sgp26_dpauth_verified_by_euicc, test_setup,
+                                        test_teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
