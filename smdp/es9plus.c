@@ -1,0 +1,745 @@
+/* ES9+ JSON binding (SGP.22 v2.5 section 6.5.2.6 - 6.5.2.10): each function's JSON fields are
+ * turned into the ASN.1 request of the download core (smdp/download.h), the session is loaded
+ * from and stored to the database around the call, and the ASN.1 answer is split back into
+ * the JSON fields (base64 of whole TLVs, transactionId in hex).
+ *
+ * Errors: HTTP-level problems (method, content type, JSON syntax, body size) get HTTP status
+ * codes; everything else is HTTP 200 with functionExecutionStatus "Failed" and the SGP.22
+ * subjectCode / reasonCode, and changes nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/saip.h"
+#include "core/sgp22.h"
+#include "smdp/server.h"
+
+#define COMPONENT "smdp"
+
+enum {
+    FN_INITIATE = 0,
+    FN_AUTHENTICATE,
+    FN_GET_BPP,
+    FN_NOTIFICATION,
+    FN_CANCEL,
+};
+
+static const char *const function_names[SMDP_ES9_FUNCTIONS] = {
+    "initiateAuthentication", "authenticateClient", "getBoundProfilePackage",
+    "handleNotification",     "cancelSession",
+};
+
+/* ---- JSON binding helpers (SGP.22 v2.5 section 6.5.1) ---- */
+
+static int reply_text(http_reply *reply, int status, const char *text)
+{
+    http_reply_borrowed(reply, status, "text/plain; charset=utf-8", text, strlen(text));
+    return 0;
+}
+
+static bool json_content_type(const char *value)
+{
+    static const char media[] = "application/json";
+    if (value == NULL || strncasecmp(value, media, sizeof media - 1) != 0)
+        return false;
+    char next = value[sizeof media - 1];
+    return next == '\0' || next == ';' || next == ' ';
+}
+
+json_t *smdp_json_request(const http_request *request, http_reply *reply, size_t max_body)
+{
+    rsp_error err = {0};
+    if (strcmp(request->method, "POST") != 0) {
+        reply_text(reply, 405, "POST only\n");
+        return NULL;
+    }
+    if (!json_content_type(http_request_header(request, "Content-Type"))) {
+        reply_text(reply, 415, "Content-Type must be application/json\n");
+        return NULL;
+    }
+    const char *protocol = http_request_header(request, RSP_ADMIN_PROTOCOL_HEADER);
+    if (protocol == NULL || strncmp(protocol, "gsma/rsp/v", 10) != 0) {
+        reply_text(reply, 400, "X-Admin-Protocol: gsma/rsp/v<x.y.z> is required\n");
+        return NULL;
+    }
+    json_t *body =
+        rsp_json_parse_object((const char *)request->body, request->body_len, max_body, &err);
+    if (body == NULL)
+        reply_text(reply, 400, "body is not one well-formed JSON object\n");
+    return body;
+}
+
+int smdp_json_reply(http_reply *reply, int status, const json_t *body)
+{
+    uint8_t *text = NULL;
+    size_t len = 0;
+    if (body != NULL) {
+        text = (uint8_t *)rsp_json_dump(body, &len);
+        if (text == NULL)
+            return -1;
+    }
+    http_reply_owned(reply, status, RSP_JSON_CONTENT_TYPE, text, len);
+    http_reply_add_header(reply, RSP_ADMIN_PROTOCOL_HEADER, RSP_ADMIN_PROTOCOL_SGP22_V2_5);
+    return 0;
+}
+
+int smdp_json_reply_failed(http_reply *reply, const char *subject_code, const char *reason_code,
+                           const char *message)
+{
+    rsp_status_code_data data = {
+        .subject_code = subject_code, .reason_code = reason_code, .message = message};
+    json_t *body = json_object();
+    if (body == NULL)
+        return -1;
+    json_object_set_new(body, "header", rsp_json_response_header(RSP_EXECUTION_FAILED, &data));
+    int rc = smdp_json_reply(reply, 200, body);
+    json_decref(body);
+    return rc;
+}
+
+int smdp_json_reply_status(http_reply *reply, smdp_status status)
+{
+    const smdp_status_code_entry *entry = smdp_status_code(status);
+    return smdp_json_reply_failed(reply, entry->subject_code, entry->reason_code, entry->message);
+}
+
+/* A failed ES9+ call: the download core's result, or the inventory's finer status when the
+ * order lookup refused (it knows e.g. the download retry limit, which the core does not). */
+static int reply_result(http_reply *reply, smdp_result result, smdp_status inventory_status)
+{
+    if (inventory_status != SMDP_STATUS_OK)
+        return smdp_json_reply_status(reply, inventory_status);
+    const char *subject = smdp_result_subject_code(result);
+    const char *reason = smdp_result_reason_code(result);
+    if (subject == NULL || reason == NULL)
+        return smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
+    return smdp_json_reply_failed(reply, subject, reason, smdp_result_name(result));
+}
+
+static json_t *success_body(void)
+{
+    json_t *body = json_object();
+    if (body != NULL)
+        json_object_set_new(body, "header", rsp_json_response_header(RSP_EXECUTION_SUCCESS, NULL));
+    return body;
+}
+
+/* ---- per-call context ---- */
+
+typedef struct {
+    smdp_es9plus *es9;
+    json_t *body;
+    uint8_t transaction_id[SMDP_TRANSACTION_ID_SIZE];
+    size_t transaction_len;
+    char transaction_hex[2 * SMDP_TRANSACTION_ID_SIZE + 1];
+    smdp_session_record record;
+    smdp_download_session session;
+    der_writer request;
+    der_writer response;
+    rsp_error err;
+} es9_call;
+
+static void call_init(es9_call *call, smdp_es9plus *es9, json_t *body)
+{
+    memset(call, 0, sizeof *call);
+    call->es9 = es9;
+    call->body = body;
+    der_writer_init_dynamic(&call->request, NULL);
+    der_writer_init_dynamic(&call->response, NULL);
+}
+
+static void call_free(es9_call *call)
+{
+    smdp_session_record_free(&call->record);
+    der_writer_free(&call->request);
+    der_writer_free(&call->response);
+    json_decref(call->body);
+}
+
+/* Reads transactionId (hex) and the base64 field `name` into call->request wrapped as
+ * tag { 80 transactionId, <field bytes> }; SMDP_STATUS_OK or the format status. */
+static smdp_status wrap_request(es9_call *call, uint32_t tag, const char *name)
+{
+    uint8_t *field = NULL;
+    size_t field_len = 0;
+    if (rsp_json_get_hex(call->body, "transactionId", true, 1, SMDP_TRANSACTION_ID_SIZE,
+                         call->transaction_id, sizeof call->transaction_id, &call->transaction_len,
+                         NULL, &call->err) != RSP_OK)
+        return call->err.code == RSP_ERR_MISSING_FIELD ? SMDP_STATUS_MANDATORY_MISSING
+                                                       : SMDP_STATUS_INVALID_DATA;
+    rsp_hex_encode(call->transaction_id, call->transaction_len, call->transaction_hex,
+                   sizeof call->transaction_hex);
+    if (rsp_json_get_base64(call->body, name, true, call->es9->max_body, &field, &field_len, NULL,
+                            &call->err) != RSP_OK)
+        return call->err.code == RSP_ERR_MISSING_FIELD ? SMDP_STATUS_MANDATORY_MISSING
+                                                       : SMDP_STATUS_INVALID_DATA;
+    size_t mark = der_begin(&call->request, tag);
+    der_put_tlv(&call->request, 0x80, call->transaction_id, call->transaction_len);
+    der_put_raw(&call->request, field, field_len);
+    der_end(&call->request, mark);
+    free(field);
+    return der_writer_status(&call->request) == RSP_OK ? SMDP_STATUS_OK : SMDP_STATUS_INTERNAL;
+}
+
+/* Loads and decodes the session of call->transaction_hex. */
+static smdp_status load_session(es9_call *call)
+{
+    rsp_status st =
+        smdp_session_load(call->es9->inventory, call->transaction_hex, &call->record, &call->err);
+    if (st == RSP_ERR_NOT_FOUND)
+        return SMDP_STATUS_TRANSACTION_UNKNOWN;
+    if (st == RSP_OK)
+        st = smdp_download_session_decode(der_view_make(call->record.data, call->record.data_len),
+                                          &call->session, &call->err);
+    return st == RSP_OK ? SMDP_STATUS_OK : SMDP_STATUS_INTERNAL;
+}
+
+/* Stores the session as the next step; a concurrent or replayed request that got there first
+ * makes this one fail as an unknown transaction, and nothing of it is kept. */
+static smdp_status store_session(es9_call *call)
+{
+    der_writer out;
+    der_writer_init_dynamic(&out, NULL);
+    rsp_status st = smdp_download_session_encode(&call->session, &out);
+    smdp_status status = SMDP_STATUS_INTERNAL;
+    if (st == RSP_OK) {
+        smdp_session_record next = call->record;
+        next.data = out.buf;
+        next.data_len = out.len;
+        next.expires_at = smdp_inventory_now(call->es9->inventory) +
+                          (call->es9->inventory->session_ttl_seconds > 0
+                               ? call->es9->inventory->session_ttl_seconds
+                               : 600);
+        st = smdp_session_advance(call->es9->inventory, &next, call->record.step, &call->err);
+        status = st == RSP_OK          ? SMDP_STATUS_OK
+                 : st == RSP_ERR_STATE ? SMDP_STATUS_TRANSACTION_UNKNOWN
+                                       : SMDP_STATUS_INTERNAL;
+    }
+    der_writer_free(&out);
+    return status;
+}
+
+/* The children of the "ok" alternative [0] of a response tag { A0 { ... } }. */
+static rsp_status open_ok(der_view response, uint32_t tag, der_reader *children, rsp_error *err)
+{
+    der_tlv outer, ok;
+    der_reader reader;
+    rsp_status st = der_parse_single(response, &outer, err);
+    if (st == RSP_OK && outer.tag != tag)
+        st = rsp_error_set(err, RSP_ERR_UNEXPECTED_TAG, outer.tag, 0, "response tag");
+    if (st == RSP_OK)
+        st = der_reader_enter(&outer, 0, &reader, err);
+    if (st == RSP_OK)
+        st = der_reader_next(&reader, &ok, err);
+    if (st == RSP_OK && ok.tag != 0xA0)
+        st = rsp_error_set(err, RSP_ERR_UNEXPECTED_TAG, ok.tag, 0, "not the ok alternative");
+    if (st == RSP_OK)
+        st = der_reader_enter(&ok, 1, children, err);
+    return st;
+}
+
+/* Copies the next children of reader into body: names[i] gets the base64 of the whole TLV,
+ * except "transactionId" which gets the hex of its value. */
+static rsp_status split_fields(der_reader *reader, const char *const *names, size_t count,
+                               json_t *body, rsp_error *err)
+{
+    rsp_status st = RSP_OK;
+    for (size_t i = 0; i < count && st == RSP_OK; i++) {
+        der_tlv tlv;
+        st = der_reader_next(reader, &tlv, err);
+        if (st != RSP_OK)
+            break;
+        if (strcmp(names[i], "transactionId") == 0)
+            st = rsp_json_set_hex(body, names[i], tlv.value.data, tlv.value.len);
+        else
+            st = rsp_json_set_base64(body, names[i], tlv.whole.data, tlv.whole.len);
+    }
+    return st;
+}
+
+static void log_failure(const char *function, const es9_call *call, const char *what)
+{
+    LOG_INFO(COMPONENT, "es9+ call refused", LOG_STR("function", function),
+             LOG_STR("transactionId", call->transaction_hex), LOG_STR("reason", what),
+             LOG_STR("detail", call->err.message));
+}
+
+/* ---- initiateAuthentication ---- */
+
+/* SGP.22 v2.5 section 6.5.2.6 ES9+.InitiateAuthentication */
+static int initiate_authentication(es9_call *call, http_reply *reply)
+{
+    smdp_es9plus *es9 = call->es9;
+    uint8_t *challenge = NULL, *info1 = NULL;
+    size_t challenge_len = 0, info1_len = 0;
+    const char *address = NULL;
+    smdp_status status = SMDP_STATUS_OK;
+    if (rsp_json_get_base64(call->body, "euiccChallenge", true, 64, &challenge, &challenge_len,
+                            NULL, &call->err) != RSP_OK ||
+        rsp_json_get_base64(call->body, "euiccInfo1", true, es9->max_body, &info1, &info1_len, NULL,
+                            &call->err) != RSP_OK ||
+        rsp_json_get_string(call->body, "smdpAddress", true, &address, NULL, &call->err) != RSP_OK)
+        status = call->err.code == RSP_ERR_MISSING_FIELD ? SMDP_STATUS_MANDATORY_MISSING
+                                                         : SMDP_STATUS_INVALID_DATA;
+    if (status == SMDP_STATUS_OK) {
+        size_t mark = der_begin(&call->request, 0xBF39);
+        der_put_tlv(&call->request, 0x81, challenge, challenge_len);
+        der_put_tlv(&call->request, 0x83, (const uint8_t *)address, strlen(address));
+        der_put_raw(&call->request, info1, info1_len);
+        der_end(&call->request, mark);
+    }
+    free(challenge);
+    free(info1);
+    if (status != SMDP_STATUS_OK) {
+        log_failure("initiateAuthentication", call, "request fields");
+        return smdp_json_reply_status(reply, status);
+    }
+    time_t now = (time_t)smdp_inventory_now(es9->inventory);
+    smdp_result result =
+        smdp_initiate_authentication(es9->credentials, der_writer_view(&call->request), now,
+                                     &call->session, &call->response, &call->err);
+    if (result != SMDP_OK) {
+        log_failure("initiateAuthentication", call, smdp_result_name(result));
+        return reply_result(reply, result, SMDP_STATUS_OK);
+    }
+    rsp_hex_encode(call->session.transaction_id, SMDP_TRANSACTION_ID_SIZE, call->transaction_hex,
+                   sizeof call->transaction_hex);
+    der_writer stored;
+    der_writer_init_dynamic(&stored, NULL);
+    rsp_status st = smdp_download_session_encode(&call->session, &stored);
+    if (st == RSP_OK) {
+        smdp_session_record record = {.step = 0,
+                                      .expires_at =
+                                          (int64_t)now + (es9->inventory->session_ttl_seconds > 0
+                                                              ? es9->inventory->session_ttl_seconds
+                                                              : 600),
+                                      .data = stored.buf,
+                                      .data_len = stored.len};
+        memcpy(record.transaction_hex, call->transaction_hex, sizeof record.transaction_hex);
+        st = smdp_session_create(es9->inventory, &record, &call->err);
+    }
+    der_writer_free(&stored);
+    json_t *body = success_body();
+    der_reader fields;
+    static const char *const names[] = {"transactionId", "serverSigned1", "serverSignature1",
+                                        "euiccCiPKIdToBeUsed", "serverCertificate"};
+    if (st == RSP_OK && body != NULL)
+        st = open_ok(der_writer_view(&call->response), 0xBF39, &fields, &call->err);
+    if (st == RSP_OK && body != NULL)
+        st = split_fields(&fields, names, 5, body, &call->err);
+    int rc = st == RSP_OK && body != NULL ? smdp_json_reply(reply, 200, body)
+                                          : smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
+    json_decref(body);
+    return rc;
+}
+
+/* ---- authenticateClient ---- */
+
+typedef struct {
+    smdp_es9plus *es9;
+    const char *transaction_hex;
+    smdp_status status;
+    char iccid[SMDP_ICCID_SIZE];
+    smdp_profile_info info;
+    uint8_t *package;
+    size_t package_len;
+    char matching_id[SMDP_MATCHING_SIZE];
+    char eid[SMDP_EID_TEXT_SIZE];
+} order_context;
+
+/* Fills a download core order from the inventory row of iccid. */
+static smdp_result fill_order(order_context *ctx, const char *iccid, smdp_order *order,
+                              rsp_error *err)
+{
+    uint8_t cc_hash[32];
+    free(ctx->package);
+    ctx->package = NULL;
+    if (smdp_inventory_order_data(ctx->es9->inventory, iccid, &ctx->info, cc_hash, &ctx->package,
+                                  &ctx->package_len, err) != RSP_OK)
+        return SMDP_ERR_INTERNAL;
+    memset(order, 0, sizeof *order);
+    order->package = der_view_make(ctx->package, ctx->package_len);
+    /* The inventory has no separate metadata: the operator is the service provider and the
+     * profile type (else the ICCID) names the profile. */
+    order->service_provider_name = ctx->info.operator_id;
+    order->profile_name =
+        ctx->info.profile_type[0] != '\0' ? ctx->info.profile_type : ctx->info.iccid;
+    order->profile_class = SGP22_PROFILE_CLASS_OPERATIONAL;
+    if (ctx->info.eid[0] != '\0') {
+        memcpy(ctx->eid, ctx->info.eid, sizeof ctx->eid);
+        order->eid = ctx->eid;
+    }
+    order->cc_required = ctx->info.confirmation_code_required;
+    memcpy(order->cc_hash, cc_hash, sizeof cc_hash);
+    return SMDP_OK;
+}
+
+static smdp_result lookup_order(void *context, der_view matching_id, const char *eid,
+                                smdp_order *order)
+{
+    order_context *ctx = context;
+    rsp_error err = {0};
+    bool cc_required = false;
+    if (matching_id.len >= sizeof ctx->matching_id)
+        return SMDP_ERR_MATCHING_ID_REFUSED;
+    memcpy(ctx->matching_id, matching_id.data, matching_id.len);
+    ctx->matching_id[matching_id.len] = '\0';
+    ctx->status = smdp_order_begin_download(ctx->es9->inventory, ctx->matching_id, eid,
+                                            ctx->transaction_hex, ctx->iccid, &cc_required, &err);
+    switch (ctx->status) {
+    case SMDP_STATUS_OK:
+        return fill_order(ctx, ctx->iccid, order, &err);
+    case SMDP_STATUS_EID_REFUSED:
+        return SMDP_ERR_EID_REFUSED;
+    case SMDP_STATUS_PROFILE_NOT_RELEASED:
+        return SMDP_ERR_PROFILE_NOT_AVAILABLE;
+    case SMDP_STATUS_CONFIRMATION_CODE_RETRIES:
+        return SMDP_ERR_CC_RETRIES_EXCEEDED;
+    case SMDP_STATUS_INTERNAL:
+        return SMDP_ERR_INTERNAL;
+    default:
+        return SMDP_ERR_MATCHING_ID_REFUSED;
+    }
+}
+
+/* SGP.22 v2.5 section 6.5.2.8 ES9+.AuthenticateClient */
+static int authenticate_client(es9_call *call, http_reply *reply)
+{
+    smdp_es9plus *es9 = call->es9;
+    smdp_status status = wrap_request(call, 0xBF3B, "authenticateServerResponse");
+    if (status == SMDP_STATUS_OK)
+        status = load_session(call);
+    if (status != SMDP_STATUS_OK) {
+        log_failure("authenticateClient", call, smdp_status_code(status)->message);
+        return smdp_json_reply_status(reply, status);
+    }
+    order_context ctx = {.es9 = es9, .transaction_hex = call->transaction_hex};
+    time_t now = (time_t)smdp_inventory_now(es9->inventory);
+    smdp_result result =
+        smdp_authenticate_client(es9->credentials, &call->session, der_writer_view(&call->request),
+                                 now, lookup_order, &ctx, &call->response, &call->err);
+    free(ctx.package);
+    if (result != SMDP_OK) {
+        log_failure("authenticateClient", call, smdp_result_name(result));
+        return reply_result(reply, result, ctx.status);
+    }
+    memcpy(call->record.iccid, ctx.iccid, sizeof call->record.iccid);
+    memcpy(call->record.eid, call->session.eid, sizeof call->record.eid);
+    status = store_session(call);
+    if (status != SMDP_STATUS_OK)
+        return smdp_json_reply_status(reply, status);
+    json_t *body = success_body();
+    der_reader fields;
+    static const char *const names[] = {"transactionId", "profileMetadata", "smdpSigned2",
+                                        "smdpSignature2", "smdpCertificate"};
+    rsp_status st = body != NULL
+                        ? open_ok(der_writer_view(&call->response), 0xBF3B, &fields, &call->err)
+                        : RSP_ERR_NO_MEMORY;
+    if (st == RSP_OK)
+        st = split_fields(&fields, names, 5, body, &call->err);
+    int rc = st == RSP_OK ? smdp_json_reply(reply, 200, body)
+                          : smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
+    json_decref(body);
+    return rc;
+}
+
+/* ---- getBoundProfilePackage ---- */
+
+/* SGP.22 v2.5 section 6.5.2.7 ES9+.GetBoundProfilePackage */
+static int get_bound_profile_package(es9_call *call, http_reply *reply)
+{
+    smdp_es9plus *es9 = call->es9;
+    smdp_status status = wrap_request(call, 0xBF3A, "prepareDownloadResponse");
+    if (status == SMDP_STATUS_OK)
+        status = load_session(call);
+    if (status == SMDP_STATUS_OK && call->record.iccid[0] == '\0')
+        status = SMDP_STATUS_TRANSACTION_UNKNOWN; /* not authenticated yet */
+    order_context ctx = {.es9 = es9, .transaction_hex = call->transaction_hex};
+    smdp_order order;
+    if (status == SMDP_STATUS_OK &&
+        fill_order(&ctx, call->record.iccid, &order, &call->err) != SMDP_OK)
+        status = SMDP_STATUS_INTERNAL;
+    if (status == SMDP_STATUS_OK && ctx.info.state != SMDP_PROFILE_RELEASED)
+        status = SMDP_STATUS_BPP_NOT_AVAILABLE;
+    if (status == SMDP_STATUS_OK && ctx.info.blocked)
+        status = SMDP_STATUS_CONFIRMATION_CODE_RETRIES;
+    if (status != SMDP_STATUS_OK) {
+        free(ctx.package);
+        log_failure("getBoundProfilePackage", call, smdp_status_code(status)->message);
+        return smdp_json_reply_status(reply, status);
+    }
+    smdp_result result = smdp_get_bound_profile_package(es9->credentials, &call->session,
+                                                        der_writer_view(&call->request), &order,
+                                                        &call->response, &call->err);
+    free(ctx.package);
+    if (result == SMDP_ERR_CC_REFUSED || result == SMDP_ERR_CC_RETRIES_EXCEEDED) {
+        /* The attempt counts in the session and against the order, both kept. */
+        status = store_session(call);
+        if (status == SMDP_STATUS_OK)
+            status =
+                smdp_order_confirmation_code_failed(es9->inventory, call->record.iccid, &call->err);
+        log_failure("getBoundProfilePackage", call, smdp_status_code(status)->message);
+        return smdp_json_reply_status(reply, status);
+    }
+    if (result != SMDP_OK) {
+        if (result == SMDP_ERR_EUICC_DOWNLOAD_ERROR)
+            store_session(call); /* the session is over: keep that */
+        log_failure("getBoundProfilePackage", call, smdp_result_name(result));
+        return reply_result(reply, result, SMDP_STATUS_OK);
+    }
+    status = store_session(call);
+    if (status == SMDP_STATUS_OK)
+        status =
+            smdp_order_downloaded(es9->inventory, call->record.iccid, call->record.eid, &call->err);
+    if (status != SMDP_STATUS_OK)
+        return smdp_json_reply_status(reply, status);
+    metrics_counter_add(&es9->metrics.downloads, 1);
+    json_t *body = success_body();
+    der_reader fields;
+    static const char *const names[] = {"transactionId", "boundProfilePackage"};
+    rsp_status st = body != NULL
+                        ? open_ok(der_writer_view(&call->response), 0xBF3A, &fields, &call->err)
+                        : RSP_ERR_NO_MEMORY;
+    if (st == RSP_OK)
+        st = split_fields(&fields, names, 2, body, &call->err);
+    int rc = st == RSP_OK ? smdp_json_reply(reply, 200, body)
+                          : smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
+    json_decref(body);
+    return rc;
+}
+
+/* ---- handleNotification ---- */
+
+static void record_notification(smdp_es9plus *es9, const char *eid,
+                                const sgp22_notification_metadata *metadata, der_view raw)
+{
+    char iccid[SMDP_ICCID_SIZE] = "";
+    rsp_error err = {0};
+    int event = -1;
+    if (metadata->has_iccid)
+        saip_iccid_digits(metadata->iccid, iccid, &err);
+    const schema_bits *bits = &metadata->profile_management_operation;
+    for (size_t i = 0; i < bits->bytes.len * 8 && event < 0; i++)
+        if (bits->bytes.data[i / 8] & (0x80 >> (i % 8)))
+            event = (int)i;
+    rsp_error_clear(&err);
+    if (smdp_notification_record(es9->inventory, eid, iccid, metadata->seq_number, event, raw.data,
+                                 raw.len, &err) != RSP_OK)
+        LOG_WARN(COMPONENT, "notification not recorded", LOG_STR("detail", err.message));
+}
+
+/* ProfileInstallationResult: verified against the session, then the order moves on. */
+static void install_result(es9_call *call, der_view raw,
+                           const sgp22_profile_installation_result *pir)
+{
+    smdp_es9plus *es9 = call->es9;
+    size_t len = 0;
+    smdp_status status = SMDP_STATUS_OK;
+    if (smdp_request_transaction_id(raw, call->transaction_id, &len, &call->err) != RSP_OK)
+        status = SMDP_STATUS_INVALID_DATA;
+    if (status == SMDP_STATUS_OK) {
+        call->transaction_len = len;
+        rsp_hex_encode(call->transaction_id, len, call->transaction_hex,
+                       sizeof call->transaction_hex);
+        status = load_session(call);
+    }
+    smdp_result result = SMDP_ERR_INTERNAL;
+    if (status == SMDP_STATUS_OK)
+        result = smdp_handle_install_result(es9->credentials, &call->session, raw, &call->err);
+    if (status == SMDP_STATUS_OK && result == SMDP_OK)
+        status = store_session(call);
+    if (status == SMDP_STATUS_OK && result == SMDP_OK)
+        status = smdp_order_install_result(
+            es9->inventory, call->record.iccid, call->record.eid, call->session.install_success,
+            (int)call->session.bpp_command_id, (int)call->session.error_reason, raw.data, raw.len,
+            &call->err);
+    if (status != SMDP_STATUS_OK || result != SMDP_OK) {
+        log_failure("handleNotification", call,
+                    status != SMDP_STATUS_OK ? smdp_status_code(status)->message
+                                             : smdp_result_name(result));
+        return;
+    }
+    if (call->session.install_success)
+        metrics_counter_add(&es9->metrics.installations, 1);
+    record_notification(es9, call->record.eid,
+                        &pir->profile_installation_result_data.notification_metadata, raw);
+    smdp_session_delete(es9->inventory, call->transaction_hex, &call->err);
+    LOG_INFO(COMPONENT, "installation result", LOG_STR("iccid", call->record.iccid),
+             LOG_STR("eid", call->record.eid), LOG_BOOL("success", call->session.install_success));
+}
+
+/* Other notifications (enable, disable, delete): recorded for audit only, since they change no
+ * order; the EID comes from the eUICC certificate they carry. */
+static void other_notification(es9_call *call, der_view raw,
+                               const sgp22_other_signed_notification *other)
+{
+    rsp_certificate *certificate = NULL;
+    char eid[RSP_EID_STRING_SIZE] = "";
+    if (rsp_certificate_from_der(other->euicc_certificate.data, other->euicc_certificate.len,
+                                 &certificate, &call->err) == RSP_OK)
+        rsp_certificate_eid(certificate, eid, &call->err);
+    rsp_certificate_free(certificate);
+    record_notification(call->es9, eid, &other->tbs_other_notification, raw);
+}
+
+/* SGP.22 v2.5 section 6.5.2.9 ES9+.HandleNotification: answered 204 whenever the JSON is
+ * well formed, since the LPA only deletes a notification the SM-DP+ acknowledged and a
+ * notification that cannot be processed would otherwise come back forever. */
+static int handle_notification(es9_call *call, http_reply *reply)
+{
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    if (rsp_json_get_base64(call->body, "pendingNotification", true, call->es9->max_body, &raw,
+                            &raw_len, NULL, &call->err) != RSP_OK)
+        return smdp_json_reply_status(reply, call->err.code == RSP_ERR_MISSING_FIELD
+                                                 ? SMDP_STATUS_MANDATORY_MISSING
+                                                 : SMDP_STATUS_INVALID_DATA);
+    uint8_t arena_buffer[2048];
+    schema_arena arena;
+    schema_arena_init(&arena, arena_buffer, sizeof arena_buffer);
+    sgp22_pending_notification decoded;
+    der_view view = der_view_make(raw, raw_len);
+    if (schema_decode(&sgp22_pending_notification_type, view, &decoded, &arena, &call->err) !=
+        RSP_OK)
+        log_failure("handleNotification", call, "pendingNotification does not decode");
+    else if (decoded.choice == SGP22_PENDING_NOTIFICATION_PROFILE_INSTALLATION_RESULT)
+        install_result(call, view, &decoded.u.profile_installation_result);
+    else
+        other_notification(call, view, &decoded.u.other_signed_notification);
+    free(raw);
+    return smdp_json_reply(reply, 204, NULL);
+}
+
+/* ---- cancelSession ---- */
+
+/* SGP.22 v2.5 section 6.5.2.10 ES9+.CancelSession */
+static int cancel_session(es9_call *call, http_reply *reply)
+{
+    smdp_es9plus *es9 = call->es9;
+    smdp_status status = wrap_request(call, 0xBF41, "cancelSessionResponse");
+    if (status == SMDP_STATUS_OK)
+        status = load_session(call);
+    if (status != SMDP_STATUS_OK) {
+        log_failure("cancelSession", call, smdp_status_code(status)->message);
+        return smdp_json_reply_status(reply, status);
+    }
+    int64_t reason = 0;
+    smdp_result result = smdp_cancel_session(es9->credentials, &call->session,
+                                             der_writer_view(&call->request), &reason, &call->err);
+    if (result != SMDP_OK) {
+        log_failure("cancelSession", call, smdp_result_name(result));
+        return reply_result(reply, result, SMDP_STATUS_OK);
+    }
+    status = store_session(call);
+    if (status != SMDP_STATUS_OK)
+        return smdp_json_reply_status(reply, status);
+    LOG_INFO(COMPONENT, "session cancelled", LOG_STR("transactionId", call->transaction_hex),
+             LOG_STR("iccid", call->record.iccid), LOG_INT("reason", reason));
+    json_t *body = success_body();
+    int rc = body != NULL ? smdp_json_reply(reply, 200, body) : -1;
+    json_decref(body);
+    return rc;
+}
+
+/* ---- routing ---- */
+
+typedef int (*es9_function)(es9_call *call, http_reply *reply);
+
+static const es9_function functions[SMDP_ES9_FUNCTIONS] = {
+    initiate_authentication, authenticate_client, get_bound_profile_package,
+    handle_notification,     cancel_session,
+};
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool reply_failed(const http_reply *reply)
+{
+    if (reply->status != 200)
+        return reply->status != 204;
+    /* A JSON "Failed" body; cheap check on the serialised header. */
+    static const char needle[] = "\"Failed\"";
+    for (size_t i = 0; reply->body != NULL && i + sizeof needle - 1 <= reply->body_len; i++)
+        if (memcmp(reply->body + i, needle, sizeof needle - 1) == 0)
+            return true;
+    return false;
+}
+
+static int es9_handler(const http_request *request, http_reply *reply, void *user)
+{
+    const smdp_route *route = user;
+    smdp_es9plus *es9 = route->owner;
+    uint64_t start = monotonic_ns();
+    metrics_counter_add(&es9->metrics.requests[route->index], 1);
+    json_t *body = smdp_json_request(request, reply, es9->max_body);
+    int rc = 0;
+    if (body != NULL) {
+        es9_call call;
+        call_init(&call, es9, body);
+        rc = functions[route->index](&call, reply);
+        call_free(&call);
+    }
+    if (rc != 0 || reply_failed(reply))
+        metrics_counter_add(&es9->metrics.failures[route->index], 1);
+    metrics_histogram_observe_ns(&es9->metrics.latency[route->index], monotonic_ns() - start);
+    return rc;
+}
+
+rsp_status smdp_es9plus_register(http_server *http, smdp_es9plus *es9, rsp_error *err)
+{
+    if (es9->max_body == 0)
+        es9->max_body = 1024 * 1024;
+    rsp_status st = RSP_OK;
+    for (unsigned i = 0; i < SMDP_ES9_FUNCTIONS && st == RSP_OK; i++) {
+        smdp_route *route = &es9->routes[i];
+        route->owner = es9;
+        route->index = i;
+        char path[96];
+        snprintf(path, sizeof path, "/gsma/rsp2/es9plus/%s", function_names[i]);
+        /* Any method: the handler answers 405 itself with the binding's error format. */
+        st = http_server_route(http, NULL, path, false, es9_handler, route, err);
+    }
+    return st;
+}
+
+void smdp_es9plus_collect_metrics(metrics_text *out, void *user)
+{
+    smdp_es9plus *es9 = user;
+    metrics_text_family(out, "rspkit_smdp_es9_requests_total", "ES9+ requests by function",
+                        "counter");
+    for (unsigned i = 0; i < SMDP_ES9_FUNCTIONS; i++) {
+        char labels[96] = "";
+        metrics_label_append(labels, sizeof labels, "function", function_names[i]);
+        metrics_text_sample_u64(out, "rspkit_smdp_es9_requests_total", labels,
+                                metrics_counter_get(&es9->metrics.requests[i]));
+    }
+    metrics_text_family(out, "rspkit_smdp_es9_failures_total",
+                        "ES9+ requests answered with an error", "counter");
+    for (unsigned i = 0; i < SMDP_ES9_FUNCTIONS; i++) {
+        char labels[96] = "";
+        metrics_label_append(labels, sizeof labels, "function", function_names[i]);
+        metrics_text_sample_u64(out, "rspkit_smdp_es9_failures_total", labels,
+                                metrics_counter_get(&es9->metrics.failures[i]));
+    }
+    metrics_text_family(out, "rspkit_smdp_es9_seconds", "ES9+ handling time", "histogram");
+    for (unsigned i = 0; i < SMDP_ES9_FUNCTIONS; i++) {
+        char labels[96] = "";
+        metrics_label_append(labels, sizeof labels, "function", function_names[i]);
+        metrics_text_histogram(out, "rspkit_smdp_es9_seconds", labels, &es9->metrics.latency[i]);
+    }
+    metrics_text_family(out, "rspkit_smdp_downloads_total", "Bound profile packages handed out",
+                        "counter");
+    metrics_text_sample_u64(out, "rspkit_smdp_downloads_total", NULL,
+                            metrics_counter_get(&es9->metrics.downloads));
+    metrics_text_family(out, "rspkit_smdp_installations_total",
+                        "Successful installation results received", "counter");
+    metrics_text_sample_u64(out, "rspkit_smdp_installations_total", NULL,
+                            metrics_counter_get(&es9->metrics.installations));
+}

@@ -1,0 +1,389 @@
+/* SM-DP+ durable state: schema migrations for SQLite and PostgreSQL, download sessions,
+ * received notifications and the ES2+ callback outbox. Profiles and orders are in
+ * inventory.c; both use the tables created here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "smdp/inventory.h"
+
+/* Integers are BIGINT in both dialects (SQLite gives BIGINT integer affinity); only the binary
+ * type and the identity columns differ. */
+#define PROFILES_TABLE(BINARY)                                                                     \
+    "CREATE TABLE smdp_profiles ("                                                                 \
+    " iccid TEXT PRIMARY KEY,"                                                                     \
+    " operator_id TEXT NOT NULL,"                                                                  \
+    " profile_type TEXT NOT NULL DEFAULT '',"                                                      \
+    " state TEXT NOT NULL,"                                                                        \
+    " package " BINARY " NOT NULL,"                                                                \
+    " eid TEXT,"                                                                                   \
+    " matching_id TEXT UNIQUE,"                                                                    \
+    " cc_hash " BINARY ","                                                                         \
+    " cc_attempts BIGINT NOT NULL DEFAULT 0,"                                                      \
+    " download_attempts BIGINT NOT NULL DEFAULT 0,"                                                \
+    " blocked BIGINT NOT NULL DEFAULT 0,"                                                          \
+    " smds_address TEXT,"                                                                          \
+    " transaction_id TEXT,"                                                                        \
+    " created_at BIGINT NOT NULL,"                                                                 \
+    " updated_at BIGINT NOT NULL);"                                                                \
+    "CREATE INDEX smdp_profiles_pick ON smdp_profiles (operator_id, profile_type, state);"         \
+    "CREATE INDEX smdp_profiles_eid ON smdp_profiles (eid, state);"                                \
+    "CREATE TABLE smdp_sessions ("                                                                 \
+    " transaction_id TEXT PRIMARY KEY,"                                                            \
+    " iccid TEXT NOT NULL DEFAULT '',"                                                             \
+    " eid TEXT NOT NULL DEFAULT '',"                                                               \
+    " step BIGINT NOT NULL,"                                                                       \
+    " data " BINARY " NOT NULL,"                                                                   \
+    " expires_at BIGINT NOT NULL);"                                                                \
+    "CREATE INDEX smdp_sessions_iccid ON smdp_sessions (iccid);"                                   \
+    "CREATE INDEX smdp_sessions_expiry ON smdp_sessions (expires_at)"
+
+#define OUTBOX_COLUMNS                                                                             \
+    " operator_id TEXT NOT NULL,"                                                                  \
+    " url TEXT NOT NULL,"                                                                          \
+    " body TEXT NOT NULL,"                                                                         \
+    " attempts BIGINT NOT NULL DEFAULT 0,"                                                         \
+    " next_attempt_at BIGINT NOT NULL,"                                                            \
+    " delivered_at BIGINT,"                                                                        \
+    " failed BIGINT NOT NULL DEFAULT 0,"                                                           \
+    " last_error TEXT);"                                                                           \
+    "CREATE INDEX smdp_outbox_due ON smdp_outbox (failed, delivered_at, next_attempt_at);"
+
+#define NOTIFICATION_COLUMNS(BINARY)                                                               \
+    " eid TEXT NOT NULL,"                                                                          \
+    " iccid TEXT,"                                                                                 \
+    " sequence_number BIGINT NOT NULL,"                                                            \
+    " event BIGINT NOT NULL,"                                                                      \
+    " data " BINARY " NOT NULL,"                                                                   \
+    " received_at BIGINT NOT NULL,"                                                                \
+    " UNIQUE (eid, sequence_number, event))"
+
+static const store_migration smdp_migrations[] = {
+    {.version = 1,
+     .description = "profiles, orders and download sessions",
+     .sql_sqlite = PROFILES_TABLE("BLOB"),
+     .sql_postgres = PROFILES_TABLE("BYTEA")},
+    {.version = 2,
+     .description = "ES2+ callback outbox and received notifications",
+     .sql_sqlite = "CREATE TABLE smdp_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT," OUTBOX_COLUMNS
+                   "CREATE TABLE smdp_notifications (id INTEGER PRIMARY KEY "
+                   "AUTOINCREMENT," NOTIFICATION_COLUMNS("BLOB"),
+     .sql_postgres =
+         "CREATE TABLE smdp_outbox (id BIGSERIAL PRIMARY KEY," OUTBOX_COLUMNS
+         "CREATE TABLE smdp_notifications (id BIGSERIAL PRIMARY KEY," NOTIFICATION_COLUMNS(
+             "BYTEA")},
+};
+
+rsp_status smdp_storage_migrate(store *st, rsp_error *err)
+{
+    return store_migrate(st, "smdp", smdp_migrations,
+                         sizeof smdp_migrations / sizeof smdp_migrations[0], err);
+}
+
+int64_t smdp_inventory_now(const smdp_inventory *inventory)
+{
+    if (inventory->clock != NULL)
+        return inventory->clock(inventory->clock_user);
+    return (int64_t)time(NULL);
+}
+
+static void copy_text(char *out, size_t size, const char *text)
+{
+    snprintf(out, size, "%s", text != NULL ? text : "");
+}
+
+/* ---- sessions ---- */
+
+void smdp_session_record_free(smdp_session_record *record)
+{
+    if (record == NULL)
+        return;
+    free(record->data);
+    record->data = NULL;
+    record->data_len = 0;
+}
+
+rsp_status smdp_session_create(smdp_inventory *inventory, const smdp_session_record *record,
+                               rsp_error *err)
+{
+    store_conn *conn = NULL;
+    rsp_status st = store_borrow(inventory->store, &conn, err);
+    if (st != RSP_OK)
+        return st;
+    const store_value params[] = {
+        STORE_VALUE_TEXT(record->transaction_hex),
+        STORE_VALUE_TEXT(record->iccid),
+        STORE_VALUE_TEXT(record->eid),
+        STORE_VALUE_INT64(record->step),
+        STORE_VALUE_BLOB(record->data, record->data_len),
+        STORE_VALUE_INT64(record->expires_at),
+    };
+    st = store_exec(conn,
+                    "INSERT INTO smdp_sessions (transaction_id, iccid, eid, step, data, expires_at)"
+                    " VALUES ($1, $2, $3, $4, $5, $6)",
+                    params, 6, NULL, err);
+    store_return(conn);
+    return st;
+}
+
+rsp_status smdp_session_load(smdp_inventory *inventory, const char *transaction_hex,
+                             smdp_session_record *out, rsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    store_conn *conn = NULL;
+    rsp_status st = store_borrow(inventory->store, &conn, err);
+    if (st != RSP_OK)
+        return st;
+    store_stmt *stmt = NULL;
+    st = store_prepare(conn,
+                       "SELECT iccid, eid, step, data, expires_at FROM smdp_sessions"
+                       " WHERE transaction_id = $1",
+                       &stmt, err);
+    bool has_row = false;
+    if (st == RSP_OK)
+        st = store_bind_text(stmt, 1, transaction_hex);
+    if (st == RSP_OK)
+        st = store_step(stmt, &has_row, err);
+    if (st == RSP_OK && !has_row)
+        st = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "unknown transaction %s", transaction_hex);
+    if (st == RSP_OK) {
+        copy_text(out->transaction_hex, sizeof out->transaction_hex, transaction_hex);
+        copy_text(out->iccid, sizeof out->iccid, store_column_text(stmt, 0));
+        copy_text(out->eid, sizeof out->eid, store_column_text(stmt, 1));
+        out->step = store_column_int64(stmt, 2);
+        size_t len = 0;
+        const uint8_t *data = store_column_blob(stmt, 3, &len);
+        out->expires_at = store_column_int64(stmt, 4);
+        out->data = malloc(len > 0 ? len : 1);
+        if (out->data == NULL) {
+            st = rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "session data");
+        } else {
+            if (len > 0)
+                memcpy(out->data, data, len);
+            out->data_len = len;
+        }
+    }
+    if (stmt != NULL)
+        store_finish(stmt);
+    if (st == RSP_OK && out->expires_at <= smdp_inventory_now(inventory)) {
+        /* An expired session is as good as unknown; drop it so it cannot be continued. */
+        const store_value params[] = {STORE_VALUE_TEXT(transaction_hex)};
+        rsp_error ignored = {0};
+        store_exec(conn, "DELETE FROM smdp_sessions WHERE transaction_id = $1", params, 1, NULL,
+                   &ignored);
+        smdp_session_record_free(out);
+        st = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "transaction %s expired", transaction_hex);
+    }
+    store_return(conn);
+    return st;
+}
+
+rsp_status smdp_session_advance(smdp_inventory *inventory, const smdp_session_record *record,
+                                int64_t expected_step, rsp_error *err)
+{
+    store_conn *conn = NULL;
+    rsp_status st = store_borrow(inventory->store, &conn, err);
+    if (st != RSP_OK)
+        return st;
+    const store_value params[] = {
+        STORE_VALUE_BLOB(record->data, record->data_len),
+        STORE_VALUE_TEXT(record->iccid),
+        STORE_VALUE_TEXT(record->eid),
+        STORE_VALUE_INT64(record->expires_at),
+        STORE_VALUE_TEXT(record->transaction_hex),
+        STORE_VALUE_INT64(expected_step),
+    };
+    int64_t changes = 0;
+    st = store_exec(conn,
+                    "UPDATE smdp_sessions SET data = $1, iccid = $2, eid = $3, step = step + 1,"
+                    " expires_at = $4 WHERE transaction_id = $5 AND step = $6",
+                    params, 6, &changes, err);
+    store_return(conn);
+    if (st == RSP_OK && changes != 1)
+        st = rsp_error_set(err, RSP_ERR_STATE, 0, 0, "transaction %s moved on concurrently",
+                           record->transaction_hex);
+    return st;
+}
+
+rsp_status smdp_session_delete(smdp_inventory *inventory, const char *transaction_hex,
+                               rsp_error *err)
+{
+    store_conn *conn = NULL;
+    rsp_status st = store_borrow(inventory->store, &conn, err);
+    if (st != RSP_OK)
+        return st;
+    const store_value params[] = {STORE_VALUE_TEXT(transaction_hex)};
+    st = store_exec(conn, "DELETE FROM smdp_sessions WHERE transaction_id = $1", params, 1, NULL,
+                    err);
+    store_return(conn);
+    return st;
+}
+
+rsp_status smdp_session_expire(smdp_inventory *inventory, int64_t *deleted, rsp_error *err)
+{
+    store_conn *conn = NULL;
+    rsp_status st = store_borrow(inventory->store, &conn, err);
+    if (st != RSP_OK)
+        return st;
+    const store_value params[] = {STORE_VALUE_INT64(smdp_inventory_now(inventory))};
+    st = store_exec(conn, "DELETE FROM smdp_sessions WHERE expires_at <= $1", params, 1, deleted,
+                    err);
+    store_return(conn);
+    return st;
+}
+
+/* ---- notifications ---- */
+
+rsp_status smdp_notification_record(smdp_inventory *inventory, const char *eid, const char *iccid,
+                                    int64_t sequence_number, int event, const uint8_t *data,
+                                    size_t len, rsp_error *err)
+{
+    store_conn *conn = NULL;
+    rsp_status st = store_borrow(inventory->store, &conn, err);
+    if (st != RSP_OK)
+        return st;
+    const store_value params[] = {
+        STORE_VALUE_TEXT(eid),
+        iccid != NULL && iccid[0] != '\0' ? STORE_VALUE_TEXT(iccid) : STORE_VALUE_NULL(),
+        STORE_VALUE_INT64(sequence_number),
+        STORE_VALUE_INT64(event),
+        STORE_VALUE_BLOB(data, len),
+        STORE_VALUE_INT64(smdp_inventory_now(inventory)),
+    };
+    st = store_exec(conn,
+                    "INSERT INTO smdp_notifications (eid, iccid, sequence_number, event, data,"
+                    " received_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    params, 6, NULL, err);
+    /* An LPA retries a notification until it is acknowledged: a repeat is not an error. */
+    if (st == RSP_ERR_STATE && store_last_failure(conn) == STORE_FAILURE_UNIQUE) {
+        rsp_error_clear(err);
+        st = RSP_OK;
+    }
+    store_return(conn);
+    return st;
+}
+
+/* ---- outbox ---- */
+
+void smdp_outbox_item_free(smdp_outbox_item *item)
+{
+    if (item == NULL)
+        return;
+    free(item->body);
+    item->body = NULL;
+}
+
+typedef struct {
+    smdp_inventory *inventory;
+    size_t max;
+    int64_t lease_seconds;
+    smdp_outbox_item *items;
+    size_t count;
+} claim_context;
+
+static void release_claimed(claim_context *ctx)
+{
+    for (size_t i = 0; i < ctx->count; i++)
+        smdp_outbox_item_free(&ctx->items[i]);
+    ctx->count = 0;
+}
+
+static rsp_status claim_in_transaction(store_conn *conn, void *context, rsp_error *err)
+{
+    claim_context *ctx = context;
+    release_claimed(ctx);
+    int64_t now = smdp_inventory_now(ctx->inventory);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE smdp_outbox SET next_attempt_at = $1 WHERE id IN (SELECT id FROM smdp_outbox"
+             " WHERE failed = 0 AND delivered_at IS NULL AND next_attempt_at <= $2 ORDER BY id"
+             " LIMIT $3%s) RETURNING id, url, body, attempts",
+             store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
+    store_stmt *stmt = NULL;
+    rsp_status st = store_prepare(conn, sql, &stmt, err);
+    const store_value params[] = {STORE_VALUE_INT64(now + ctx->lease_seconds),
+                                  STORE_VALUE_INT64(now), STORE_VALUE_INT64((int64_t)ctx->max)};
+    if (st == RSP_OK)
+        st = store_bind_values(stmt, params, 3);
+    bool has_row = false;
+    while (st == RSP_OK && (st = store_step(stmt, &has_row, err)) == RSP_OK && has_row) {
+        if (ctx->count == ctx->max)
+            continue;
+        smdp_outbox_item *item = &ctx->items[ctx->count];
+        memset(item, 0, sizeof *item);
+        item->id = store_column_int64(stmt, 0);
+        copy_text(item->url, sizeof item->url, store_column_text(stmt, 1));
+        const char *body = store_column_text(stmt, 2);
+        item->body = strdup(body != NULL ? body : "");
+        item->attempts = store_column_int64(stmt, 3);
+        if (item->body == NULL)
+            st = rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "outbox body");
+        else
+            ctx->count++;
+    }
+    if (stmt != NULL)
+        store_finish(stmt);
+    return st;
+}
+
+rsp_status smdp_outbox_claim(smdp_inventory *inventory, size_t max, int64_t lease_seconds,
+                             smdp_outbox_item *items, size_t *count, rsp_error *err)
+{
+    claim_context ctx = {
+        .inventory = inventory, .max = max, .lease_seconds = lease_seconds, .items = items};
+    *count = 0;
+    rsp_status st = store_transaction(inventory->store, claim_in_transaction, &ctx, err);
+    if (st != RSP_OK)
+        release_claimed(&ctx);
+    *count = ctx.count;
+    return st;
+}
+
+rsp_status smdp_outbox_done(smdp_inventory *inventory, int64_t id, bool delivered,
+                            const char *error_text, unsigned max_attempts, rsp_error *err)
+{
+    store_conn *conn = NULL;
+    rsp_status st = store_borrow(inventory->store, &conn, err);
+    if (st != RSP_OK)
+        return st;
+    int64_t now = smdp_inventory_now(inventory);
+    if (delivered) {
+        const store_value params[] = {STORE_VALUE_INT64(now), STORE_VALUE_INT64(id)};
+        st = store_exec(conn,
+                        "UPDATE smdp_outbox SET delivered_at = $1, attempts = attempts + 1,"
+                        " last_error = NULL WHERE id = $2",
+                        params, 2, NULL, err);
+    } else {
+        /* Back-off 1, 2, 4, ... seconds, at most 5 minutes, so a receiver that is down for a
+         * while is not hammered, and one that comes back is reached soon. */
+        const store_value params[] = {
+            STORE_VALUE_INT64(now),
+            STORE_VALUE_TEXT(error_text != NULL ? error_text : "failed"),
+            STORE_VALUE_INT64(max_attempts > 0 ? max_attempts : 10),
+            STORE_VALUE_INT64(id),
+        };
+        st = store_exec(conn,
+                        "UPDATE smdp_outbox SET attempts = attempts + 1, last_error = $2,"
+                        " next_attempt_at = $1 + CASE WHEN attempts >= 8 THEN 300"
+                        " ELSE (CAST(1 AS BIGINT) << CAST(attempts AS INTEGER)) END,"
+                        " failed = CASE WHEN attempts + 1 >= $3 THEN 1 ELSE 0 END WHERE id = $4",
+                        params, 4, NULL, err);
+    }
+    store_return(conn);
+    return st;
+}
+
+rsp_status smdp_outbox_pending(smdp_inventory *inventory, int64_t *count, rsp_error *err)
+{
+    store_conn *conn = NULL;
+    rsp_status st = store_borrow(inventory->store, &conn, err);
+    if (st != RSP_OK)
+        return st;
+    st = store_query_int64(conn,
+                           "SELECT COUNT(*) FROM smdp_outbox WHERE failed = 0 AND"
+                           " delivered_at IS NULL",
+                           NULL, 0, count, err);
+    store_return(conn);
+    return st;
+}
