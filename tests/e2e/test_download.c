@@ -52,6 +52,7 @@ typedef struct {
     size_t package_len;
     /* the eUICC under test */
     euicc *card;
+    const char *state_path; /* NULL: memory only */
     uint8_t resp[600];
 } fixture;
 
@@ -247,6 +248,7 @@ static void setup_euicc(fixture *f, int c, int n, const rsp_certificate *extra_c
     config.ci_certificates = cis;
     config.ci_count = extra_ci != NULL ? 2 : 1;
     config.fixed_time = fixed_time;
+    config.state_path = f->state_path;
     rsp_error err = {0};
     euicc_free(f->card);
     f->card = NULL;
@@ -952,6 +954,164 @@ static void test_cancel_session(void **state)
     download_free(&d);
 }
 
+/* ---- CRLs, reset, persistence --------------------------------------------------------- */
+
+/* CRL of curve c's CI revoking revoked (may be NULL), signed with signer's CI key. */
+static rsp_crl *issue_crl(fixture *f, int c, int signer, const rsp_certificate *revoked)
+{
+    char sub[16];
+    snprintf(sub, sizeof sub, "%s", signer == 0 ? "nist" : "brainpool");
+    rsp_private_key *ci_key = load_key(f->dir, sub, "SK_CI_ECDSA.pem");
+    const rsp_certificate *list[] = {revoked};
+    rsp_crl *crl = NULL;
+    rsp_error err = {0};
+    time_t now = time(NULL);
+    assert_int_equal(rsp_pki_issue_crl(f->pki[c].ci, ci_key, list, revoked != NULL ? 1 : 0,
+                                       now - 3600, now + 30 * 24 * 3600, &crl, &err),
+                     RSP_OK);
+    rsp_private_key_free(ci_key);
+    return crl;
+}
+
+/* ES10b.LoadCRL; returns the answer's alternative tag (A0 ok, 81 error) and the error. */
+static uint32_t load_crl(fixture *f, const rsp_crl *crl, int64_t *error)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/loaded.crl", f->dir);
+    rsp_error err = {0};
+    assert_int_equal(rsp_crl_write_der_file(crl, path, &err), RSP_OK);
+    size_t len = 0;
+    uint8_t *der = read_file(path, &len);
+    assert_non_null(der);
+    remove(path);
+    der[0] = 0xA0; /* LoadCRLRequest: crl [0] IMPLICIT CertificateList */
+    der_writer request;
+    der_writer response;
+    der_writer_init_dynamic(&request, NULL);
+    der_writer_init_dynamic(&response, NULL);
+    size_t outer = der_begin(&request, 0xBF35);
+    der_put_raw(&request, der, len);
+    der_end(&request, outer);
+    assert_int_equal(es10(f, der_writer_view(&request), &response), 0x9000);
+    der_tlv tlv;
+    der_tlv alternative;
+    der_reader r;
+    assert_int_equal(der_parse_single(der_writer_view(&response), &tlv, &err), RSP_OK);
+    assert_int_equal(der_reader_enter(&tlv, 0, &r, &err), RSP_OK);
+    assert_int_equal(der_reader_next(&r, &alternative, &err), RSP_OK);
+    if (alternative.tag == 0x81)
+        assert_int_equal(der_decode_int64(&alternative, error, &err), RSP_OK);
+    free(der);
+    der_writer_free(&request);
+    der_writer_free(&response);
+    return alternative.tag;
+}
+
+static void test_load_crl_revokes_smdp(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 0, "NoBERTLV.der");
+    setup_euicc(f, 0, 0, NULL, 0);
+    /* a CRL claiming the NIST CI but signed by the brainpool CI is refused */
+    rsp_crl *forged = issue_crl(f, 0, 1, f->pki[0].dpauth);
+    int64_t error = 0;
+    assert_int_equal(load_crl(f, forged, &error), 0x81);
+    assert_int_equal(error, SGP22_LOAD_CRL_ERROR_INVALID_SIGNATURE);
+    rsp_crl_free(forged);
+    /* the real one is stored, and from then on the revoked DPauth certificate fails */
+    rsp_crl *crl = issue_crl(f, 0, 0, f->pki[0].dpauth);
+    assert_int_equal(load_crl(f, crl, &error), 0xA0);
+    assert_int_equal(euicc_state_count(euicc_get_state_const(f->card), EUICC_LIST_CRLS), 1);
+    rsp_crl_free(crl);
+    download d;
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    assert_int_equal(authenticate_server(f, &d, &error), 0xA1);
+    assert_int_equal(error, SGP22_AUTHENTICATE_ERROR_INVALID_CERTIFICATE);
+    download_free(&d);
+}
+
+static void test_smdp_applies_crl_to_eum(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 0, "NoBERTLV.der");
+    rsp_crl *crl = issue_crl(f, 0, 0, f->pki[0].eum);
+    const rsp_crl *crls[] = {crl};
+    f->credentials.crls = crls;
+    f->credentials.crl_count = 1;
+    setup_euicc(f, 0, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    assert_int_equal(authenticate_client(f, &d, time(NULL)), SMDP_ERR_EUM_CERTIFICATE_INVALID);
+    assert_string_equal(smdp_result_subject_code(SMDP_ERR_EUM_CERTIFICATE_INVALID), "8.1.2");
+    download_free(&d);
+    rsp_crl_free(crl);
+}
+
+static void test_reset_drops_the_session(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 0, "NoBERTLV.der");
+    setup_euicc(f, 0, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    run_until_bpp(f, &d, NULL);
+    euicc_reset(f->card);
+    static const uint8_t select[] = {0x00, 0xA4, 0x04, 0x00, 0x10, 0xA0, 0x00, 0x00,
+                                     0x05, 0x59, 0x10, 0x10, 0xFF, 0xFF, 0xFF, 0xFF,
+                                     0x89, 0x00, 0x00, 0x01, 0x00, 0x00};
+    size_t len = euicc_transmit(f->card, select, sizeof select, f->resp, sizeof f->resp);
+    assert_int_equal(f->resp[len - 2], 0x90);
+    der_view pieces[PIECES_MAX];
+    size_t count = 0;
+    rsp_error err = {0};
+    assert_int_equal(smdp_bpp_split(d.bpp, pieces, PIECES_MAX, &count, &err), RSP_OK);
+    der_writer out;
+    der_writer_init_dynamic(&out, NULL);
+    /* no session: conditions of use not satisfied, nothing installed or queued */
+    assert_int_equal(es10(f, pieces[0], &out), 0x6985);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(profile_count(f), 0);
+    assert_int_equal(euicc_state_count(euicc_get_state_const(f->card), EUICC_LIST_NOTIFICATIONS),
+                     0);
+    der_writer_free(&out);
+    download_free(&d);
+}
+
+static void test_installed_profile_survives_restart(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    char path[600];
+    snprintf(path, sizeof path, "%s/euicc.state", f->dir);
+    f->state_path = path;
+    setup_smdp(f, 1, "BERTLV_SUCI.der");
+    setup_euicc(f, 1, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    run_until_bpp(f, &d, NULL);
+    der_writer pir;
+    der_writer_init_dynamic(&pir, NULL);
+    load_bpp(f, d.bpp, &pir);
+    /* a new instance on the same file sees the profile and the pending notification */
+    setup_euicc(f, 1, 0, NULL, 0);
+    check_installed(f);
+    check_result(f, &d, der_writer_view(&pir), true, 0, 0);
+    f->state_path = NULL;
+    remove(path);
+    der_writer_free(&pir);
+    download_free(&d);
+}
+
 /* ---- SGP.26 -------------------------------------------------------------------------- */
 
 static void test_sgp26_dpauth_verified_by_euicc(void **state)
@@ -1014,6 +1174,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expired_certificates, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_matching_id_refused, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_session, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_load_crl_revokes_smdp, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_smdp_applies_crl_to_eum, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_reset_drops_the_session, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_installed_profile_survives_restart, test_setup,
+                                        test_teardown),
         cmocka_unit_test_setup_teardown(test_sgp26_dpauth_verified_by_euicc, test_setup,
                                         test_teardown),
     };
