@@ -954,6 +954,115 @@ static void test_cancel_session(void **state)
     download_free(&d);
 }
 
+/* AuthenticateClient with the eUICC's answer changed by edit (then re-signed with the eUICC
+ * key when resign is set). */
+static smdp_result client_with(fixture *f, download *d, size_t offset_in_signed1, uint8_t value,
+                               bool resign, bool flip_signature)
+{
+    der_tlv items[4];
+    assert_int_equal(children(der_writer_view(&d->authenticate), items, 4), 4);
+    uint8_t signed1[2048];
+    assert_true(items[0].whole.len <= sizeof signed1);
+    memcpy(signed1, items[0].whole.data, items[0].whole.len);
+    if (offset_in_signed1 > 0)
+        signed1[offset_in_signed1] = value;
+    uint8_t signature[RSP_EC_SIGNATURE_SIZE];
+    memcpy(signature, items[1].value.data, sizeof signature);
+    rsp_error err = {0};
+    if (resign)
+        assert_int_equal(
+            rsp_ecdsa_sign(f->pki[0].euicc_key[0], signed1, items[0].whole.len, signature, &err),
+            RSP_OK);
+    if (flip_signature)
+        signature[7] ^= 0x01;
+    der_writer response;
+    der_writer_init_dynamic(&response, NULL);
+    size_t outer = der_begin(&response, 0xBF38);
+    size_t ok = der_begin(&response, 0xA0);
+    der_put_raw(&response, signed1, items[0].whole.len);
+    der_put_tlv(&response, 0x5F37, signature, sizeof signature);
+    der_put_raw(&response, items[2].whole.data, items[2].whole.len);
+    der_put_raw(&response, items[3].whole.data, items[3].whole.len);
+    der_end(&response, ok);
+    der_end(&response, outer);
+    der_writer saved = d->authenticate;
+    d->authenticate = response;
+    smdp_download_session before = d->session;
+    smdp_result result = authenticate_client(f, d, 0);
+    d->session = before;
+    d->authenticate = saved;
+    der_writer_free(&response);
+    return result;
+}
+
+static void test_smdp_checks_the_euicc_answer(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 0, "NoBERTLV.der");
+    setup_euicc(f, 0, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    /* euiccSigned1 = 30 len 80 10 <tid> 83 len <address> 84 10 <challenge> ... */
+    der_tlv items[4];
+    assert_int_equal(children(der_writer_view(&d.authenticate), items, 4), 4);
+    size_t header = items[0].whole.len - items[0].value.len;
+    size_t tid_byte = header + 2;
+    size_t address_byte = header + 18 + 2;
+    size_t challenge_byte = header + 18 + 2 + strlen(SMDP_ADDRESS) + 2;
+    assert_int_equal(items[0].whole.data[header + 18], 0x83);
+    assert_int_equal(items[0].whole.data[challenge_byte - 2], 0x84);
+    assert_int_equal(client_with(f, &d, 0, 0, false, true), SMDP_ERR_EUICC_SIGNATURE_INVALID);
+    assert_int_equal(client_with(f, &d, address_byte, 'X', false, false),
+                     SMDP_ERR_INVALID_SMDP_ADDRESS);
+    assert_int_equal(client_with(f, &d, address_byte, 'X', true, false),
+                     SMDP_ERR_INVALID_SMDP_ADDRESS);
+    assert_int_equal(client_with(f, &d, challenge_byte, 0x00, true, false),
+                     SMDP_ERR_EUICC_SIGNATURE_INVALID);
+    assert_int_equal(
+        client_with(f, &d, tid_byte, (uint8_t)~d.session.transaction_id[0], true, false),
+        SMDP_ERR_UNKNOWN_TRANSACTION);
+    /* unchanged, it is accepted; a second AuthenticateClient is out of sequence */
+    assert_int_equal(client_with(f, &d, 0, 0, false, false), SMDP_OK);
+    assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
+    assert_int_equal(authenticate_client(f, &d, 0), SMDP_ERR_UNKNOWN_TRANSACTION);
+    download_free(&d);
+}
+
+static void test_bpp_pieces_out_of_order(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    setup_smdp(f, 0, "NoBERTLV.der");
+    setup_euicc(f, 0, 0, NULL, 0);
+    download d;
+    download_init(&d);
+    run_until_bpp(f, &d, NULL);
+    der_view pieces[PIECES_MAX];
+    size_t count = 0;
+    rsp_error err = {0};
+    assert_int_equal(smdp_bpp_split(d.bpp, pieces, PIECES_MAX, &count, &err), RSP_OK);
+    der_writer pir;
+    der_writer_init_dynamic(&pir, NULL);
+    assert_int_equal(es10(f, pieces[0], &pir), 0x9000);
+    assert_int_equal(pir.len, 0);
+    /* the sequenceOf88 header before ConfigureISDP */
+    assert_int_equal(pieces[2].data[0], 0xA1);
+    assert_int_equal(es10(f, pieces[2], &pir), 0x9000);
+    check_result(f, &d, der_writer_view(&pir), false, SGP22_BPP_COMMAND_CONFIGURE_ISDP,
+                 SGP22_ERROR_REASON_SCP03T_STRUCTURE_ERROR);
+    assert_int_equal(profile_count(f), 0);
+    /* the session is over: the rest is refused without a result */
+    pir.len = 0;
+    assert_int_equal(es10(f, pieces[1], &pir), 0x6985);
+    der_writer_free(&pir);
+    download_free(&d);
+}
+
 /* ---- CRLs, reset, persistence --------------------------------------------------------- */
 
 /* CRL of curve c's CI revoking revoked (may be NULL), signed with signer's CI key. */
@@ -1174,6 +1283,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expired_certificates, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_matching_id_refused, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_session, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_smdp_checks_the_euicc_answer, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_bpp_pieces_out_of_order, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_load_crl_revokes_smdp, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_smdp_applies_crl_to_eum, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_reset_drops_the_session, test_setup, test_teardown),
