@@ -199,6 +199,17 @@ rsp_status es10b_get_euicc_challenge(euicc *e, unsigned channel, der_view comman
 
 /* ---- AuthenticateServer ------------------------------------------------------------- */
 
+/* The eUICC's own copy of a CI key identifier it knows (lives as long as the eUICC). */
+static der_view agreed_ci_id(const euicc *e, der_view id)
+{
+    size_t count = 0;
+    const der_view *ids = euicc_ci_key_ids(e, &count);
+    for (size_t i = 0; i < count; i++)
+        if (der_view_equal(ids[i], id))
+            return ids[i];
+    return der_view_make(NULL, 0);
+}
+
 static rsp_status authenticate_error(der_writer *response, der_view transaction_id, int64_t code)
 {
     size_t outer = der_begin(response, 0xBF38);
@@ -298,6 +309,7 @@ rsp_status es10b_authenticate_server(euicc *e, unsigned channel, der_view comman
         return authenticate_error(response, tid, error);
     }
     session->curve = rsp_certificate_curve(dpauth);
+    session->ci_id = agreed_ci_id(e, request.euicc_ci_pkid_to_be_used);
     rsp_certificate_free(dpauth);
     memcpy(session->transaction_id, tid.data, tid.len);
     session->transaction_id_len = tid.len;
@@ -381,14 +393,10 @@ rsp_status es10b_prepare_download(euicc *e, unsigned channel, der_view command,
     euicc_download_session *session = euicc_download_session_get(e, channel);
     if (session == NULL || session->stage != EUICC_DOWNLOAD_AUTHENTICATED)
         return download_error(response, tid, SGP22_DOWNLOAD_ERROR_NO_SESSION_CONTEXT);
-    size_t id_count = 0;
-    const der_view *ids = euicc_ci_key_ids(e, &id_count);
+    /* CERT.DPpb must chain to the CI agreed in AuthenticateServer */
     rsp_certificate *dppb = NULL;
-    certificate_check check = CHECK_INVALID;
-    /* DPpb must chain to the CI agreed in AuthenticateServer: the one on the session curve */
-    for (size_t i = 0; i < id_count && check != CHECK_OK; i++)
-        check =
-            check_smdp_certificate(e, request.smdp_certificate, RSP_CERT_ROLE_DP_PB, ids[i], &dppb);
+    certificate_check check = check_smdp_certificate(e, request.smdp_certificate,
+                                                     RSP_CERT_ROLE_DP_PB, session->ci_id, &dppb);
     der_writer to_verify;
     der_writer_init_dynamic(&to_verify, NULL);
     put_chained(&to_verify, signed_part, session->euicc_signature1);

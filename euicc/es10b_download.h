@@ -49,7 +49,8 @@ typedef struct {
     uint8_t server_challenge[EUICC_DOWNLOAD_CHALLENGE_SIZE];
     uint8_t smdp_oid[EUICC_DOWNLOAD_OID_MAX]; /* content octets, from CERT.DPauth */
     size_t smdp_oid_len;
-    rsp_curve curve;                                 /* curve of the agreed CI */
+    rsp_curve curve; /* curve of the agreed CI */
+    der_view ci_id;  /* agreed CI key identifier (borrowed from the eUICC's list) */
     uint8_t euicc_signature1[RSP_EC_SIGNATURE_SIZE]; /* what smdpSignature2 also covers */
     rsp_public_key *dppb_key;                        /* PK.DPpb.ECDSA after PrepareDownload */
     rsp_private_key *otsk;                           /* otSK.EUICC.ECKA */

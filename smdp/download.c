@@ -409,6 +409,8 @@ static smdp_result accept_order(smdp_download_session *session, const sgp22_ctx_
         return fail(err, SMDP_ERR_MATCHING_ID_REFUSED, "matching ID too long");
     memset(order, 0, sizeof *order);
     order->profile_class = SGP22_PROFILE_CLASS_OPERATIONAL;
+    if (lookup == NULL)
+        return fail(err, SMDP_ERR_PROFILE_NOT_AVAILABLE, "no order source");
     smdp_result result = lookup(lookup_context, matching_id, eid, order);
     if (result != SMDP_OK)
         return fail(err, result, "no order for this request");

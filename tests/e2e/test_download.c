@@ -849,6 +849,18 @@ static void test_smdp_certificate_from_untrusted_ci(void **state)
     assert_int_equal(authenticate_server(f, &d, &error), 0xA1);
     assert_int_equal(error, SGP22_AUTHENTICATE_ERROR_INVALID_CERTIFICATE);
     download_free(&d);
+    /* a good DPauth, but CERT.DPpb from the other CI: PrepareDownload refuses it */
+    setup_smdp(f, 0, "NoBERTLV.der");
+    f->identity.dppb_certificate = f->pki[1].dppb;
+    f->identity.dppb_key = f->pki[1].dppb_key;
+    setup_euicc(f, 0, 0, NULL, 0);
+    download_init(&d);
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
+    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
+    assert_int_equal(prepare_download(f, &d, NULL, &error), 0xA1);
+    assert_int_equal(error, SGP22_DOWNLOAD_ERROR_INVALID_CERTIFICATE);
+    download_free(&d);
 }
 
 static void test_expired_certificates(void **state)
