@@ -1235,29 +1235,30 @@ static void test_installed_profile_survives_restart(void **state)
 
 /* ---- SGP.26 -------------------------------------------------------------------------- */
 
-static void test_sgp26_dpauth_verified_by_euicc(void **state)
+/* The real SGP.26 DPauth key signs serverSigned1; our eUICC, trusting the SGP.26 CI, accepts
+ * it (the download cannot go further: no eUICC certificate exists under that CI). */
+static void sgp26_on(fixture *f, const char *dir, int c, const char *suffix)
 {
-    fixture *f = *state;
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/testdata/sgp26", RSPKIT_SHARED_DIR);
-    if (access(dir, R_OK) != 0) {
-        fprintf(stderr, "SKIPPED: SGP.26 test certificates not found under %s\n", dir);
-        skip();
-    }
-    rsp_certificate *ci = load_certificate(dir, "CertificateIssuer", "CERT_CI_ECDSA_NIST.der");
-    rsp_certificate *dpauth = load_certificate(dir, "DPauth", "CERT_S_SM_DPauth_ECDSA_NIST.der");
-    rsp_private_key *dpauth_key = load_key(dir, "DPauth", "SK_S_SM_DPauth_ECDSA_NIST.pem");
-    rsp_certificate *dppb = load_certificate(dir, "DPpb", "CERT_S_SM_DPpb_ECDSA_NIST.der");
-    rsp_private_key *dppb_key = load_key(dir, "DPpb", "SK_S_SM_DPpb_ECDSA_NIST.pem");
+    char name[128];
+    snprintf(name, sizeof name, "CERT_CI_ECDSA_%s.der", suffix);
+    rsp_certificate *ci = load_certificate(dir, "CertificateIssuer", name);
+    snprintf(name, sizeof name, "CERT_S_SM_DPauth_ECDSA_%s.der", suffix);
+    rsp_certificate *dpauth = load_certificate(dir, "DPauth", name);
+    snprintf(name, sizeof name, "SK_S_SM_DPauth_ECDSA_%s.pem", suffix);
+    rsp_private_key *dpauth_key = load_key(dir, "DPauth", name);
+    snprintf(name, sizeof name, "CERT_S_SM_DPpb_ECDSA_%s.der", suffix);
+    rsp_certificate *dppb = load_certificate(dir, "DPpb", name);
+    snprintf(name, sizeof name, "SK_S_SM_DPpb_ECDSA_%s.pem", suffix);
+    rsp_private_key *dppb_key = load_key(dir, "DPpb", name);
     f->identity = (smdp_identity){ci, dpauth, dpauth_key, dppb, dppb_key};
-    f->smdp_cis[0] = f->pki[0].ci;
+    f->smdp_cis[0] = f->pki[c].ci;
     f->credentials = (smdp_credentials){.address = SMDP_ADDRESS,
                                         .identities = &f->identity,
                                         .identity_count = 1,
                                         .cis = f->smdp_cis,
                                         .ci_count = 1};
     /* the eUICC trusts the SGP.26 CI first, then its own */
-    setup_euicc(f, 0, 0, ci, 0);
+    setup_euicc(f, c, 0, ci, 0);
     download d;
     download_init(&d);
     assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
@@ -1273,6 +1274,19 @@ static void test_sgp26_dpauth_verified_by_euicc(void **state)
     rsp_certificate_free(dppb);
     rsp_private_key_free(dpauth_key);
     rsp_private_key_free(dppb_key);
+}
+
+static void test_sgp26_dpauth_verified_by_euicc(void **state)
+{
+    fixture *f = *state;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/testdata/sgp26", RSPKIT_SHARED_DIR);
+    if (access(dir, R_OK) != 0) {
+        fprintf(stderr, "SKIPPED: SGP.26 test certificates not found under %s\n", dir);
+        skip();
+    }
+    sgp26_on(f, dir, 0, "NIST");
+    sgp26_on(f, dir, 1, "BRP");
 }
 
 int main(void)
