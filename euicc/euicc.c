@@ -191,6 +191,11 @@ void euicc_reset(euicc *e)
     euicc_card_reset(e->card);
 }
 
+euicc_card *euicc_get_card(euicc *e)
+{
+    return e->card;
+}
+
 const uint8_t *euicc_atr(const euicc *e, size_t *len)
 {
     return euicc_card_atr(e->card, len);

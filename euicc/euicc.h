@@ -22,6 +22,7 @@
 #include "core/sgp32_version.h"
 #include "crypto/certificate.h"
 #include "crypto/key.h"
+#include "euicc/apdu.h"
 #include "euicc/state.h"
 
 typedef struct euicc euicc;
@@ -68,6 +69,8 @@ void euicc_free(euicc *e);
 size_t euicc_transmit(euicc *e, const uint8_t *apdu, size_t len, uint8_t *resp, size_t resp_cap);
 /* Card reset (power cycle): closes channels, drops every session. */
 void euicc_reset(euicc *e);
+/* The card front end, for the faces (euicc/face_socket.h, euicc/face_vpcd.h); borrowed. */
+euicc_card *euicc_get_card(euicc *e);
 /* ATR of the card face (static storage). */
 const uint8_t *euicc_atr(const euicc *e, size_t *len);
 
