@@ -505,8 +505,44 @@ static const rsp_certificate *crl_issuer(const euicc *e, const rsp_crl *crl)
     return NULL;
 }
 
-/* SGP.22 v2.5 section 5.7.12 ES10b.LoadCRL: a CRL signed by a trusted CI is stored and used
- * for every later SM-DP+ certificate check. */
+/* crlNumber of a CRL (RFC 5280 section 5.2.3), -1 when absent. */
+static int64_t crl_number(const rsp_crl *crl)
+{
+    ASN1_INTEGER *number = X509_CRL_get_ext_d2i(rsp_crl_x509(crl), NID_crl_number, NULL, NULL);
+    int64_t value = -1;
+    if (number != NULL && ASN1_INTEGER_get_int64(&value, number) != 1)
+        value = -1;
+    ASN1_INTEGER_free(number);
+    return value;
+}
+
+/* Where a new CRL goes: *index of the stored CRL of the same issuer it replaces (or the
+ * count, to append). Refuses a CRL not newer than the stored one of its issuer. */
+static int64_t crl_slot(const euicc *e, const rsp_crl *crl, size_t *index)
+{
+    const euicc_state *state = euicc_get_state_const(e);
+    size_t count = euicc_state_count(state, EUICC_LIST_CRLS);
+    *index = count;
+    for (size_t i = 0; i < count; i++) {
+        der_view der = euicc_state_get(state, EUICC_LIST_CRLS, i);
+        rsp_crl *stored = NULL;
+        rsp_error err = {0};
+        if (rsp_crl_load(der.data, der.len, &stored, &err) != RSP_OK)
+            continue;
+        bool same_issuer = X509_NAME_cmp(X509_CRL_get_issuer(rsp_crl_x509(stored)),
+                                         X509_CRL_get_issuer(rsp_crl_x509(crl))) == 0;
+        bool fresher = crl_number(stored) >= crl_number(crl);
+        rsp_crl_free(stored);
+        if (same_issuer && fresher)
+            return SGP22_LOAD_CRL_ERROR_FRESHER_CRL_ALREADY_LOADED;
+        if (same_issuer)
+            *index = i;
+    }
+    return 0;
+}
+
+/* SGP.22 v2.5 section 5.7.12 ES10b.LoadCRL: a CRL signed by a trusted CI replaces the older
+ * one of its issuer and is used for every later SM-DP+ certificate check. */
 rsp_status es10b_load_crl(euicc *e, unsigned channel, der_view command, der_writer *response)
 {
     (void)channel;
@@ -527,9 +563,15 @@ rsp_status es10b_load_crl(euicc *e, unsigned channel, der_view command, der_writ
         error = SGP22_LOAD_CRL_ERROR_INVALID_CRL_FORMAT;
     else if (crl_issuer(e, crl) == NULL)
         error = SGP22_LOAD_CRL_ERROR_INVALID_SIGNATURE;
+    size_t index = 0;
     if (error == 0)
-        status = euicc_state_append(euicc_get_state(e), EUICC_LIST_CRLS,
-                                    der_view_make(der, request.crl.len));
+        error = crl_slot(e, crl, &index);
+    euicc_state *state = euicc_get_state(e);
+    der_view stored = der_view_make(der, request.crl.len);
+    if (error == 0)
+        status = index < euicc_state_count(state, EUICC_LIST_CRLS)
+                     ? euicc_state_replace(state, EUICC_LIST_CRLS, index, stored)
+                     : euicc_state_append(state, EUICC_LIST_CRLS, stored);
     rsp_crl_free(crl);
     free(der);
     if (status == RSP_ERR_NO_MEMORY)

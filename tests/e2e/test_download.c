@@ -1078,7 +1078,8 @@ static void test_bpp_pieces_out_of_order(void **state)
 /* ---- CRLs, reset, persistence --------------------------------------------------------- */
 
 /* CRL of curve c's CI revoking revoked (may be NULL), signed with signer's CI key. */
-static rsp_crl *issue_crl(fixture *f, int c, int signer, const rsp_certificate *revoked)
+static rsp_crl *issue_crl_at(fixture *f, int c, int signer, const rsp_certificate *revoked,
+                             time_t issued)
 {
     char sub[16];
     snprintf(sub, sizeof sub, "%s", signer == 0 ? "nist" : "brainpool");
@@ -1086,12 +1087,16 @@ static rsp_crl *issue_crl(fixture *f, int c, int signer, const rsp_certificate *
     const rsp_certificate *list[] = {revoked};
     rsp_crl *crl = NULL;
     rsp_error err = {0};
-    time_t now = time(NULL);
-    assert_int_equal(rsp_pki_issue_crl(f->pki[c].ci, ci_key, list, revoked != NULL ? 1 : 0,
-                                       now - 3600, now + 30 * 24 * 3600, &crl, &err),
+    assert_int_equal(rsp_pki_issue_crl(f->pki[c].ci, ci_key, list, revoked != NULL ? 1 : 0, issued,
+                                       issued + 30 * 24 * 3600, &crl, &err),
                      RSP_OK);
     rsp_private_key_free(ci_key);
     return crl;
+}
+
+static rsp_crl *issue_crl(fixture *f, int c, int signer, const rsp_certificate *revoked)
+{
+    return issue_crl_at(f, c, signer, revoked, time(NULL) - 3600);
 }
 
 /* ES10b.LoadCRL; returns the answer's alternative tag (A0 ok, 81 error) and the error. */
@@ -1146,6 +1151,15 @@ static void test_load_crl_revokes_smdp(void **state)
     assert_int_equal(load_crl(f, crl, &error), 0xA0);
     assert_int_equal(euicc_state_count(euicc_get_state_const(f->card), EUICC_LIST_CRLS), 1);
     rsp_crl_free(crl);
+    /* an older CRL of the same CI is refused; a newer one replaces the stored one */
+    rsp_crl *older = issue_crl_at(f, 0, 0, NULL, time(NULL) - 7200);
+    assert_int_equal(load_crl(f, older, &error), 0x81);
+    assert_int_equal(error, SGP22_LOAD_CRL_ERROR_FRESHER_CRL_ALREADY_LOADED);
+    rsp_crl_free(older);
+    rsp_crl *newer = issue_crl_at(f, 0, 0, f->pki[0].dpauth, time(NULL) - 60);
+    assert_int_equal(load_crl(f, newer, &error), 0xA0);
+    assert_int_equal(euicc_state_count(euicc_get_state_const(f->card), EUICC_LIST_CRLS), 1);
+    rsp_crl_free(newer);
     download d;
     download_init(&d);
     assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
