@@ -4,6 +4,8 @@
 #include "test_es10_fixture.h"
 
 #include <malloc.h>
+
+#include "core/saip.h"
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -291,6 +293,91 @@ static void test_memory_per_idle_instance(void **state)
         euicc_free(instances[i]);
 }
 
+static uint8_t *read_file_bytes(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *data = malloc((size_t)size);
+    assert_non_null(data);
+    assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    *len = (size_t)size;
+    return data;
+}
+
+/* The issue's budget: <= 64 KiB per idle instance beyond the stored profile bytes, measured
+ * with one installed TS.48 profile (package and element summary in the state). */
+static void test_memory_with_ts48_profile(void **state)
+{
+    fixture *f = *state;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/testdata/ts48/NoBERTLV.der", RSPKIT_SHARED_DIR);
+    size_t package_len = 0;
+    uint8_t *package = read_file_bytes(path, &package_len);
+    if (package == NULL) {
+        printf("# SKIPPED: %s not found; TS.48 memory measurement not run\n", path);
+        skip();
+    }
+    enum { MAX_ELEMENTS = 512 };
+    static euicc_stored_element elements[MAX_ELEMENTS];
+    size_t count = 0;
+    saip_walker walker;
+    saip_element element;
+    rsp_error err = {0};
+    saip_walker_init(&walker, der_view_make(package, package_len));
+    while (count < MAX_ELEMENTS && saip_walker_next(&walker, &element, &err) == RSP_OK) {
+        elements[count].element_type = element.type;
+        elements[count].offset = (int64_t)element.tlv.offset;
+        elements[count].length = (int64_t)element.tlv.whole.len;
+        count++;
+    }
+    assert_true(count > 2);
+
+    euicc_config config = fixture_config(f, NULL);
+    struct mallinfo2 before = mallinfo2();
+    euicc *e = NULL;
+    assert_int_equal(euicc_new(&config, &e, &err), RSP_OK);
+    uint8_t iccid[10], aid[16];
+    der_hex_decode(ICCID_A, iccid, 10);
+    der_hex_decode("A0000005591010FFFFFFFF8900001000", aid, 16);
+    euicc_profile_record record;
+    memset(&record, 0, sizeof(record));
+    record.info.has_iccid = true;
+    record.info.iccid = der_view_make(iccid, 10);
+    record.info.has_isdp_aid = true;
+    record.info.isdp_aid = der_view_make(aid, 16);
+    record.info.has_profile_state = true;
+    record.info.profile_state = SGP22_PROFILE_STATE_ENABLED;
+    record.has_saip_package = true;
+    record.saip_package = der_view_make(package, package_len);
+    record.has_elements = true;
+    record.elements.count = count;
+    record.elements.items = elements;
+    assert_int_equal(euicc_state_profile_add(euicc_get_state(e), &record), RSP_OK);
+    struct mallinfo2 after = mallinfo2();
+    size_t total = after.uordblks - before.uordblks;
+    size_t stored = euicc_state_get(euicc_get_state(e), EUICC_LIST_PROFILES, 0).len;
+    size_t beyond = total > stored ? total - stored : 0;
+    printf("# memory per idle eUICC instance with one TS.48 profile (%zu package bytes, %zu "
+           "elements): %zu bytes in all, %zu bytes beyond the stored profile record\n",
+           package_len, count, total, beyond);
+    assert_true(beyond <= 64 * 1024);
+    /* Idle means idle: commands leave no heap behind. */
+    euicc *fixture_euicc = f->e;
+    f->e = e;
+    command_result r = fixture_run(f, "BF2D00");
+    f->e = fixture_euicc;
+    assert_int_equal(r.status, RSP_OK);
+    struct mallinfo2 later = mallinfo2();
+    assert_int_equal(later.uordblks, after.uordblks);
+    euicc_free(e);
+    free(package);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +392,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigkill_leaves_whole_state, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_memory_per_idle_instance, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_with_ts48_profile, fixture_setup,
                                         fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
