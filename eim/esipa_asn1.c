@@ -1,0 +1,1208 @@
+/* ESipa, ASN.1 binding (SGP.32 v1.2 section 6.1, 6.3): GetEimPackage, ProvideEimPackageResult,
+ * HandleNotification, and the relayed download functions, at POST /gsma/rsp2/asn1.
+ *
+ * The empty poll is the hot path: one prepared SELECT (device by EID plus its first open
+ * order through a partial index), no write, one small answer. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/sgp32.h"
+#include "crypto/random.h"
+#include "crypto/signature_gsma.h"
+#include "eim/server_private.h"
+#include "eim/storage.h"
+
+#define EIM_PACKAGE_ERROR_NO_PACKAGE    1
+#define EIM_PACKAGE_ERROR_EID_NOT_FOUND 2
+#define EIM_PACKAGE_ERROR_INVALID_EID   3
+#define EIM_RESULT_ERROR_EID_NOT_FOUND  2
+#define EIM_RESULT_ERROR_INVALID_EID    3
+#define EIM_RESULT_ERROR_MISSING_EID    4
+#define EIM_RESULT_ERROR_UNDEFINED      127
+
+void eim_hex(const uint8_t *data, size_t len, char *out)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+bool eim_eid_text(der_view eid, char out[33])
+{
+    if (eid.len != 16)
+        return false;
+    eim_hex(eid.data, eid.len, out);
+    for (size_t i = 0; i < 32; i++)
+        if (out[i] > '9')
+            return false;
+    return true;
+}
+
+/* ---- GetEimPackage (SGP.32 v1.2 section 6.3.2.6) ------------------------------------ */
+
+static rsp_status package_error(int64_t code, der_writer *out)
+{
+    sgp32_get_eim_package_response response = {
+        .choice = SGP32_GET_EIM_PACKAGE_RESPONSE_EIM_PACKAGE_ERROR,
+        .u.eim_package_error = code,
+    };
+    return schema_encode(&sgp32_get_eim_package_response_type, &response, out);
+}
+
+typedef struct {
+    eim_server *server;
+    int64_t device_id;
+    int64_t tenant_id;
+    der_view eid;
+    uint8_t *package; /* owned: the GetEimPackageResponse alternative TLV */
+    size_t package_len;
+    bool resent;
+    int64_t order_id;
+} handout_ctx;
+
+/* EuiccPackageSigned with a fresh counter, signed (SGP.32 v1.2 section 2.11.1.1). */
+static rsp_status build_euicc_package(handout_ctx *ctx, const uint8_t *body, size_t body_len,
+                                      int64_t counter, const int64_t *token,
+                                      const uint8_t txid[EIM_TRANSACTION_ID_SIZE], rsp_error *err)
+{
+    const char *eim_id = ctx->server->config.eim_id;
+    der_writer signed_part;
+    der_writer_init_dynamic(&signed_part, NULL);
+    size_t mark = der_begin(&signed_part, 0x30);
+    der_put_tlv(&signed_part, 0x80, (const uint8_t *)eim_id, strlen(eim_id));
+    der_put_tlv(&signed_part, 0x5A, ctx->eid.data, ctx->eid.len);
+    der_put_int64(&signed_part, 0x81, counter);
+    der_put_tlv(&signed_part, 0x82, txid, EIM_TRANSACTION_ID_SIZE);
+    der_put_raw(&signed_part, body, body_len);
+    der_end(&signed_part, mark);
+    rsp_status status = der_writer_status(&signed_part);
+    der_writer package;
+    der_writer_init_dynamic(&package, NULL);
+    if (status == RSP_OK)
+        status = rsp_eim_package_request_build(ctx->server->eim_key, der_writer_view(&signed_part),
+                                               token, &package, err);
+    else
+        rsp_error_set(err, status, 0, 0, "cannot encode EuiccPackageSigned");
+    der_writer_free(&signed_part);
+    if (status == RSP_OK)
+        ctx->package = der_writer_take(&package, &ctx->package_len);
+    der_writer_free(&package);
+    return status;
+}
+
+/* IpaEuiccDataRequest / ProfileDownloadTriggerRequest with the transaction id added. */
+static rsp_status build_with_transaction(handout_ctx *ctx, const schema_type *type,
+                                         const uint8_t *body, size_t body_len,
+                                         const uint8_t txid[EIM_TRANSACTION_ID_SIZE],
+                                         rsp_error *err)
+{
+    union {
+        sgp32_ipa_euicc_data_request data;
+        sgp32_profile_download_trigger_request trigger;
+    } value;
+    uint8_t arena_buf[4096];
+    schema_arena arena;
+    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
+    rsp_status status = schema_decode(type, der_view_make(body, body_len), &value, &arena, err);
+    if (status != RSP_OK)
+        return status;
+    der_view id = der_view_make(txid, EIM_TRANSACTION_ID_SIZE);
+    if (type == &sgp32_ipa_euicc_data_request_type) {
+        value.data.has_eim_transaction_id = true;
+        value.data.eim_transaction_id = id;
+    } else {
+        value.trigger.has_eim_transaction_id = true;
+        value.trigger.eim_transaction_id = id;
+    }
+    der_writer w;
+    der_writer_init_dynamic(&w, NULL);
+    status = schema_encode(type, &value, &w);
+    if (status == RSP_OK)
+        ctx->package = der_writer_take(&w, &ctx->package_len);
+    else
+        rsp_error_set(err, status, 0, 0, "cannot encode the stored order");
+    der_writer_free(&w);
+    return status;
+}
+
+static rsp_status mark_delivered(store_conn *conn, handout_ctx *ctx, bool has_counter,
+                                 int64_t counter, const char *txid_hex, rsp_error *err)
+{
+    store_value params[] = {
+        has_counter ? STORE_VALUE_INT64(counter) : STORE_VALUE_NULL(),
+        STORE_VALUE_TEXT(txid_hex),
+        STORE_VALUE_BLOB(ctx->package, ctx->package_len),
+        STORE_VALUE_INT64(eim_storage_now()),
+        STORE_VALUE_INT64(ctx->order_id),
+    };
+    int64_t changes = 0;
+    rsp_status status = store_exec(conn,
+                                   "UPDATE eim_orders SET state = 'delivered', counter_value = $1, "
+                                   "transaction_id = $2, package = $3, delivered_at = $4 WHERE "
+                                   "id = $5 AND state = 'pending'",
+                                   params, 5, &changes, err);
+    if (status == RSP_OK && changes != 1)
+        status = rsp_error_set(err, RSP_ERR_STATE, 0, 0, "order %lld changed under us",
+                               (long long)ctx->order_id);
+    if (status == RSP_OK && has_counter) {
+        store_value device_params[] = {STORE_VALUE_INT64(counter),
+                                       STORE_VALUE_INT64(eim_storage_now()),
+                                       STORE_VALUE_INT64(ctx->device_id)};
+        status =
+            store_exec(conn, "UPDATE eim_devices SET counter = $1, last_seen = $2 WHERE id = $3",
+                       device_params, 3, NULL, err);
+    }
+    return status;
+}
+
+static rsp_status handout_pending(store_conn *conn, handout_ctx *ctx, const char *kind,
+                                  const uint8_t *body, size_t body_len, int64_t counter,
+                                  const int64_t *token, rsp_error *err)
+{
+    uint8_t txid[EIM_TRANSACTION_ID_SIZE];
+    if (rsp_random_bytes(txid, sizeof txid) != RSP_OK)
+        return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "no random transaction id");
+    char txid_hex[2 * EIM_TRANSACTION_ID_SIZE + 1];
+    eim_hex(txid, sizeof txid, txid_hex);
+    rsp_status status;
+    bool has_counter = false;
+    if (strcmp(kind, EIM_KIND_EUICC_PACKAGE) == 0) {
+        /* Strictly increasing per EID, taken under the device row lock and committed with
+         * the package: a counter is never used twice, even across processes. */
+        counter += 1;
+        has_counter = true;
+        status = build_euicc_package(ctx, body, body_len, counter, token, txid, err);
+    } else if (strcmp(kind, EIM_KIND_IPA_EUICC_DATA) == 0) {
+        status = build_with_transaction(ctx, &sgp32_ipa_euicc_data_request_type, body, body_len,
+                                        txid, err);
+    } else {
+        status = build_with_transaction(ctx, &sgp32_profile_download_trigger_request_type, body,
+                                        body_len, txid, err);
+    }
+    if (status == RSP_OK)
+        status = mark_delivered(conn, ctx, has_counter, counter, txid_hex, err);
+    if (status == RSP_OK) {
+        char detail[128];
+        snprintf(detail, sizeof detail,
+                 "{\"orderId\":%lld,\"counter\":%lld,\"transactionId\":\"%s\"}",
+                 (long long)ctx->order_id, has_counter ? (long long)counter : -1LL, txid_hex);
+        status = eim_storage_history(conn, ctx->device_id, "package.sent", detail, err);
+        if (status == RSP_OK)
+            status =
+                eim_storage_audit(conn, ctx->tenant_id, NULL, "esipa.package", kind, detail, err);
+    }
+    return status;
+}
+
+static rsp_status handout_transaction(store_conn *conn, void *user, rsp_error *err)
+{
+    handout_ctx *ctx = user;
+    free(ctx->package);
+    ctx->package = NULL;
+    ctx->package_len = 0;
+    ctx->resent = false;
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT counter, association_token FROM eim_devices WHERE id = $1%s",
+             eim_storage_for_update(conn));
+    store_value id = STORE_VALUE_INT64(ctx->device_id);
+    store_stmt *stmt = NULL;
+    rsp_status status = store_prepare(conn, sql, &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_values(stmt, &id, 1);
+    bool has_row = false;
+    status = store_step(stmt, &has_row, err);
+    int64_t counter = 0, token = 0;
+    bool has_token = false;
+    if (status == RSP_OK && has_row) {
+        counter = store_column_int64(stmt, 0);
+        has_token = !store_column_is_null(stmt, 1);
+        token = store_column_int64(stmt, 1);
+    }
+    store_finish(stmt);
+    if (status != RSP_OK || !has_row)
+        return status != RSP_OK ? status
+                                : rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "device gone");
+
+    status = store_prepare(conn,
+                           "SELECT id, kind, body, state, package FROM eim_orders WHERE "
+                           "device_id = $1 AND state IN ('pending', 'delivered') ORDER BY id "
+                           "LIMIT 1",
+                           &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_values(stmt, &id, 1);
+    status = store_step(stmt, &has_row, err);
+    if (status != RSP_OK || !has_row) {
+        store_finish(stmt);
+        return status;
+    }
+    ctx->order_id = store_column_int64(stmt, 0);
+    char kind[32];
+    snprintf(kind, sizeof kind, "%s", store_column_text(stmt, 1));
+    size_t body_len = 0;
+    const uint8_t *body_col = store_column_blob(stmt, 2, &body_len);
+    uint8_t *body = malloc(body_len + 1);
+    if (body != NULL)
+        memcpy(body, body_col, body_len);
+    bool delivered = strcmp(store_column_text(stmt, 3), "delivered") == 0;
+    if (delivered && body != NULL) {
+        size_t len = 0;
+        const uint8_t *package = store_column_blob(stmt, 4, &len);
+        ctx->package = malloc(len);
+        if (ctx->package != NULL) {
+            memcpy(ctx->package, package, len);
+            ctx->package_len = len;
+            ctx->resent = true;
+        }
+    }
+    store_finish(stmt);
+    if (body == NULL || (delivered && ctx->package == NULL)) {
+        free(body);
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory for a package");
+    }
+    if (!delivered)
+        status = handout_pending(conn, ctx, kind, body, body_len, counter,
+                                 has_token ? &token : NULL, err);
+    free(body);
+    return status;
+}
+
+rsp_status eim_esipa_get_package(eim_server *server, der_view eid, der_writer *out, rsp_error *err)
+{
+    char eid_text[33];
+    if (!eim_eid_text(eid, eid_text))
+        return package_error(EIM_PACKAGE_ERROR_INVALID_EID, out);
+    store_conn *conn = NULL;
+    rsp_status status = store_borrow(server->st, &conn, err);
+    if (status != RSP_OK)
+        return status;
+    store_stmt *stmt = NULL;
+    status = store_prepare(conn,
+                           "SELECT d.id, d.tenant_id, d.blocked, (SELECT o.id FROM eim_orders o "
+                           "WHERE o.device_id = d.id AND o.state IN ('pending', 'delivered') "
+                           "ORDER BY o.id LIMIT 1) FROM eim_devices d WHERE d.eid = $1",
+                           &stmt, err);
+    if (status != RSP_OK) {
+        store_return(conn);
+        return status;
+    }
+    store_bind_text(stmt, 1, eid_text);
+    bool has_row = false;
+    status = store_step(stmt, &has_row, err);
+    handout_ctx ctx = {.server = server, .eid = eid};
+    bool blocked = false, has_order = false;
+    if (status == RSP_OK && has_row) {
+        ctx.device_id = store_column_int64(stmt, 0);
+        ctx.tenant_id = store_column_int64(stmt, 1);
+        blocked = store_column_int64(stmt, 2) != 0;
+        has_order = !store_column_is_null(stmt, 3);
+    }
+    store_finish(stmt);
+    if (status == RSP_OK && !has_row) {
+        LOG_INFO("eim", "poll from an unknown EID", LOG_STR("eid", eid_text));
+        status = package_error(EIM_PACKAGE_ERROR_EID_NOT_FOUND, out);
+    } else if (status == RSP_OK && (blocked || !has_order)) {
+        metrics_counter_add(&server->polls_empty, 1);
+        status = package_error(EIM_PACKAGE_ERROR_NO_PACKAGE, out);
+    } else if (status == RSP_OK) {
+        status = store_transaction_on(conn, handout_transaction, &ctx, err);
+        if (status == RSP_OK && ctx.package == NULL) {
+            metrics_counter_add(&server->polls_empty, 1);
+            status = package_error(EIM_PACKAGE_ERROR_NO_PACKAGE, out);
+        } else if (status == RSP_OK) {
+            metrics_counter_add(ctx.resent ? &server->packages_resent : &server->packages_sent, 1);
+            size_t mark = der_begin(out, 0xBF4F);
+            der_put_raw(out, ctx.package, ctx.package_len);
+            der_end(out, mark);
+            status = der_writer_status(out);
+            LOG_INFO("eim", ctx.resent ? "package resent" : "package sent",
+                     LOG_STR("eid", eid_text), LOG_INT("order", ctx.order_id));
+        }
+        free(ctx.package);
+    }
+    store_return(conn);
+    return status;
+}
+
+/* ---- ProvideEimPackageResult (SGP.32 v1.2 section 6.3.2.7) -------------------------- */
+
+typedef struct {
+    int64_t id;
+    int64_t tenant_id;
+    bool blocked;
+    bool has_token;
+    int64_t token;
+    rsp_public_key *euicc_key; /* owned; NULL when no certificate is known */
+    char eid[33];
+} device_row;
+
+typedef enum { OUTCOME_ACCEPTED, OUTCOME_DUPLICATE, OUTCOME_REFUSED } result_outcome;
+
+typedef struct {
+    const device_row *device;
+    eim_server *server;
+    /* how to find the order */
+    const char *kind;
+    bool by_counter;
+    int64_t counter;
+    char txid[2 * 16 + 1]; /* empty: not given */
+    bool has_seq;
+    int64_t seq;
+    der_view raw; /* the result TLV as received */
+    /* what to record */
+    const char *state; /* "succeeded" / "failed" */
+    const char *reason;
+    char *summary;  /* owned JSON */
+    char *profiles; /* owned JSON or NULL */
+    char *eims;     /* owned JSON or NULL */
+    /* facts from an IpaEuiccData */
+    const uint8_t *certificate;
+    size_t certificate_len;
+    bool has_new_token;
+    int64_t new_token;
+    const char *version;
+    bool has_free_nvm;
+    int64_t free_nvm;
+    /* outcome */
+    result_outcome outcome;
+    const char *why;
+    int64_t order_id;
+    char reason_buf[96];
+} record_ctx;
+
+static rsp_status find_order(store_conn *conn, record_ctx *ctx, char *state, size_t state_size,
+                             bool *found, rsp_error *err)
+{
+    store_stmt *stmt = NULL;
+    const char *sql = ctx->by_counter
+                          ? "SELECT id, state, transaction_id FROM eim_orders WHERE device_id = $1 "
+                            "AND kind = $2 AND counter_value = $3"
+                          : "SELECT id, state, transaction_id FROM eim_orders WHERE device_id = $1 "
+                            "AND kind = $2 AND transaction_id = $3";
+    rsp_status status = store_prepare(conn, sql, &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_int64(stmt, 1, ctx->device->id);
+    store_bind_text(stmt, 2, ctx->kind);
+    if (ctx->by_counter)
+        store_bind_int64(stmt, 3, ctx->counter);
+    else
+        store_bind_text(stmt, 3, ctx->txid);
+    status = store_step(stmt, found, err);
+    if (status == RSP_OK && *found) {
+        ctx->order_id = store_column_int64(stmt, 0);
+        snprintf(state, state_size, "%s", store_column_text(stmt, 1));
+        const char *txid = store_column_text(stmt, 2);
+        if (ctx->txid[0] != '\0' && (txid == NULL || strcmp(txid, ctx->txid) != 0)) {
+            *found = false;
+            ctx->why = "eimTransactionId does not match the package";
+        }
+    } else if (status == RSP_OK) {
+        ctx->why = ctx->by_counter ? "no package was sent with this counterValue"
+                                   : "no package was sent with this eimTransactionId";
+    }
+    store_finish(stmt);
+    return status;
+}
+
+static rsp_status is_duplicate(store_conn *conn, record_ctx *ctx, bool *duplicate, rsp_error *err)
+{
+    *duplicate = false;
+    store_stmt *stmt = NULL;
+    rsp_status status = store_prepare(conn,
+                                      "SELECT result FROM eim_results WHERE device_id = $1 AND "
+                                      "order_id = $2",
+                                      &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_int64(stmt, 1, ctx->device->id);
+    store_bind_int64(stmt, 2, ctx->order_id);
+    bool has_row = false;
+    status = store_step(stmt, &has_row, err);
+    if (status == RSP_OK && has_row) {
+        size_t len = 0;
+        const uint8_t *stored = store_column_blob(stmt, 0, &len);
+        *duplicate = len == ctx->raw.len && memcmp(stored, ctx->raw.data, len) == 0;
+    }
+    store_finish(stmt);
+    return status;
+}
+
+static rsp_status update_facts(store_conn *conn, record_ctx *ctx, rsp_error *err)
+{
+    rsp_status status = RSP_OK;
+    store_value id = STORE_VALUE_INT64(ctx->device->id);
+    if (ctx->profiles != NULL) {
+        store_value params[] = {STORE_VALUE_TEXT(ctx->profiles), id};
+        status = store_exec(conn, "UPDATE eim_devices SET profiles = $1 WHERE id = $2", params, 2,
+                            NULL, err);
+    }
+    if (status == RSP_OK && ctx->eims != NULL) {
+        store_value params[] = {STORE_VALUE_TEXT(ctx->eims), id};
+        status = store_exec(conn, "UPDATE eim_devices SET eims = $1 WHERE id = $2", params, 2, NULL,
+                            err);
+    }
+    if (status == RSP_OK && ctx->certificate != NULL) {
+        store_value params[] = {STORE_VALUE_BLOB(ctx->certificate, ctx->certificate_len), id};
+        status = store_exec(conn,
+                            "UPDATE eim_devices SET euicc_certificate = $1 WHERE id = $2 AND "
+                            "euicc_certificate IS NULL",
+                            params, 2, NULL, err);
+    }
+    if (status == RSP_OK && ctx->has_new_token) {
+        store_value params[] = {STORE_VALUE_INT64(ctx->new_token), id};
+        status = store_exec(conn, "UPDATE eim_devices SET association_token = $1 WHERE id = $2",
+                            params, 2, NULL, err);
+    }
+    if (status == RSP_OK && ctx->version != NULL) {
+        store_value params[] = {STORE_VALUE_TEXT(ctx->version), id};
+        status = store_exec(conn, "UPDATE eim_devices SET sgp32_version = $1 WHERE id = $2", params,
+                            2, NULL, err);
+    }
+    if (status == RSP_OK && ctx->has_free_nvm) {
+        store_value params[] = {STORE_VALUE_INT64(ctx->free_nvm), id};
+        status = store_exec(conn, "UPDATE eim_devices SET free_nvm = $1 WHERE id = $2", params, 2,
+                            NULL, err);
+    }
+    return status;
+}
+
+static rsp_status record_transaction(store_conn *conn, void *user, rsp_error *err)
+{
+    record_ctx *ctx = user;
+    ctx->outcome = OUTCOME_REFUSED;
+    char state[24] = "";
+    bool found = false;
+    rsp_status status = find_order(conn, ctx, state, sizeof state, &found, err);
+    if (status != RSP_OK || !found)
+        return status;
+    if (strcmp(state, "delivered") != 0) {
+        bool duplicate = false;
+        status = is_duplicate(conn, ctx, &duplicate, err);
+        if (status == RSP_OK && duplicate)
+            ctx->outcome = OUTCOME_DUPLICATE;
+        else
+            ctx->why = "replayed result: the package already has a different result";
+        return status;
+    }
+    store_value params[] = {
+        STORE_VALUE_INT64(ctx->device->id),
+        STORE_VALUE_INT64(ctx->order_id),
+        ctx->has_seq ? STORE_VALUE_INT64(ctx->seq) : STORE_VALUE_NULL(),
+        STORE_VALUE_BLOB(ctx->raw.data, ctx->raw.len),
+        STORE_VALUE_INT64(eim_storage_now()),
+    };
+    if (ctx->has_seq) {
+        int64_t seen = 0;
+        store_value check[] = {params[0], params[2]};
+        status = store_query_int64(conn,
+                                   "SELECT COUNT(*) FROM eim_results WHERE device_id = $1 AND "
+                                   "seq_number = $2",
+                                   check, 2, &seen, err);
+        if (status != RSP_OK)
+            return status;
+        if (seen != 0) {
+            ctx->why = "sequence number already used by another result";
+            return RSP_OK;
+        }
+    }
+    status = store_exec(conn,
+                        "INSERT INTO eim_results (device_id, order_id, seq_number, result, "
+                        "received_at) VALUES ($1, $2, $3, $4, $5)",
+                        params, 5, NULL, err);
+    bool changed = false;
+    if (status == RSP_OK)
+        status = eim_storage_order_finish(conn, ctx->order_id, ctx->state, ctx->summary,
+                                          ctx->reason, &changed, err);
+    if (status == RSP_OK)
+        status = update_facts(conn, ctx, err);
+    if (status == RSP_OK)
+        status = eim_storage_history(conn, ctx->device->id, "result.received", ctx->summary, err);
+    if (status == RSP_OK)
+        status = eim_storage_audit(conn, ctx->device->tenant_id, NULL, "esipa.result",
+                                   ctx->device->eid, ctx->state, err);
+    if (status == RSP_OK)
+        ctx->outcome = OUTCOME_ACCEPTED;
+    return status;
+}
+
+/* ICCID digits from the BCD-swapped value (SGP.22 Iccid), 'F' padding dropped. */
+static void iccid_text(der_view iccid, char *out, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < iccid.len && n + 2 < size; i++) {
+        uint8_t lo = iccid.data[i] & 15, hi = iccid.data[i] >> 4;
+        if (lo < 10)
+            out[n++] = (char)('0' + lo);
+        if (hi < 10)
+            out[n++] = (char)('0' + hi);
+    }
+    out[n] = '\0';
+}
+
+static json_t *profiles_json(const sgp32_profile_info_list_response *list)
+{
+    json_t *array = json_array();
+    const sgp32_profile_info *items = list->u.profile_info_list_ok.items;
+    for (size_t i = 0; array != NULL && i < list->u.profile_info_list_ok.count; i++) {
+        char iccid[24] = "";
+        if (items[i].has_iccid)
+            iccid_text(items[i].iccid, iccid, sizeof iccid);
+        json_t *item = json_pack("{s:s, s:I, s:b}", "iccid", iccid, "state",
+                                 (json_int_t)items[i].profile_state, "fallback",
+                                 items[i].has_fallback_attribute && items[i].fallback_attribute);
+        if (items[i].has_profile_name)
+            json_object_set_new(
+                item, "name",
+                json_stringn((const char *)items[i].profile_name.data, items[i].profile_name.len));
+        json_array_append_new(array, item);
+    }
+    return array;
+}
+
+static json_t *eims_json(const sgp32_list_eim_result *list)
+{
+    json_t *array = json_array();
+    const sgp32_eim_id_info *items = list->u.eim_id_list.items;
+    for (size_t i = 0; array != NULL && i < list->u.eim_id_list.count; i++)
+        json_array_append_new(
+            array, json_stringn((const char *)items[i].eim_id.data, items[i].eim_id.len));
+    return array;
+}
+
+/* Summary of the euiccResult list; sets ctx->state / reason and the facts it reports. */
+static void summarise_results(record_ctx *ctx, const schema_list *results)
+{
+    json_t *summary = json_array();
+    const sgp32_euicc_result_data *items = results->items;
+    bool ok = true;
+    const char *first_failure = NULL;
+    for (size_t i = 0; summary != NULL && i < results->count; i++) {
+        const sgp32_euicc_result_data *r = &items[i];
+        const char *name =
+            r->choice > 0 ? sgp32_euicc_result_data_type.fields[r->choice - 1].name : "unknown";
+        int64_t code = 0;
+        bool item_ok = true;
+        json_t *entry = json_pack("{s:s}", "type", name);
+        switch (r->choice) {
+        case SGP32_EUICC_RESULT_DATA_LIST_PROFILE_INFO_RESULT:
+            item_ok = r->u.list_profile_info_result.choice ==
+                      SGP32_PROFILE_INFO_LIST_RESPONSE_PROFILE_INFO_LIST_OK;
+            if (item_ok) {
+                json_t *profiles = profiles_json(&r->u.list_profile_info_result);
+                free(ctx->profiles);
+                ctx->profiles = json_dumps(profiles, JSON_COMPACT);
+                json_object_set_new(entry, "profiles", profiles);
+            } else {
+                code = r->u.list_profile_info_result.u.profile_info_list_error;
+            }
+            break;
+        case SGP32_EUICC_RESULT_DATA_GET_RAT_RESULT:
+            break;
+        case SGP32_EUICC_RESULT_DATA_ADD_EIM_RESULT:
+            item_ok = r->u.add_eim_result.choice == SGP32_ADD_EIM_RESULT_ASSOCIATION_TOKEN;
+            if (item_ok)
+                json_object_set_new(entry, "associationToken",
+                                    json_integer(r->u.add_eim_result.u.association_token));
+            else
+                code = r->u.add_eim_result.u.add_eim_result_code;
+            break;
+        case SGP32_EUICC_RESULT_DATA_LIST_EIM_RESULT:
+            item_ok = r->u.list_eim_result.choice == SGP32_LIST_EIM_RESULT_EIM_ID_LIST;
+            if (item_ok) {
+                json_t *eims = eims_json(&r->u.list_eim_result);
+                free(ctx->eims);
+                ctx->eims = json_dumps(eims, JSON_COMPACT);
+                json_object_set_new(entry, "eims", eims);
+            } else {
+                code = r->u.list_eim_result.u.list_eim_error;
+            }
+            break;
+        case SGP32_EUICC_RESULT_DATA_PROCESSING_TERMINATED:
+            item_ok = false;
+            code = r->u.processing_terminated;
+            break;
+        case SGP32_EUICC_RESULT_DATA_SET_DEFAULT_DP_ADDRESS_RESULT:
+            code = r->u.set_default_dp_address_result.set_default_dp_address_result;
+            item_ok = code == 0;
+            break;
+        default:
+            /* every other alternative is one INTEGER result code, 0 = ok */
+            memcpy(&code, &r->u, sizeof code);
+            item_ok = code == 0;
+            break;
+        }
+        json_object_set_new(entry, "code", json_integer(code));
+        json_object_set_new(entry, "ok", json_boolean(item_ok));
+        json_array_append_new(summary, entry);
+        if (!item_ok && first_failure == NULL) {
+            first_failure = name;
+            snprintf(ctx->reason_buf, sizeof ctx->reason_buf, "%s:%lld", name, (long long)code);
+        }
+        ok = ok && item_ok;
+    }
+    ctx->summary = json_dumps(summary, JSON_COMPACT);
+    json_decref(summary);
+    ctx->state = ok ? "succeeded" : "failed";
+    ctx->reason = ok ? NULL : ctx->reason_buf;
+}
+
+static void free_record(record_ctx *ctx)
+{
+    free(ctx->summary);
+    free(ctx->profiles);
+    free(ctx->eims);
+}
+
+static void refuse(eim_server *server, const device_row *device, const char *why)
+{
+    metrics_counter_add(&server->results_refused, 1);
+    LOG_WARN("eim", "result refused", LOG_STR("eid", device->eid), LOG_STR("why", why));
+    store_conn *conn = NULL;
+    rsp_error err = {0};
+    if (store_borrow(server->st, &conn, &err) != RSP_OK)
+        return;
+    json_t *detail = json_pack("{s:s}", "why", why);
+    char *text = json_dumps(detail, JSON_COMPACT);
+    eim_storage_history(conn, device->id, "result.refused", text, &err);
+    eim_storage_audit(conn, device->tenant_id, NULL, "esipa.result.refused", device->eid, text,
+                      &err);
+    free(text);
+    json_decref(detail);
+    store_return(conn);
+}
+
+static rsp_status run_record(eim_server *server, record_ctx *ctx, rsp_error *err)
+{
+    ctx->server = server;
+    rsp_status status = store_transaction(server->st, record_transaction, ctx, err);
+    if (status == RSP_OK && ctx->outcome == OUTCOME_REFUSED)
+        refuse(server, ctx->device, ctx->why != NULL ? ctx->why : "no matching package");
+    else if (status == RSP_OK)
+        metrics_counter_add(&server->results_accepted, 1);
+    return status;
+}
+
+/* One EuiccPackageResult (BF51): verify the eUICC's signature, match the package, record.
+ * *ack receives the sequence number to acknowledge, if any. */
+static rsp_status process_euicc_package_result(eim_server *server, const device_row *device,
+                                               der_view raw, const sgp32_euicc_package_result *r,
+                                               bool *has_ack, int64_t *ack, bool *refused,
+                                               rsp_error *err)
+{
+    record_ctx ctx = {.device = device, .kind = EIM_KIND_EUICC_PACKAGE, .raw = raw};
+    const char *eim_id = server->config.eim_id;
+    der_view result_eim_id = {0};
+    *has_ack = false;
+    *refused = true;
+    if (r->choice == SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_ERROR_UNSIGNED) {
+        const sgp32_euicc_package_error_unsigned *u = &r->u.euicc_package_error_unsigned;
+        result_eim_id = u->eim_id;
+        if (!u->has_eim_transaction_id || u->eim_transaction_id.len > 16) {
+            refuse(server, device, "unsigned error without eimTransactionId");
+            return RSP_OK;
+        }
+        eim_hex(u->eim_transaction_id.data, u->eim_transaction_id.len, ctx.txid);
+        ctx.state = "failed";
+        ctx.reason = "euiccPackageErrorUnsigned";
+        ctx.summary = strdup("[{\"type\":\"euiccPackageErrorUnsigned\",\"ok\":false}]");
+    } else {
+        if (device->euicc_key == NULL) {
+            refuse(server, device, "no eUICC certificate known for this EID");
+            return RSP_OK;
+        }
+        uint32_t alternative = 0;
+        der_view signed_data;
+        rsp_error verify_err = {0};
+        if (rsp_euicc_package_result_open(device->euicc_key, raw,
+                                          device->has_token ? &device->token : NULL, &alternative,
+                                          &signed_data, &verify_err) != RSP_OK) {
+            refuse(server, device, "eUICC signature does not verify");
+            return RSP_OK;
+        }
+        ctx.by_counter = true;
+        if (r->choice == SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_RESULT_SIGNED) {
+            const sgp32_euicc_package_result_data_signed *d =
+                &r->u.euicc_package_result_signed.euicc_package_result_data_signed;
+            result_eim_id = d->eim_id;
+            ctx.counter = d->counter_value;
+            ctx.has_seq = true;
+            ctx.seq = d->seq_number;
+            if (d->has_eim_transaction_id && d->eim_transaction_id.len <= 16)
+                eim_hex(d->eim_transaction_id.data, d->eim_transaction_id.len, ctx.txid);
+            summarise_results(&ctx, &d->euicc_result);
+        } else {
+            const sgp32_euicc_package_error_data_signed *d =
+                &r->u.euicc_package_error_signed.euicc_package_error_data_signed;
+            result_eim_id = d->eim_id;
+            ctx.counter = d->counter_value;
+            if (d->has_eim_transaction_id && d->eim_transaction_id.len <= 16)
+                eim_hex(d->eim_transaction_id.data, d->eim_transaction_id.len, ctx.txid);
+            snprintf(ctx.reason_buf, sizeof ctx.reason_buf, "euiccPackageErrorCode:%lld",
+                     (long long)d->euicc_package_error_code);
+            ctx.state = "failed";
+            ctx.reason = ctx.reason_buf;
+            json_t *summary = json_pack("[{s:s, s:I, s:b}]", "type", "euiccPackageErrorSigned",
+                                        "code", (json_int_t)d->euicc_package_error_code, "ok", 0);
+            ctx.summary = json_dumps(summary, JSON_COMPACT);
+            json_decref(summary);
+        }
+    }
+    rsp_status status = RSP_OK;
+    if (result_eim_id.len != strlen(eim_id) ||
+        memcmp(result_eim_id.data, eim_id, result_eim_id.len) != 0) {
+        refuse(server, device, "result addressed to another eIM");
+    } else {
+        status = run_record(server, &ctx, err);
+        if (status == RSP_OK && ctx.outcome != OUTCOME_REFUSED) {
+            *refused = false;
+            *has_ack = ctx.has_seq;
+            *ack = ctx.seq;
+        }
+    }
+    free_record(&ctx);
+    return status;
+}
+
+/* Version "v1.2.0" from the IoT-specific info; free NVM (tag 82) from extCardResource. */
+static void euicc_info2_facts(record_ctx *ctx, const sgp32_euicc_info2 *info, char *version,
+                              size_t version_size)
+{
+    if (info->has_iot_specific_info && info->iot_specific_info.iot_version.count > 0) {
+        const der_view *v = info->iot_specific_info.iot_version.items;
+        if (v[0].len == 3) {
+            snprintf(version, version_size, "%u.%u.%u", v[0].data[0], v[0].data[1], v[0].data[2]);
+            ctx->version = version;
+        }
+    }
+    der_reader reader;
+    der_reader_init(&reader, info->ext_card_resource, 0, 0);
+    der_tlv tlv;
+    rsp_error ignored = {0};
+    while (!der_reader_at_end(&reader) && der_reader_next(&reader, &tlv, &ignored) == RSP_OK) {
+        if (tlv.tag == 0x82 && der_decode_int64(&tlv, &ctx->free_nvm, &ignored) == RSP_OK)
+            ctx->has_free_nvm = true;
+    }
+}
+
+static rsp_status process_ipa_euicc_data(eim_server *server, const device_row *device, der_view raw,
+                                         const sgp32_ipa_euicc_data_response *r, bool *refused,
+                                         rsp_error *err)
+{
+    record_ctx ctx = {.device = device, .kind = EIM_KIND_IPA_EUICC_DATA, .raw = raw};
+    der_view txid = {0};
+    char version[16];
+    uint8_t *certificate = NULL;
+    json_t *summary = json_object();
+    if (r->choice == SGP32_IPA_EUICC_DATA_RESPONSE_IPA_EUICC_DATA) {
+        const sgp32_ipa_euicc_data *d = &r->u.ipa_euicc_data;
+        if (d->has_eim_transaction_id)
+            txid = d->eim_transaction_id;
+        if (d->has_euicc_certificate && d->euicc_certificate.len > 1) {
+            /* [6] Certificate implicitly tagged: restore the SEQUENCE tag for X.509. */
+            certificate = malloc(d->euicc_certificate.len);
+            if (certificate != NULL) {
+                memcpy(certificate, d->euicc_certificate.data, d->euicc_certificate.len);
+                certificate[0] = 0x30;
+                ctx.certificate = certificate;
+                ctx.certificate_len = d->euicc_certificate.len;
+            }
+        }
+        if (d->has_association_token) {
+            ctx.has_new_token = true;
+            ctx.new_token = d->association_token;
+        }
+        if (d->has_euicc_info2)
+            euicc_info2_facts(&ctx, &d->euicc_info2, version, sizeof version);
+        if (d->has_default_smdp_address)
+            json_object_set_new(summary, "defaultSmdpAddress",
+                                json_stringn((const char *)d->default_smdp_address.data,
+                                             d->default_smdp_address.len));
+        json_object_set_new(summary, "certificate", json_boolean(ctx.certificate != NULL));
+        if (ctx.version != NULL)
+            json_object_set_new(summary, "sgp32Version", json_string(ctx.version));
+        if (ctx.has_free_nvm)
+            json_object_set_new(summary, "freeNvm", json_integer(ctx.free_nvm));
+        ctx.state = "succeeded";
+    } else {
+        const sgp32_ipa_euicc_data_response_error *e = &r->u.ipa_euicc_data_response_error;
+        if (e->has_eim_transaction_id)
+            txid = e->eim_transaction_id;
+        snprintf(ctx.reason_buf, sizeof ctx.reason_buf, "ipaEuiccDataErrorCode:%lld",
+                 (long long)e->ipa_euicc_data_error_code);
+        json_object_set_new(summary, "error", json_integer(e->ipa_euicc_data_error_code));
+        ctx.state = "failed";
+        ctx.reason = ctx.reason_buf;
+    }
+    ctx.summary = json_dumps(summary, JSON_COMPACT);
+    json_decref(summary);
+    rsp_status status = RSP_OK;
+    *refused = true;
+    if (txid.len == 0 || txid.len > 16) {
+        refuse(server, device, "IpaEuiccData without eimTransactionId");
+    } else if (ctx.certificate != NULL && server->ci_count > 0 && device->euicc_key == NULL) {
+        /* A certificate learnt this way must chain to a trusted CI before results rely on
+         * it; without the EUM certificate it cannot be checked here. */
+        const sgp32_ipa_euicc_data *d = &r->u.ipa_euicc_data;
+        rsp_certificate *euicc = NULL, *eum = NULL;
+        rsp_error cert_err = {0};
+        bool ok = d->has_eum_certificate && d->eum_certificate.len > 1;
+        uint8_t *eum_der = ok ? malloc(d->eum_certificate.len) : NULL;
+        if (eum_der != NULL) {
+            memcpy(eum_der, d->eum_certificate.data, d->eum_certificate.len);
+            eum_der[0] = 0x30;
+        }
+        ok = eum_der != NULL &&
+             rsp_certificate_from_der(ctx.certificate, ctx.certificate_len, &euicc, &cert_err) ==
+                 RSP_OK &&
+             rsp_certificate_from_der(eum_der, d->eum_certificate.len, &eum, &cert_err) == RSP_OK &&
+             rsp_certificate_verify(euicc, RSP_CERT_ROLE_EUICC, eum,
+                                    (const rsp_certificate *const *)server->cis, server->ci_count,
+                                    NULL, NULL, &cert_err) == RSP_OK;
+        rsp_certificate_free(euicc);
+        rsp_certificate_free(eum);
+        free(eum_der);
+        if (!ok) {
+            ctx.certificate = NULL;
+            LOG_WARN("eim", "eUICC certificate from IpaEuiccData not trusted",
+                     LOG_STR("eid", device->eid), LOG_STR("why", cert_err.message));
+        }
+    }
+    if (txid.len > 0 && txid.len <= 16) {
+        eim_hex(txid.data, txid.len, ctx.txid);
+        status = run_record(server, &ctx, err);
+        *refused = ctx.outcome == OUTCOME_REFUSED;
+    }
+    free(certificate);
+    free_record(&ctx);
+    return status;
+}
+
+static rsp_status process_trigger_result(eim_server *server, const device_row *device, der_view raw,
+                                         const sgp32_profile_download_trigger_result *r,
+                                         bool *refused, rsp_error *err)
+{
+    record_ctx ctx = {.device = device, .kind = EIM_KIND_DOWNLOAD_TRIGGER, .raw = raw};
+    char *reason = ctx.reason_buf;
+    const sgp32_profile_download_trigger_result_data *d = &r->profile_download_trigger_result_data;
+    json_t *summary = json_object();
+    ctx.state = "failed";
+    if (d->choice == SGP32_PROFILE_DOWNLOAD_TRIGGER_RESULT_DATA_PROFILE_INSTALLATION_RESULT) {
+        const sgp22_final_result *f =
+            &d->u.profile_installation_result.profile_installation_result_data.final_result;
+        if (f->choice == SGP22_FINAL_RESULT_SUCCESS_RESULT) {
+            ctx.state = "succeeded";
+        } else {
+            snprintf(reason, sizeof ctx.reason_buf, "errorReason:%lld",
+                     (long long)f->u.error_result.error_reason);
+            ctx.reason = reason;
+        }
+        json_object_set_new(summary, "profileInstallationResult",
+                            json_string(ctx.reason == NULL ? "success" : ctx.reason));
+    } else {
+        snprintf(reason, sizeof ctx.reason_buf, "profileDownloadErrorReason:%lld",
+                 (long long)d->u.profile_download_error.profile_download_error_reason);
+        ctx.reason = reason;
+        json_object_set_new(summary, "profileDownloadError", json_string(reason));
+    }
+    ctx.summary = json_dumps(summary, JSON_COMPACT);
+    json_decref(summary);
+    rsp_status status = RSP_OK;
+    *refused = true;
+    if (!r->has_eim_transaction_id || r->eim_transaction_id.len > 16) {
+        refuse(server, device, "ProfileDownloadTriggerResult without eimTransactionId");
+    } else {
+        eim_hex(r->eim_transaction_id.data, r->eim_transaction_id.len, ctx.txid);
+        status = run_record(server, &ctx, err);
+        *refused = ctx.outcome == OUTCOME_REFUSED;
+    }
+    free_record(&ctx);
+    return status;
+}
+
+static rsp_status process_package_error(eim_server *server, const device_row *device, der_view raw,
+                                        const sgp32_eim_package_result_response_error *e,
+                                        bool *refused, rsp_error *err)
+{
+    *refused = true;
+    if (!e->has_eim_transaction_id || e->eim_transaction_id.len > 16) {
+        refuse(server, device, "eimPackageResultResponseError without eimTransactionId");
+        return RSP_OK;
+    }
+    /* The IPA could not process the package: whatever kind it was, it failed. */
+    static const char *const kinds[] = {EIM_KIND_EUICC_PACKAGE, EIM_KIND_IPA_EUICC_DATA,
+                                        EIM_KIND_DOWNLOAD_TRIGGER};
+    char reason[48];
+    snprintf(reason, sizeof reason, "eimPackageResultErrorCode:%lld",
+             (long long)e->eim_package_result_error_code);
+    rsp_status status = RSP_OK;
+    for (size_t i = 0; i < 3 && *refused && status == RSP_OK; i++) {
+        record_ctx ctx = {
+            .device = device, .kind = kinds[i], .raw = raw, .state = "failed", .reason = reason};
+        eim_hex(e->eim_transaction_id.data, e->eim_transaction_id.len, ctx.txid);
+        ctx.summary = strdup("[{\"type\":\"eimPackageResultResponseError\",\"ok\":false}]");
+        ctx.server = server;
+        status = store_transaction(server->st, record_transaction, &ctx, err);
+        if (status == RSP_OK && ctx.outcome != OUTCOME_REFUSED) {
+            *refused = false;
+            metrics_counter_add(&server->results_accepted, 1);
+        }
+        free_record(&ctx);
+    }
+    if (status == RSP_OK && *refused)
+        refuse(server, device, "no package with this eimTransactionId");
+    return status;
+}
+
+static rsp_status load_device(eim_server *server, const char *eid, device_row *device, bool *found,
+                              rsp_error *err)
+{
+    store_conn *conn = NULL;
+    rsp_status status = store_borrow(server->st, &conn, err);
+    if (status != RSP_OK)
+        return status;
+    store_stmt *stmt = NULL;
+    status = store_prepare(conn,
+                           "SELECT id, tenant_id, blocked, association_token, euicc_certificate "
+                           "FROM eim_devices WHERE eid = $1",
+                           &stmt, err);
+    if (status == RSP_OK) {
+        store_bind_text(stmt, 1, eid);
+        status = store_step(stmt, found, err);
+        if (status == RSP_OK && *found) {
+            device->id = store_column_int64(stmt, 0);
+            device->tenant_id = store_column_int64(stmt, 1);
+            device->blocked = store_column_int64(stmt, 2) != 0;
+            device->has_token = !store_column_is_null(stmt, 3);
+            device->token = store_column_int64(stmt, 3);
+            size_t len = 0;
+            const uint8_t *der = store_column_blob(stmt, 4, &len);
+            rsp_error ignored = {0};
+            if (len > 0 &&
+                rsp_public_key_from_certificate(der, len, &device->euicc_key, &ignored) != RSP_OK)
+                device->euicc_key = NULL;
+            snprintf(device->eid, sizeof device->eid, "%s", eid);
+        }
+        store_finish(stmt);
+    }
+    store_return(conn);
+    return status;
+}
+
+static rsp_status result_error(int64_t code, der_writer *out)
+{
+    sgp32_provide_eim_package_result_response response = {
+        .choice = SGP32_PROVIDE_EIM_PACKAGE_RESULT_RESPONSE_PROVIDE_EIM_PACKAGE_RESULT_ERROR,
+        .u.provide_eim_package_result_error = code,
+    };
+    return schema_encode(&sgp32_provide_eim_package_result_response_type, &response, out);
+}
+
+/* The BF51 TLV inside a ProvideEimPackageResult, directly or in ePRAndNotifications. */
+static bool find_result_tlv(der_view message, uint32_t wanted, der_view *out)
+{
+    der_tlv outer, child;
+    der_reader reader, inner;
+    rsp_error ignored = {0};
+    if (der_parse_single(message, &outer, &ignored) != RSP_OK ||
+        der_reader_enter(&outer, 0, &reader, &ignored) != RSP_OK)
+        return false;
+    while (!der_reader_at_end(&reader) && der_reader_next(&reader, &child, &ignored) == RSP_OK) {
+        if (child.tag == wanted) {
+            *out = child.whole;
+            return true;
+        }
+        if (child.tag == 0x30 && der_reader_enter(&child, 1, &inner, &ignored) == RSP_OK) {
+            der_tlv first;
+            if (der_reader_next(&inner, &first, &ignored) == RSP_OK && first.tag == wanted) {
+                *out = first.whole;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_writer *out,
+                                    rsp_error *err)
+{
+    uint8_t *arena_buf = malloc(EIM_ARENA_SIZE);
+    sgp32_provide_eim_package_result *value = malloc(sizeof *value);
+    if (arena_buf == NULL || value == NULL) {
+        free(arena_buf);
+        free(value);
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory for a result");
+    }
+    schema_arena arena;
+    schema_arena_init(&arena, arena_buf, EIM_ARENA_SIZE);
+    rsp_status status =
+        schema_decode(&sgp32_provide_eim_package_result_type, message, value, &arena, err);
+    device_row device = {0};
+    bool found = false;
+    char eid[33];
+    if (status != RSP_OK) {
+        /* malformed: answered by the caller with HTTP 400 */
+    } else if (!value->has_eid_value) {
+        status = result_error(EIM_RESULT_ERROR_MISSING_EID, out);
+    } else if (!eim_eid_text(value->eid_value, eid)) {
+        status = result_error(EIM_RESULT_ERROR_INVALID_EID, out);
+    } else if ((status = load_device(server, eid, &device, &found, err)) != RSP_OK) {
+        /* storage failure */
+    } else if (!found) {
+        status = result_error(EIM_RESULT_ERROR_EID_NOT_FOUND, out);
+    } else if (device.blocked) {
+        refuse(server, &device, "device is blocked");
+        status = result_error(EIM_RESULT_ERROR_UNDEFINED, out);
+    } else {
+        const sgp32_eim_package_result *r = &value->eim_package_result;
+        bool has_ack = false, refused = true;
+        int64_t ack = 0;
+        der_view raw = message;
+        switch (r->choice) {
+        case SGP32_EIM_PACKAGE_RESULT_EUICC_PACKAGE_RESULT:
+        case SGP32_EIM_PACKAGE_RESULT_EPR_AND_NOTIFICATIONS: {
+            const sgp32_euicc_package_result *epr =
+                r->choice == SGP32_EIM_PACKAGE_RESULT_EUICC_PACKAGE_RESULT
+                    ? &r->u.euicc_package_result
+                    : &r->u.epr_and_notifications.euicc_package_result;
+            if (!find_result_tlv(message, 0xBF51, &raw))
+                status = rsp_error_set(err, RSP_ERR_BAD_VALUE, 0xBF51, 0, "no EuiccPackageResult");
+            else
+                status = process_euicc_package_result(server, &device, raw, epr, &has_ack, &ack,
+                                                      &refused, err);
+            break;
+        }
+        case SGP32_EIM_PACKAGE_RESULT_IPA_EUICC_DATA_RESPONSE:
+            if (find_result_tlv(message, 0xBF52, &raw))
+                status = process_ipa_euicc_data(server, &device, raw, &r->u.ipa_euicc_data_response,
+                                                &refused, err);
+            break;
+        case SGP32_EIM_PACKAGE_RESULT_PROFILE_DOWNLOAD_TRIGGER_RESULT:
+            if (find_result_tlv(message, 0xBF54, &raw))
+                status = process_trigger_result(
+                    server, &device, raw, &r->u.profile_download_trigger_result, &refused, err);
+            break;
+        default:
+            status = process_package_error(server, &device, message,
+                                           &r->u.eim_package_result_response_error, &refused, err);
+            break;
+        }
+        if (status == RSP_OK && refused) {
+            status = result_error(EIM_RESULT_ERROR_UNDEFINED, out);
+        } else if (status == RSP_OK) {
+            sgp32_provide_eim_package_result_response response = {0};
+            if (has_ack) {
+                response.choice = SGP32_PROVIDE_EIM_PACKAGE_RESULT_RESPONSE_EIM_ACKNOWLEDGEMENTS;
+                response.u.eim_acknowledgements.sequence_numbers.count = 1;
+                response.u.eim_acknowledgements.sequence_numbers.items = &ack;
+            } else {
+                response.choice = SGP32_PROVIDE_EIM_PACKAGE_RESULT_RESPONSE_EMPTY_RESPONSE;
+            }
+            status = schema_encode(&sgp32_provide_eim_package_result_response_type, &response, out);
+        }
+    }
+    rsp_public_key_free(device.euicc_key);
+    free(value);
+    free(arena_buf);
+    return status;
+}
+
+/* ---- HTTP glue (SGP.32 v1.2 section 6.1: ASN.1 binding) ----------------------------- */
+
+static bool is_asn1_content_type(const char *value)
+{
+    size_t n = strlen(EIM_ASN1_CONTENT_TYPE);
+    return value != NULL && strncasecmp(value, EIM_ASN1_CONTENT_TYPE, n) == 0 &&
+           (value[n] == '\0' || value[n] == ';' || value[n] == ' ');
+}
+
+static int answer_text(http_reply *reply, int status, const char *text)
+{
+    http_reply_borrowed(reply, status, "text/plain", text, strlen(text));
+    return 0;
+}
+
+int eim_esipa_asn1_handle(const http_request *request, http_reply *reply, void *user)
+{
+    eim_server *server = user;
+    if (strcmp(request->method, "POST") != 0)
+        return answer_text(reply, 405, "POST only\n");
+    if (!is_asn1_content_type(http_request_header(request, "Content-Type")))
+        return answer_text(reply, 415, "Content-Type must be " EIM_ASN1_CONTENT_TYPE "\n");
+    der_view message = der_view_make(request->body, request->body_len);
+    der_tlv tlv;
+    rsp_error err = {0};
+    if (der_parse_single(message, &tlv, &err) != RSP_OK)
+        return answer_text(reply, 400, "malformed DER\n");
+    der_writer out;
+    der_writer_init_dynamic(&out, NULL);
+    rsp_status status;
+    bool no_content = false;
+    switch (tlv.tag) {
+    case 0xBF4F: {
+        sgp32_get_eim_package_request poll;
+        uint8_t arena_buf[256];
+        schema_arena arena;
+        schema_arena_init(&arena, arena_buf, sizeof arena_buf);
+        status = schema_decode(&sgp32_get_eim_package_request_type, message, &poll, &arena, &err);
+        if (status == RSP_OK)
+            status = eim_esipa_get_package(server, poll.eid_value, &out, &err);
+        break;
+    }
+    case 0xBF50:
+        status = eim_esipa_provide_result(server, message, &out, &err);
+        break;
+    case 0xBF3D: {
+        /* HandleNotification: a result travels like ProvideEimPackageResult (no answer);
+         * a pending notification goes to the relay. */
+        der_reader reader;
+        der_tlv inner;
+        status = der_reader_enter(&tlv, 0, &reader, &err);
+        if (status == RSP_OK)
+            status = der_reader_next(&reader, &inner, &err);
+        if (status == RSP_OK && inner.tag == 0xBF50)
+            status = eim_esipa_provide_result(server, inner.whole, &out, &err);
+        else if (status == RSP_OK)
+            status = eim_relay_handle(server, message, &out, &err);
+        no_content = true;
+        break;
+    }
+    case 0xBF39:
+    case 0xBF3B:
+    case 0xBF3A:
+    case 0xBF41:
+        status = eim_relay_handle(server, message, &out, &err);
+        break;
+    default:
+        status = rsp_error_set(&err, RSP_ERR_UNEXPECTED_TAG, tlv.tag, 0,
+                               "not an ESipa request of the eIM");
+        break;
+    }
+    if (status == RSP_OK && no_content) {
+        der_writer_free(&out);
+        http_reply_borrowed(reply, 204, NULL, NULL, 0);
+        return 0;
+    }
+    if (status == RSP_OK) {
+        size_t len = 0;
+        uint8_t *body = der_writer_take(&out, &len);
+        http_reply_owned(reply, 200, EIM_ASN1_CONTENT_TYPE, body, len);
+        der_writer_free(&out);
+        return 0;
+    }
+    der_writer_free(&out);
+    char text[200];
+    rsp_error_format(&err, text, sizeof text);
+    LOG_WARN("eim", "ESipa request failed", LOG_STR("error", text));
+    bool client_fault = status < RSP_ERR_NO_MEMORY || status == RSP_ERR_UNSUPPORTED;
+    if (status == RSP_ERR_IO)
+        return answer_text(reply, 502, "SM-DP+ unreachable\n");
+    return answer_text(reply, client_fault ? 400 : 500,
+                       client_fault ? "malformed ESipa message\n" : "internal error\n");
+}

@@ -1,0 +1,45 @@
+/* Shared pieces of the eIM REST API (docs/api/openapi.yaml): operation bodies, the per-call
+ * context and reply helpers used by rest_api.c and campaign.c. */
+#ifndef RSPKIT_EIM_REST_H
+#define RSPKIT_EIM_REST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "eim/server_private.h"
+
+/* One REST operation made into an order body. */
+typedef struct {
+    const char *kind;       /* EIM_KIND_* */
+    char name[32];          /* "enable", "download", ... */
+    char smdp_address[256]; /* download orders: the SM-DP+ the relay may reach */
+    uint8_t *body;          /* owned */
+    size_t body_len;
+} eim_operation;
+
+/* op: {"type": "enable", "iccid": "...", ...}. eid selects a per-device activation code
+ * ("activationCodes": {EID: code}); NULL when none applies. */
+rsp_status eim_operation_build(const json_t *op, const char *eid, eim_operation *out,
+                               rsp_error *err);
+void eim_operation_free(eim_operation *op);
+
+typedef struct {
+    eim_server *server;
+    const http_request *request;
+    store_conn *conn;
+    int64_t tenant_id;
+    char key_id[24];
+    json_t *body;     /* parsed request body or NULL */
+    const char *path; /* after "/api/v1/" */
+} rest_call;
+
+/* Replies with a JSON body (takes the reference); returns 0 for the handler. */
+int eim_rest_json(http_reply *reply, int status, json_t *body);
+int eim_rest_problem(http_reply *reply, int status, const char *message);
+
+/* Campaign routes ("campaigns..."); returns -1 when the path is not a campaign route. */
+int eim_campaign_rest(rest_call *call, http_reply *reply);
+
+#endif

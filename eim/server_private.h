@@ -1,0 +1,67 @@
+/* Internals shared by the eIM server's interface files (ESipa, relay, REST, campaigns,
+ * webhooks). Not installed, not for other components. */
+#ifndef RSPKIT_EIM_SERVER_PRIVATE_H
+#define RSPKIT_EIM_SERVER_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "crypto/certificate.h"
+#include "crypto/key.h"
+#include "eim/server.h"
+#include "net/http_server.h"
+#include "net/metrics.h"
+#include "store/store.h"
+
+#define EIM_ASN1_CONTENT_TYPE "application/x-gsma-rsp-asn1"
+#define EIM_ARENA_SIZE        (256u * 1024u)
+#define EIM_MAX_CIS           8
+
+struct eim_server {
+    eim_server_config config;
+    store *st;
+    rsp_private_key *eim_key;
+    rsp_certificate *cis[EIM_MAX_CIS];
+    size_t ci_count;
+    http_server *http;
+    metrics_registry *metrics;
+    metrics_counter polls_empty;
+    metrics_counter packages_sent;
+    metrics_counter packages_resent;
+    metrics_counter results_accepted;
+    metrics_counter results_refused;
+    metrics_counter relay_calls;
+    metrics_counter relay_failures;
+    metrics_counter webhooks_delivered;
+    metrics_counter webhooks_failed;
+    pthread_t worker;
+    bool worker_running;
+    atomic_bool stopping;
+    pthread_mutex_t worker_lock;
+    pthread_cond_t worker_wake;
+};
+
+/* Route handlers (user = eim_server). */
+int eim_esipa_asn1_handle(const http_request *request, http_reply *reply, void *user);
+int eim_rest_handle(const http_request *request, http_reply *reply, void *user);
+
+/* ESipa functions on decoded messages; each writes the ESipa answer (DER) to out. */
+rsp_status eim_esipa_get_package(eim_server *server, der_view eid, der_writer *out, rsp_error *err);
+/* result: the whole ProvideEimPackageResult TLV (BF50) as received. */
+rsp_status eim_esipa_provide_result(eim_server *server, der_view result, der_writer *out,
+                                    rsp_error *err);
+
+/* Download relay (relay.c): message is the ESipa request TLV (BF39, BF3B, BF3A, BF41, BF3D
+ * pending notification); writes the ESipa response TLV (nothing for a notification). */
+rsp_status eim_relay_handle(eim_server *server, der_view message, der_writer *out, rsp_error *err);
+
+/* Background work (campaign.c, webhook.c). */
+void eim_campaign_release_due(eim_server *server);
+void eim_webhook_deliver_due(eim_server *server);
+
+/* Hex helpers for identifiers in the database. out needs 2 * len + 1 bytes. */
+void eim_hex(const uint8_t *data, size_t len, char *out);
+/* EID as 32 decimal digits from the 16-byte eidValue; false when not BCD. */
+bool eim_eid_text(der_view eid, char out[33]);
+
+#endif

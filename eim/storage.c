@@ -1,0 +1,309 @@
+/* eIM storage: schema and the statements shared by the ESipa, REST and campaign code. */
+#include "eim/storage.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto/random.h"
+
+/* One schema text for both dialects; only the key and blob types differ. */
+#define EIM_SCHEMA_V1(ID, BLOB)                                                                    \
+    "CREATE TABLE eim_tenants (id " ID ", name TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL);" \
+    "CREATE TABLE eim_api_keys (key_id TEXT PRIMARY KEY, tenant_id BIGINT NOT NULL REFERENCES "    \
+    "eim_tenants(id), secret_hash TEXT NOT NULL, created_at BIGINT NOT NULL, revoked INTEGER NOT " \
+    "NULL DEFAULT 0);"                                                                             \
+    "CREATE TABLE eim_devices (id " ID ", tenant_id BIGINT NOT NULL REFERENCES eim_tenants(id), "  \
+    "eid TEXT NOT NULL UNIQUE, euicc_certificate " BLOB ", eum_certificate " BLOB ", "             \
+    "counter BIGINT NOT NULL DEFAULT 0, association_token BIGINT, blocked INTEGER NOT NULL "       \
+    "DEFAULT 0, sgp32_version TEXT, free_nvm BIGINT, profiles TEXT, eims TEXT, "                   \
+    "default_smdp TEXT, last_seen BIGINT, created_at BIGINT NOT NULL);"                            \
+    "CREATE INDEX eim_devices_tenant ON eim_devices (tenant_id, id);"                              \
+    "CREATE TABLE eim_device_labels (device_id BIGINT NOT NULL REFERENCES eim_devices(id), "       \
+    "name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (device_id, name));"                     \
+    "CREATE INDEX eim_device_labels_value ON eim_device_labels (name, value, device_id);"          \
+    "CREATE TABLE eim_campaigns (id " ID                                                           \
+    ", tenant_id BIGINT NOT NULL REFERENCES eim_tenants(id), "                                     \
+    "name TEXT NOT NULL, operation TEXT NOT NULL, state TEXT NOT NULL, rate_per_minute BIGINT "    \
+    "NOT NULL, max_failure_permille BIGINT NOT NULL, min_results BIGINT NOT NULL, total BIGINT "   \
+    "NOT NULL DEFAULT 0, released BIGINT NOT NULL DEFAULT 0, succeeded BIGINT NOT NULL DEFAULT "   \
+    "0, failed BIGINT NOT NULL DEFAULT 0, cancelled BIGINT NOT NULL DEFAULT 0, release_credit "    \
+    "BIGINT NOT NULL DEFAULT 0, last_release_at BIGINT NOT NULL DEFAULT 0, baseline_succeeded "    \
+    "BIGINT NOT NULL DEFAULT 0, baseline_failed BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT " \
+    "NULL, updated_at BIGINT NOT NULL);"                                                           \
+    "CREATE TABLE eim_orders (id " ID ", tenant_id BIGINT NOT NULL, device_id BIGINT NOT NULL "    \
+    "REFERENCES eim_devices(id), campaign_id BIGINT, kind TEXT NOT NULL, operation TEXT NOT "      \
+    "NULL, body " BLOB " NOT NULL, state TEXT NOT NULL, counter_value BIGINT, transaction_id "     \
+    "TEXT UNIQUE, package " BLOB ", smdp_address TEXT, summary TEXT, reason TEXT, created_at "     \
+    "BIGINT NOT NULL, delivered_at BIGINT, finished_at BIGINT);"                                   \
+    "CREATE INDEX eim_orders_open ON eim_orders (device_id, id) WHERE state IN "                   \
+    "('pending', 'delivered');"                                                                    \
+    "CREATE INDEX eim_orders_device ON eim_orders (device_id, id);"                                \
+    "CREATE INDEX eim_orders_smdp ON eim_orders (smdp_address) WHERE state = 'delivered';"         \
+    "CREATE INDEX eim_orders_campaign ON eim_orders (campaign_id, state, id);"                     \
+    "CREATE TABLE eim_results (id " ID ", device_id BIGINT NOT NULL, order_id BIGINT, seq_number " \
+    "BIGINT, result " BLOB " NOT NULL, received_at BIGINT NOT NULL);"                              \
+    "CREATE UNIQUE INDEX eim_results_seq ON eim_results (device_id, seq_number);"                  \
+    "CREATE TABLE eim_history (id " ID ", device_id BIGINT NOT NULL, event TEXT NOT NULL, detail " \
+    "TEXT, at BIGINT NOT NULL);"                                                                   \
+    "CREATE INDEX eim_history_device ON eim_history (device_id, id);"                              \
+    "CREATE TABLE eim_audit (id " ID ", tenant_id BIGINT, key_id TEXT, action TEXT NOT NULL, "     \
+    "target TEXT, detail TEXT, at BIGINT NOT NULL);"                                               \
+    "CREATE INDEX eim_audit_tenant ON eim_audit (tenant_id, id);"                                  \
+    "CREATE TABLE eim_webhooks (id " ID ", tenant_id BIGINT NOT NULL REFERENCES eim_tenants(id), " \
+    "url TEXT NOT NULL, secret TEXT NOT NULL, created_at BIGINT NOT NULL);"                        \
+    "CREATE TABLE eim_outbox (id " ID ", tenant_id BIGINT NOT NULL, event TEXT NOT NULL, "         \
+    "idempotency_key TEXT NOT NULL UNIQUE, payload TEXT NOT NULL, attempts BIGINT NOT NULL "       \
+    "DEFAULT 0, next_attempt_at BIGINT NOT NULL, delivered_at BIGINT, last_error TEXT);"           \
+    "CREATE INDEX eim_outbox_due ON eim_outbox (next_attempt_at, id) WHERE delivered_at IS NULL;"  \
+    "CREATE TABLE eim_relay_sessions (transaction_id TEXT PRIMARY KEY, device_id BIGINT, "         \
+    "order_id BIGINT, smdp_address TEXT NOT NULL, created_at BIGINT NOT NULL, finished_at "        \
+    "BIGINT)"
+
+static const store_migration eim_migrations[] = {
+    {.version = 1,
+     .description = "eIM tenants, devices, orders, campaigns, audit, outbox",
+     .sql_sqlite = EIM_SCHEMA_V1("INTEGER PRIMARY KEY", "BLOB"),
+     .sql_postgres = EIM_SCHEMA_V1("BIGSERIAL PRIMARY KEY", "BYTEA")},
+};
+
+rsp_status eim_storage_migrate(store *st, rsp_error *err)
+{
+    return store_migrate(st, "eim", eim_migrations,
+                         sizeof eim_migrations / sizeof eim_migrations[0], err);
+}
+
+int64_t eim_storage_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+const char *eim_storage_for_update(const store_conn *conn)
+{
+    return store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE" : "";
+}
+
+rsp_status eim_storage_tenant_create(store_conn *conn, const char *name, int64_t *tenant_id,
+                                     rsp_error *err)
+{
+    store_value params[] = {STORE_VALUE_TEXT(name), STORE_VALUE_INT64(eim_storage_now())};
+    return store_query_int64(conn,
+                             "INSERT INTO eim_tenants (name, created_at) VALUES ($1, $2) "
+                             "RETURNING id",
+                             params, 2, tenant_id, err);
+}
+
+static void sha256_hex(const char *text, char out[65])
+{
+    uint8_t digest[32];
+    unsigned int len = 0;
+    EVP_Digest(text, strlen(text), digest, &len, EVP_sha256(), NULL);
+    for (size_t i = 0; i < sizeof digest; i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
+rsp_status eim_storage_api_key_create(store_conn *conn, int64_t tenant_id,
+                                      char key_out[EIM_API_KEY_SIZE], rsp_error *err)
+{
+    uint8_t random[EIM_API_KEY_ID_SIZE / 2 + 32];
+    if (rsp_random_bytes(random, sizeof random) != RSP_OK)
+        return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "no random bytes for an API key");
+    char key_id[EIM_API_KEY_ID_SIZE + 1];
+    char secret[65];
+    for (size_t i = 0; i < EIM_API_KEY_ID_SIZE / 2; i++)
+        snprintf(key_id + 2 * i, 3, "%02x", random[i]);
+    for (size_t i = 0; i < 32; i++)
+        snprintf(secret + 2 * i, 3, "%02x", random[EIM_API_KEY_ID_SIZE / 2 + i]);
+    char hash[65];
+    sha256_hex(secret, hash);
+    store_value params[] = {STORE_VALUE_TEXT(key_id), STORE_VALUE_INT64(tenant_id),
+                            STORE_VALUE_TEXT(hash), STORE_VALUE_INT64(eim_storage_now())};
+    rsp_status status = store_exec(conn,
+                                   "INSERT INTO eim_api_keys (key_id, tenant_id, secret_hash, "
+                                   "created_at) VALUES ($1, $2, $3, $4)",
+                                   params, 4, NULL, err);
+    if (status == RSP_OK)
+        snprintf(key_out, EIM_API_KEY_SIZE, "%s.%s", key_id, secret);
+    return status;
+}
+
+rsp_status eim_storage_api_key_check(store_conn *conn, const char *key, int64_t *tenant_id,
+                                     char *key_id_out, rsp_error *err)
+{
+    const char *dot = key != NULL ? strchr(key, '.') : NULL;
+    if (dot == NULL || dot - key != EIM_API_KEY_ID_SIZE || strlen(dot + 1) != 64)
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "malformed API key");
+    char key_id[EIM_API_KEY_ID_SIZE + 1];
+    memcpy(key_id, key, EIM_API_KEY_ID_SIZE);
+    key_id[EIM_API_KEY_ID_SIZE] = '\0';
+    store_stmt *stmt = NULL;
+    rsp_status status = store_prepare(conn,
+                                      "SELECT tenant_id, secret_hash FROM eim_api_keys WHERE "
+                                      "key_id = $1 AND revoked = 0",
+                                      &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_text(stmt, 1, key_id);
+    bool has_row = false;
+    status = store_step(stmt, &has_row, err);
+    if (status == RSP_OK && !has_row)
+        status = rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "unknown API key");
+    if (status == RSP_OK) {
+        char hash[65];
+        sha256_hex(dot + 1, hash);
+        const char *stored = store_column_text(stmt, 1);
+        if (stored == NULL || strlen(stored) != 64 || CRYPTO_memcmp(stored, hash, 64) != 0) {
+            status = rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "wrong API key");
+        } else {
+            *tenant_id = store_column_int64(stmt, 0);
+            memcpy(key_id_out, key_id, sizeof key_id);
+        }
+    }
+    store_finish(stmt);
+    return status;
+}
+
+rsp_status eim_storage_audit(store_conn *conn, int64_t tenant_id, const char *key_id,
+                             const char *action, const char *target, const char *detail,
+                             rsp_error *err)
+{
+    store_value params[] = {
+        tenant_id > 0 ? STORE_VALUE_INT64(tenant_id) : STORE_VALUE_NULL(),
+        STORE_VALUE_TEXT(key_id),
+        STORE_VALUE_TEXT(action),
+        STORE_VALUE_TEXT(target),
+        STORE_VALUE_TEXT(detail),
+        STORE_VALUE_INT64(eim_storage_now()),
+    };
+    return store_exec(conn,
+                      "INSERT INTO eim_audit (tenant_id, key_id, action, target, detail, at) "
+                      "VALUES ($1, $2, $3, $4, $5, $6)",
+                      params, 6, NULL, err);
+}
+
+rsp_status eim_storage_history(store_conn *conn, int64_t device_id, const char *event,
+                               const char *detail, rsp_error *err)
+{
+    store_value params[] = {STORE_VALUE_INT64(device_id), STORE_VALUE_TEXT(event),
+                            STORE_VALUE_TEXT(detail), STORE_VALUE_INT64(eim_storage_now())};
+    return store_exec(conn,
+                      "INSERT INTO eim_history (device_id, event, detail, at) VALUES ($1, $2, "
+                      "$3, $4)",
+                      params, 4, NULL, err);
+}
+
+rsp_status eim_storage_outbox_add(store_conn *conn, int64_t tenant_id, const char *event,
+                                  const char *idempotency_key, const char *payload_json,
+                                  rsp_error *err)
+{
+    /* Only tenants with an endpoint get events; the outbox holds nothing nobody will take. */
+    store_value params[] = {STORE_VALUE_INT64(tenant_id), STORE_VALUE_TEXT(event),
+                            STORE_VALUE_TEXT(idempotency_key), STORE_VALUE_TEXT(payload_json),
+                            STORE_VALUE_INT64(eim_storage_now())};
+    return store_exec(conn,
+                      "INSERT INTO eim_outbox (tenant_id, event, idempotency_key, payload, "
+                      "next_attempt_at) SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM "
+                      "eim_webhooks WHERE tenant_id = $1) ON CONFLICT (idempotency_key) DO "
+                      "NOTHING",
+                      params, 5, NULL, err);
+}
+
+rsp_status eim_storage_order_create(store_conn *conn, const eim_order_spec *spec, int64_t *order_id,
+                                    rsp_error *err)
+{
+    store_value params[] = {
+        STORE_VALUE_INT64(spec->tenant_id),
+        STORE_VALUE_INT64(spec->device_id),
+        spec->campaign_id > 0 ? STORE_VALUE_INT64(spec->campaign_id) : STORE_VALUE_NULL(),
+        STORE_VALUE_TEXT(spec->kind),
+        STORE_VALUE_TEXT(spec->operation),
+        STORE_VALUE_BLOB(spec->body, spec->body_len),
+        STORE_VALUE_TEXT(spec->state),
+        STORE_VALUE_TEXT(spec->smdp_address),
+        STORE_VALUE_INT64(eim_storage_now()),
+    };
+    return store_query_int64(conn,
+                             "INSERT INTO eim_orders (tenant_id, device_id, campaign_id, kind, "
+                             "operation, body, state, smdp_address, created_at) VALUES ($1, $2, "
+                             "$3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                             params, 9, order_id, err);
+}
+
+static rsp_status order_event(store_conn *conn, int64_t order_id, const char *state,
+                              const char *summary_json, const char *reason, rsp_error *err)
+{
+    store_stmt *stmt = NULL;
+    rsp_status status = store_prepare(conn,
+                                      "SELECT o.tenant_id, d.eid, o.operation, o.campaign_id, "
+                                      "o.transaction_id FROM eim_orders o JOIN eim_devices d ON "
+                                      "d.id = o.device_id WHERE o.id = $1",
+                                      &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_int64(stmt, 1, order_id);
+    bool has_row = false;
+    status = store_step(stmt, &has_row, err);
+    if (status == RSP_OK && has_row) {
+        int64_t tenant_id = store_column_int64(stmt, 0);
+        char *payload = NULL;
+        size_t payload_len = 0;
+        FILE *out = open_memstream(&payload, &payload_len);
+        if (out == NULL) {
+            store_finish(stmt);
+            return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory for an event");
+        }
+        /* Values are identifiers and JSON written by this program: no escaping needed except
+         * the reason, which is a fixed code name. */
+        fprintf(out,
+                "{\"event\":\"order.finished\",\"orderId\":%lld,\"eid\":\"%s\",\"operation\":"
+                "\"%s\",\"state\":\"%s\",\"campaignId\":%lld,\"transactionId\":\"%s\","
+                "\"reason\":%s%s%s,\"summary\":%s}",
+                (long long)order_id, store_column_text(stmt, 1), store_column_text(stmt, 2), state,
+                (long long)store_column_int64(stmt, 3),
+                store_column_text(stmt, 4) != NULL ? store_column_text(stmt, 4) : "",
+                reason != NULL ? "\"" : "", reason != NULL ? reason : "null",
+                reason != NULL ? "\"" : "", summary_json != NULL ? summary_json : "null");
+        fclose(out);
+        store_finish(stmt);
+        char key[64];
+        snprintf(key, sizeof key, "order-%lld", (long long)order_id);
+        status = eim_storage_outbox_add(conn, tenant_id, "order.finished", key, payload, err);
+        free(payload);
+        return status;
+    }
+    store_finish(stmt);
+    return status;
+}
+
+rsp_status eim_storage_order_finish(store_conn *conn, int64_t order_id, const char *state,
+                                    const char *summary_json, const char *reason, bool *changed,
+                                    rsp_error *err)
+{
+    *changed = false;
+    store_value params[] = {STORE_VALUE_TEXT(state), STORE_VALUE_TEXT(summary_json),
+                            STORE_VALUE_TEXT(reason), STORE_VALUE_INT64(eim_storage_now()),
+                            STORE_VALUE_INT64(order_id)};
+    int64_t changes = 0;
+    rsp_status status = store_exec(conn,
+                                   "UPDATE eim_orders SET state = $1, summary = $2, reason = $3, "
+                                   "finished_at = $4 WHERE id = $5 AND state = 'delivered'",
+                                   params, 5, &changes, err);
+    if (status != RSP_OK || changes == 0)
+        return status;
+    *changed = true;
+    bool failed = strcmp(state, "succeeded") != 0;
+    store_value campaign_params[] = {
+        STORE_VALUE_INT64(failed ? 0 : 1), STORE_VALUE_INT64(failed ? 1 : 0),
+        STORE_VALUE_INT64(eim_storage_now()), STORE_VALUE_INT64(order_id)};
+    status = store_exec(conn,
+                        "UPDATE eim_campaigns SET succeeded = succeeded + $1, failed = failed + "
+                        "$2, updated_at = $3 WHERE id = (SELECT campaign_id FROM eim_orders WHERE "
+                        "id = $4)",
+                        campaign_params, 4, NULL, err);
+    if (status == RSP_OK)
+        status = order_event(conn, order_id, state, summary_json, reason, err);
+    return status;
+}

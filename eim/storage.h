@@ -1,0 +1,83 @@
+/* Durable state of the eIM: tenants and API keys, devices, orders (one eIM package each),
+ * results, campaigns, the audit log, device history and the webhook outbox, on store/store.h
+ * (SQLite or PostgreSQL, same SQL).
+ *
+ * Order life cycle: queued (campaign member not yet released) -> pending (the next poll of the
+ * device gets it) -> delivered (signed with a counter taken from the device row in the same
+ * transaction; the exact bytes are kept) -> succeeded | failed | cancelled. A delivered order is
+ * resent byte for byte until its result arrives, so a counter is never given to two packages
+ * and a package lost on the way is not replaced by a second one the eUICC could also execute.
+ *
+ * Time is UNIX seconds from eim_storage_now(). */
+#ifndef RSPKIT_EIM_STORAGE_H
+#define RSPKIT_EIM_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "store/store.h"
+
+/* Order kinds: which GetEimPackageResponse alternative the stored body becomes. */
+#define EIM_KIND_EUICC_PACKAGE    "euiccPackage"
+#define EIM_KIND_IPA_EUICC_DATA   "ipaEuiccData"
+#define EIM_KIND_DOWNLOAD_TRIGGER "profileDownloadTrigger"
+#define EIM_TRANSACTION_ID_SIZE   16
+#define EIM_API_KEY_ID_SIZE       16 /* hex characters of the public key id */
+
+rsp_status eim_storage_migrate(store *st, rsp_error *err);
+int64_t eim_storage_now(void);
+/* " FOR UPDATE" on PostgreSQL (row lock until commit), "" on SQLite (writers serialised). */
+const char *eim_storage_for_update(const store_conn *conn);
+
+/* Tenants and API keys. The key handed out is "<key id>.<secret>"; only SHA-256(secret) is
+ * stored. key_out needs EIM_API_KEY_SIZE bytes. */
+#define EIM_API_KEY_SIZE 96
+rsp_status eim_storage_tenant_create(store_conn *conn, const char *name, int64_t *tenant_id,
+                                     rsp_error *err);
+rsp_status eim_storage_api_key_create(store_conn *conn, int64_t tenant_id,
+                                      char key_out[EIM_API_KEY_SIZE], rsp_error *err);
+/* RSP_ERR_VERIFY for an unknown, revoked or wrong key. key_id_out: EIM_API_KEY_ID_SIZE + 1. */
+rsp_status eim_storage_api_key_check(store_conn *conn, const char *key, int64_t *tenant_id,
+                                     char *key_id_out, rsp_error *err);
+
+/* Appends to the audit log (every API call, package handed out, result received). */
+rsp_status eim_storage_audit(store_conn *conn, int64_t tenant_id, const char *key_id,
+                             const char *action, const char *target, const char *detail,
+                             rsp_error *err);
+/* Appends to a device's history (what it was sent, what it reported, refusals). */
+rsp_status eim_storage_history(store_conn *conn, int64_t device_id, const char *event,
+                               const char *detail, rsp_error *err);
+/* Queues a webhook event for the tenant's endpoints (delivered by webhook.c), in the caller's
+ * transaction so that a committed result always has its event. idempotency_key is unique: a
+ * second enqueue with the same key is a no-op. */
+rsp_status eim_storage_outbox_add(store_conn *conn, int64_t tenant_id, const char *event,
+                                  const char *idempotency_key, const char *payload_json,
+                                  rsp_error *err);
+
+/* Creates an order for a device. state is "pending" or "queued". body: DER of the
+ * EuiccPackage CHOICE, IpaEuiccDataRequest or ProfileDownloadTriggerRequest content without
+ * eimTransactionId (added at hand-out). */
+typedef struct {
+    int64_t tenant_id;
+    int64_t device_id;
+    int64_t campaign_id; /* 0: none */
+    const char *kind;
+    const char *operation; /* "enable", "listProfileInfo", ... for humans and filters */
+    const uint8_t *body;
+    size_t body_len;
+    const char *state;
+    const char *smdp_address; /* for download orders, the relay target; may be NULL */
+} eim_order_spec;
+rsp_status eim_storage_order_create(store_conn *conn, const eim_order_spec *spec, int64_t *order_id,
+                                    rsp_error *err);
+
+/* Finishes an order: state "succeeded" or "failed", with a summary (JSON text) and the reason
+ * reported by the eUICC (NULL when none); updates its campaign counters and queues the
+ * webhook event. Only a delivered order changes; *changed tells whether this call did it. */
+rsp_status eim_storage_order_finish(store_conn *conn, int64_t order_id, const char *state,
+                                    const char *summary_json, const char *reason, bool *changed,
+                                    rsp_error *err);
+
+#endif
