@@ -123,13 +123,11 @@ void euicc_state_clear(euicc_state *s)
     memset(s, 0, sizeof(*s));
 }
 
-rsp_status euicc_state_begin(euicc_state *s)
+static euicc_state_undo *undo_take(const euicc_state *s)
 {
-    if (s->undo != NULL)
-        return RSP_ERR_STATE;
     euicc_state_undo *undo = calloc(1, sizeof(*undo));
     if (undo == NULL)
-        return RSP_ERR_NO_MEMORY;
+        return NULL;
     memcpy(undo->counters, s->counters, sizeof(undo->counters));
     undo->dirty = s->dirty;
     for (size_t i = 0; i < EUICC_SLOT__COUNT; i++)
@@ -137,20 +135,15 @@ rsp_status euicc_state_begin(euicc_state *s)
     for (size_t i = 0; i < EUICC_LIST__COUNT; i++) {
         if (blob_list_share(&s->lists[i], &undo->lists[i]) != RSP_OK) {
             undo_free(undo);
-            return RSP_ERR_NO_MEMORY;
+            return NULL;
         }
     }
-    s->undo = undo;
-    return RSP_OK;
+    return undo;
 }
 
-void euicc_state_rollback(euicc_state *s)
+/* Puts the saved values back into s and frees undo. */
+static void undo_restore(euicc_state *s, euicc_state_undo *undo)
 {
-    euicc_state_undo *undo = s->undo;
-    if (undo == NULL)
-        return;
-    /* The transaction stays open on the restored values: hand the saved references over to
-     * the state, and save fresh ones again. */
     for (size_t i = 0; i < EUICC_SLOT__COUNT; i++) {
         euicc_blob_unref(s->slots[i]);
         s->slots[i] = undo->slots[i];
@@ -163,8 +156,24 @@ void euicc_state_rollback(euicc_state *s)
     }
     memcpy(s->counters, undo->counters, sizeof(s->counters));
     s->dirty = undo->dirty;
-    s->undo = NULL;
     undo_free(undo);
+}
+
+rsp_status euicc_state_begin(euicc_state *s)
+{
+    if (s->undo != NULL)
+        return RSP_ERR_STATE;
+    s->undo = undo_take(s);
+    return s->undo != NULL ? RSP_OK : RSP_ERR_NO_MEMORY;
+}
+
+void euicc_state_rollback(euicc_state *s)
+{
+    euicc_state_undo *undo = s->undo;
+    if (undo == NULL)
+        return;
+    s->undo = NULL;
+    undo_restore(s, undo);
     /* Reopen so that later mutations in the same command can still be undone. Without memory
      * for that, the command continues without undo: the values are already restored. */
     (void)euicc_state_begin(s);
@@ -174,6 +183,25 @@ void euicc_state_end(euicc_state *s)
 {
     undo_free(s->undo);
     s->undo = NULL;
+}
+
+rsp_status euicc_state_snapshot_take(const euicc_state *s, euicc_state_snapshot **out)
+{
+    *out = undo_take(s);
+    return *out != NULL ? RSP_OK : RSP_ERR_NO_MEMORY;
+}
+
+void euicc_state_snapshot_restore(euicc_state *s, euicc_state_snapshot *snapshot)
+{
+    /* The values differ from the file again unless they are the committed ones. */
+    bool was_dirty = s->dirty;
+    undo_restore(s, snapshot);
+    s->dirty = s->dirty || was_dirty;
+}
+
+void euicc_state_snapshot_free(euicc_state_snapshot *snapshot)
+{
+    undo_free(snapshot);
 }
 
 /* ---- file ---------------------------------------------------------------------------- */

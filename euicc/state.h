@@ -180,6 +180,13 @@ rsp_status euicc_state_begin(euicc_state *s);
 void euicc_state_rollback(euicc_state *s);
 void euicc_state_end(euicc_state *s);
 
+/* Savepoints inside a command (e.g. one SGP.32 PSMO that fails while the others stand):
+ * take one, and either restore it (consumes it) or free it. Cost: references only. */
+typedef struct euicc_state_undo euicc_state_snapshot;
+rsp_status euicc_state_snapshot_take(const euicc_state *s, euicc_state_snapshot **out);
+void euicc_state_snapshot_restore(euicc_state *s, euicc_state_snapshot *snapshot);
+void euicc_state_snapshot_free(euicc_state_snapshot *snapshot);
+
 /* ---- Generic record access ------------------------------------------------------------ */
 
 size_t euicc_state_count(const euicc_state *s, euicc_list_id list);

@@ -113,6 +113,88 @@ static void test_bpp_segments_reach_the_dispatcher(void **state)
     assert_int_equal(transmit_hex(f, "80E2910003BF3E05", resp, &len), 0x6A80);
 }
 
+/* Mutated valid commands (flipped bytes, cut lengths, random lengths) never crash the eUICC,
+ * never leave a response behind a failure, and leave the state decodable. Bounded: a
+ * deterministic few thousand inputs per run; libFuzzer targets go further. */
+static void test_hostile_commands(void **state)
+{
+    fixture *f = *state;
+    planted_profile p1 = {"98001032547698103214",
+                          0x10,
+                          SGP22_PROFILE_STATE_ENABLED,
+                          SGP22_PROFILE_CLASS_OPERATIONAL,
+                          "One",
+                          1u << SGP22_PPR2,
+                          0x0F};
+    planted_profile p2 = {"98001032547698103225",
+                          0x11,
+                          SGP22_PROFILE_STATE_DISABLED,
+                          SGP22_PROFILE_CLASS_TEST,
+                          "Two",
+                          0,
+                          0x0F};
+    fixture_plant(f, &p1);
+    fixture_plant(f, &p2);
+    static const char *const seeds[] = {"BF2000",
+                                        "BF2200",
+                                        "BF3E035C015A",
+                                        "BF4300",
+                                        "BF3C00",
+                                        "BF3F0580036162FF",
+                                        "BF2D00",
+                                        "BF2D0EA00C5A0A98001032547698103225",
+                                        "BF2D055C035A9F70",
+                                        "BF3111A00C5A0A98001032547698103225810100",
+                                        "BF3211A00C5A0A98001032547698103214810100",
+                                        "BF330C5A0A98001032547698103225",
+                                        "BF340482020640",
+                                        "BF2800",
+                                        "BF280481020520",
+                                        "BF2B00",
+                                        "BF2B05A003800101",
+                                        "BF2B04A0028200",
+                                        "BF3003800101",
+                                        "BF29115A0A98001032547698103214900378797A",
+                                        "A1820100",
+                                        "BF3603BF2300"};
+    uint8_t command[256];
+    unsigned seed = 20261127;
+    for (unsigned round = 0; round < 4000; round++) {
+        const char *base = seeds[round % (sizeof(seeds) / sizeof(seeds[0]))];
+        long n = der_hex_decode(base, command, sizeof(command));
+        assert_true(n > 0);
+        seed = seed * 1103515245u + 12345u;
+        unsigned flips = 1 + (seed >> 16) % 3;
+        for (unsigned i = 0; i < flips; i++) {
+            seed = seed * 1103515245u + 12345u;
+            command[(seed >> 8) % (unsigned)n] ^= (uint8_t)(1u << ((seed >> 4) % 8));
+        }
+        seed = seed * 1103515245u + 12345u;
+        size_t len = (seed >> 12) % 4 == 0 ? (seed >> 16) % ((unsigned)n + 1) : (size_t)n;
+        der_writer w;
+        der_writer_init_dynamic(&w, NULL);
+        rsp_status status = euicc_process(f->e, der_view_make(command, len), &w);
+        if (status != RSP_OK)
+            assert_int_equal(w.len, 0);
+        der_writer_free(&w);
+    }
+    /* The state is still whole and loads from its file. */
+    euicc_state s;
+    euicc_state_init(&s);
+    rsp_error err = {0};
+    assert_int_equal(euicc_state_load(&s, f->state_path, &err), RSP_OK);
+    der_writer a, b;
+    der_writer_init_dynamic(&a, NULL);
+    der_writer_init_dynamic(&b, NULL);
+    assert_int_equal(euicc_state_encode(&s, &a), RSP_OK);
+    assert_int_equal(euicc_state_encode(euicc_get_state(f->e), &b), RSP_OK);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.buf, b.buf, a.len);
+    der_writer_free(&a);
+    der_writer_free(&b);
+    euicc_state_clear(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +205,7 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_bpp_segments_reach_the_dispatcher, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_commands, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

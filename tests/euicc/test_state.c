@@ -126,6 +126,33 @@ static void test_transaction_rollback_restores_memory(void **state)
     der_writer_free(&after);
 }
 
+static void test_snapshot_restores_part_of_a_command(void **state)
+{
+    fixture *f = *state;
+    plant_pair(f);
+    euicc_state *s = euicc_get_state(f->e);
+    assert_int_equal(euicc_state_set_slot(s, EUICC_SLOT_ROLLBACK, (const uint8_t *)"x", 1), RSP_OK);
+    der_writer kept;
+    encode_state(s, &kept);
+    euicc_state_snapshot *snapshot = NULL;
+    assert_int_equal(euicc_state_snapshot_take(s, &snapshot), RSP_OK);
+    assert_int_equal(euicc_state_remove(s, EUICC_LIST_PROFILES, 1), RSP_OK);
+    assert_int_equal(euicc_state_set_slot(s, EUICC_SLOT_ROLLBACK, NULL, 0), RSP_OK);
+    euicc_state_snapshot_restore(s, snapshot);
+    der_writer after;
+    encode_state(s, &after);
+    assert_int_equal(kept.len, after.len);
+    assert_memory_equal(kept.buf, after.buf, kept.len);
+    assert_true(s->dirty); /* the slot change before the snapshot still needs a commit */
+    /* a snapshot that is not needed is just freed */
+    assert_int_equal(euicc_state_snapshot_take(s, &snapshot), RSP_OK);
+    assert_int_equal(euicc_state_remove(s, EUICC_LIST_PROFILES, 0), RSP_OK);
+    euicc_state_snapshot_free(snapshot);
+    assert_int_equal(euicc_state_count(s, EUICC_LIST_PROFILES), 1);
+    der_writer_free(&kept);
+    der_writer_free(&after);
+}
+
 /* A handler that fails after changing the state: the dispatcher must roll the change back and
  * leave neither memory nor file changed. Exercised with a SetNickname whose commit fails
  * because the state directory disappeared. */
@@ -386,6 +413,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_codec_round_trip_and_damage, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_transaction_rollback_restores_memory, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_restores_part_of_a_command, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_rolls_back, fixture_setup,
                                         fixture_teardown),
