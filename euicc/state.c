@@ -477,7 +477,16 @@ rsp_status euicc_state_profile_load(const euicc_state *s, size_t index, bool inf
     out->arena_buf = NULL;
     if (blob.data == NULL)
         return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "no profile %zu", index);
-    size_t size = blob.len * 4 + 1024;
+    size_t sized_from = blob.len;
+    der_tlv outer, first;
+    der_reader reader;
+    rsp_error ignored = {0};
+    /* profileInfo alone is small next to the package: size the arena from it. */
+    if (info_only && der_parse_single(blob, &outer, &ignored) == RSP_OK &&
+        der_reader_enter(&outer, 0, &reader, &ignored) == RSP_OK &&
+        der_reader_next(&reader, &first, &ignored) == RSP_OK)
+        sized_from = first.whole.len;
+    size_t size = sized_from * 4 + 1024;
     out->arena_buf = malloc(size);
     if (out->arena_buf == NULL)
         return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory");
