@@ -2,6 +2,10 @@
  *
  * Built into rspkit only when the eUICC library is linked (RSPKIT_WITH_EUICC_CLI), so the
  * tool still links in configurations without it. */
+
+/* Registered by cli/main.c; declared here too until cli/commands.h lists it. */
+int cli_euicc(int argc, char **argv);
+
 #ifdef RSPKIT_WITH_EUICC_CLI
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,9 +29,6 @@
 #include "euicc/face_socket.h"
 #include "euicc/face_vpcd.h"
 #include "euicc/state.h"
-
-/* Registered by cli/main.c; declared here too until cli/commands.h lists it. */
-int cli_euicc(int argc, char **argv);
 
 #define MAX_CIS 8
 /* Which EIDs of a PKI folder eUICCs have taken: "EID STATE-PATH" per line. */
