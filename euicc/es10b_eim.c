@@ -98,6 +98,16 @@ void euicc_eim_check(euicc *e, const sgp32_eim_configuration_data *eim, bool upd
     rsp_public_key *key = NULL;
     rsp_error err = {0};
     *code = SGP32_RESULT_OK;
+    /* counterValue is mandatory when an eIM is added (SGP.32 v1.2 section 5.9.4) */
+    if (!update && !eim->has_counter_value) {
+        *code = SGP32_ADD_EIM_RESULT_COMMAND_ERROR;
+        return;
+    }
+    if (!update && eim->has_association_token &&
+        eim->association_token < EUICC_ASSOCIATION_TOKEN_REQUEST) {
+        *code = SGP32_ADD_EIM_RESULT_INVALID_ASSOCIATION_TOKEN;
+        return;
+    }
     if (eim->has_counter_value &&
         (eim->counter_value < 0 || eim->counter_value > EUICC_EIM_COUNTER_MAX)) {
         *code = SGP32_ADD_EIM_RESULT_COUNTER_VALUE_OUT_OF_RANGE;
@@ -123,14 +133,15 @@ void euicc_eim_check(euicc *e, const sgp32_eim_configuration_data *eim, bool upd
         *code = SGP32_ADD_EIM_RESULT_CI_PK_UNKNOWN;
 }
 
-/* SGP.32 v1.2 section 5.9.4 (CR12010): the eUICC fills what the eIM left out. */
+/* SGP.32 v1.2 section 5.9.4 (CR12010): the eUICC fills the optional fields the eIM left
+ * out: its first CI for signing, HTTPS retrieval, a proprietary eimId. */
 static void apply_defaults(const euicc *e, sgp32_eim_configuration_data *eim, uint8_t *protocol)
 {
     size_t count = 0;
     const der_view *ids = euicc_ci_key_ids(e, &count);
-    if (!eim->has_counter_value) {
-        eim->has_counter_value = true;
-        eim->counter_value = 0;
+    if (!eim->has_eim_id_type) {
+        eim->has_eim_id_type = true;
+        eim->eim_id_type = SGP32_EIM_ID_TYPE_PROPRIETARY;
     }
     if (!eim->has_euicc_ci_pk_id && count > 0) {
         eim->has_euicc_ci_pk_id = true;
@@ -153,10 +164,10 @@ rsp_status euicc_eim_add(euicc *e, const sgp32_eim_configuration_data *eim, bool
     rsp_status status = RSP_OK;
     apply_defaults(e, &stored, &protocol);
     *token_issued = eim->has_association_token;
-    if (*token_issued) {
+    *token = eim->association_token;
+    if (*token_issued && *token == EUICC_ASSOCIATION_TOKEN_REQUEST)
         status = euicc_state_next_counter(s, EUICC_COUNTER_ASSOCIATION_TOKEN, token);
-        stored.association_token = *token;
-    }
+    stored.association_token = *token;
     if (status == RSP_OK)
         status = euicc_state_append_value(s, EUICC_LIST_EIMS, &sgp32_eim_configuration_data_type,
                                           &stored);

@@ -46,8 +46,12 @@ rsp_status euicc_eim_public_key(const sgp32_eim_configuration_data *eim, rsp_pub
  * fields of an update, storing nothing. *code receives 0 or the AddEimResult /
  * UpdateEimResult code (ciPKUnknown, counterValueOutOfRange, commandError). */
 void euicc_eim_check(euicc *e, const sgp32_eim_configuration_data *eim, bool update, int64_t *code);
-/* Stores a checked new eIM; issues an association token when the request carries the
- * associationToken field (then *token_issued, *token). */
+/* associationToken value asking the eUICC to generate the token; a non-negative value is
+ * the token the eIM chose, taken as given. */
+#define EUICC_ASSOCIATION_TOKEN_REQUEST (-1)
+
+/* Stores a checked new eIM. When the request carries associationToken (-1: the eUICC issues
+ * the next one), *token_issued is set and *token holds the stored token. */
 rsp_status euicc_eim_add(euicc *e, const sgp32_eim_configuration_data *eim, bool *token_issued,
                          int64_t *token);
 

@@ -108,8 +108,10 @@ static void eim_configuration(const test_eim *eim, bool want_token, uint8_t *spk
     out->eim_id = der_view_make((const uint8_t *)eim->eim_id, strlen(eim->eim_id));
     out->has_eim_fqdn = true;
     out->eim_fqdn = out->eim_id;
+    out->has_counter_value = true;
+    out->counter_value = 0;
     out->has_association_token = want_token;
-    out->association_token = 0;
+    out->association_token = EUICC_ASSOCIATION_TOKEN_REQUEST;
     out->has_eim_public_key_data = true;
     out->eim_public_key_data.choice = SGP32_EIM_PUBLIC_KEY_DATA_EIM_PUBLIC_KEY;
     out->eim_public_key_data.u.eim_public_key = der_view_make(spki_buffer, spki_len);
