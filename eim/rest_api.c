@@ -160,6 +160,13 @@ static rsp_status register_one(rest_call *call, const json_t *item, rsp_error *e
     if (status == RSP_OK)
         status = check_chain(call, cert, cert_len, eum, eum_len, err);
     int64_t device_id = 0;
+    /* associationToken: the value the eUICC holds for this eIM (SGP.32 v1.2 section 2.11.1.1),
+     * known to the owner when it configured the eIM; absent means none (zero is signed). */
+    int64_t token = 0;
+    bool has_token = false;
+    if (status == RSP_OK)
+        status = rsp_json_get_int(item, "associationToken", false, INT64_MIN, INT64_MAX, &token,
+                                  &has_token, err);
     if (status == RSP_OK) {
         store_value params[] = {
             STORE_VALUE_INT64(call->tenant_id),
@@ -167,12 +174,13 @@ static rsp_status register_one(rest_call *call, const json_t *item, rsp_error *e
             cert != NULL ? STORE_VALUE_BLOB(cert, cert_len) : STORE_VALUE_NULL(),
             eum != NULL ? STORE_VALUE_BLOB(eum, eum_len) : STORE_VALUE_NULL(),
             STORE_VALUE_INT64(eim_storage_now()),
+            has_token ? STORE_VALUE_INT64(token) : STORE_VALUE_NULL(),
         };
         status = store_query_int64(call->conn,
                                    "INSERT INTO eim_devices (tenant_id, eid, euicc_certificate, "
-                                   "eum_certificate, created_at) VALUES ($1, $2, $3, $4, $5) "
-                                   "RETURNING id",
-                                   params, 5, &device_id, err);
+                                   "eum_certificate, created_at, association_token) VALUES ($1, "
+                                   "$2, $3, $4, $5, $6) RETURNING id",
+                                   params, 6, &device_id, err);
         if (status != RSP_OK && store_last_failure(call->conn) == STORE_FAILURE_UNIQUE) {
             rsp_error_clear(err);
             status = rsp_error_set(err, RSP_ERR_STATE, 0, 0, "EID %s is already registered", eid);

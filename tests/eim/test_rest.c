@@ -1,0 +1,508 @@
+/* eIM REST API over HTTPS on loopback: CSV import and filters, eUICC data learnt through an
+ * IpaEuiccData request, per-device activation codes in a campaign, signed webhooks with retry
+ * from the outbox, /health and /metrics. SQLite (the storage paths are shared with
+ * test_server.c, which also runs them on PostgreSQL). */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core/sgp32.h"
+#include "crypto/certificate.h"
+#include "crypto/key.h"
+#include "crypto/pki_generate.h"
+#include "crypto/signature_gsma.h"
+#include "eim/server.h"
+#include "eim/storage.h"
+#include "net/dev_pki.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
+#include "net/json.h"
+#include "store/store.h"
+
+#define EIM_ID    "eim.rest.example"
+#define ADMIN_KEY "admin-secret"
+#define EID_A     "89049032123451234512345678901235"
+#define EID_B     "89049032123451234512345678901236"
+#define ASN1_TYPE "application/x-gsma-rsp-asn1"
+
+typedef struct {
+    pthread_mutex_t lock;
+    int answer_status;
+    unsigned calls;
+    char body[2048];
+    char signature[128];
+    char timestamp[32];
+    char key[96];
+} hook_state;
+
+typedef struct {
+    char dir[128];
+    char db_url[256];
+    char eim_key_path[192];
+    dev_pki tls;
+    rsp_private_key *euicc_key;
+    rsp_certificate *euicc_cert;
+    eim_server *server;
+    http_client *client;
+    char base[64];
+    char api_key[EIM_API_KEY_SIZE];
+    http_server *hook;
+    hook_state hook_state;
+} fixture;
+
+static void check(rsp_status status, const rsp_error *err, const char *what)
+{
+    if (status != RSP_OK)
+        fail_msg("%s: %s (%s)", what, rsp_status_name(status), err->message);
+}
+
+static rsp_certificate *issue(rsp_cert_role role, const char *eid, const rsp_private_key *subject,
+                              const rsp_certificate *issuer, const rsp_private_key *issuer_key)
+{
+    rsp_public_key *pub = NULL;
+    rsp_error err = {0};
+    check(rsp_private_key_public(subject, &pub, &err), &err, "public key");
+    rsp_pki_certificate_request request = {
+        .role = role, .eid = eid, .subject_key = pub, .issuer = issuer, .issuer_key = issuer_key};
+    rsp_certificate *cert = NULL;
+    check(rsp_pki_issue_certificate(&request, &cert, &err), &err, "issue");
+    rsp_public_key_free(pub);
+    return cert;
+}
+
+static int hook_handler(const http_request *request, http_reply *reply, void *user)
+{
+    hook_state *s = user;
+    pthread_mutex_lock(&s->lock);
+    s->calls++;
+    size_t n = request->body_len < sizeof s->body - 1 ? request->body_len : sizeof s->body - 1;
+    memcpy(s->body, request->body, n);
+    s->body[n] = '\0';
+    const char *sig = http_request_header(request, "X-Rspkit-Signature");
+    const char *ts = http_request_header(request, "X-Rspkit-Timestamp");
+    const char *key = http_request_header(request, "X-Rspkit-Idempotency-Key");
+    snprintf(s->signature, sizeof s->signature, "%s", sig != NULL ? sig : "");
+    snprintf(s->timestamp, sizeof s->timestamp, "%s", ts != NULL ? ts : "");
+    snprintf(s->key, sizeof s->key, "%s", key != NULL ? key : "");
+    int status = s->answer_status;
+    pthread_mutex_unlock(&s->lock);
+    http_reply_borrowed(reply, status, "text/plain", "ok", 2);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/rspkit-eim-rest-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    rsp_error err = {0};
+    check(dev_pki_create(f->dir, "localhost", &f->tls, &err), &err, "dev pki");
+    rsp_private_key *ci_key = NULL, *eum_key = NULL, *eim_key = NULL;
+    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &ci_key, &err), &err, "ci key");
+    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eum_key, &err), &err, "eum key");
+    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->euicc_key, &err), &err, "key");
+    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eim_key, &err), &err, "eim key");
+    rsp_certificate *ci = issue(RSP_CERT_ROLE_CI, NULL, ci_key, NULL, ci_key);
+    rsp_certificate *eum = issue(RSP_CERT_ROLE_EUM, NULL, eum_key, ci, ci_key);
+    f->euicc_cert = issue(RSP_CERT_ROLE_EUICC, EID_A, f->euicc_key, eum, eum_key);
+    snprintf(f->eim_key_path, sizeof f->eim_key_path, "%s/eim.key.pem", f->dir);
+    check(rsp_private_key_write_pem_file(eim_key, f->eim_key_path, &err), &err, "eim key file");
+    rsp_certificate_free(ci);
+    rsp_certificate_free(eum);
+    rsp_private_key_free(ci_key);
+    rsp_private_key_free(eum_key);
+    rsp_private_key_free(eim_key);
+
+    snprintf(f->db_url, sizeof f->db_url, "sqlite:%s/eim.db", f->dir);
+    eim_server_config config = {
+        .database = f->db_url,
+        .listen = "127.0.0.1:0",
+        .tls_cert = f->tls.server_cert,
+        .tls_key = f->tls.server_key,
+        .eim_id = EIM_ID,
+        .eim_key_file = f->eim_key_path,
+        .admin_key = ADMIN_KEY,
+        .worker_period_ms = 60000,
+    };
+    check(eim_server_new(&config, &f->server, &err), &err, "eim_server_new");
+    check(eim_server_start(f->server, &err), &err, "eim_server_start");
+    snprintf(f->base, sizeof f->base, "https://127.0.0.1:%u", eim_server_port(f->server));
+    http_client_config client_config = {.ca_file = f->tls.ca_cert};
+    f->client = http_client_new(&client_config, &err);
+    assert_non_null(f->client);
+
+    pthread_mutex_init(&f->hook_state.lock, NULL);
+    f->hook_state.answer_status = 200;
+    http_server_config hook_config = {.name = "hook", .listen = "127.0.0.1:0", .threads = 1};
+    f->hook = http_server_new(&hook_config, &err);
+    assert_non_null(f->hook);
+    check(http_server_route(f->hook, "POST", "/hook", false, hook_handler, &f->hook_state, &err),
+          &err, "route");
+    check(http_server_start(f->hook, &err), &err, "hook start");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    eim_server_free(f->server);
+    http_server_free(f->hook);
+    http_client_free(f->client);
+    rsp_private_key_free(f->euicc_key);
+    rsp_certificate_free(f->euicc_cert);
+    dev_pki_remove(&f->tls);
+    pthread_mutex_destroy(&f->hook_state.lock);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static json_t *request(fixture *f, const char *method, const char *path, const char *type,
+                       const char *text, long *status)
+{
+    char url[256], auth[160];
+    snprintf(url, sizeof url, "%s%s", f->base, path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", f->api_key);
+    const char *headers[] = {auth, "X-Admin-Key: " ADMIN_KEY, NULL};
+    http_response response = {0};
+    rsp_error err = {0};
+    if (strcmp(method, "GET") == 0)
+        check(http_client_get(f->client, url, headers, &response, &err), &err, "GET");
+    else
+        check(http_client_post(f->client, url, type, text, strlen(text), headers, &response, &err),
+              &err, "POST");
+    *status = response.status;
+    json_t *answer = NULL;
+    if (response.body_len > 0 && strstr(response.content_type, "json") != NULL)
+        answer = json_loadb((const char *)response.body, response.body_len, 0, NULL);
+    else if (response.body_len > 0)
+        answer = json_stringn((const char *)response.body, response.body_len);
+    http_response_free(&response);
+    return answer;
+}
+
+static json_t *post_json(fixture *f, const char *path, json_t *body, long expect)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    long status = 0;
+    json_t *answer = request(f, "POST", path, "application/json", text, &status);
+    free(text);
+    assert_int_equal(status, expect);
+    return answer;
+}
+
+static json_t *get(fixture *f, const char *path, long expect)
+{
+    long status = 0;
+    json_t *answer = request(f, "GET", path, NULL, NULL, &status);
+    assert_int_equal(status, expect);
+    return answer;
+}
+
+static void tenant(fixture *f)
+{
+    json_t *answer = post_json(f, "/api/v1/tenants", json_pack("{s:s}", "name", "acme"), 201);
+    snprintf(f->api_key, sizeof f->api_key, "%s",
+             json_string_value(json_object_get(answer, "apiKey")));
+    json_decref(answer);
+}
+
+static void esipa(fixture *f, const uint8_t *body, size_t len, http_response *out)
+{
+    char url[128];
+    snprintf(url, sizeof url, "%s/gsma/rsp2/asn1", f->base);
+    rsp_error err = {0};
+    memset(out, 0, sizeof *out);
+    check(http_client_post(f->client, url, ASN1_TYPE, body, len, NULL, out, &err), &err, "esipa");
+    assert_int_equal(out->status, 200);
+}
+
+/* Polls and decodes; returns the response choice; txid/counter/activation code copied out. */
+static int poll(fixture *f, const char *eid, uint8_t txid[16], int64_t *counter, char *code,
+                size_t code_size)
+{
+    uint8_t buf[32];
+    buf[0] = 0xBF;
+    buf[1] = 0x4F;
+    buf[2] = 18;
+    buf[3] = 0x5A;
+    buf[4] = 16;
+    assert_int_equal(der_hex_decode(eid, buf + 5, 16), 16);
+    http_response response;
+    esipa(f, buf, 21, &response);
+    sgp32_get_eim_package_response value;
+    uint8_t arena_buf[8192];
+    schema_arena arena;
+    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
+    rsp_error err = {0};
+    check(schema_decode(&sgp32_get_eim_package_response_type,
+                        der_view_make(response.body, response.body_len), &value, &arena, &err),
+          &err, "decode");
+    int choice = value.choice;
+    if (choice == SGP32_GET_EIM_PACKAGE_RESPONSE_IPA_EUICC_DATA_REQUEST) {
+        assert_true(value.u.ipa_euicc_data_request.has_eim_transaction_id);
+        memcpy(txid, value.u.ipa_euicc_data_request.eim_transaction_id.data, 16);
+    } else if (choice == SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST) {
+        const sgp32_euicc_package_signed *s = &value.u.euicc_package_request.euicc_package_signed;
+        memcpy(txid, s->eim_transaction_id.data, 16);
+        *counter = s->counter_value;
+    } else if (choice == SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST) {
+        der_view ac =
+            value.u.profile_download_trigger_request.profile_download_data.u.activation_code;
+        assert_true(ac.len < code_size);
+        memcpy(code, ac.data, ac.len);
+        code[ac.len] = '\0';
+    }
+    http_response_free(&response);
+    return choice;
+}
+
+static void test_import_filter_and_metrics(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    long status = 0;
+    json_t *answer =
+        request(f, "POST", "/api/v1/devices/import", "text/csv",
+                "eid,labels\n" EID_A ",fleet=south;site=1\n" EID_B ",fleet=north\n", &status);
+    assert_int_equal(status, 201);
+    assert_int_equal(json_integer_value(json_object_get(answer, "registered")), 2);
+    json_decref(answer);
+    answer = get(f, "/api/v1/devices?label=fleet:south", 200);
+    json_t *devices = json_object_get(answer, "devices");
+    assert_int_equal(json_array_size(devices), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(devices, 0), "eid")),
+                        EID_A);
+    json_decref(answer);
+    answer = get(f, "/api/v1/devices/" EID_A, 200);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(answer, "labels"), "site")), "1");
+    json_decref(answer);
+    /* duplicate registration is refused, nothing half-registered */
+    json_decref(post_json(f, "/api/v1/devices", json_pack("{s:s}", "eid", EID_A), 409));
+    json_decref(post_json(f, "/api/v1/devices", json_pack("{s:s}", "eid", "1234"), 400));
+
+    json_decref(get(f, "/health", 200));
+    answer = get(f, "/metrics", 200);
+    assert_non_null(strstr(json_string_value(answer), "rspkit_eim_polls_empty_total"));
+    json_decref(answer);
+}
+
+static void test_euicc_data_then_signed_result(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    json_decref(post_json(f, "/api/v1/devices", json_pack("{s:s}", "eid", EID_A), 201));
+    json_decref(post_json(f, "/api/v1/devices/" EID_A "/operations",
+                          json_pack("{s:s}", "type", "euiccData"), 201));
+    uint8_t txid[16];
+    int64_t counter = 0;
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_IPA_EUICC_DATA_REQUEST);
+
+    /* IpaEuiccData with the eUICC certificate ([6], tag A6) and the eimTransactionId */
+    der_view der = rsp_certificate_der(f->euicc_cert);
+    uint8_t *tagged = malloc(der.len);
+    memcpy(tagged, der.data, der.len);
+    tagged[0] = 0xA6;
+    uint8_t eid[16];
+    der_hex_decode(EID_A, eid, 16);
+    sgp32_provide_eim_package_result provided = {
+        .has_eid_value = true,
+        .eid_value = der_view_make(eid, 16),
+        .eim_package_result = {.choice = SGP32_EIM_PACKAGE_RESULT_IPA_EUICC_DATA_RESPONSE},
+    };
+    sgp32_ipa_euicc_data *data =
+        &provided.eim_package_result.u.ipa_euicc_data_response.u.ipa_euicc_data;
+    provided.eim_package_result.u.ipa_euicc_data_response.choice =
+        SGP32_IPA_EUICC_DATA_RESPONSE_IPA_EUICC_DATA;
+    data->has_euicc_certificate = true;
+    data->euicc_certificate = der_view_make(tagged, der.len);
+    data->has_eim_transaction_id = true;
+    data->eim_transaction_id = der_view_make(txid, 16);
+    der_writer w;
+    der_writer_init_dynamic(&w, NULL);
+    assert_int_equal(schema_encode(&sgp32_provide_eim_package_result_type, &provided, &w), RSP_OK);
+    http_response response;
+    esipa(f, w.buf, w.len, &response);
+    /* no sequence number to acknowledge: emptyResponse (BF50 { SEQUENCE {} }) */
+    static const uint8_t empty[] = {0xBF, 0x50, 0x02, 0x30, 0x00};
+    assert_int_equal(response.body_len, sizeof empty);
+    assert_memory_equal(response.body, empty, sizeof empty);
+    http_response_free(&response);
+    der_writer_free(&w);
+    free(tagged);
+    json_t *device = get(f, "/api/v1/devices/" EID_A, 200);
+    assert_true(json_is_true(json_object_get(device, "hasEuiccCertificate")));
+    json_decref(device);
+
+    /* the learnt certificate now verifies a signed eUICC Package Result */
+    json_decref(post_json(f, "/api/v1/devices/" EID_A "/operations",
+                          json_pack("{s:s}", "type", "listProfileInfo"), 201));
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    uint8_t iccid[10] = {0x98, 0x44, 0x47, 0x56, 0x00, 0x00, 0x21, 0x43, 0x65, 0xF7};
+    sgp32_profile_info profile = {.has_iccid = true,
+                                  .iccid = der_view_make(iccid, 10),
+                                  .has_profile_state = true,
+                                  .profile_state = 1};
+    sgp32_euicc_result_data item = {.choice = SGP32_EUICC_RESULT_DATA_LIST_PROFILE_INFO_RESULT};
+    item.u.list_profile_info_result.choice = SGP32_PROFILE_INFO_LIST_RESPONSE_PROFILE_INFO_LIST_OK;
+    item.u.list_profile_info_result.u.profile_info_list_ok.count = 1;
+    item.u.list_profile_info_result.u.profile_info_list_ok.items = &profile;
+    sgp32_euicc_package_result_data_signed signed_data = {
+        .eim_id = der_view_make((const uint8_t *)EIM_ID, strlen(EIM_ID)),
+        .counter_value = counter,
+        .has_eim_transaction_id = true,
+        .eim_transaction_id = der_view_make(txid, 16),
+        .seq_number = 4,
+        .euicc_result = {.count = 1, .items = &item},
+    };
+    der_writer s;
+    der_writer_init_dynamic(&s, NULL);
+    assert_int_equal(schema_encode(&sgp32_euicc_package_result_data_signed_type, &signed_data, &s),
+                     RSP_OK);
+    der_writer_init_dynamic(&w, NULL);
+    size_t mark = der_begin(&w, 0xBF50);
+    der_put_tlv(&w, 0x5A, eid, 16);
+    rsp_error err = {0};
+    check(rsp_euicc_package_result_build(f->euicc_key, 0xA0, der_writer_view(&s), NULL, &w, &err),
+          &err, "result");
+    der_end(&w, mark);
+    esipa(f, w.buf, w.len, &response);
+    static const uint8_t ack[] = {0xBF, 0x50, 0x06, 0xBF, 0x53, 0x03, 0x80, 0x01, 0x04};
+    assert_int_equal(response.body_len, sizeof ack);
+    assert_memory_equal(response.body, ack, sizeof ack);
+    http_response_free(&response);
+    der_writer_free(&w);
+    der_writer_free(&s);
+    device = get(f, "/api/v1/devices/" EID_A, 200);
+    json_t *profiles = json_object_get(device, "profiles");
+    assert_int_equal(json_array_size(profiles), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(profiles, 0), "iccid")),
+                        "8944746500001234567");
+    json_decref(device);
+}
+
+static void test_campaign_per_device_codes(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    json_decref(post_json(f, "/api/v1/devices",
+                          json_pack("{s:[{s:s},{s:s}]}", "devices", "eid", EID_A, "eid", EID_B),
+                          201));
+    json_t *campaign =
+        post_json(f, "/api/v1/campaigns",
+                  json_pack("{s:s, s:{s:s, s:{s:s, s:s}}}", "name", "codes", "operation", "type",
+                            "download", "activationCodes", EID_A, "1$smdp.example$MATCH-A", EID_B,
+                            "1$smdp.example$MATCH-B"),
+                  201);
+    assert_int_equal(json_integer_value(json_object_get(campaign, "total")), 2);
+    json_decref(campaign);
+    eim_server_run_background(f->server);
+    uint8_t txid[16];
+    int64_t counter;
+    char code[128];
+    assert_int_equal(poll(f, EID_B, txid, &counter, code, sizeof code),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST);
+    assert_string_equal(code, "1$smdp.example$MATCH-B");
+    assert_int_equal(poll(f, EID_A, txid, &counter, code, sizeof code),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST);
+    assert_string_equal(code, "1$smdp.example$MATCH-A");
+    /* an EID that is not registered refuses the whole campaign */
+    json_decref(post_json(f, "/api/v1/campaigns",
+                          json_pack("{s:{s:s, s:{s:s}}}", "operation", "type", "download",
+                                    "activationCodes", "89049032000000000000000000000000",
+                                    "1$smdp.example$X"),
+                          404));
+}
+
+static void expect_signature(const hook_state *s, const char *secret)
+{
+    char message[2100];
+    snprintf(message, sizeof message, "%s.%s", s->timestamp, s->body);
+    uint8_t mac[32];
+    unsigned len = 0;
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const uint8_t *)message, strlen(message), mac,
+         &len);
+    char expected[80] = "sha256=";
+    for (unsigned i = 0; i < len; i++)
+        snprintf(expected + 7 + 2 * i, 3, "%02x", mac[i]);
+    assert_string_equal(s->signature, expected);
+}
+
+static void test_webhook_signed_with_retry(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    char url[96];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/hook", http_server_port(f->hook));
+    json_decref(post_json(f, "/api/v1/webhooks",
+                          json_pack("{s:s, s:s}", "url", url, "secret", "hook-secret"), 201));
+    json_decref(post_json(f, "/api/v1/devices", json_pack("{s:s}", "eid", EID_A), 201));
+    json_t *campaign = post_json(f, "/api/v1/campaigns",
+                                 json_pack("{s:s, s:{s:s}, s:[s]}", "name", "c", "operation",
+                                           "type", "getRat", "devices", EID_A),
+                                 201);
+    json_decref(campaign);
+    /* the consumer is failing: the event stays in the outbox with its attempt counted */
+    f->hook_state.answer_status = 500;
+    json_decref(post_json(f, "/api/v1/campaigns/1/pause", json_object(), 200));
+    eim_server_run_background(f->server);
+    assert_int_equal(f->hook_state.calls, 1);
+    char first_key[96];
+    snprintf(first_key, sizeof first_key, "%s", f->hook_state.key);
+    store_conn *conn = NULL;
+    rsp_error err = {0};
+    check(store_borrow(eim_server_store(f->server), &conn, &err), &err, "borrow");
+    int64_t attempts = 0;
+    check(store_query_int64(conn, "SELECT attempts FROM eim_outbox WHERE delivered_at IS NULL",
+                            NULL, 0, &attempts, &err),
+          &err, "attempts");
+    assert_int_equal(attempts, 1);
+    /* not due yet: no second call */
+    eim_server_run_background(f->server);
+    assert_int_equal(f->hook_state.calls, 1);
+    /* once due, delivered with the same idempotency key and a valid signature */
+    check(store_exec(conn, "UPDATE eim_outbox SET next_attempt_at = 0", NULL, 0, NULL, &err), &err,
+          "due");
+    f->hook_state.answer_status = 204;
+    eim_server_run_background(f->server);
+    assert_int_equal(f->hook_state.calls, 2);
+    assert_string_equal(f->hook_state.key, first_key);
+    expect_signature(&f->hook_state, "hook-secret");
+    assert_non_null(strstr(f->hook_state.body, "\"state\":\"paused\""));
+    int64_t open = -1;
+    check(store_query_int64(conn, "SELECT COUNT(*) FROM eim_outbox WHERE delivered_at IS NULL",
+                            NULL, 0, &open, &err),
+          &err, "open");
+    assert_int_equal(open, 0);
+    store_return(conn);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_import_filter_and_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_euicc_data_then_signed_result, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_campaign_per_device_codes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webhook_signed_with_retry, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("eim REST API", tests, NULL, NULL);
+}
