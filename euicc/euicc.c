@@ -128,8 +128,10 @@ rsp_status euicc_new(const euicc_config *config, euicc **out, rsp_error *err)
     sgp32_version_number number =
         config->sgp32_version != 0 ? config->sgp32_version : SGP32_VERSION_1_2;
     const sgp32_version_profile *version = sgp32_version_find(number);
-    if (version == NULL)
-        return rsp_error_set(err, RSP_ERR_UNSUPPORTED, 0, 0, "unknown SGP.32 version");
+    /* Claiming a version whose encodings the eUICC does not speak would mislead every peer. */
+    if (version == NULL || !version->implemented)
+        return rsp_error_set(err, RSP_ERR_UNSUPPORTED, 0, 0,
+                             "SGP.32 version %06X is not implemented", (unsigned)number);
 
     euicc *e = calloc(1, sizeof(*e));
     if (e == NULL)

@@ -110,6 +110,21 @@ static void test_euicc_info2_iot(void **state)
     assert_hex_equal(info.ext_card_resource.data, 3, "810100");
 }
 
+static void test_claimed_version_must_be_implemented(void **state)
+{
+    fixture *f = *state;
+    euicc_config config = fixture_config(f, NULL);
+    euicc *e = NULL;
+    rsp_error err = {0};
+    config.sgp32_version = SGP32_VERSION_1_0; /* described, not implemented */
+    assert_int_equal(euicc_new(&config, &e, &err), RSP_ERR_UNSUPPORTED);
+    assert_null(e);
+    config.sgp32_version = SGP32_VERSION_1_2;
+    assert_int_equal(euicc_new(&config, &e, &err), RSP_OK);
+    assert_int_equal(euicc_sgp32_version(e)->number, SGP32_VERSION_1_2);
+    euicc_free(e);
+}
+
 static void test_get_eid(void **state)
 {
     fixture *f = *state;
@@ -576,6 +591,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_euicc_info1, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_euicc_info2_iot, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_claimed_version_must_be_implemented, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_get_eid, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_get_rat, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_configured_addresses, fixture_setup, fixture_teardown),
