@@ -160,8 +160,10 @@ static void call_free(es9_call *call)
 }
 
 /* Reads transactionId (hex) and the base64 field `name` into call->request wrapped as
- * tag { 80 transactionId, <field bytes> }; SMDP_STATUS_OK or the format status. */
-static smdp_status wrap_request(es9_call *call, uint32_t tag, const char *name)
+ * tag { 80 transactionId, <field bytes> }; with retag, the field's own tag is replaced (the
+ * automatic tag [1] CancelSessionRequestEs9 gives the eUICC's CancelSessionResponse).
+ * SMDP_STATUS_OK or the format status. */
+static smdp_status wrap_request(es9_call *call, uint32_t tag, const char *name, uint32_t retag)
 {
     uint8_t *field = NULL;
     size_t field_len = 0;
@@ -176,12 +178,23 @@ static smdp_status wrap_request(es9_call *call, uint32_t tag, const char *name)
                             &call->err) != RSP_OK)
         return call->err.code == RSP_ERR_MISSING_FIELD ? SMDP_STATUS_MANDATORY_MISSING
                                                        : SMDP_STATUS_INVALID_DATA;
-    size_t mark = der_begin(&call->request, tag);
-    der_put_tlv(&call->request, 0x80, call->transaction_id, call->transaction_len);
-    der_put_raw(&call->request, field, field_len);
-    der_end(&call->request, mark);
+    der_tlv tlv;
+    smdp_status status = SMDP_STATUS_OK;
+    if (retag != 0 && der_parse_single(der_view_make(field, field_len), &tlv, &call->err) != RSP_OK)
+        status = SMDP_STATUS_INVALID_DATA;
+    if (status == SMDP_STATUS_OK) {
+        size_t mark = der_begin(&call->request, tag);
+        der_put_tlv(&call->request, 0x80, call->transaction_id, call->transaction_len);
+        if (retag != 0)
+            der_put_tlv(&call->request, retag, tlv.value.data, tlv.value.len);
+        else
+            der_put_raw(&call->request, field, field_len);
+        der_end(&call->request, mark);
+        if (der_writer_status(&call->request) != RSP_OK)
+            status = SMDP_STATUS_INTERNAL;
+    }
     free(field);
-    return der_writer_status(&call->request) == RSP_OK ? SMDP_STATUS_OK : SMDP_STATUS_INTERNAL;
+    return status;
 }
 
 /* Loads and decodes the session of call->transaction_hex. */
@@ -409,7 +422,7 @@ static smdp_result lookup_order(void *context, der_view matching_id, const char 
 static int authenticate_client(es9_call *call, http_reply *reply)
 {
     smdp_es9plus *es9 = call->es9;
-    smdp_status status = wrap_request(call, 0xBF3B, "authenticateServerResponse");
+    smdp_status status = wrap_request(call, 0xBF3B, "authenticateServerResponse", 0);
     if (status == SMDP_STATUS_OK)
         status = load_session(call);
     if (status != SMDP_STATUS_OK) {
@@ -452,7 +465,7 @@ static int authenticate_client(es9_call *call, http_reply *reply)
 static int get_bound_profile_package(es9_call *call, http_reply *reply)
 {
     smdp_es9plus *es9 = call->es9;
-    smdp_status status = wrap_request(call, 0xBF3A, "prepareDownloadResponse");
+    smdp_status status = wrap_request(call, 0xBF3A, "prepareDownloadResponse", 0);
     if (status == SMDP_STATUS_OK)
         status = load_session(call);
     if (status == SMDP_STATUS_OK && call->record.iccid[0] == '\0')
@@ -619,7 +632,7 @@ static int handle_notification(es9_call *call, http_reply *reply)
 static int cancel_session(es9_call *call, http_reply *reply)
 {
     smdp_es9plus *es9 = call->es9;
-    smdp_status status = wrap_request(call, 0xBF41, "cancelSessionResponse");
+    smdp_status status = wrap_request(call, 0xBF41, "cancelSessionResponse", 0xA1);
     if (status == SMDP_STATUS_OK)
         status = load_session(call);
     if (status != SMDP_STATUS_OK) {

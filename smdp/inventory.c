@@ -902,10 +902,13 @@ static rsp_status begin_in_transaction(store_conn *conn, void *context, rsp_erro
         op->outcome = SMDP_STATUS_DOWNLOAD_RETRIES;
     if (!found)
         return RSP_OK;
+    /* The callback names the eUICC that asked, whether or not the order was bound to it. */
+    profile_row reported = op->row;
+    copy_text(reported.info.eid, sizeof reported.info.eid, request->eid);
     if (op->outcome != SMDP_STATUS_OK) {
         /* A refused eligibility check is reported to the operator too (point 1, Failed). */
         if (op->outcome != SMDP_STATUS_MATCHING_ID_REFUSED || info->state == SMDP_PROFILE_RELEASED)
-            st = enqueue_progress(conn, op->inventory, &op->row, SMDP_POINT_ELIGIBILITY,
+            st = enqueue_progress(conn, op->inventory, &reported, SMDP_POINT_ELIGIBILITY,
                                   smdp_status_code(op->outcome), NULL, 0, err);
         return st;
     }
@@ -913,7 +916,7 @@ static rsp_status begin_in_transaction(store_conn *conn, void *context, rsp_erro
     copy_text(op->row.transaction_hex, sizeof op->row.transaction_hex, request->transaction_hex);
     st = save_row(conn, op->inventory, &op->row, err);
     if (st == RSP_OK)
-        st = enqueue_progress(conn, op->inventory, &op->row, SMDP_POINT_ELIGIBILITY, NULL, NULL, 0,
+        st = enqueue_progress(conn, op->inventory, &reported, SMDP_POINT_ELIGIBILITY, NULL, NULL, 0,
                               err);
     if (st == RSP_OK) {
         copy_text(request->iccid_out, SMDP_ICCID_SIZE, info->iccid);
