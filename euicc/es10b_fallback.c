@@ -347,6 +347,23 @@ rsp_status es10b_configure_immediate_profile_enabling(euicc *e, unsigned channel
                          response);
 }
 
+/* The configured default SM-DP+ limits immediate enabling to the profiles it installed. */
+static bool from_configured_smdp(const euicc *e, long index,
+                                 const sgp32_configure_immediate_profile_enabling_request *config)
+{
+    euicc_loaded_profile profile;
+    rsp_error err = {0};
+    if (!config->has_default_smdp_address)
+        return true;
+    if (euicc_state_profile_load(euicc_get_state_const((euicc *)e), (size_t)index, false, &profile,
+                                 &err) != RSP_OK)
+        return false;
+    bool match = profile.record.has_smdp_address &&
+                 der_view_equal(profile.record.smdp_address, config->default_smdp_address);
+    euicc_loaded_profile_release(&profile);
+    return match;
+}
+
 /* SGP.32 v1.2 section 5.9.15: ImmediateEnable of the profile just downloaded (the last one
  * installed, still disabled), when the configuration allows it. */
 rsp_status es10b_immediate_enable(euicc *e, unsigned channel, der_view command,
@@ -371,6 +388,8 @@ rsp_status es10b_immediate_enable(euicc *e, unsigned channel, der_view command,
     long last = count > 0 ? (long)count - 1 : -1;
     if (last < 0 || profile_enabled(e, last)) {
         result = SGP32_IMMEDIATE_ENABLE_RESULT_NO_SESSION_CONTEXT;
+    } else if (!from_configured_smdp(e, last, &config)) {
+        result = SGP32_IMMEDIATE_ENABLE_RESULT_IMMEDIATE_ENABLE_NOT_AVAILABLE;
     } else {
         euicc_profile_operation options = {refresh_flag, false, false};
         int64_t code = 0;

@@ -674,7 +674,12 @@ static void test_immediate_enable(void **state)
     plant(c, iccid_b, 0x11, SGP22_PROFILE_STATE_DISABLED);
     assert_int_equal(fixture_result_code(c->f, "BF5A03800100"),
                      SGP32_IMMEDIATE_ENABLE_RESULT_IMMEDIATE_ENABLE_NOT_AVAILABLE);
-    /* unsigned configuration while no eIM is associated */
+    /* unsigned configuration while no eIM is associated; a default SM-DP+ restricts it to
+     * the profiles that SM-DP+ installed (these planted ones name none) */
+    assert_int_equal(fixture_result_code(c->f, "BF59058000820178"),
+                     SGP32_CONFIG_IMMEDIATE_ENABLE_RESULT_OK);
+    assert_int_equal(fixture_result_code(c->f, "BF5A03800100"),
+                     SGP32_IMMEDIATE_ENABLE_RESULT_IMMEDIATE_ENABLE_NOT_AVAILABLE);
     assert_int_equal(fixture_result_code(c->f, "BF59028000"),
                      SGP32_CONFIG_IMMEDIATE_ENABLE_RESULT_OK);
     assert_int_equal(fixture_result_code(c->f, "BF5A03800100"), SGP32_IMMEDIATE_ENABLE_RESULT_OK);
