@@ -138,7 +138,7 @@ static long download_step(fake_eim *eim, uint32_t tag, der_writer *answer)
     return 200;
 }
 
-static long handle(fake_eim *eim, der_view body, der_writer *answer)
+long fake_eim_handle(fake_eim *eim, der_view body, der_writer *answer)
 {
     static sgp32_esipa_message_from_ipa_to_eim message;
     schema_arena arena;
@@ -220,7 +220,7 @@ static rsp_status http_post(void *ctx, const ipa_http_request *request, der_writ
     }
     if (strcmp(request->url, "https://eim.example/gsma/rsp2/asn1") != 0)
         return rsp_error_set(err, RSP_ERR_IO, 0, 0, "unexpected URL %s", request->url);
-    long status = handle(eim, request->body, response);
+    long status = fake_eim_handle(eim, request->body, response);
     if (status < 0)
         return rsp_error_set(err, RSP_ERR_IO, 0, 0, "connection reset (test)");
     *http_status = status;

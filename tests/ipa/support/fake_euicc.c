@@ -257,6 +257,22 @@ static rsp_status load_bpp_segment(fake_euicc *f, der_view command, der_writer *
     return RSP_OK;
 }
 
+/* ProfileInfoListResponse (SGP.22 v2.5 section 5.7.15): ICCID and state of each profile */
+static rsp_status list_profiles(fake_euicc *f, der_writer *response)
+{
+    size_t outer = der_begin(response, 0xBF2D);
+    size_t list = der_begin(response, 0xA0);
+    for (size_t i = 0; i < f->profile_count; i++) {
+        size_t info = der_begin(response, 0xE3);
+        der_put_tlv(response, 0x5A, f->profiles[i].iccid, 10);
+        der_put_int64(response, 0x9F70, f->profiles[i].enabled ? 1 : 0);
+        der_end(response, info);
+    }
+    der_end(response, list);
+    der_end(response, outer);
+    return RSP_OK;
+}
+
 static rsp_status put_fixed(der_writer *response, const uint8_t *data, size_t len)
 {
     der_put_raw(response, data, len);
@@ -342,6 +358,8 @@ static rsp_status process(void *ctx, unsigned channel, der_view command, der_wri
         return RSP_OK;
     }
     case 0xBF55:
+        if (f->has_eim && f->eim_config_len > 0)
+            return put_fixed(response, f->eim_config, f->eim_config_len);
         return f->has_eim ? put_fixed(response, eim_config, sizeof eim_config)
                           : put_fixed(response, no_eim, sizeof no_eim);
     case 0xBF51:
@@ -352,6 +370,8 @@ static rsp_status process(void *ctx, unsigned channel, der_view command, der_wri
         return remove_notification(f, command, response);
     case 0xBF20:
         return put_fixed(response, info1, sizeof info1);
+    case 0xBF2D:
+        return list_profiles(f, response);
     case 0xBF3C:
         return put_fixed(response, addresses, sizeof addresses);
     case 0xBF56:

@@ -39,7 +39,9 @@ typedef struct {
     size_t result_count;
     int64_t next_seq;
     int64_t last_counter;
-    bool has_eim; /* an eIM is configured */
+    bool has_eim;             /* an eIM is configured */
+    uint8_t eim_config[1024]; /* GetEimConfigurationData answer replacing the built-in one */
+    size_t eim_config_len;
     unsigned packages_loaded;
     unsigned rollbacks;
     unsigned fallbacks;
@@ -93,6 +95,9 @@ typedef struct {
     unsigned download_steps;
 } fake_eim;
 
+/* Answers one IPA message (the fake eIM's ESipa endpoint); returns the HTTP status, -1 for a
+ * simulated network failure. */
+long fake_eim_handle(fake_eim *eim, der_view body, der_writer *answer);
 /* Queues a GetEimPackageResponse alternative (the BF51/BF52/BF54 TLV). */
 void fake_eim_queue(fake_eim *eim, der_view package);
 
