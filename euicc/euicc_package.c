@@ -314,8 +314,11 @@ static rsp_status psmo_disable(package_context *c, der_view iccid, int64_t *code
         return RSP_OK;
     }
     rsp_status status = euicc_profile_disable(c->e, (size_t)index, &options, code);
-    if (status == RSP_OK && *code == SGP32_DISABLE_PROFILE_RESULT_OK)
+    if (status == RSP_OK && *code == SGP32_DISABLE_PROFILE_RESULT_OK) {
+        /* nothing enabled is left to roll back from */
+        c->rollback_granted = false;
         c->rollback_cleared = true;
+    }
     return status;
 }
 
