@@ -248,6 +248,75 @@ static void test_counter_and_results_survive_restart(void **state)
     assert_true(r.len > 8);
 }
 
+/* Every byte of a valid package, of an AddInitialEim and of the small ES10b requests flipped
+ * in turn, and every truncation: each answer is an error status or one well-formed TLV, and
+ * the eUICC keeps answering the original. */
+static void mutate_all(context *c, const uint8_t *original, size_t len)
+{
+    uint8_t copy[1024];
+    assert_true(len <= sizeof(copy));
+    for (size_t i = 0; i <= len; i++) {
+        for (unsigned variant = 0; variant < 3; variant++) {
+            static const uint8_t masks[3] = {0x01, 0x80, 0xFF};
+            size_t n = i < len ? len : i; /* i == len: truncations below */
+            memcpy(copy, original, len);
+            if (i < len)
+                copy[i] ^= masks[variant];
+            else
+                n = len - 1 - variant;
+            der_writer w;
+            der_writer_init_dynamic(&w, NULL);
+            rsp_status status = euicc_process(c->f->e, der_view_make(copy, n), &w);
+            if (status == RSP_OK && w.len > 0) {
+                der_tlv tlv;
+                rsp_error err = {0};
+                assert_int_equal(der_parse_single(der_writer_view(&w), &tlv, &err), RSP_OK);
+            }
+            der_writer_free(&w);
+        }
+    }
+}
+
+static void test_hostile_input(void **state)
+{
+    context *c = *state;
+    add_eim_e(c);
+    uint8_t data[512];
+    long n = der_hex_decode(package_hex(c, 60, "A008A6003004A5025A00"), data, sizeof(data));
+    assert_true(n > 0);
+    der_writer w;
+    rsp_error err = {0};
+    int64_t token = 1;
+    der_writer_init_dynamic(&w, NULL);
+    assert_int_equal(
+        rsp_eim_package_request_build(c->eim_key, der_view_make(data, (size_t)n), &token, &w, &err),
+        RSP_OK);
+    mutate_all(c, w.buf, w.len);
+    der_writer_free(&w);
+
+    sgp32_eim_configuration_data eim;
+    sgp32_add_initial_eim_request request;
+    base_configuration(c, "m", &eim);
+    request.eim_configuration_data_list.count = 1;
+    request.eim_configuration_data_list.items = &eim;
+    der_writer_init_dynamic(&w, NULL);
+    assert_int_equal(schema_encode(&sgp32_add_initial_eim_request_type, &request, &w), RSP_OK);
+    mutate_all(c, w.buf, w.len);
+    der_writer_free(&w);
+
+    static const char *const small[] = {"BF5505A003800165", "BF56068004010203", "BF5803800100",
+                                        "BF59058000820178", "BF5A03800101",     "BF5B03800100",
+                                        "BF5C03800100",     "BF5D03800100",     "BF5E03800100",
+                                        "BF5F00",           "BF6404820202A4",   "BF6503800178"};
+    for (size_t i = 0; i < sizeof(small) / sizeof(small[0]); i++) {
+        n = der_hex_decode(small[i], data, sizeof(data));
+        mutate_all(c, data, (size_t)n);
+    }
+    /* still working: a fresh package is executed */
+    command_result r = load_package(c, package_hex(c, 200, "A002A600"));
+    assert_int_equal(r.status, RSP_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +324,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_initial_eim_certificate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_and_unknown_operations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counter_and_results_survive_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
