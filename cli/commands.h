@@ -10,6 +10,7 @@ typedef struct {
 int cli_asn1(int argc, char **argv);
 int cli_saip(int argc, char **argv);
 int cli_pki(int argc, char **argv);
+int cli_euicc(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 
 #endif

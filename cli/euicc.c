@@ -1,12 +1,4 @@
-/* rspkit euicc: run a software eUICC (serve) and inspect its state file (profiles, info).
- *
- * Built into rspkit only when the eUICC library is linked (RSPKIT_WITH_EUICC_CLI), so the
- * tool still links in configurations without it. */
-
-/* Registered by cli/main.c; declared here too until cli/commands.h lists it. */
-int cli_euicc(int argc, char **argv);
-
-#ifdef RSPKIT_WITH_EUICC_CLI
+/* rspkit euicc: run a software eUICC (serve) and inspect its state file (profiles, info). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -787,5 +779,3 @@ int cli_euicc(int argc, char **argv)
         return euicc_usage(stdout), 0;
     return euicc_usage(stderr), 2;
 }
-
-#endif

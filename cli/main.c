@@ -8,6 +8,7 @@ static const cli_command commands[] = {
     {"asn1", "decode and pretty-print GSMA messages (FILE or HEX)", cli_asn1},
     {"saip", "inspect SAIP profile packages", cli_saip},
     {"pki", "create a test PKI (CI, EUM, eUICCs, SM-DP+, eIM)", cli_pki},
+    {"euicc", "run a software eUICC (socket, PC/SC via vpcd) and inspect its state", cli_euicc},
     {"bench", "run benchmarks and print figures against same-run references", cli_bench},
 };
 

@@ -7,10 +7,9 @@
 # issued. Then it restarts the eUICC without --pki and checks that the state file kept the
 # identity. Stops everything it started, also on failure.
 #
-#   pcsc-euicc-test.sh EUICC_TOOL PCSC_SELECT_EID
+#   pcsc-euicc-test.sh RSPKIT PCSC_SELECT_EID FREE_PORT
 #
-# EUICC_TOOL runs `rspkit pki ...` / `rspkit euicc ...` (tests/pcsc/euicc_tool.c, the same
-# CLI code as rspkit).
+# RSPKIT is the rspkit binary; FREE_PORT prints a free TCP port on 127.0.0.1.
 #
 # Environment:
 #   RSPKIT_PCSC_READER=substring  skip pcscd and the eUICC; use that reader of the running
@@ -25,8 +24,9 @@
 # readers are touched.
 set -u
 
-TOOL=${1:?usage: pcsc-euicc-test.sh EUICC_TOOL PCSC_SELECT_EID}
-CLIENT=${2:?usage: pcsc-euicc-test.sh EUICC_TOOL PCSC_SELECT_EID}
+TOOL=${1:?usage: pcsc-euicc-test.sh RSPKIT PCSC_SELECT_EID FREE_PORT}
+CLIENT=${2:?usage: pcsc-euicc-test.sh RSPKIT PCSC_SELECT_EID FREE_PORT}
+FREE_PORT=${3:?usage: pcsc-euicc-test.sh RSPKIT PCSC_SELECT_EID FREE_PORT}
 VPCD_DRIVER=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
 
 skip() {
@@ -86,7 +86,7 @@ if [ -n "${RSPKIT_PCSC_PRIVATE:-}" ]; then
     mount --bind "$tmp/drivers" /usr/lib/pcsc/drivers || fail "bind-mount driver folder"
 fi
 
-port=$("$TOOL" --free-port) || fail "no free TCP port"
+port=$("$FREE_PORT") || fail "no free TCP port"
 hexport=$(printf '0x%X' "$port")
 mkdir -p "$tmp/reader.conf.d"
 cat >"$tmp/reader.conf.d/rspkit-vpcd" <<CONF
