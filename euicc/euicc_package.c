@@ -138,6 +138,7 @@ typedef struct {
     uint8_t transaction_copy[16];
     /* execution */
     der_writer results;
+    bool profile_changed; /* an enable, disable or delete of this package succeeded */
     bool rollback_granted;
     bool rollback_cleared;
     euicc_rollback_snapshot rollback;
@@ -440,6 +441,15 @@ static rsp_status run_psmo(package_context *c, const sgp32_psmo *psmo, bool *fai
         break;
     case SGP32_PSMO_LIST_PROFILE_INFO: {
         size_t before = c->results.len;
+        if (c->profile_changed) {
+            /* states change for the device only after the REFRESH that follows the package,
+             * so a list taken now would be wrong: profileChangeOngoing */
+            static const uint8_t ongoing[] = {
+                0xBF, 0x2D, 0x03, 0x81, 0x01, SGP32_PROFILE_INFO_LIST_ERROR_PROFILE_CHANGE_ONGOING};
+            der_put_raw(&c->results, ongoing, sizeof(ongoing));
+            *failed = true;
+            return der_writer_status(&c->results);
+        }
         status = psmo_list_profile_info(c, &psmo->u.list_profile_info);
         /* the error answer is BF2D 03 81 01 code: it stops the package */
         *failed = status == RSP_OK && c->results.len == before + 5 &&
@@ -475,6 +485,9 @@ static rsp_status run_psmo(package_context *c, const sgp32_psmo *psmo, bool *fai
     if (status != RSP_OK)
         return status;
     *failed = code != SGP32_RESULT_OK;
+    if (!*failed && (psmo->choice == SGP32_PSMO_ENABLE || psmo->choice == SGP32_PSMO_DISABLE ||
+                     psmo->choice == SGP32_PSMO_DELETE))
+        c->profile_changed = true;
     return put_code(c, choice, code);
 }
 

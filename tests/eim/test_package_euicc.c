@@ -302,26 +302,26 @@ static void test_psmos_results_notifications_and_acknowledgement(void **state)
     add_initial_eim(c, &c->eim1);
     size_t notifications = pending(c, EUICC_LIST_NOTIFICATIONS);
 
-    /* enable B, list the profiles, read the RAT */
+    /* list the profiles, read the RAT, enable B */
     sgp32_psmo first[3];
-    first[0] = psmo_iccid(SGP32_PSMO_ENABLE, iccid_b, b1);
+    memset(&first[0], 0, sizeof(first[0]));
+    first[0].choice = SGP32_PSMO_LIST_PROFILE_INFO;
     memset(&first[1], 0, sizeof(first[1]));
-    first[1].choice = SGP32_PSMO_LIST_PROFILE_INFO;
-    memset(&first[2], 0, sizeof(first[2]));
-    first[2].choice = SGP32_PSMO_GET_RAT;
+    first[1].choice = SGP32_PSMO_GET_RAT;
+    first[2] = psmo_iccid(SGP32_PSMO_ENABLE, iccid_b, b1);
     assert_int_equal(send_package(c, &c->eim1, true, first, 3, -1), EIM_RESULT_SIGNED);
     assert_int_equal(c->outcome.operation_count, 3);
-    assert_int_equal(c->outcome.operations[0].choice, SGP32_EUICC_RESULT_DATA_ENABLE_RESULT);
-    assert_int_equal(c->outcome.operations[0].u.enable_result, SGP32_ENABLE_PROFILE_RESULT_OK);
-    assert_int_equal(c->outcome.operations[1].choice,
+    assert_int_equal(c->outcome.operations[2].choice, SGP32_EUICC_RESULT_DATA_ENABLE_RESULT);
+    assert_int_equal(c->outcome.operations[2].u.enable_result, SGP32_ENABLE_PROFILE_RESULT_OK);
+    assert_int_equal(c->outcome.operations[0].choice,
                      SGP32_EUICC_RESULT_DATA_LIST_PROFILE_INFO_RESULT);
     const sgp32_profile_info_list_response *list =
-        &c->outcome.operations[1].u.list_profile_info_result;
+        &c->outcome.operations[0].u.list_profile_info_result;
     assert_int_equal(list->choice, SGP32_PROFILE_INFO_LIST_RESPONSE_PROFILE_INFO_LIST_OK);
     assert_int_equal(list->u.profile_info_list_ok.count, 2);
     const sgp32_profile_info *infos = list->u.profile_info_list_ok.items;
-    assert_int_equal(infos[1].profile_state, SGP22_PROFILE_STATE_ENABLED);
-    assert_int_equal(c->outcome.operations[2].choice, SGP32_EUICC_RESULT_DATA_GET_RAT_RESULT);
+    assert_int_equal(infos[0].profile_state, SGP22_PROFILE_STATE_ENABLED); /* before B's enable */
+    assert_int_equal(c->outcome.operations[1].choice, SGP32_EUICC_RESULT_DATA_GET_RAT_RESULT);
     assert_int_equal(profile_state_of(c, iccid_b), SGP22_PROFILE_STATE_ENABLED);
     /* disable A + enable B notifications, and the result kept until acknowledged */
     assert_int_equal(pending(c, EUICC_LIST_NOTIFICATIONS), notifications + 2);
@@ -352,6 +352,22 @@ static void test_psmos_results_notifications_and_acknowledgement(void **state)
     assert_int_equal(c->outcome.operations[0].u.delete_result,
                      SGP32_DELETE_PROFILE_RESULT_ICCID_OR_AID_NOT_FOUND);
     assert_int_equal(profile_state_of(c, iccid_a), SGP22_PROFILE_STATE_DISABLED);
+
+    /* a list after a profile change of the same package: profileChangeOngoing ends it */
+    sgp32_psmo changed[3];
+    changed[0] = psmo_iccid(SGP32_PSMO_ENABLE, iccid_a, b1);
+    memset(&changed[1], 0, sizeof(changed[1]));
+    changed[1].choice = SGP32_PSMO_LIST_PROFILE_INFO;
+    memset(&changed[2], 0, sizeof(changed[2]));
+    changed[2].choice = SGP32_PSMO_GET_RAT;
+    assert_int_equal(send_package(c, &c->eim1, true, changed, 3, -1), EIM_RESULT_SIGNED);
+    assert_int_equal(c->outcome.operation_count, 2);
+    assert_int_equal(c->outcome.operations[1].u.list_profile_info_result.choice,
+                     SGP32_PROFILE_INFO_LIST_RESPONSE_PROFILE_INFO_LIST_ERROR);
+    assert_int_equal(c->outcome.operations[1].u.list_profile_info_result.u.profile_info_list_error,
+                     SGP32_PROFILE_INFO_LIST_ERROR_PROFILE_CHANGE_ONGOING);
+    sgp32_psmo back = psmo_iccid(SGP32_PSMO_DISABLE, iccid_a, b1);
+    assert_int_equal(send_package(c, &c->eim1, true, &back, 1, -1), EIM_RESULT_SIGNED);
 
     /* configuration PSMOs */
     sgp32_psmo fourth[4];
