@@ -142,15 +142,14 @@ static void test_add_initial_eim_certificate(void **state)
     rsp_private_key_free(foreign_key);
 }
 
-/* A BF51 request around the hex of euiccPackageSigned, signed with key (token 1). */
-static command_result load_package(context *c, const char *signed_hex)
+/* A BF51 request around the hex of euiccPackageSigned, signed with the eIM key and token. */
+static command_result load_package_with_token(context *c, const char *signed_hex, int64_t token)
 {
     uint8_t data[512];
     long n = der_hex_decode(signed_hex, data, sizeof(data));
     assert_true(n > 0);
     der_writer w;
     rsp_error err = {0};
-    int64_t token = 1;
     der_writer_init_dynamic(&w, NULL);
     assert_int_equal(
         rsp_eim_package_request_build(c->eim_key, der_view_make(data, (size_t)n), &token, &w, &err),
@@ -159,6 +158,11 @@ static command_result load_package(context *c, const char *signed_hex)
     der_hex_encode(w.buf, w.len, hex, true);
     der_writer_free(&w);
     return fixture_run(c->f, hex);
+}
+
+static command_result load_package(context *c, const char *signed_hex)
+{
+    return load_package_with_token(c, signed_hex, 1);
 }
 
 static void add_eim_e(context *c)
@@ -183,6 +187,38 @@ static const char *package_hex(context *c, int counter, const char *operations)
              "8101%02X%s",
              inner, eid, counter, operations);
     return out;
+}
+
+/* Tag of the EuiccPackageResult alternative (A0, A1, A2) of a BF51 answer. */
+static uint8_t result_alternative(const command_result *r)
+{
+    assert_true(r->len > 4);
+    return r->data[2] == 0x81 ? r->data[4] : r->data[2] == 0x82 ? r->data[5] : r->data[3];
+}
+
+/* An eIM configured with its certificate: packages verify with the certificate's key, and the
+ * signature covers the token the eIM chose. */
+static void test_certificate_configured_eim_packages(void **state)
+{
+    context *c = *state;
+    rsp_pki_certificate_request request = {
+        .role = RSP_CERT_ROLE_EIM, .issuer = c->f->ci, .issuer_key = c->f->ci_key};
+    rsp_certificate *trusted = fixture_issue(&request, c->eim_key);
+    sgp32_eim_configuration_data eim;
+    base_configuration(c, "e", &eim);
+    eim.eim_public_key_data.choice = SGP32_EIM_PUBLIC_KEY_DATA_EIM_CERTIFICATE;
+    eim.eim_public_key_data.u.eim_certificate = rsp_certificate_der(trusted);
+    eim.has_association_token = true;
+    eim.association_token = 77;
+    add_initial(c, &eim, 1, "BF5705A00384014D");
+    rsp_certificate_free(trusted);
+
+    command_result r = load_package_with_token(c, package_hex(c, 6, "A002A600"), 1);
+    assert_int_equal(r.status, RSP_OK);
+    assert_int_equal(result_alternative(&r), 0xA2);
+    r = load_package_with_token(c, package_hex(c, 6, "A002A600"), 77);
+    assert_int_equal(r.status, RSP_OK);
+    assert_int_equal(result_alternative(&r), 0xA0);
 }
 
 static void test_damaged_and_unknown_operations(void **state)
@@ -240,7 +276,7 @@ static void test_counter_and_results_survive_restart(void **state)
     r = load_package(c, package_hex(c, 9, "A002A600"));
     assert_int_equal(r.status, RSP_OK);
     /* BF51 A1 ...: the signed error, nothing stored */
-    assert_int_equal(r.data[2] == 0x81 ? r.data[4] : r.data[3], 0xA1);
+    assert_int_equal(result_alternative(&r), 0xA1);
     assert_int_equal(euicc_state_count(euicc_get_state(c->f->e), EUICC_LIST_PACKAGE_RESULTS), 1);
     /* RetrieveNotificationsList with euiccPackageResults returns the pending result */
     r = fixture_run(c->f, "BF2B04A0028200");
@@ -322,6 +358,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_add_initial_eim_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_initial_eim_certificate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_certificate_configured_eim_packages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_and_unknown_operations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counter_and_results_survive_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),
