@@ -562,8 +562,12 @@ static void install_result(es9_call *call, der_view raw,
     smdp_result result = SMDP_ERR_INTERNAL;
     if (status == SMDP_STATUS_OK)
         result = smdp_handle_install_result(es9->credentials, &call->session, raw, &call->err);
-    if (status == SMDP_STATUS_OK && result == SMDP_OK)
-        status = store_session(call);
+    /* The session ends here: deleting it (instead of storing the last step) is what makes a
+     * replayed result unknown, and saves a commit. A concurrent duplicate that got past the
+     * load finds the order already moved on and changes nothing. */
+    if (status == SMDP_STATUS_OK && result == SMDP_OK &&
+        smdp_session_delete(es9->inventory, call->transaction_hex, &call->err) != RSP_OK)
+        status = SMDP_STATUS_INTERNAL;
     if (status == SMDP_STATUS_OK && result == SMDP_OK)
         status = smdp_order_install_result(
             es9->inventory, call->record.iccid, call->record.eid, call->session.install_success,
@@ -579,7 +583,6 @@ static void install_result(es9_call *call, der_view raw,
         metrics_counter_add(&es9->metrics.installations, 1);
     record_notification(es9, call->record.eid,
                         &pir->profile_installation_result_data.notification_metadata, raw);
-    smdp_session_delete(es9->inventory, call->transaction_hex, &call->err);
     LOG_INFO(COMPONENT, "installation result", LOG_STR("iccid", call->record.iccid),
              LOG_STR("eid", call->record.eid), LOG_BOOL("success", call->session.install_success));
 }

@@ -269,7 +269,8 @@ rsp_status smdp_config_parse(const char *text, size_t len, const char *base_dir,
                                        "session_ttl",
                                        "callback_interval_ms",
                                        "callback_max_attempts",
-                                       "log_level"};
+                                       "log_level",
+                                       "sqlite_synchronous"};
     static const char *const tls_keys[] = {"certificate", "key", "client_ca"};
     json_t *root = rsp_json_parse_object(text, len, 1024 * 1024, err);
     if (root == NULL)
@@ -327,6 +328,13 @@ rsp_status smdp_config_parse(const char *text, size_t len, const char *base_dir,
     if (st == RSP_OK)
         st = get_text(root, "log_level", config->log_level, sizeof config->log_level, NULL, false,
                       err);
+    if (st == RSP_OK)
+        st = get_text(root, "sqlite_synchronous", config->sqlite_synchronous,
+                      sizeof config->sqlite_synchronous, NULL, false, err);
+    if (st == RSP_OK && config->sqlite_synchronous[0] != '\0' &&
+        strcmp(config->sqlite_synchronous, "normal") != 0 &&
+        strcmp(config->sqlite_synchronous, "full") != 0)
+        st = rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "sqlite_synchronous: full or normal");
     if (max_body > 0)
         config->max_body = max_body;
     if (ttl > 0)
@@ -447,6 +455,22 @@ static void collect_server_metrics(metrics_text *out, void *user)
     }
 }
 
+/* The setting is per connection: hold every pooled connection at once so each gets it. */
+static rsp_status relax_sqlite_sync(store *st, unsigned pool_size, rsp_error *err)
+{
+    store_conn *conns[256];
+    unsigned held = 0;
+    rsp_status status = RSP_OK;
+    while (status == RSP_OK && held < pool_size && held < 256) {
+        status = store_borrow(st, &conns[held], err);
+        if (status == RSP_OK)
+            status = store_exec_script(conns[held++], "PRAGMA synchronous=NORMAL", err);
+    }
+    for (unsigned i = 0; i < held; i++)
+        store_return(conns[i]);
+    return status;
+}
+
 static rsp_status open_store(smdp_server *server, rsp_error *err)
 {
     unsigned threads = server->config.threads > 0 ? server->config.threads : 2;
@@ -459,6 +483,9 @@ static rsp_status open_store(smdp_server *server, rsp_error *err)
     rsp_status st = store_open(server->config.database, &options, &server->store, err);
     if (st == RSP_OK)
         st = smdp_storage_migrate(server->store, err);
+    if (st == RSP_OK && strcmp(server->config.sqlite_synchronous, "normal") == 0 &&
+        store_dialect(server->store) == STORE_DIALECT_SQLITE)
+        st = relax_sqlite_sync(server->store, options.pool_size, err);
     return st;
 }
 

@@ -60,7 +60,10 @@ typedef struct {
     unsigned callback_interval_ms;       /* outbox poll; 0: 500 */
     unsigned callback_max_attempts;      /* 0: 10 */
     char log_level[16];                  /* "" = leave as is */
-    smdp_clock_fn clock;                 /* tests; NULL: time(NULL) */
+    /* SQLite only: "normal" trades the last commits before a power loss (not a process crash:
+     * WAL keeps those) for one fsync per checkpoint instead of one per commit. "" = full. */
+    char sqlite_synchronous[16];
+    smdp_clock_fn clock; /* tests; NULL: time(NULL) */
     void *clock_user;
 } smdp_config;
 
