@@ -113,6 +113,7 @@ rsp_status euicc_info2_encode(const euicc *e, uint32_t tag, der_writer *out)
     info.iot_specific_info.iot_version.count = 1;
     info.iot_specific_info.iot_version.items = &iot_version;
     info.iot_specific_info.has_fallback_supported = true;
+    info.iot_specific_info.has_ecall_supported = true; /* emergency profiles: es10b_fallback.c */
     return schema_encode_tagged(&sgp32_euicc_info2_type, tag, &info, out);
 }
 

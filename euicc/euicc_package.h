@@ -13,7 +13,7 @@
  *  - EUICC_SLOT_ROLLBACK, EUICC_SLOT_FALLBACK: euicc_rollback_snapshot / euicc_fallback_state
  *    below, in the private schemas of euicc_package.c / es10b_fallback.c;
  *  - EUICC_SLOT_IMMEDIATE_ENABLE: the ConfigureImmediateProfileEnablingRequest TLV (BF59);
- *  - EUICC_COUNTER_SPARE1: the last association token issued. */
+ *  - EUICC_COUNTER_ASSOCIATION_TOKEN (state.h): the last association token issued. */
 #ifndef RSPKIT_EUICC_EUICC_PACKAGE_H
 #define RSPKIT_EUICC_EUICC_PACKAGE_H
 
@@ -31,7 +31,6 @@
 #define EUICC_EIM_COUNTER_MAX           0x7FFFFFFF /* largest counterValue accepted */
 #define EUICC_PACKAGE_MAX_SIZE          16384      /* largest EuiccPackageRequest accepted */
 #define EUICC_PACKAGE_RESULT_MAX_SIZE   32768      /* largest euiccResult list produced */
-#define EUICC_COUNTER_ASSOCIATION_TOKEN EUICC_COUNTER_SPARE1
 
 /* ---- eIM configuration (es10b_eim.c) ----------------------------------------------------- */
 

@@ -78,7 +78,7 @@ typedef enum {
      * number space, so RemoveNotificationFromList names exactly one record */
     EUICC_COUNTER_NOTIFICATION = 0,
     EUICC_COUNTER_PACKAGE_RESULT, /* reserved (results use EUICC_COUNTER_NOTIFICATION) */
-    EUICC_COUNTER_SPARE1,         /* SGP.32 associationToken (euicc_package.h names it) */
+    EUICC_COUNTER_ASSOCIATION_TOKEN, /* SGP.32 v1.2: the last associationToken issued */
     EUICC_COUNTER_SPARE2,
     EUICC_COUNTER__COUNT
 } euicc_counter_id;
