@@ -210,29 +210,32 @@ static smdp_status load_session(es9_call *call)
     return st == RSP_OK ? SMDP_STATUS_OK : SMDP_STATUS_INTERNAL;
 }
 
+/* The session's next step: encoded into out (caller frees), described by next. */
+static rsp_status next_record(es9_call *call, der_writer *out, smdp_session_record *next)
+{
+    rsp_status st = smdp_download_session_encode(&call->session, out);
+    *next = call->record;
+    next->data = out->buf;
+    next->data_len = out->len;
+    int64_t ttl = call->es9->inventory->session_ttl_seconds;
+    next->expires_at = smdp_inventory_now(call->es9->inventory) + (ttl > 0 ? ttl : 600);
+    return st;
+}
+
 /* Stores the session as the next step; a concurrent or replayed request that got there first
  * makes this one fail as an unknown transaction, and nothing of it is kept. */
 static smdp_status store_session(es9_call *call)
 {
     der_writer out;
+    smdp_session_record next;
     der_writer_init_dynamic(&out, NULL);
-    rsp_status st = smdp_download_session_encode(&call->session, &out);
-    smdp_status status = SMDP_STATUS_INTERNAL;
-    if (st == RSP_OK) {
-        smdp_session_record next = call->record;
-        next.data = out.buf;
-        next.data_len = out.len;
-        next.expires_at = smdp_inventory_now(call->es9->inventory) +
-                          (call->es9->inventory->session_ttl_seconds > 0
-                               ? call->es9->inventory->session_ttl_seconds
-                               : 600);
+    rsp_status st = next_record(call, &out, &next);
+    if (st == RSP_OK)
         st = smdp_session_advance(call->es9->inventory, &next, call->record.step, &call->err);
-        status = st == RSP_OK          ? SMDP_STATUS_OK
-                 : st == RSP_ERR_STATE ? SMDP_STATUS_TRANSACTION_UNKNOWN
-                                       : SMDP_STATUS_INTERNAL;
-    }
     der_writer_free(&out);
-    return status;
+    return st == RSP_OK          ? SMDP_STATUS_OK
+           : st == RSP_ERR_STATE ? SMDP_STATUS_TRANSACTION_UNKNOWN
+                                 : SMDP_STATUS_INTERNAL;
 }
 
 /* The children of the "ok" alternative [0] of a response tag { A0 { ... } }. */
@@ -503,10 +506,16 @@ static int get_bound_profile_package(es9_call *call, http_reply *reply)
         log_failure("getBoundProfilePackage", call, smdp_result_name(result));
         return reply_result(reply, result, SMDP_STATUS_OK);
     }
-    status = store_session(call);
-    if (status == SMDP_STATUS_OK)
-        status =
-            smdp_order_downloaded(es9->inventory, call->record.iccid, call->record.eid, &call->err);
+    /* The session step and the order's move to Downloaded are one transaction. */
+    der_writer stored;
+    smdp_session_record next;
+    der_writer_init_dynamic(&stored, NULL);
+    if (next_record(call, &stored, &next) != RSP_OK)
+        status = SMDP_STATUS_INTERNAL;
+    else
+        status = smdp_order_downloaded(es9->inventory, call->record.iccid, call->record.eid, &next,
+                                       call->record.step, &call->err);
+    der_writer_free(&stored);
     if (status != SMDP_STATUS_OK)
         return smdp_json_reply_status(reply, status);
     metrics_counter_add(&es9->metrics.downloads, 1);
@@ -562,17 +571,13 @@ static void install_result(es9_call *call, der_view raw,
     smdp_result result = SMDP_ERR_INTERNAL;
     if (status == SMDP_STATUS_OK)
         result = smdp_handle_install_result(es9->credentials, &call->session, raw, &call->err);
-    /* The session ends here: deleting it (instead of storing the last step) is what makes a
-     * replayed result unknown, and saves a commit. A concurrent duplicate that got past the
-     * load finds the order already moved on and changes nothing. */
-    if (status == SMDP_STATUS_OK && result == SMDP_OK &&
-        smdp_session_delete(es9->inventory, call->transaction_hex, &call->err) != RSP_OK)
-        status = SMDP_STATUS_INTERNAL;
+    /* The session ends with the order's move, in one transaction: a replayed result then finds
+     * no session, and a concurrent duplicate that got past the load finds the order moved on. */
     if (status == SMDP_STATUS_OK && result == SMDP_OK)
         status = smdp_order_install_result(
             es9->inventory, call->record.iccid, call->record.eid, call->session.install_success,
             (int)call->session.bpp_command_id, (int)call->session.error_reason, raw.data, raw.len,
-            &call->err);
+            call->transaction_hex, &call->err);
     if (status != SMDP_STATUS_OK || result != SMDP_OK) {
         log_failure("handleNotification", call,
                     status != SMDP_STATUS_OK ? smdp_status_code(status)->message

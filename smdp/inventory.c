@@ -1020,6 +1020,9 @@ typedef struct {
     const smdp_status_code_entry *failure;
     const uint8_t *result_data;
     size_t result_len;
+    const smdp_session_record *advance; /* session step stored with the change, or NULL */
+    int64_t expected_step;
+    const char *end_session; /* session deleted with the change, or NULL */
 } progress_request;
 
 static rsp_status progress_in_transaction(store_conn *conn, void *context, rsp_error *err)
@@ -1035,6 +1038,19 @@ static rsp_status progress_in_transaction(store_conn *conn, void *context, rsp_e
         op->outcome = SMDP_STATUS_BPP_NOT_AVAILABLE;
         return RSP_OK;
     }
+    bool advanced = true;
+    if (request->advance != NULL)
+        st =
+            smdp_session_advance_on(conn, request->advance, request->expected_step, &advanced, err);
+    if (st == RSP_OK && request->end_session != NULL)
+        st = smdp_session_delete_on(conn, request->end_session, err);
+    if (st != RSP_OK)
+        return st;
+    if (!advanced) {
+        /* A duplicate of this request won: nothing written, so nothing to roll back. */
+        op->outcome = SMDP_STATUS_TRANSACTION_UNKNOWN;
+        return RSP_OK;
+    }
     op->row.info.state = request->target;
     /* The profile now belongs to this eUICC whether or not the order named it. */
     copy_text(op->row.info.eid, sizeof op->row.info.eid, request->eid);
@@ -1045,18 +1061,26 @@ static rsp_status progress_in_transaction(store_conn *conn, void *context, rsp_e
     return st;
 }
 
+/* SGP.22 v2.5 section 5.6.2 (getBoundProfilePackage done), notification point 3 */
 smdp_status smdp_order_downloaded(smdp_inventory *inventory, const char *iccid, const char *eid,
+                                  const smdp_session_record *next, int64_t expected_step,
                                   rsp_error *err)
 {
-    progress_request request = {iccid, eid, SMDP_PROFILE_DOWNLOADED, SMDP_POINT_BPP_DOWNLOAD, NULL,
-                                NULL,  0};
+    progress_request request = {.iccid = iccid,
+                                .eid = eid,
+                                .target = SMDP_PROFILE_DOWNLOADED,
+                                .point = SMDP_POINT_BPP_DOWNLOAD,
+                                .advance = next,
+                                .expected_step = expected_step};
     operation op = {.request = &request};
     return run_operation(inventory, progress_in_transaction, &op, err);
 }
 
+/* SGP.22 v2.5 section 5.6.4 (handleNotification, install result), notification point 4 */
 smdp_status smdp_order_install_result(smdp_inventory *inventory, const char *iccid, const char *eid,
                                       bool success, int bpp_command_id, int error_reason,
-                                      const uint8_t *result_data, size_t result_len, rsp_error *err)
+                                      const uint8_t *result_data, size_t result_len,
+                                      const char *transaction_hex, rsp_error *err)
 {
     /* SGP.22 v2.5 section 5.3.5: the failure is described by bppCommandId / errorReason in
      * the message; resultData carries the eUICC's own result for the operator. */
@@ -1064,13 +1088,14 @@ smdp_status smdp_order_install_result(smdp_inventory *inventory, const char *icc
     snprintf(message, sizeof message, "installation failed: bppCommandId %d, errorReason %d",
              bpp_command_id, error_reason);
     smdp_status_code_entry failure = {"8.1", "4.2", message};
-    progress_request request = {iccid,
-                                eid,
-                                success ? SMDP_PROFILE_INSTALLED : SMDP_PROFILE_ERROR,
-                                SMDP_POINT_BPP_INSTALLATION,
-                                success ? NULL : &failure,
-                                result_data,
-                                result_len};
+    progress_request request = {.iccid = iccid,
+                                .eid = eid,
+                                .target = success ? SMDP_PROFILE_INSTALLED : SMDP_PROFILE_ERROR,
+                                .point = SMDP_POINT_BPP_INSTALLATION,
+                                .failure = success ? NULL : &failure,
+                                .result_data = result_data,
+                                .result_len = result_len,
+                                .end_session = transaction_hex};
     operation op = {.request = &request};
     return run_operation(inventory, progress_in_transaction, &op, err);
 }

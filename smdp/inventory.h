@@ -28,6 +28,9 @@
 #include "core/error.h"
 #include "store/store.h"
 
+/* A persisted ES9+ session (defined with the session functions below). */
+typedef struct smdp_session_record smdp_session_record;
+
 /* ---- SGP.22 status codes -------------------------------------------------------------- */
 
 typedef enum {
@@ -247,16 +250,20 @@ smdp_status smdp_order_confirmation_code_failed(smdp_inventory *inventory, const
 rsp_status smdp_inventory_order_data(smdp_inventory *inventory, const char *iccid,
                                      smdp_profile_info *info, uint8_t cc_hash[32],
                                      uint8_t **package_owned, size_t *package_len, rsp_error *err);
-/* Released -> Downloaded when the BPP is handed out (notification point 3). */
+/* Released -> Downloaded when the BPP is handed out (notification point 3). When next is set,
+ * the session's next step is stored in the same transaction (compare-and-set on
+ * expected_step); TRANSACTION_UNKNOWN and no change when another request got there first. */
 smdp_status smdp_order_downloaded(smdp_inventory *inventory, const char *iccid, const char *eid,
+                                  const smdp_session_record *next, int64_t expected_step,
                                   rsp_error *err);
 /* Install result (notification point 4): Downloaded -> Installed on success, else Error with
  * the SGP.22 bppCommandId / errorReason in the callback. result_data (may be NULL) is the
- * ProfileInstallationResult DER, passed on as resultData. */
+ * ProfileInstallationResult DER, passed on as resultData. The session transaction_hex (may be
+ * NULL) ends in the same transaction. */
 smdp_status smdp_order_install_result(smdp_inventory *inventory, const char *iccid, const char *eid,
                                       bool success, int bpp_command_id, int error_reason,
                                       const uint8_t *result_data, size_t result_len,
-                                      rsp_error *err);
+                                      const char *transaction_hex, rsp_error *err);
 
 /* ---- download sessions --------------------------------------------------------------------- */
 
@@ -264,7 +271,7 @@ smdp_status smdp_order_install_result(smdp_inventory *inventory, const char *icc
  * ES9+ call loads the session at the step it expects and stores the next step with a
  * compare-and-set on `step`, so a replayed or concurrent request for the same step loses and
  * changes nothing, and any server process can continue a transaction. */
-typedef struct {
+struct smdp_session_record {
     char transaction_hex[33];
     char iccid[SMDP_ICCID_SIZE];  /* "" before authenticateClient */
     char eid[SMDP_EID_TEXT_SIZE]; /* "" before authenticateClient */
@@ -272,7 +279,7 @@ typedef struct {
     int64_t expires_at;
     uint8_t *data; /* owned (malloc) */
     size_t data_len;
-} smdp_session_record;
+};
 
 void smdp_session_record_free(smdp_session_record *record);
 rsp_status smdp_session_create(smdp_inventory *inventory, const smdp_session_record *record,
@@ -286,6 +293,10 @@ rsp_status smdp_session_advance(smdp_inventory *inventory, const smdp_session_re
                                 int64_t expected_step, rsp_error *err);
 rsp_status smdp_session_delete(smdp_inventory *inventory, const char *transaction_hex,
                                rsp_error *err);
+/* The same two on a borrowed connection, inside the caller's transaction. */
+rsp_status smdp_session_advance_on(store_conn *conn, const smdp_session_record *record,
+                                   int64_t expected_step, bool *advanced, rsp_error *err);
+rsp_status smdp_session_delete_on(store_conn *conn, const char *transaction_hex, rsp_error *err);
 /* Deletes expired sessions; *deleted may be NULL. */
 rsp_status smdp_session_expire(smdp_inventory *inventory, int64_t *deleted, rsp_error *err);
 

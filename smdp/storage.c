@@ -179,13 +179,9 @@ rsp_status smdp_session_load(smdp_inventory *inventory, const char *transaction_
     return st;
 }
 
-rsp_status smdp_session_advance(smdp_inventory *inventory, const smdp_session_record *record,
-                                int64_t expected_step, rsp_error *err)
+rsp_status smdp_session_advance_on(store_conn *conn, const smdp_session_record *record,
+                                   int64_t expected_step, bool *advanced, rsp_error *err)
 {
-    store_conn *conn = NULL;
-    rsp_status st = store_borrow(inventory->store, &conn, err);
-    if (st != RSP_OK)
-        return st;
     const store_value params[] = {
         STORE_VALUE_BLOB(record->data, record->data_len),
         STORE_VALUE_TEXT(record->iccid),
@@ -195,15 +191,36 @@ rsp_status smdp_session_advance(smdp_inventory *inventory, const smdp_session_re
         STORE_VALUE_INT64(expected_step),
     };
     int64_t changes = 0;
-    st = store_exec(conn,
-                    "UPDATE smdp_sessions SET data = $1, iccid = $2, eid = $3, step = step + 1,"
-                    " expires_at = $4 WHERE transaction_id = $5 AND step = $6",
-                    params, 6, &changes, err);
+    rsp_status st = store_exec(conn,
+                               "UPDATE smdp_sessions SET data = $1, iccid = $2, eid = $3,"
+                               " step = step + 1, expires_at = $4 WHERE transaction_id = $5 AND"
+                               " step = $6",
+                               params, 6, &changes, err);
+    *advanced = st == RSP_OK && changes == 1;
+    return st;
+}
+
+rsp_status smdp_session_advance(smdp_inventory *inventory, const smdp_session_record *record,
+                                int64_t expected_step, rsp_error *err)
+{
+    store_conn *conn = NULL;
+    bool advanced = false;
+    rsp_status st = store_borrow(inventory->store, &conn, err);
+    if (st != RSP_OK)
+        return st;
+    st = smdp_session_advance_on(conn, record, expected_step, &advanced, err);
     store_return(conn);
-    if (st == RSP_OK && changes != 1)
+    if (st == RSP_OK && !advanced)
         st = rsp_error_set(err, RSP_ERR_STATE, 0, 0, "transaction %s moved on concurrently",
                            record->transaction_hex);
     return st;
+}
+
+rsp_status smdp_session_delete_on(store_conn *conn, const char *transaction_hex, rsp_error *err)
+{
+    const store_value params[] = {STORE_VALUE_TEXT(transaction_hex)};
+    return store_exec(conn, "DELETE FROM smdp_sessions WHERE transaction_id = $1", params, 1, NULL,
+                      err);
 }
 
 rsp_status smdp_session_delete(smdp_inventory *inventory, const char *transaction_hex,
@@ -213,9 +230,7 @@ rsp_status smdp_session_delete(smdp_inventory *inventory, const char *transactio
     rsp_status st = store_borrow(inventory->store, &conn, err);
     if (st != RSP_OK)
         return st;
-    const store_value params[] = {STORE_VALUE_TEXT(transaction_hex)};
-    st = store_exec(conn, "DELETE FROM smdp_sessions WHERE transaction_id = $1", params, 1, NULL,
-                    err);
+    st = smdp_session_delete_on(conn, transaction_hex, err);
     store_return(conn);
     return st;
 }

@@ -441,7 +441,7 @@ static void test_progress_callbacks(void **state)
     assert_int_equal(smdp_order_begin_download(inventory, result.matching_id, EID_A,
                                                "00112233445566778899AABBCCDDEEFF", got, &cc, &err),
                      SMDP_STATUS_OK);
-    assert_int_equal(smdp_order_downloaded(inventory, iccid, EID_A, &err), SMDP_STATUS_OK);
+    assert_int_equal(smdp_order_downloaded(inventory, iccid, EID_A, NULL, 0, &err), SMDP_STATUS_OK);
     assert_int_equal(received(f, before + 2, 5000), before + 2);
     pthread_mutex_lock(&f->rx.lock);
     assert_int_equal(f->rx.refused, 1);

@@ -357,7 +357,22 @@ static void test_es2_flow_and_ownership(void **state)
                      SMDP_STATUS_OK);
     assert_string_equal(got, iccid);
     assert_false(cc);
-    assert_int_equal(smdp_order_downloaded(&f->inventory, iccid, EID_A, &err), SMDP_STATUS_OK);
+    /* The move to Downloaded and the session step are one transaction: a stale step changes
+     * neither. */
+    uint8_t session_data[] = {0x30, 0x00};
+    smdp_session_record session = {
+        .step = 0, .expires_at = f->now + 100, .data = session_data, .data_len = 2};
+    snprintf(session.transaction_hex, sizeof session.transaction_hex, "0011");
+    check(smdp_session_create(&f->inventory, &session, &err), &err);
+    assert_int_equal(smdp_order_downloaded(&f->inventory, iccid, EID_A, &session, 7, &err),
+                     SMDP_STATUS_TRANSACTION_UNKNOWN);
+    assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
+    assert_int_equal(smdp_order_downloaded(&f->inventory, iccid, EID_A, &session, 0, &err),
+                     SMDP_STATUS_OK);
+    smdp_session_record loaded;
+    check(smdp_session_load(&f->inventory, "0011", &loaded, &err), &err);
+    assert_int_equal(loaded.step, 1);
+    smdp_session_record_free(&loaded);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_DOWNLOADED);
     /* A second download of the same (no longer released) profile is refused. */
     assert_int_equal(smdp_order_begin_download(&f->inventory, result.matching_id, EID_B,
@@ -367,8 +382,9 @@ static void test_es2_flow_and_ownership(void **state)
                                                "00112233445566778899AABBCCDDEEF0", got, &cc, &err),
                      SMDP_STATUS_MATCHING_ID_REFUSED);
     assert_int_equal(
-        smdp_order_install_result(&f->inventory, iccid, EID_A, true, 0, 0, NULL, 0, &err),
+        smdp_order_install_result(&f->inventory, iccid, EID_A, true, 0, 0, NULL, 0, "0011", &err),
         SMDP_STATUS_OK);
+    assert_int_equal(smdp_session_load(&f->inventory, "0011", &loaded, &err), RSP_ERR_NOT_FOUND);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_INSTALLED);
     /* Installed profiles cannot be cancelled back into the pool. */
     smdp_cancel_order cancel = {.operator_id = "op-a", .iccid = iccid};
