@@ -191,10 +191,8 @@ static rsp_status handout_pending(store_conn *conn, handout_ctx *ctx, const char
         snprintf(detail, sizeof detail,
                  "{\"orderId\":%lld,\"counter\":%lld,\"transactionId\":\"%s\"}",
                  (long long)ctx->order_id, has_counter ? (long long)counter : -1LL, txid_hex);
-        status = eim_storage_history(conn, ctx->device_id, "package.sent", detail, err);
-        if (status == RSP_OK)
-            status =
-                eim_storage_audit(conn, ctx->tenant_id, NULL, "esipa.package", kind, detail, err);
+        status = eim_storage_device_event(conn, ctx->tenant_id, NULL, ctx->device_id,
+                                          "package.sent", kind, detail, err);
     }
     return status;
 }
@@ -338,7 +336,8 @@ typedef struct {
     bool blocked;
     bool has_token;
     int64_t token;
-    rsp_public_key *euicc_key; /* owned; NULL when no certificate is known */
+    const rsp_public_key *euicc_key; /* from `cached`; NULL when no certificate is known */
+    eim_cached_key *cached;
     char eid[33];
 } device_row;
 
@@ -448,12 +447,16 @@ static rsp_status update_facts(store_conn *conn, record_ctx *ctx, rsp_error *err
         status = store_exec(conn, "UPDATE eim_devices SET eims = $1 WHERE id = $2", params, 2, NULL,
                             err);
     }
-    if (status == RSP_OK && ctx->certificate != NULL) {
-        store_value params[] = {STORE_VALUE_BLOB(ctx->certificate, ctx->certificate_len), id};
+    const char *curve = NULL;
+    uint8_t point[RSP_EC_POINT_SIZE];
+    if (status == RSP_OK && ctx->certificate != NULL &&
+        eim_key_point_from_certificate(ctx->certificate, ctx->certificate_len, &curve, point)) {
+        store_value params[] = {STORE_VALUE_BLOB(ctx->certificate, ctx->certificate_len), id,
+                                STORE_VALUE_TEXT(curve), STORE_VALUE_BLOB(point, sizeof point)};
         status = store_exec(conn,
-                            "UPDATE eim_devices SET euicc_certificate = $1 WHERE id = $2 AND "
-                            "euicc_certificate IS NULL",
-                            params, 2, NULL, err);
+                            "UPDATE eim_devices SET euicc_certificate = $1, euicc_key_curve = $3, "
+                            "euicc_key_point = $4 WHERE id = $2 AND euicc_certificate IS NULL",
+                            params, 4, NULL, err);
     }
     if (status == RSP_OK && ctx->has_new_token) {
         store_value params[] = {STORE_VALUE_INT64(ctx->new_token), id};
@@ -523,10 +526,8 @@ static rsp_status record_transaction(store_conn *conn, void *user, rsp_error *er
     if (status == RSP_OK)
         status = update_facts(conn, ctx, err);
     if (status == RSP_OK)
-        status = eim_storage_history(conn, ctx->device->id, "result.received", ctx->summary, err);
-    if (status == RSP_OK)
-        status = eim_storage_audit(conn, ctx->device->tenant_id, NULL, "esipa.result",
-                                   ctx->device->eid, ctx->state, err);
+        status = eim_storage_device_event(conn, ctx->device->tenant_id, NULL, ctx->device->id,
+                                          "result.received", ctx->state, ctx->summary, err);
     if (status == RSP_OK)
         ctx->outcome = OUTCOME_ACCEPTED;
     return status;
@@ -670,9 +671,8 @@ static void refuse(eim_server *server, const device_row *device, const char *why
         return;
     json_t *detail = json_pack("{s:s}", "why", why);
     char *text = json_dumps(detail, JSON_COMPACT);
-    eim_storage_history(conn, device->id, "result.refused", text, &err);
-    eim_storage_audit(conn, device->tenant_id, NULL, "esipa.result.refused", device->eid, text,
-                      &err);
+    eim_storage_device_event(conn, device->tenant_id, NULL, device->id, "result.refused",
+                             device->eid, text, &err);
     free(text);
     json_decref(detail);
     store_return(conn);
@@ -969,8 +969,8 @@ static rsp_status load_device(eim_server *server, const char *eid, device_row *d
         return status;
     store_stmt *stmt = NULL;
     status = store_prepare(conn,
-                           "SELECT id, tenant_id, blocked, association_token, euicc_certificate "
-                           "FROM eim_devices WHERE eid = $1",
+                           "SELECT id, tenant_id, blocked, association_token, euicc_certificate, "
+                           "euicc_key_curve, euicc_key_point FROM eim_devices WHERE eid = $1",
                            &stmt, err);
     if (status == RSP_OK) {
         store_bind_text(stmt, 1, eid);
@@ -981,12 +981,17 @@ static rsp_status load_device(eim_server *server, const char *eid, device_row *d
             device->blocked = store_column_int64(stmt, 2) != 0;
             device->has_token = !store_column_is_null(stmt, 3);
             device->token = store_column_int64(stmt, 3);
+            /* the stored point is cheap to load; the certificate is the fallback */
+            const char *curve = store_column_text(stmt, 5);
             size_t len = 0;
-            const uint8_t *der = store_column_blob(stmt, 4, &len);
-            rsp_error ignored = {0};
-            if (len > 0 &&
-                rsp_public_key_from_certificate(der, len, &device->euicc_key, &ignored) != RSP_OK)
-                device->euicc_key = NULL;
+            const uint8_t *data = store_column_blob(stmt, 6, &len);
+            if (curve == NULL || len == 0) {
+                curve = NULL;
+                data = store_column_blob(stmt, 4, &len);
+            }
+            device->cached =
+                len > 0 ? eim_key_cache_get(server, device->id, curve, data, len) : NULL;
+            device->euicc_key = device->cached != NULL ? device->cached->key : NULL;
             snprintf(device->eid, sizeof device->eid, "%s", eid);
         }
         store_finish(stmt);
@@ -1107,7 +1112,7 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
             status = schema_encode(&sgp32_provide_eim_package_result_response_type, &response, out);
         }
     }
-    rsp_public_key_free(device.euicc_key);
+    eim_key_cache_release(server, device.cached);
     free(value);
     free(arena_buf);
     return status;

@@ -167,6 +167,12 @@ static rsp_status register_one(rest_call *call, const json_t *item, rsp_error *e
     if (status == RSP_OK)
         status = rsp_json_get_int(item, "associationToken", false, INT64_MIN, INT64_MAX, &token,
                                   &has_token, err);
+    const char *curve = NULL;
+    uint8_t point[RSP_EC_POINT_SIZE];
+    if (status == RSP_OK && cert != NULL &&
+        !eim_key_point_from_certificate(cert, cert_len, &curve, point))
+        status = rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0,
+                               "euiccCertificate has no usable EC public key");
     if (status == RSP_OK) {
         store_value params[] = {
             STORE_VALUE_INT64(call->tenant_id),
@@ -175,12 +181,15 @@ static rsp_status register_one(rest_call *call, const json_t *item, rsp_error *e
             eum != NULL ? STORE_VALUE_BLOB(eum, eum_len) : STORE_VALUE_NULL(),
             STORE_VALUE_INT64(eim_storage_now()),
             has_token ? STORE_VALUE_INT64(token) : STORE_VALUE_NULL(),
+            STORE_VALUE_TEXT(curve),
+            curve != NULL ? STORE_VALUE_BLOB(point, sizeof point) : STORE_VALUE_NULL(),
         };
         status = store_query_int64(call->conn,
                                    "INSERT INTO eim_devices (tenant_id, eid, euicc_certificate, "
-                                   "eum_certificate, created_at, association_token) VALUES ($1, "
-                                   "$2, $3, $4, $5, $6) RETURNING id",
-                                   params, 6, &device_id, err);
+                                   "eum_certificate, created_at, association_token, "
+                                   "euicc_key_curve, euicc_key_point) VALUES ($1, $2, $3, $4, $5, "
+                                   "$6, $7, $8) RETURNING id",
+                                   params, 8, &device_id, err);
         if (status != RSP_OK && store_last_failure(call->conn) == STORE_FAILURE_UNIQUE) {
             rsp_error_clear(err);
             status = rsp_error_set(err, RSP_ERR_STATE, 0, 0, "EID %s is already registered", eid);
@@ -205,7 +214,8 @@ static rsp_status register_one(rest_call *call, const json_t *item, rsp_error *e
                             params, 3, NULL, err);
     }
     if (status == RSP_OK)
-        status = eim_storage_history(call->conn, device_id, "device.registered", NULL, err);
+        status = eim_storage_device_event(call->conn, call->tenant_id, call->key_id, device_id,
+                                          "device.registered", eid, NULL, err);
     free(cert);
     free(eum);
     return status;
@@ -451,8 +461,8 @@ static int device_history(rest_call *call, http_reply *reply, const char *eid)
         return fail(reply, status, &err);
     store_stmt *stmt = NULL;
     status = store_prepare(call->conn,
-                           "SELECT event, detail, at FROM eim_history WHERE device_id = $1 ORDER "
-                           "BY id",
+                           "SELECT action, detail, at, target, key_id FROM eim_audit WHERE "
+                           "device_id = $1 ORDER BY id",
                            &stmt, &err);
     if (status != RSP_OK)
         return fail(reply, status, &err);
@@ -462,7 +472,15 @@ static int device_history(rest_call *call, http_reply *reply, const char *eid)
     while ((status = store_step(stmt, &has_row, &err)) == RSP_OK && has_row) {
         json_t *event = json_pack("{s:s, s:I}", "event", store_column_text(stmt, 0), "at",
                                   (json_int_t)store_column_int64(stmt, 2));
-        json_object_set_new(event, "detail", parse_json_text(store_column_text(stmt, 1)));
+        /* details are JSON written by the eIM, or absent */
+        json_t *detail = store_column_text(stmt, 1) != NULL
+                             ? json_loads(store_column_text(stmt, 1), 0, NULL)
+                             : NULL;
+        json_object_set_new(event, "detail", detail != NULL ? detail : json_null());
+        if (!store_column_is_null(stmt, 3))
+            json_object_set_new(event, "target", json_string(store_column_text(stmt, 3)));
+        if (!store_column_is_null(stmt, 4))
+            json_object_set_new(event, "keyId", json_string(store_column_text(stmt, 4)));
         json_array_append_new(events, event);
     }
     store_finish(stmt);
@@ -481,11 +499,9 @@ static int block_device(rest_call *call, http_reply *reply, const char *eid, boo
         status = store_exec(call->conn, "UPDATE eim_devices SET blocked = $1 WHERE id = $2", params,
                             2, NULL, &err);
     if (status == RSP_OK)
-        status = eim_storage_history(call->conn, device_id,
-                                     block ? "device.blocked" : "device.unblocked", NULL, &err);
-    if (status == RSP_OK)
-        status = eim_storage_audit(call->conn, call->tenant_id, call->key_id,
-                                   block ? "device.block" : "device.unblock", eid, NULL, &err);
+        status = eim_storage_device_event(call->conn, call->tenant_id, call->key_id, device_id,
+                                          block ? "device.blocked" : "device.unblocked", eid, NULL,
+                                          &err);
     if (status == RSP_OK)
         status = store_commit(call->conn, &err);
     if (status != RSP_OK) {
@@ -519,8 +535,8 @@ static int device_operation(rest_call *call, http_reply *reply, const char *eid)
         status = eim_storage_order_create(call->conn, &spec, &order_id, &err);
     }
     if (status == RSP_OK)
-        status = eim_storage_audit(call->conn, call->tenant_id, call->key_id, "device.operation",
-                                   eid, op.name, &err);
+        status = eim_storage_device_event(call->conn, call->tenant_id, call->key_id, device_id,
+                                          "order.created", op.name, NULL, &err);
     if (status == RSP_OK)
         status = store_commit(call->conn, &err);
     eim_operation_free(&op);

@@ -41,6 +41,87 @@ static void collect_metrics(metrics_text *out, void *user)
     }
 }
 
+static void cached_key_free(eim_cached_key *entry)
+{
+    rsp_public_key_free(entry->key);
+    free(entry->certificate);
+    free(entry);
+}
+
+bool eim_key_point_from_certificate(const uint8_t *der, size_t len, const char **curve,
+                                    uint8_t point[RSP_EC_POINT_SIZE])
+{
+    rsp_public_key *key = NULL;
+    rsp_error err = {0};
+    bool ok = rsp_public_key_from_certificate(der, len, &key, &err) == RSP_OK &&
+              rsp_public_key_point(key, point) == RSP_OK;
+    if (ok)
+        *curve = rsp_curve_name(rsp_public_key_curve(key));
+    rsp_public_key_free(key);
+    return ok && *curve != NULL;
+}
+
+eim_cached_key *eim_key_cache_get(eim_server *server, int64_t device_id, const char *curve,
+                                  const uint8_t *der, size_t len)
+{
+    size_t slot = (size_t)device_id % EIM_KEY_CACHE_SLOTS;
+    pthread_mutex_lock(&server->key_cache_lock);
+    eim_cached_key *entry = server->key_cache[slot];
+    if (entry != NULL && entry->device_id == device_id && entry->certificate_len == len &&
+        memcmp(entry->certificate, der, len) == 0) {
+        entry->refs++;
+        pthread_mutex_unlock(&server->key_cache_lock);
+        return entry;
+    }
+    pthread_mutex_unlock(&server->key_cache_lock);
+    /* parse outside the lock; two threads may both parse, the later one wins the slot */
+    eim_cached_key *fresh = calloc(1, sizeof *fresh);
+    rsp_error err = {0};
+    rsp_status status = RSP_ERR_NO_MEMORY;
+    if (fresh != NULL && (fresh->certificate = malloc(len)) != NULL)
+        status = curve != NULL ? rsp_public_key_from_point(rsp_curve_from_name(curve), der, len,
+                                                           &fresh->key, &err)
+                               : rsp_public_key_from_certificate(der, len, &fresh->key, &err);
+    if (status != RSP_OK) {
+        if (fresh != NULL)
+            cached_key_free(fresh);
+        return NULL;
+    }
+    memcpy(fresh->certificate, der, len);
+    fresh->certificate_len = len;
+    fresh->device_id = device_id;
+    fresh->refs = 2; /* the cache and the caller */
+    pthread_mutex_lock(&server->key_cache_lock);
+    eim_cached_key *old = server->key_cache[slot];
+    server->key_cache[slot] = fresh;
+    bool free_old = old != NULL && --old->refs == 0;
+    pthread_mutex_unlock(&server->key_cache_lock);
+    if (free_old)
+        cached_key_free(old);
+    return fresh;
+}
+
+void eim_key_cache_release(eim_server *server, eim_cached_key *entry)
+{
+    if (entry == NULL)
+        return;
+    pthread_mutex_lock(&server->key_cache_lock);
+    bool last = --entry->refs == 0;
+    pthread_mutex_unlock(&server->key_cache_lock);
+    if (last)
+        cached_key_free(entry);
+}
+
+void eim_key_cache_clear(eim_server *server)
+{
+    for (size_t i = 0; i < EIM_KEY_CACHE_SLOTS; i++) {
+        eim_cached_key *entry = server->key_cache[i];
+        server->key_cache[i] = NULL;
+        if (entry != NULL && --entry->refs == 0)
+            cached_key_free(entry);
+    }
+}
+
 static bool ready(void *user)
 {
     eim_server *server = user;
@@ -67,6 +148,7 @@ rsp_status eim_server_new(const eim_server_config *config, eim_server **out, rsp
         return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory for the eIM");
     server->config = *config;
     pthread_mutex_init(&server->worker_lock, NULL);
+    pthread_mutex_init(&server->key_cache_lock, NULL);
     pthread_cond_init(&server->worker_wake, NULL);
     unsigned threads = config->threads > 0 ? config->threads : 2;
     store_options options = {.pool_size = config->pool_size > 0 ? config->pool_size : threads + 2};
@@ -191,6 +273,8 @@ void eim_server_free(eim_server *server)
     for (size_t i = 0; i < server->ci_count; i++)
         rsp_certificate_free(server->cis[i]);
     rsp_private_key_free(server->eim_key);
+    eim_key_cache_clear(server);
+    pthread_mutex_destroy(&server->key_cache_lock);
     if (server->st != NULL)
         store_close(server->st);
     pthread_cond_destroy(&server->worker_wake);

@@ -16,6 +16,17 @@
 #define EIM_ASN1_CONTENT_TYPE "application/x-gsma-rsp-asn1"
 #define EIM_ARENA_SIZE        (256u * 1024u)
 #define EIM_MAX_CIS           8
+#define EIM_KEY_CACHE_SLOTS   4096
+
+/* Parsed eUICC public keys by device (parsing a certificate costs more than verifying a
+ * signature). Entries are reference counted: a key in use survives its eviction. */
+typedef struct eim_cached_key {
+    int64_t device_id;
+    uint8_t *certificate; /* owned DER the key came from: a changed certificate misses */
+    size_t certificate_len;
+    rsp_public_key *key;
+    unsigned refs; /* users + 1 while in the cache */
+} eim_cached_key;
 
 struct eim_server {
     eim_server_config config;
@@ -34,6 +45,8 @@ struct eim_server {
     metrics_counter relay_failures;
     metrics_counter webhooks_delivered;
     metrics_counter webhooks_failed;
+    pthread_mutex_t key_cache_lock;
+    eim_cached_key *key_cache[EIM_KEY_CACHE_SLOTS];
     pthread_t worker;
     bool worker_running;
     atomic_bool stopping;
@@ -58,6 +71,17 @@ rsp_status eim_relay_handle(eim_server *server, der_view message, der_writer *ou
 /* Background work (campaign.c, webhook.c). */
 void eim_campaign_release_due(eim_server *server);
 void eim_webhook_deliver_due(eim_server *server);
+
+/* The eUICC key for device_id, from its point on curve (curve not NULL) or else from its
+ * certificate DER; from the cache when the same bytes were seen. Release with
+ * eim_key_cache_release. NULL when the bytes give no usable key. */
+eim_cached_key *eim_key_cache_get(eim_server *server, int64_t device_id, const char *curve,
+                                  const uint8_t *data, size_t len);
+/* The certificate's key as curve name and uncompressed point (what eim_devices stores). */
+bool eim_key_point_from_certificate(const uint8_t *der, size_t len, const char **curve,
+                                    uint8_t point[RSP_EC_POINT_SIZE]);
+void eim_key_cache_release(eim_server *server, eim_cached_key *entry);
+void eim_key_cache_clear(eim_server *server);
 
 /* Hex helpers for identifiers in the database. out needs 2 * len + 1 bytes. */
 void eim_hex(const uint8_t *data, size_t len, char *out);

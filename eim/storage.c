@@ -63,11 +63,29 @@
     "order_id BIGINT, smdp_address TEXT NOT NULL, created_at BIGINT NOT NULL, finished_at "        \
     "BIGINT)"
 
+#define EIM_SCHEMA_V2(BLOB)                                                                        \
+    "ALTER TABLE eim_devices ADD COLUMN euicc_key_curve TEXT;"                                     \
+    "ALTER TABLE eim_devices ADD COLUMN euicc_key_point " BLOB ";"                                 \
+    "ALTER TABLE eim_audit ADD COLUMN device_id BIGINT;"                                           \
+    "CREATE INDEX eim_audit_device ON eim_audit (device_id, id) WHERE device_id IS NOT NULL;"      \
+    "DROP TABLE eim_history;"                                                                      \
+    "DROP INDEX eim_orders_campaign;"                                                              \
+    "CREATE INDEX eim_orders_campaign ON eim_orders (campaign_id, state, id) WHERE campaign_id "   \
+    "IS NOT NULL"
+
 static const store_migration eim_migrations[] = {
     {.version = 1,
      .description = "eIM tenants, devices, orders, campaigns, audit, outbox",
      .sql_sqlite = EIM_SCHEMA_V1("INTEGER PRIMARY KEY", "BLOB"),
      .sql_postgres = EIM_SCHEMA_V1("BIGSERIAL PRIMARY KEY", "BYTEA")},
+    /* The eUICC public key as its curve and point: building a key from a point costs a tenth
+     * of parsing the certificate, on every result. Device history moves into the audit log
+     * (one row per event instead of two), and orders outside campaigns leave the campaign
+     * index alone: fewer pages written per hand-out and per result. */
+    {.version = 2,
+     .description = "eUICC key points; device events in the audit log",
+     .sql_sqlite = EIM_SCHEMA_V2("BLOB"),
+     .sql_postgres = EIM_SCHEMA_V2("BYTEA")},
 };
 
 rsp_status eim_storage_migrate(store *st, rsp_error *err)
@@ -184,15 +202,23 @@ rsp_status eim_storage_audit(store_conn *conn, int64_t tenant_id, const char *ke
                       params, 6, NULL, err);
 }
 
-rsp_status eim_storage_history(store_conn *conn, int64_t device_id, const char *event,
-                               const char *detail, rsp_error *err)
+rsp_status eim_storage_device_event(store_conn *conn, int64_t tenant_id, const char *key_id,
+                                    int64_t device_id, const char *action, const char *target,
+                                    const char *detail, rsp_error *err)
 {
-    store_value params[] = {STORE_VALUE_INT64(device_id), STORE_VALUE_TEXT(event),
-                            STORE_VALUE_TEXT(detail), STORE_VALUE_INT64(eim_storage_now())};
+    store_value params[] = {
+        STORE_VALUE_INT64(tenant_id),
+        STORE_VALUE_TEXT(key_id),
+        STORE_VALUE_INT64(device_id),
+        STORE_VALUE_TEXT(action),
+        STORE_VALUE_TEXT(target),
+        STORE_VALUE_TEXT(detail),
+        STORE_VALUE_INT64(eim_storage_now()),
+    };
     return store_exec(conn,
-                      "INSERT INTO eim_history (device_id, event, detail, at) VALUES ($1, $2, "
-                      "$3, $4)",
-                      params, 4, NULL, err);
+                      "INSERT INTO eim_audit (tenant_id, key_id, device_id, action, target, "
+                      "detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                      params, 7, NULL, err);
 }
 
 rsp_status eim_storage_outbox_add(store_conn *conn, int64_t tenant_id, const char *event,

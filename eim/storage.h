@@ -46,9 +46,12 @@ rsp_status eim_storage_api_key_check(store_conn *conn, const char *key, int64_t 
 rsp_status eim_storage_audit(store_conn *conn, int64_t tenant_id, const char *key_id,
                              const char *action, const char *target, const char *detail,
                              rsp_error *err);
-/* Appends to a device's history (what it was sent, what it reported, refusals). */
-rsp_status eim_storage_history(store_conn *conn, int64_t device_id, const char *event,
-                               const char *detail, rsp_error *err);
+/* An audit entry about one device, which is also that device's history (what it was sent,
+ * what it reported, refusals, blocks): one row serves both queries. key_id NULL for events
+ * the device caused. */
+rsp_status eim_storage_device_event(store_conn *conn, int64_t tenant_id, const char *key_id,
+                                    int64_t device_id, const char *action, const char *target,
+                                    const char *detail, rsp_error *err);
 /* Queues a webhook event for the tenant's endpoints (delivered by webhook.c), in the caller's
  * transaction so that a committed result always has its event. idempotency_key is unique: a
  * second enqueue with the same key is a no-op. */

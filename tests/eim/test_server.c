@@ -590,7 +590,7 @@ static void test_wrong_tenant_and_blocked_device(void **state)
     assert_int_equal(p.choice, SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
 
     /* the audit log has the calls, with the key id */
-    json_t *audit = get_json(f, "audit?action=device.block", 200);
+    json_t *audit = get_json(f, "audit?action=device.blocked", 200);
     assert_int_equal(json_array_size(json_object_get(audit, "entries")), 1);
     json_decref(audit);
 }
