@@ -22,7 +22,9 @@ typedef struct {
     uint8_t transaction_id[16];
     size_t transaction_id_len;
     bool euicc_session; /* the eUICC holds a download session to cancel on failure */
-    der_writer error;   /* the eIM's error TLV, reported in profileDownloadError */
+    bool direct;        /* ES9+ JSON straight to the SM-DP+ instead of ESipa */
+    const char *smdp_address;
+    der_writer error; /* the eIM's error TLV, reported in profileDownloadError */
 } download;
 
 static void download_init(download *d, ipa_instance *ipa)
@@ -43,13 +45,21 @@ static void download_free(download *d)
     der_writer_free(&d->error);
 }
 
+/* One ES9+ step: relayed by the eIM (ESipa) or straight to the SM-DP+ (ES9+ JSON). */
+static rsp_status exchange(download *d, der_view message, der_writer *answer, rsp_error *err)
+{
+    if (d->direct)
+        return ipa_es9_exchange(d->ipa, d->smdp_address, message, answer, err);
+    return ipa_esipa_exchange(d->ipa, message, answer, err);
+}
+
 /* Sends d->out to the eIM; the answer must carry `tag` with an ok alternative under ok_tag. */
 static rsp_status relay(download *d, uint32_t tag, uint32_t ok_tag, der_view *ok, rsp_error *err)
 {
     d->esipa.len = 0;
     rsp_status st = der_writer_status(&d->out);
     if (st == RSP_OK)
-        st = ipa_esipa_exchange(d->ipa, der_writer_view(&d->out), &d->esipa, err);
+        st = exchange(d, der_writer_view(&d->out), &d->esipa, err);
     der_tlv outer, first;
     der_reader r;
     if (st == RSP_OK)
@@ -237,7 +247,7 @@ static void cancel(download *d, int64_t reason)
     der_end(&d->out, mark);
     d->esipa.len = 0;
     if (der_writer_status(&d->out) == RSP_OK)
-        ipa_esipa_exchange(d->ipa, der_writer_view(&d->out), &d->esipa, &ignored);
+        exchange(d, der_writer_view(&d->out), &d->esipa, &ignored);
 }
 
 static rsp_status smdp_from_trigger(ipa_instance *ipa,
@@ -321,12 +331,23 @@ rsp_status ipa_run_download_trigger(ipa_instance *ipa, der_view request, der_wri
     ipa_writer_init(ipa, &pir);
     der_view eim_txid = req.has_eim_transaction_id ? req.eim_transaction_id : der_view_make(0, 0);
     st = smdp_from_trigger(ipa, &req, code, &local);
+    d.direct = ipa->config.direct_download && !ipa->eim_wants_indirect;
+    d.smdp_address = code->smdp_address;
     if (st == RSP_OK)
         st = initiate_authentication(&d, code->smdp_address, eim_txid, &init_ok, &local);
     if (st == RSP_OK)
         st = authenticate(&d, init_ok, code->matching_id, &auth_ok, &local);
     if (st == RSP_OK)
         st = prepare_and_load(&d, auth_ok, &pir, &local);
+    if (st == RSP_OK && d.direct) {
+        /* the SM-DP+ learns the outcome from the IPA itself (ES9+.HandleNotification); the
+         * eIM still gets the result below and acknowledges it */
+        rsp_error ignored = {0};
+        d.esipa.len = 0;
+        if (exchange(&d, der_writer_view(&pir), &d.esipa, &ignored) != RSP_OK)
+            LOG_WARN("ipa", "installation result not delivered to the SM-DP+",
+                     LOG_STR("reason", ignored.message));
+    }
     if (st != RSP_OK) {
         LOG_WARN("ipa", "profile download failed", LOG_STR("reason", local.message));
         if (d.euicc_session)

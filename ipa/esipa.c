@@ -59,6 +59,7 @@ static rsp_status take_config(ipa_instance *ipa, const sgp32_eim_configuration_d
         if (n < 0 || (size_t)n >= sizeof ipa->eim_url)
             return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0x81, 0, "ipa: eimFqdn too long");
     }
+    ipa->eim_wants_indirect = config->has_indirect_profile_download;
     ipa->has_association_token = config->has_association_token;
     ipa->association_token = config->association_token;
     return keep_tls_trust(ipa, config, err);

@@ -94,6 +94,10 @@ typedef struct {
     /* Rollback (SGP.32 v1.2 section 3.5.1.1): after an enable with the rollback flag, this
      * many consecutive polls that cannot reach the eIM trigger ProfileRollback (0: 3). */
     unsigned rollback_after_failures;
+    /* Profile download straight to the SM-DP+ over ES9+ JSON (directRspServerCommunication)
+     * instead of relayed by the eIM; ignored when the eIM configuration asks for indirect
+     * download (indirectProfileDownload, SGP.32 v1.2 section 2.11.1.1.1). */
+    bool direct_download;
     /* Logical channel use: false opens a logical channel for the ISD-R (MANAGE CHANNEL),
      * true selects it on the basic channel (cards or modems without logical channels). */
     bool basic_channel;

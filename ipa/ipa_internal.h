@@ -37,6 +37,7 @@ struct ipa {
     bool tls_pin_is_certificate;
     bool has_association_token;
     int64_t association_token;
+    bool eim_wants_indirect; /* indirectProfileDownload present */
 
     bool has_state_change;
     int64_t state_change_cause;
@@ -72,6 +73,12 @@ rsp_status ipa_es10_cancel_session(ipa_instance *ipa, der_view transaction_id, i
 rsp_status ipa_esipa_load_config(ipa_instance *ipa, rsp_error *err);
 rsp_status ipa_esipa_exchange(ipa_instance *ipa, der_view message, der_writer *answer,
                               rsp_error *err);
+
+/* ES9+ JSON binding to the SM-DP+ for the direct download (es9_json.c): message is an
+ * ESipa-shaped ES9+ request (BF39, BF3B, BF3A, BF41) or a PendingNotification (BF37) for
+ * handleNotification; the answer is appended in the ESipa shape. */
+rsp_status ipa_es9_exchange(ipa_instance *ipa, const char *smdp_address, der_view message,
+                            der_writer *answer, rsp_error *err);
 
 /* Flows. */
 rsp_status ipa_run_euicc_package(ipa_instance *ipa, der_view request, der_writer *result,

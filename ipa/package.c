@@ -303,8 +303,8 @@ static rsp_status put_field(ipa_instance *ipa, uint32_t tag,
     case 0xA5:
     case 0xA6:
         break;   /* written together by the caller */
-    case 0xA8: { /* ipaCapabilities: indirect RSP server communication only */
-        static const uint8_t features[] = {0x06, 0x40};
+    case 0xA8: { /* ipaCapabilities: indirect, and direct when configured */
+        const uint8_t features[] = {0x06, ipa->config.direct_download ? 0xC0 : 0x40};
         size_t mark = der_begin(out, 0xA8);
         der_put_tlv(out, 0x80, features, sizeof features);
         der_end(out, mark);

@@ -18,9 +18,12 @@
 #include "crypto/pki_generate.h"
 #include "crypto/signature_gsma.h"
 #include "euicc/euicc.h"
+#include "core/log.h"
 #include "ipa/ipa.h"
+#include "ipa/platform/platform.h"
 #include "ipa_fakes.h"
 #include "smdp/download.h"
+#include "smdp/server.h"
 
 #define SMDP_ADDRESS "smdp.rspkit.test"
 #define EIM_ID       "eim.rspkit.test"
@@ -44,6 +47,8 @@ typedef struct {
     int64_t token;
     int64_t counter;
     unsigned smdp_calls;
+    ipa_http *http; /* direct download: the real SM-DP+ server over HTTPS */
+    unsigned es9_calls;
 } fixture;
 
 static uint8_t *read_whole(const char *path, size_t *len)
@@ -424,11 +429,109 @@ static void test_download_and_packages_on_the_real_euicc(void **state)
     printf("ipa with the real eUICC: peak heap %zu bytes\n", ipa_peak_bytes(f->ipa));
 }
 
+/* ESipa to the fake eIM, ES9+ JSON to the real SM-DP+ server. */
+static rsp_status direct_post(void *ctx, const ipa_http_request *request, der_writer *response,
+                              long *http_status, rsp_error *err)
+{
+    fixture *f = ctx;
+    if (strstr(request->url, "/gsma/rsp2/es9plus/") != NULL) {
+        f->es9_calls++;
+        size_t before = response->len;
+        rsp_status st = ipa_http_post(f->http, request, response, http_status, err);
+        if (st == RSP_OK && *http_status >= 400)
+            print_message("SM-DP+ %s: HTTP %ld %.*s\nrequest %.*s\n", request->url, *http_status,
+                          (int)(response->len - before), (const char *)response->buf + before,
+                          (int)request->body.len, (const char *)request->body.data);
+        return st;
+    }
+    *http_status = fake_eim_handle(&f->fx.eim, request->body, response);
+    return RSP_OK;
+}
+
+/* Imports a personalised TS.48 copy, orders it for this EID and releases it (ES2+). */
+static void order_profile(smdp_server *server, const char *eid, const uint8_t *package, size_t len,
+                          char iccid[SMDP_ICCID_SIZE], char matching_id[SMDP_MATCHING_SIZE])
+{
+    uint8_t *copy = NULL;
+    size_t copy_len = 0;
+    rsp_error err = {0};
+    smdp_inventory *inventory = smdp_server_inventory(server);
+    assert_int_equal(smdp_personalise_copy(package, len, 7, &copy, &copy_len, &err), RSP_OK);
+    assert_int_equal(smdp_inventory_import(inventory, "op", copy, copy_len, iccid, &err), RSP_OK);
+    free(copy);
+    char got[SMDP_ICCID_SIZE];
+    smdp_download_order download_order = {.operator_id = "op", .iccid = iccid, .eid = eid};
+    assert_int_equal(smdp_order_download(inventory, &download_order, got, &err), SMDP_STATUS_OK);
+    smdp_confirm_order confirm = {.operator_id = "op", .iccid = iccid, .release = true};
+    smdp_confirm_result result;
+    assert_int_equal(smdp_order_confirm(inventory, &confirm, &result, &err), SMDP_STATUS_OK);
+    memcpy(matching_id, result.matching_id, SMDP_MATCHING_SIZE);
+}
+
+static void test_direct_download_from_the_smdp_server(void **state)
+{
+    fixture *f = *state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/testdata/ts48/NoBERTLV.der", RSPKIT_SHARED_DIR);
+    if (access(path, R_OK) != 0) {
+        printf("SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
+               RSPKIT_SHARED_DIR);
+        skip();
+    }
+    f->package = read_whole(path, &f->package_len);
+    assert_non_null(f->package);
+    log_set_level(LOG_LEVEL_WARN);
+    rsp_error err = {0};
+    static smdp_config config;
+    smdp_config_init(&config);
+    assert_int_equal(smdp_config_use_pki(&config, f->dir, &err), RSP_OK);
+    snprintf(config.listen, sizeof config.listen, "127.0.0.1:0");
+    snprintf(config.database, sizeof config.database, "sqlite:%s/smdp.db", f->dir);
+    assert_int_equal(smdp_config_add_operator(&config, "op", "key", NULL, NULL, &err), RSP_OK);
+    smdp_server *server = smdp_server_new(&config, &err);
+    assert_non_null(server);
+    assert_int_equal(smdp_server_start(server, &err), RSP_OK);
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    order_profile(server, f->eid, f->package, f->package_len, iccid, matching_id);
+
+    char ca[300];
+    snprintf(ca, sizeof ca, "%s/nist/CERT_CI_ECDSA.pem", f->dir);
+    f->http = ipa_http_new(ca, 30000, &err);
+    assert_non_null(f->http);
+    ipa_free(f->ipa);
+    f->fx.platform.http_post = direct_post;
+    f->fx.config.direct_download = true;
+    assert_int_equal(ipa_new(&f->fx.platform, &f->fx.config, &f->ipa, &err), RSP_OK);
+    associate(f);
+    char code[200];
+    snprintf(code, sizeof code, "1$%s$%s", smdp_server_address(server), matching_id);
+    uint8_t trigger[256];
+    size_t len = build_download_trigger(trigger, sizeof trigger, code);
+    fake_eim_queue(&f->fx.eim, der_view_make(trigger, len));
+    ipa_poll_report report;
+    poll_ok(f, &report);
+    /* initiateAuthentication, authenticateClient, getBoundProfilePackage, handleNotification */
+    assert_int_equal(f->es9_calls, 4);
+    assert_int_equal(f->smdp_calls, 0);
+    uint8_t installed[10];
+    bool enabled = true;
+    assert_int_equal(profiles(f, installed, &enabled), 1);
+    smdp_profile_info info;
+    assert_int_equal(smdp_inventory_get(smdp_server_inventory(server), iccid, &info, &err), RSP_OK);
+    assert_int_equal(info.state, SMDP_PROFILE_INSTALLED);
+    assert_int_equal(report.results_delivered, 1);
+    smdp_server_stop(server, 0);
+    smdp_server_free(server);
+    ipa_http_free(f->http);
+    f->http = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_download_and_packages_on_the_real_euicc, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_direct_download_from_the_smdp_server, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
