@@ -6,7 +6,8 @@
  *   rspkit ipa fallback|return-from-fallback [...] for the device's connectivity logic
  * Options (also JSON keys of the config file): --card socket:PATH|tcp:PORT|pcsc[:READER]|
  * modem:DEV|modem-cgla:DEV, --state DIR, --eim-url URL, --eim-id ID, --ca FILE,
- * --interval SECONDS, --tac HEX8, --log-level LEVEL.
+ * --interval SECONDS, --tac HEX8, --log-level LEVEL, --direct yes|no (profile download straight
+ * to the SM-DP+ over ES9+ unless the eIM asks for indirect download).
  * Log lines are JSON (core/log.h). Exit status: 0 ok, 1 failure, 2 usage. */
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ typedef struct {
     long interval_s;
     uint8_t tac[4];
     bool has_tac;
+    bool direct;
 } options;
 
 typedef struct {
@@ -56,7 +58,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: rspkit ipa run|once|info [--config FILE] [--card SPEC] [--state DIR]\n"
             "                  [--eim-url URL] [--eim-id ID] [--ca FILE] [--interval S]\n"
-            "                  [--tac HEX8] [--log-level LEVEL]\n"
+            "                  [--tac HEX8] [--log-level LEVEL] [--direct yes|no]\n"
             "       rspkit ipa add-initial-eim FILE [options]\n"
             "       rspkit ipa fallback|return-from-fallback [options]\n"
             "card SPEC: socket:PATH | tcp:PORT | pcsc[:READER] | modem:DEV | modem-cgla:DEV\n");
@@ -94,6 +96,10 @@ static bool set_option(options *o, const char *key, const char *value)
         o->interval_s = atol(value);
         return o->interval_s > 0;
     }
+    if (strcmp(key, "direct") == 0 || strcmp(key, "direct_download") == 0) {
+        o->direct = strcmp(value, "yes") == 0 || strcmp(value, "true") == 0;
+        return o->direct || strcmp(value, "no") == 0 || strcmp(value, "false") == 0;
+    }
     if (strcmp(key, "tac") == 0) {
         o->has_tac = der_hex_decode(value, o->tac, sizeof o->tac) == 4;
         return o->has_tac;
@@ -129,6 +135,8 @@ static bool load_config(options *o, const char *path)
     {
         char number[32];
         const char *v = json_is_string(value) ? json_string_value(value) : NULL;
+        if (json_is_boolean(value))
+            v = json_is_true(value) ? "true" : "false";
         if (json_is_integer(value)) {
             snprintf(number, sizeof number, "%lld", (long long)json_integer_value(value));
             v = number;
@@ -203,6 +211,7 @@ static rsp_status start(const options *o, daemon_parts *d, rsp_error *err)
         ipa_platform_linux(&d->platform, d->card, d->http, &d->storage);
         config.eim_url = o->eim_url[0] ? o->eim_url : NULL;
         config.eim_id = o->eim_id[0] ? o->eim_id : NULL;
+        config.direct_download = o->direct;
         if (o->has_tac)
             memcpy(config.tac, o->tac, sizeof config.tac);
         st = ipa_new(&d->platform, &config, &d->ipa, err);
