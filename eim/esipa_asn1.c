@@ -607,12 +607,13 @@ static void summarise_results(record_ctx *ctx, const schema_list *results)
         case SGP32_EUICC_RESULT_DATA_GET_RAT_RESULT:
             break;
         case SGP32_EUICC_RESULT_DATA_ADD_EIM_RESULT:
-            item_ok = r->u.add_eim_result.choice == SGP32_ADD_EIM_RESULT_ASSOCIATION_TOKEN;
-            if (item_ok)
+            /* a token when one was asked for, else addEimResultCode ok (0) */
+            if (r->u.add_eim_result.choice == SGP32_ADD_EIM_RESULT_ASSOCIATION_TOKEN)
                 json_object_set_new(entry, "associationToken",
                                     json_integer(r->u.add_eim_result.u.association_token));
             else
                 code = r->u.add_eim_result.u.add_eim_result_code;
+            item_ok = code == 0;
             break;
         case SGP32_EUICC_RESULT_DATA_LIST_EIM_RESULT:
             item_ok = r->u.list_eim_result.choice == SGP32_LIST_EIM_RESULT_EIM_ID_LIST;
