@@ -51,6 +51,15 @@ typedef struct {
     unsigned es9_calls;
 } fixture;
 
+/* snprintf that fails the test instead of truncating (and keeps release builds' format
+ * checks quiet) */
+#define format_checked(buf, ...)                                                                   \
+    do {                                                                                           \
+        int n_ = snprintf((buf), sizeof(buf), __VA_ARGS__);                                        \
+        if (n_ < 0 || (size_t)n_ >= sizeof(buf))                                                   \
+            fail_msg("path too long");                                                             \
+    } while (0)
+
 static uint8_t *read_whole(const char *path, size_t *len)
 {
     FILE *file = fopen(path, "rb");
@@ -74,7 +83,7 @@ static rsp_certificate *certificate(fixture *f, const char *name)
     char path[256];
     rsp_certificate *out = NULL;
     rsp_error err = {0};
-    snprintf(path, sizeof path, "%s/nist/%s", f->dir, name);
+    format_checked(path, "%s/nist/%s", f->dir, name);
     return rsp_certificate_load_file(path, &out, &err) == RSP_OK ? out : NULL;
 }
 
@@ -83,7 +92,7 @@ static rsp_private_key *key(fixture *f, const char *name)
     char path[256];
     rsp_private_key *out = NULL;
     rsp_error err = {0};
-    snprintf(path, sizeof path, "%s/nist/%s", f->dir, name);
+    format_checked(path, "%s/nist/%s", f->dir, name);
     return rsp_private_key_load_file(path, &out, &err) == RSP_OK ? out : NULL;
 }
 
@@ -154,7 +163,7 @@ static int setup(void **state)
     rsp_pki_options options = {.curves = RSP_PKI_CURVE_NIST, .euicc_count = 1};
     if (mkdtemp(f->dir) == NULL || rsp_pki_init(f->dir, &options, &err) != RSP_OK)
         return -1;
-    snprintf(path, sizeof path, "%s/eids.txt", f->dir);
+    format_checked(path, "%s/eids.txt", f->dir);
     FILE *eids = fopen(path, "r");
     while (eids != NULL && fgets(line, sizeof line, eids) != NULL)
         if (sscanf(line, "issued %32s", f->eid) == 1)
@@ -165,9 +174,9 @@ static int setup(void **state)
     f->eum = certificate(f, "CERT_EUM_ECDSA.der");
     f->dpauth = certificate(f, "CERT_S_SM_DPauth_ECDSA.der");
     f->dppb = certificate(f, "CERT_S_SM_DPpb_ECDSA.der");
-    snprintf(name, sizeof name, "euicc/CERT_EUICC_ECDSA_%s.der", f->eid);
+    format_checked(name, "euicc/CERT_EUICC_ECDSA_%s.der", f->eid);
     f->euicc_cert = certificate(f, name);
-    snprintf(name, sizeof name, "euicc/SK_EUICC_ECDSA_%s.pem", f->eid);
+    format_checked(name, "euicc/SK_EUICC_ECDSA_%s.pem", f->eid);
     f->euicc_key = key(f, name);
     f->dpauth_key = key(f, "SK_S_SM_DPauth_ECDSA.pem");
     f->dppb_key = key(f, "SK_S_SM_DPpb_ECDSA.pem");
@@ -221,7 +230,7 @@ static int teardown(void **state)
     rsp_private_key_free(f->euicc_key);
     rsp_private_key_free(f->eim_key);
     free(f->package);
-    snprintf(command, sizeof command, "rm -rf '%s'", f->dir);
+    format_checked(command, "rm -rf '%s'", f->dir);
     return system(command) == 0 ? 0 : -1;
 }
 
@@ -486,7 +495,7 @@ static void test_direct_download_from_the_smdp_server(void **state)
     smdp_config_init(&config);
     assert_int_equal(smdp_config_use_pki(&config, f->dir, &err), RSP_OK);
     snprintf(config.listen, sizeof config.listen, "127.0.0.1:0");
-    snprintf(config.database, sizeof config.database, "sqlite:%s/smdp.db", f->dir);
+    format_checked(config.database, "sqlite:%s/smdp.db", f->dir);
     assert_int_equal(smdp_config_add_operator(&config, "op", "key", NULL, NULL, &err), RSP_OK);
     smdp_server *server = smdp_server_new(&config, &err);
     assert_non_null(server);
@@ -495,7 +504,7 @@ static void test_direct_download_from_the_smdp_server(void **state)
     order_profile(server, f->eid, f->package, f->package_len, iccid, matching_id);
 
     char ca[300];
-    snprintf(ca, sizeof ca, "%s/nist/CERT_CI_ECDSA.pem", f->dir);
+    format_checked(ca, "%s/nist/CERT_CI_ECDSA.pem", f->dir);
     f->http = ipa_http_new(ca, 30000, &err);
     assert_non_null(f->http);
     ipa_free(f->ipa);
@@ -504,7 +513,7 @@ static void test_direct_download_from_the_smdp_server(void **state)
     assert_int_equal(ipa_new(&f->fx.platform, &f->fx.config, &f->ipa, &err), RSP_OK);
     associate(f);
     char code[200];
-    snprintf(code, sizeof code, "1$%s$%s", smdp_server_address(server), matching_id);
+    format_checked(code, "1$%s$%s", smdp_server_address(server), matching_id);
     uint8_t trigger[256];
     size_t len = build_download_trigger(trigger, sizeof trigger, code);
     fake_eim_queue(&f->fx.eim, der_view_make(trigger, len));
