@@ -1134,6 +1134,57 @@ static int answer_text(http_reply *reply, int status, const char *text)
     return 0;
 }
 
+rsp_status eim_esipa_dispatch(eim_server *server, der_view message, der_writer *out,
+                              bool *no_content, rsp_error *err)
+{
+    *no_content = false;
+    der_tlv tlv;
+    rsp_status status = der_parse_single(message, &tlv, err);
+    if (status != RSP_OK)
+        return status;
+    switch (tlv.tag) {
+    case 0xBF4F: {
+        sgp32_get_eim_package_request poll;
+        uint8_t arena_buf[256];
+        schema_arena arena;
+        schema_arena_init(&arena, arena_buf, sizeof arena_buf);
+        status = schema_decode(&sgp32_get_eim_package_request_type, message, &poll, &arena, err);
+        if (status == RSP_OK)
+            status = eim_esipa_get_package(server, poll.eid_value, out, err);
+        break;
+    }
+    case 0xBF50:
+        status = eim_esipa_provide_result(server, message, out, err);
+        break;
+    case 0xBF3D: {
+        /* HandleNotification: a result travels like ProvideEimPackageResult (no answer);
+         * a pending notification goes to the relay. */
+        der_reader reader;
+        der_tlv inner;
+        status = der_reader_enter(&tlv, 0, &reader, err);
+        if (status == RSP_OK)
+            status = der_reader_next(&reader, &inner, err);
+        if (status == RSP_OK && inner.tag == 0xBF50)
+            status = eim_esipa_provide_result(server, inner.whole, out, err);
+        else if (status == RSP_OK)
+            status = eim_relay_handle(server, message, out, err);
+        *no_content = true;
+        break;
+    }
+    case 0xBF39:
+    case 0xBF3B:
+    case 0xBF3A:
+    case 0xBF41:
+        status = eim_relay_handle(server, message, out, err);
+        break;
+    default:
+        status = rsp_error_set(err, RSP_ERR_UNEXPECTED_TAG, tlv.tag, 0,
+                               "not an ESipa request of the eIM");
+        break;
+    }
+    return status;
+}
+
 int eim_esipa_asn1_handle(const http_request *request, http_reply *reply, void *user)
 {
     eim_server *server = user;
@@ -1142,54 +1193,11 @@ int eim_esipa_asn1_handle(const http_request *request, http_reply *reply, void *
     if (!is_asn1_content_type(http_request_header(request, "Content-Type")))
         return answer_text(reply, 415, "Content-Type must be " EIM_ASN1_CONTENT_TYPE "\n");
     der_view message = der_view_make(request->body, request->body_len);
-    der_tlv tlv;
     rsp_error err = {0};
-    if (der_parse_single(message, &tlv, &err) != RSP_OK)
-        return answer_text(reply, 400, "malformed DER\n");
     der_writer out;
     der_writer_init_dynamic(&out, NULL);
-    rsp_status status;
     bool no_content = false;
-    switch (tlv.tag) {
-    case 0xBF4F: {
-        sgp32_get_eim_package_request poll;
-        uint8_t arena_buf[256];
-        schema_arena arena;
-        schema_arena_init(&arena, arena_buf, sizeof arena_buf);
-        status = schema_decode(&sgp32_get_eim_package_request_type, message, &poll, &arena, &err);
-        if (status == RSP_OK)
-            status = eim_esipa_get_package(server, poll.eid_value, &out, &err);
-        break;
-    }
-    case 0xBF50:
-        status = eim_esipa_provide_result(server, message, &out, &err);
-        break;
-    case 0xBF3D: {
-        /* HandleNotification: a result travels like ProvideEimPackageResult (no answer);
-         * a pending notification goes to the relay. */
-        der_reader reader;
-        der_tlv inner;
-        status = der_reader_enter(&tlv, 0, &reader, &err);
-        if (status == RSP_OK)
-            status = der_reader_next(&reader, &inner, &err);
-        if (status == RSP_OK && inner.tag == 0xBF50)
-            status = eim_esipa_provide_result(server, inner.whole, &out, &err);
-        else if (status == RSP_OK)
-            status = eim_relay_handle(server, message, &out, &err);
-        no_content = true;
-        break;
-    }
-    case 0xBF39:
-    case 0xBF3B:
-    case 0xBF3A:
-    case 0xBF41:
-        status = eim_relay_handle(server, message, &out, &err);
-        break;
-    default:
-        status = rsp_error_set(&err, RSP_ERR_UNEXPECTED_TAG, tlv.tag, 0,
-                               "not an ESipa request of the eIM");
-        break;
-    }
+    rsp_status status = eim_esipa_dispatch(server, message, &out, &no_content, &err);
     if (status == RSP_OK && no_content) {
         der_writer_free(&out);
         http_reply_borrowed(reply, 204, NULL, NULL, 0);

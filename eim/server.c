@@ -226,6 +226,9 @@ rsp_status eim_server_start(eim_server *server, rsp_error *err)
         status =
             http_server_route(server->http, NULL, "/api/v1/", true, eim_rest_handle, server, err);
     if (status == RSP_OK)
+        status = http_server_route(server->http, NULL, "/gsma/rsp2/esipa/", true,
+                                   eim_esipa_json_handle, server, err);
+    if (status == RSP_OK)
         status = http_server_add_health_route(server->http, "/health", ready, server, err);
     if (status == RSP_OK)
         status = http_server_add_metrics_route(server->http, "/metrics", server->metrics, err);

@@ -58,6 +58,12 @@ struct eim_server {
 int eim_esipa_asn1_handle(const http_request *request, http_reply *reply, void *user);
 int eim_rest_handle(const http_request *request, http_reply *reply, void *user);
 
+/* One ESipa request (EsipaMessageFromIpaToEim, DER) answered into out; *no_content for the
+ * functions without an answer (HandleNotification). Both bindings go through it. */
+rsp_status eim_esipa_dispatch(eim_server *server, der_view message, der_writer *out,
+                              bool *no_content, rsp_error *err);
+int eim_esipa_json_handle(const http_request *request, http_reply *reply, void *user);
+
 /* ESipa functions on decoded messages; each writes the ESipa answer (DER) to out. */
 rsp_status eim_esipa_get_package(eim_server *server, der_view eid, der_writer *out, rsp_error *err);
 /* result: the whole ProvideEimPackageResult TLV (BF50) as received. */
