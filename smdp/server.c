@@ -205,8 +205,8 @@ static rsp_status parse_identities(const json_t *root, const char *base_dir, smd
         for (size_t k = 0; k < 6 && st == RSP_OK; k++) {
             st = get_text(item, keys[k], outs[k], SMDP_PATH_MAX, base_dir, true, err);
             if (st == RSP_OK && k < 5 && outs[k][0] == '\0')
-                st = rsp_error_set(err, RSP_ERR_MISSING_FIELD, 0, 0, "credentials[%zu].%s", i,
-                                   keys[k]);
+                st = rsp_error_set(err, RSP_ERR_MISSING_FIELD, 0, 0,
+                                   "credentials[%zu].%s is missing", i, keys[k]);
         }
         if (st != RSP_OK)
             return st;
