@@ -87,7 +87,10 @@ rsp_status ipa_esipa_load_config(ipa_instance *ipa, rsp_error *err)
         size_t i = 0;
         while (i < decoded.eim_configuration_data_list.count && !eim_matches(ipa, &items[i]))
             i++;
-        if (i == decoded.eim_configuration_data_list.count)
+        if (i == decoded.eim_configuration_data_list.count && ipa->eim_url[0] != 0)
+            /* the eIM was just removed (deleteEim): its last results still go to it */
+            st = RSP_OK;
+        else if (i == decoded.eim_configuration_data_list.count)
             st = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0xBF55, 0,
                                "ipa: no eIM configured on the eUICC%s",
                                ipa->config.eim_id ? " with that eimId" : "");
