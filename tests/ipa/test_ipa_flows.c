@@ -421,6 +421,48 @@ static void test_add_initial_eim_then_poll(void **ctx)
     der_writer_free(&resp);
 }
 
+/* Every kind of eIM answer, damaged at random: the IPA fails cleanly or carries on, never
+ * sends a message that breaks the schema, and once the eIM is sane again delivers every
+ * result it holds. */
+static void test_damaged_eim_answers(void **ctx)
+{
+    state *s = *ctx;
+    ipa_poll_report report;
+    rsp_error err = {0};
+    unsigned failures = 0;
+    for (int i = 0; i < 300; i++) {
+        uint8_t package[512];
+        static const uint8_t tags[] = {0xA0, 0x81, 0xBF, 0x20, 0x84, 0xA5, 0xA6, 0xA8, 0xA9};
+        s->fx.eim.package_count = s->fx.eim.package_next = 0;
+        if (i % 3 == 0)
+            queue_enable(s, (uint8_t)(1 + i % 2), 100 + i, i % 6 == 0);
+        else if (i % 3 == 1)
+            queue(s, package,
+                  build_ipa_euicc_data_request(package, sizeof package, tags, sizeof tags, true));
+        else
+            queue(s, package,
+                  build_download_trigger(package, sizeof package, "1$smdp.example$MATCH-1"));
+        s->fx.eim.mode = FAKE_EIM_MUTATE;
+        s->fx.eim.mutate_state = 0x9E3779B9u * (uint32_t)(i + 1);
+        memset(&err, 0, sizeof err);
+        if (ipa_poll_once(s->ipa, &report, &err) != RSP_OK) {
+            failures++;
+            assert_true(err.message[0] != 0);
+        }
+        s->fx.eim.mode = FAKE_EIM_OK;
+        s->fx.eim.package_count = s->fx.eim.package_next = 0;
+        ipa_poll_once(s->ipa, &report, &err);
+    }
+    memset(&err, 0, sizeof err);
+    assert_status(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
+    assert_false(fake_storage_has(&s->fx.storage, IPA_STORAGE_PENDING));
+    assert_false(fake_storage_has(&s->fx.storage, IPA_STORAGE_IN_PROGRESS));
+    assert_int_equal(s->fx.eim.schema_failures, 0);
+    assert_true(s->fx.eim.mutated > 300);
+    assert_true(failures > 0);
+    printf("damaged answers: %u, failed polls: %u\n", s->fx.eim.mutated, failures);
+}
+
 static void test_backoff_grows_with_jitter_and_cap(void **ctx)
 {
     state *s = *ctx;
@@ -479,6 +521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_download_cancelled_by_smdp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_download_via_smds_not_supported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_initial_eim_then_poll, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_eim_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backoff_grows_with_jitter_and_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_returns_to_idle, setup, teardown),
     };

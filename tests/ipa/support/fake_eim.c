@@ -196,6 +196,32 @@ long fake_eim_handle(fake_eim *eim, der_view body, der_writer *answer)
     }
 }
 
+static uint32_t next_random(fake_eim *eim)
+{
+    uint32_t x = eim->mutate_state ? eim->mutate_state : 0x12345678u;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    eim->mutate_state = x;
+    return x;
+}
+
+/* Damages the answer appended after `from`: flips 1-3 bytes, or (one time in four) cuts it. */
+static void mutate(fake_eim *eim, der_writer *response, size_t from)
+{
+    size_t len = response->len - from;
+    if (len == 0)
+        return;
+    eim->mutated++;
+    if (next_random(eim) % 4 == 0) {
+        response->len = from + next_random(eim) % len;
+        return;
+    }
+    unsigned flips = 1 + next_random(eim) % 3;
+    for (unsigned i = 0; i < flips; i++)
+        response->buf[from + next_random(eim) % len] ^= (uint8_t)(1 + next_random(eim) % 255);
+}
+
 static rsp_status http_post(void *ctx, const ipa_http_request *request, der_writer *response,
                             long *http_status, rsp_error *err)
 {
@@ -220,9 +246,12 @@ static rsp_status http_post(void *ctx, const ipa_http_request *request, der_writ
     }
     if (strcmp(request->url, "https://eim.example/gsma/rsp2/asn1") != 0)
         return rsp_error_set(err, RSP_ERR_IO, 0, 0, "unexpected URL %s", request->url);
+    size_t from = response->len;
     long status = fake_eim_handle(eim, request->body, response);
     if (status < 0)
         return rsp_error_set(err, RSP_ERR_IO, 0, 0, "connection reset (test)");
+    if (eim->mode == FAKE_EIM_MUTATE)
+        mutate(eim, response, from);
     *http_status = status;
     return RSP_OK;
 }

@@ -146,10 +146,11 @@ static rsp_status load_euicc_package(fake_euicc *f, der_view command, der_writer
     st = schema_encode(&sgp32_euicc_package_result_type, &r, &w);
     if (st != RSP_OK)
         return st;
-    int64_t seq = r.choice == SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_RESULT_SIGNED
-                      ? r.u.euicc_package_result_signed.euicc_package_result_data_signed.seq_number
-                      : f->next_seq++;
-    add_item(f->results, &f->result_count, seq, der_writer_view(&w));
+    /* only results with a seqNumber can be acknowledged, so only those are kept */
+    if (r.choice == SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_RESULT_SIGNED)
+        add_item(f->results, &f->result_count,
+                 r.u.euicc_package_result_signed.euicc_package_result_data_signed.seq_number,
+                 der_writer_view(&w));
     der_put_raw(response, buf, w.len);
     return RSP_OK;
 }

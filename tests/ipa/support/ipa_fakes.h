@@ -64,13 +64,16 @@ void fake_euicc_add_notification(fake_euicc *f, const uint8_t iccid[10], uint8_t
 /* ---- fake eIM ------------------------------------------------------------------------ */
 typedef enum {
     FAKE_EIM_OK = 0,
-    FAKE_EIM_UNREACHABLE,  /* every call fails like a dead network */
-    FAKE_EIM_GARBAGE,      /* answers bytes that are not DER */
-    FAKE_EIM_WRONG_MESSAGE /* answers a well-formed but unrelated message */
+    FAKE_EIM_UNREACHABLE,   /* every call fails like a dead network */
+    FAKE_EIM_GARBAGE,       /* answers bytes that are not DER */
+    FAKE_EIM_WRONG_MESSAGE, /* answers a well-formed but unrelated message */
+    FAKE_EIM_MUTATE         /* answers correctly, then damages 1-3 bytes or truncates */
 } fake_eim_mode;
 
 typedef struct {
     fake_eim_mode mode;
+    uint32_t mutate_state;         /* xorshift state for FAKE_EIM_MUTATE */
+    unsigned mutated;              /* answers damaged so far */
     unsigned fail_provide_results; /* fail this many ProvideEimPackageResult calls */
     uint8_t packages[4][FAKE_ITEM_MAX];
     size_t package_len[4];
