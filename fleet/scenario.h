@@ -1,0 +1,124 @@
+/* The whole system on one machine: a test PKI, two SM-DP+ (operator A and operator B) with
+ * TS.48-based profiles (ICCIDs made unique), an eIM and a fleet of simulated devices, all on
+ * loopback HTTPS, driven only through the eIM's REST API and the operators' ES2+.
+ *
+ * `rspkit demo`, the system tests (tests/system) and `rspkit bench fleet` share it. The servers
+ * run in this process (their own HTTP threads); they can be stopped and restarted on the same
+ * port and database to simulate outages.
+ *
+ * Ownership: the scenario owns every server, the fleet and the work folder's contents. */
+#ifndef RSPKIT_FLEET_SCENARIO_H
+#define RSPKIT_FLEET_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "core/error.h"
+#include "fleet/fleet.h"
+
+#define SCENARIO_OPERATOR_A 0
+#define SCENARIO_OPERATOR_B 1
+#define SCENARIO_MAX_STEPS  16
+#define SCENARIO_EIM_ID     "eim.rspkit.test"
+#define SCENARIO_EIM2_ID    "eim2.rspkit.test"
+
+typedef struct scenario scenario;
+
+typedef struct {
+    size_t devices;
+    const char *work_dir;      /* created when missing: PKI, databases, logs */
+    const char *package_path;  /* TS.48 SAIP package the operators' profiles are made from */
+    unsigned fleet_workers;    /* 0: 4 */
+    uint32_t poll_interval_ms; /* 0: 1000 */
+    unsigned server_threads;   /* per server; 0: 2 */
+    unsigned step_timeout_s;   /* longest wait for one step; 0: 120 */
+    /* SQLite synchronous=NORMAL for the SM-DP+ (one fsync per checkpoint instead of per
+     * commit); false keeps the servers' durable default. */
+    bool relaxed_durability;
+    FILE *progress; /* progress lines while waiting; NULL: silent */
+} scenario_config;
+
+/* What a campaign or a batch of device operations ended with. */
+typedef struct {
+    int64_t campaign_id; /* 0 for per-device operations */
+    size_t total, succeeded, failed, cancelled;
+    char state[16];         /* campaign state when the wait ended */
+    char first_reason[160]; /* reason of the first failure seen */
+    double seconds;
+} scenario_outcome;
+
+typedef struct {
+    char name[48];
+    double seconds;
+} scenario_step;
+
+/* Starts everything: PKI, both SM-DP+ with `devices` profiles each, the eIM, a tenant, the
+ * fleet (provisioned with AddInitialEim) and its registration with the eIM. */
+rsp_status scenario_start(const scenario_config *config, scenario **out, rsp_error *err);
+void scenario_free(scenario *s);
+
+fleet *scenario_fleet(scenario *s);
+const char *scenario_eim_url(const scenario *s); /* REST base, https://127.0.0.1:port */
+const char *scenario_api_key(const scenario *s);
+const char *scenario_work_dir(const scenario *s);
+const char *scenario_iccid(const scenario *s, size_t device, int operator_index);
+/* Per-step wall times recorded so far. */
+const scenario_step *scenario_steps(const scenario *s, size_t *count);
+void scenario_record_step(scenario *s, const char *name, double seconds);
+
+/* ES2+ as the operator: downloadOrder + confirmOrder bound to each device's EID
+ * (SGP.22 v2.5 sections 5.3.1, 5.3.2); keeps ICCID and activation code per device. */
+rsp_status scenario_reserve(scenario *s, int operator_index, rsp_error *err);
+
+/* A campaign over every registered device (POST /api/v1/campaigns), then waits for its end
+ * (or for it to pause, or the step timeout). download: per-device activation codes of the
+ * operator. */
+rsp_status scenario_campaign_download(scenario *s, int operator_index, double max_failure_ratio,
+                                      scenario_outcome *out, rsp_error *err);
+/* Starts the download campaign and returns at once (the id in out->campaign_id). */
+rsp_status scenario_campaign_download_start(scenario *s, int operator_index,
+                                            double max_failure_ratio, scenario_outcome *out,
+                                            rsp_error *err);
+rsp_status scenario_campaign_wait(scenario *s, int64_t campaign_id, bool stop_when_paused,
+                                  scenario_outcome *out, rsp_error *err);
+rsp_status scenario_campaign_control(scenario *s, int64_t campaign_id, const char *action,
+                                     rsp_error *err);
+/* One operation per device through POST /api/v1/devices/{eid}/operations (the profiles'
+ * ICCIDs differ per device), then waits for every order: type "enable" (with rollback flag),
+ * "disable" or "delete" of the operator's profile. */
+rsp_status scenario_device_operations(scenario *s, const char *type, int operator_index,
+                                      bool rollback, size_t first, size_t count,
+                                      scenario_outcome *out, rsp_error *err);
+
+/* Checks every device's eUICC: operator `enabled_operator`'s profile enabled, no profile of
+ * `absent_operator` (-1: not checked), nothing left undelivered, and the eIM's view (GET
+ * /api/v1/devices/{eid}) agrees. Failures are counted and the first few described. */
+typedef struct {
+    size_t devices, ok, wrong_profile, undelivered, eim_disagrees;
+    char first_problem[200];
+} scenario_verdict;
+rsp_status scenario_verify(scenario *s, int enabled_operator, int absent_operator,
+                           scenario_verdict *out, rsp_error *err);
+
+/* Faults. */
+rsp_status scenario_restart_eim(scenario *s, rsp_error *err);
+void scenario_stop_smdp(scenario *s, int operator_index);
+rsp_status scenario_start_smdp(scenario *s, int operator_index, rsp_error *err);
+/* A second eIM (own database and key, same PKI) with the same tenant name; the devices
+ * [first, first+count) are handed over to it: addEim of the second eIM through the first,
+ * registration with the second, then deleteEim of the first through the second. */
+rsp_status scenario_handover(scenario *s, size_t first, size_t count, scenario_outcome *out,
+                             rsp_error *err);
+const char *scenario_eim2_url(const scenario *s);
+
+/* REST call on the eIM (eim 0 or 1): JSON in, JSON out (NULL when none). */
+rsp_status scenario_rest(scenario *s, int eim, const char *method, const char *path,
+                         const json_t *body, long *http_status, json_t **answer, rsp_error *err);
+
+double scenario_now(void);
+
+#endif
