@@ -180,6 +180,44 @@ static void test_interrupted_package_result_recovered_from_euicc(void **ctx)
     assert_int_equal(s->fx.eim.duplicates, 0);
 }
 
+/* The result cannot be stored (storage dies right after the in-progress marker): the poll
+ * fails, nothing is sent, and the next poll takes the result from the eUICC. */
+static void test_result_not_storable_recovered_next_poll(void **ctx)
+{
+    state *s = *ctx;
+    ipa_poll_report report;
+    rsp_error err = {0};
+    queue_enable(s, 2, 1, false);
+    s->fx.storage.writes_left = 2; /* the marker is written, the result is not */
+    assert_int_not_equal(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
+    assert_int_equal(s->fx.euicc.packages_loaded, 1);
+    assert_int_equal(s->fx.eim.provide_results, 0);
+    assert_true(fake_storage_has(&s->fx.storage, IPA_STORAGE_IN_PROGRESS));
+    s->fx.storage.fail_writes = false;
+    memset(&err, 0, sizeof err);
+    assert_status(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
+    assert_int_equal(s->fx.eim.provide_results, 1);
+    assert_int_equal(s->fx.euicc.packages_loaded, 1);
+    assert_int_equal(s->fx.euicc.result_count, 0);
+    assert_false(fake_storage_has(&s->fx.storage, IPA_STORAGE_IN_PROGRESS));
+    assert_int_equal(s->fx.eim.duplicates, 0);
+}
+
+/* Cards or modems without logical channels: the ISD-R on the basic channel. */
+static void test_basic_channel(void **ctx)
+{
+    state *s = *ctx;
+    ipa_poll_report report;
+    rsp_error err = {0};
+    ipa_free(s->ipa);
+    s->fx.config.basic_channel = true;
+    assert_int_equal(ipa_new(&s->fx.platform, &s->fx.config, &s->ipa, &err), RSP_OK);
+    queue_enable(s, 2, 1, false);
+    assert_status(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
+    assert_int_equal(report.results_delivered, 1);
+    assert_true(s->fx.euicc.profiles[1].enabled);
+}
+
 static void test_eim_garbage_is_a_clear_error(void **ctx)
 {
     state *s = *ctx;
@@ -508,6 +546,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_package_result_recovered_from_euicc, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_result_not_storable_recovered_next_poll, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_basic_channel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eim_garbage_is_a_clear_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_euicc_errors_surfaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipa_euicc_data_collects_requested_items, setup,

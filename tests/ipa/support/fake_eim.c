@@ -293,6 +293,8 @@ static rsp_status storage_read(void *ctx, const char *key, der_writer *out, rsp_
 static rsp_status storage_write(void *ctx, const char *key, der_view value, rsp_error *err)
 {
     fake_storage *s = &((ipa_fixture *)ctx)->storage;
+    if (s->writes_left > 0 && --s->writes_left == 0)
+        s->fail_writes = true;
     if (s->fail_writes)
         return rsp_error_set(err, RSP_ERR_IO, 0, 0, "disk full (test)");
     int i = find_key(s, key);

@@ -112,6 +112,7 @@ typedef struct {
     bool used[4];
     unsigned writes;
     bool fail_writes;
+    int writes_left; /* > 0: that many more writes succeed, then all fail (power loss) */
 } fake_storage;
 
 typedef struct {
