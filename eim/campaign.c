@@ -251,25 +251,24 @@ static int show_campaign(rest_call *call, http_reply *reply, int64_t id)
         int64_t total = store_column_int64(stmt, 5), released = store_column_int64(stmt, 6);
         int64_t succeeded = store_column_int64(stmt, 7), failed = store_column_int64(stmt, 8);
         int64_t cancelled = store_column_int64(stmt, 9);
-        body =
-            json_pack("{s:I, s:s, s:s, s:s, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "id",
-                      (json_int_t)id, "name", store_column_text(stmt, 0), "operation",
-                      store_column_text(stmt, 1), "state", store_column_text(stmt, 2),
-                      "ratePerMinute", (json_int_t)store_column_int64(stmt, 3), "maxFailureRatio",
-                      (double)store_column_int64(stmt, 4) / 1000.0, "total", (json_int_t)total,
-                      "queued", (json_int_t)(total - released - cancelled), "released",
-                      (json_int_t)released, "succeeded", (json_int_t)succeeded, "failed",
-                      (json_int_t)failed, "cancelled", (json_int_t)cancelled, "progress",
-                      total > 0 ? (double)(succeeded + failed + cancelled) / (double)total : 1.0);
+        body = json_pack(
+            "{s:I, s:s, s:s, s:s, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "id",
+            (json_int_t)id, "name", store_column_text(stmt, 0), "operation",
+            store_column_text(stmt, 1), "state", store_column_text(stmt, 2), "ratePerMinute",
+            (json_int_t)store_column_int64(stmt, 3), "maxFailureRatio",
+            (double)store_column_int64(stmt, 4) / 1000.0, "total", (json_int_t)total, "queued",
+            (json_int_t)0, "released", (json_int_t)released, "succeeded", (json_int_t)succeeded,
+            "failed", (json_int_t)failed, "cancelled", (json_int_t)cancelled, "progress",
+            total > 0 ? (double)(succeeded + failed + cancelled) / (double)total : 1.0);
     }
     store_finish(stmt);
     if (body == NULL)
         return status != RSP_OK ? eim_rest_problem(reply, 500, err.message)
                                 : eim_rest_problem(reply, 404, "no such campaign");
-    /* in flight: released and not finished, split by state */
+    /* not finished yet, by state: waiting for release, released, handed out */
     status = store_prepare(call->conn,
                            "SELECT state, COUNT(*) FROM eim_orders WHERE campaign_id = $1 AND "
-                           "state IN ('pending', 'delivered') GROUP BY state",
+                           "state IN ('queued', 'pending', 'delivered') GROUP BY state",
                            &stmt, &err);
     if (status == RSP_OK) {
         store_bind_int64(stmt, 1, id);
