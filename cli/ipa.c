@@ -417,6 +417,13 @@ int cli_ipa(int argc, char **argv)
     if (argc < 2)
         return usage();
     const char *command = argv[1];
+    static const char *const commands[] = {
+        "run", "once", "info", "add-initial-eim", "fallback", "return-from-fallback"};
+    bool known = false;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        known = known || strcmp(command, commands[i]) == 0;
+    if (!known)
+        return usage();
     const char *positional = NULL;
     options o;
     if (!parse_options(argc, argv, 2, &o, &positional))

@@ -36,14 +36,14 @@ static rsp_status transmit(ipa_instance *ipa, const uint8_t *apdu, size_t len, d
         if ((*sw & 0xFF00) == SW_MORE) {
             command[0] = class_byte(ipa, 0x00);
             command[1] = 0xC0; /* GET RESPONSE, ISO/IEC 7816-4:2005 section 7.6.1 */
+            command[2] = 0;
+            command[3] = 0;
+        } else if (len == 5) {
+            /* 6Cxx: the same case 2 command again with the exact Le (ISO/IEC 7816-3 T=0) */
+            memcpy(command, apdu, 4);
         } else {
-            /* 6Cxx: repeat with the exact Le (ISO/IEC 7816-3 T=0 convention) */
-            if (len < 5)
-                return rsp_error_set(err, RSP_ERR_IO, 0, 0, "ipa: 6Cxx on a short APDU");
-            memcpy(command, apdu, 2);
+            return rsp_error_set(err, RSP_ERR_IO, *sw, 0, "ipa: 6Cxx answered a case 4 command");
         }
-        command[2] = 0;
-        command[3] = 0;
         command[4] = (uint8_t)(*sw & 0xFF);
         n = 0;
         st = ipa->platform.apdu_transmit(ipa->platform.apdu_ctx, command, sizeof command, resp,

@@ -1,5 +1,6 @@
 /* The poll: pending results first, then GetEimPackage until the eIM has nothing more, then
  * the eUICC's notifications; rollback when the eIM stays unreachable after an enable. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -160,7 +161,9 @@ static rsp_status fetch_and_run(ipa_instance *ipa, ipa_poll_report *report, bool
         }
     } else if (st == RSP_OK) {
         report->packages++;
-        LOG_INFO("ipa", "eIM package", LOG_UINT("tag", package.tag));
+        char tag_text[12];
+        snprintf(tag_text, sizeof tag_text, "%X", (unsigned)package.tag);
+        LOG_INFO("ipa", "eIM package", LOG_STR("tag", tag_text));
         st = run_package(ipa, &package, report, err);
         if (st == RSP_OK)
             st = ipa_pending_deliver(ipa, report, err);
