@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/saip.h"
 #include "core/sgp22.h"
+#include "crypto/ecdsa.h"
 #include "smdp/server.h"
 
 #define COMPONENT "smdp"
@@ -592,17 +593,55 @@ static void install_result(es9_call *call, der_view raw,
              LOG_STR("eid", call->record.eid), LOG_BOOL("success", call->session.install_success));
 }
 
-/* Other notifications (enable, disable, delete): recorded for audit only, since they change no
- * order; the EID comes from the eUICC certificate they carry. */
+/* SGP.22 v2.5 section 5.6.4 with 5.7.10 (OtherSignedNotification): the eUICC certificate
+ * must chain to a CI of this SM-DP+ through the EUM, and euiccNotificationSignature must verify
+ * over tbsOtherNotification with its key. eid receives the certificate's EID. */
+static rsp_status verify_other_notification(const smdp_es9plus *es9, der_view raw,
+                                            const sgp22_other_signed_notification *other,
+                                            char eid[RSP_EID_STRING_SIZE], rsp_error *err)
+{
+    const smdp_credentials *credentials = es9->credentials;
+    const uint32_t path[] = SGP22_PATH_TBS_OTHER_NOTIFICATION;
+    rsp_cert_verify_options options = {.now = (time_t)smdp_inventory_now(es9->inventory),
+                                       .crls = credentials->crls,
+                                       .crl_count = credentials->crl_count};
+    rsp_certificate *euicc_certificate = NULL, *eum = NULL;
+    rsp_public_key *key = NULL;
+    der_view signed_part;
+    rsp_status st = rsp_certificate_from_der(other->euicc_certificate.data,
+                                             other->euicc_certificate.len, &euicc_certificate, err);
+    if (st == RSP_OK)
+        st = rsp_certificate_from_der(other->eum_certificate.data, other->eum_certificate.len, &eum,
+                                      err);
+    if (st == RSP_OK)
+        st = rsp_certificate_verify(euicc_certificate, RSP_CERT_ROLE_EUICC, eum, credentials->cis,
+                                    credentials->ci_count, &options, NULL, err);
+    if (st == RSP_OK)
+        st = rsp_certificate_eid(euicc_certificate, eid, err);
+    if (st == RSP_OK)
+        st = rsp_certificate_public_key(euicc_certificate, &key, err);
+    if (st == RSP_OK)
+        st = sgp22_find_signed_part(raw, path, SCHEMA_COUNT(path), &signed_part, err);
+    if (st == RSP_OK)
+        st = rsp_ecdsa_verify(key, signed_part.data, signed_part.len,
+                              other->euicc_notification_signature.data,
+                              other->euicc_notification_signature.len, err);
+    rsp_public_key_free(key);
+    rsp_certificate_free(eum);
+    rsp_certificate_free(euicc_certificate);
+    return st;
+}
+
+/* Other notifications (enable, disable, delete) change no order: verified, then recorded for
+ * audit; one that does not verify is logged and dropped. */
 static void other_notification(es9_call *call, der_view raw,
                                const sgp22_other_signed_notification *other)
 {
-    rsp_certificate *certificate = NULL;
     char eid[RSP_EID_STRING_SIZE] = "";
-    if (rsp_certificate_from_der(other->euicc_certificate.data, other->euicc_certificate.len,
-                                 &certificate, &call->err) == RSP_OK)
-        rsp_certificate_eid(certificate, eid, &call->err);
-    rsp_certificate_free(certificate);
+    if (verify_other_notification(call->es9, raw, other, eid, &call->err) != RSP_OK) {
+        log_failure("handleNotification", call, "other notification does not verify");
+        return;
+    }
     record_notification(call->es9, eid, &other->tbs_other_notification, raw);
 }
 

@@ -302,6 +302,9 @@ rsp_status smdp_session_expire(smdp_inventory *inventory, int64_t *deleted, rsp_
 
 /* ---- notifications ------------------------------------------------------------------------ */
 
+/* Notifications recorded for eid (all when eid is NULL). */
+rsp_status smdp_notification_count(smdp_inventory *inventory, const char *eid, int64_t *count,
+                                   rsp_error *err);
 /* Records a received notification (any kind) for audit. */
 rsp_status smdp_notification_record(smdp_inventory *inventory, const char *eid, const char *iccid,
                                     int64_t sequence_number, int event, const uint8_t *data,

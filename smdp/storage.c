@@ -279,6 +279,21 @@ rsp_status smdp_notification_record(smdp_inventory *inventory, const char *eid, 
     return st;
 }
 
+rsp_status smdp_notification_count(smdp_inventory *inventory, const char *eid, int64_t *count,
+                                   rsp_error *err)
+{
+    store_conn *conn = NULL;
+    rsp_status st = store_borrow(inventory->store, &conn, err);
+    if (st != RSP_OK)
+        return st;
+    const store_value params[] = {STORE_VALUE_TEXT(eid != NULL ? eid : "")};
+    st =
+        store_query_int64(conn, "SELECT COUNT(*) FROM smdp_notifications WHERE $1 = '' OR eid = $1",
+                          params, 1, count, err);
+    store_return(conn);
+    return st;
+}
+
 /* ---- outbox ---- */
 
 void smdp_outbox_item_free(smdp_outbox_item *item)

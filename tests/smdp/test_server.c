@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "core/log.h"
+#include "core/saip.h"
 #include "core/sgp22.h"
 #include "crypto/ecdsa.h"
 #include "crypto/pki_generate.h"
@@ -1027,6 +1028,97 @@ static void test_signature_and_release_checks(void **state)
     http_client_free(client.http);
 }
 
+static int64_t notifications_of(fixture *f, const char *eid)
+{
+    int64_t count = -1;
+    rsp_error err = {0};
+    check(smdp_notification_count(smdp_server_inventory(f->server), eid, &count, &err), &err);
+    return count;
+}
+
+/* Enable/disable/delete notifications are verified (eUICC chain and signature) and recorded;
+ * a forged one is acknowledged but not recorded. */
+static void test_other_notifications(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    es9_client client;
+    client_open(f, &client);
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    order(f, "NoBERTLV.der", NULL, NULL, iccid, matching_id);
+    card c;
+    card_open(f, &c, 1, 2);
+    download d;
+    download_init(&d, &c, &client, matching_id);
+    download_all(&d, smdp_server_address(f->server));
+    download_free(&d);
+    int64_t before = notifications_of(f, f->eids[2]);
+    assert_true(before >= 1); /* the install result */
+    /* EnableProfile (refresh), then RetrieveNotificationsList. */
+    uint8_t iccid_ef[10];
+    assert_true(saip_encode_iccid_ef(iccid, iccid_ef));
+    der_writer command, response;
+    der_writer_init_dynamic(&command, NULL);
+    der_writer_init_dynamic(&response, NULL);
+    size_t outer = der_begin(&command, 0xBF31);
+    size_t id = der_begin(&command, 0xA0);
+    der_put_tlv(&command, 0x5A, iccid_ef, 10);
+    der_end(&command, id);
+    der_put_bool(&command, 0x81, true);
+    der_end(&command, outer);
+    assert_int_equal(es10(&c, der_writer_view(&command), &response), 0x9000);
+    command.len = 0;
+    response.len = 0;
+    static const uint8_t retrieve[] = {0xBF, 0x2B, 0x00};
+    assert_int_equal(es10(&c, der_view_make(retrieve, 3), &response), 0x9000);
+    der_tlv list_tlv, list, item;
+    der_reader reader, items;
+    rsp_error err = {0};
+    check(der_parse_single(der_writer_view(&response), &list_tlv, &err), &err);
+    check(der_reader_enter(&list_tlv, 0, &reader, &err), &err);
+    check(der_reader_next(&reader, &list, &err), &err);
+    assert_int_equal(list.tag, 0xA0);
+    check(der_reader_enter(&list, 1, &items, &err), &err);
+    der_view other = {0};
+    while (!der_reader_at_end(&items)) {
+        check(der_reader_next(&items, &item, &err), &err);
+        if (item.tag == 0x30)
+            other = item.whole;
+    }
+    assert_non_null(other.data);
+    uint8_t *forged = malloc(other.len);
+    memcpy(forged, other.data, other.len);
+    json_t *request = json_object();
+    json_t *answer = NULL;
+    set_b64(request, "pendingNotification", other);
+    assert_int_equal(post(&client, "handleNotification", request, &answer), 204);
+    assert_int_equal(notifications_of(f, f->eids[2]), before + 1);
+    /* The same again (an LPA retrying): still one record. */
+    assert_int_equal(post(&client, "handleNotification", request, &answer), 204);
+    assert_int_equal(notifications_of(f, f->eids[2]), before + 1);
+    /* One bit of the signature flipped: acknowledged, not recorded. */
+    size_t at = 0;
+    for (size_t i = 0; i + 3 < other.len; i++)
+        if (forged[i] == 0x5F && forged[i + 1] == 0x37 && forged[i + 2] == 0x40) {
+            at = i + 3 + 20;
+            break;
+        }
+    assert_true(at > 0);
+    forged[at] ^= 0x01;
+    json_object_del(request, "pendingNotification");
+    set_b64(request, "pendingNotification", der_view_make(forged, other.len));
+    int64_t all_before = notifications_of(f, NULL);
+    assert_int_equal(post(&client, "handleNotification", request, &answer), 204);
+    assert_int_equal(notifications_of(f, NULL), all_before);
+    json_decref(request);
+    free(forged);
+    der_writer_free(&command);
+    der_writer_free(&response);
+    euicc_free(c.card);
+    http_client_free(client.http);
+}
+
 static void postgres_admin(const char *format, const char *schema)
 {
     store *st = NULL;
@@ -1124,6 +1216,7 @@ int main(void)
         cmocka_unit_test(test_cancel_session),
         cmocka_unit_test(test_transaction_survives_restart),
         cmocka_unit_test(test_signature_and_release_checks),
+        cmocka_unit_test(test_other_notifications),
         cmocka_unit_test(test_two_servers_share_postgres),
     };
     return cmocka_run_group_tests_name("smdp_server", tests, group_setup, group_teardown);
