@@ -275,6 +275,20 @@ static void print_hex_field(const char *name, der_view v, bool comma)
     printf("\"%s\":\"%s\"%s", name, hex, comma ? "," : "");
 }
 
+/* ICCID as printed on the card: BCD with swapped nibbles, F padding dropped (ITU-T E.118). */
+static void print_iccid_field(der_view v)
+{
+    printf("\"iccid\":\"");
+    for (size_t i = 0; i < v.len; i++) {
+        uint8_t low = v.data[i] & 0x0F, high = v.data[i] >> 4;
+        if (low <= 9)
+            printf("%u", low);
+        if (high <= 9)
+            printf("%u", high);
+    }
+    printf("\",");
+}
+
 static void print_text_field(const char *name, der_view v, bool comma)
 {
     printf("\"%s\":\"", name);
@@ -315,7 +329,7 @@ static void print_profiles(der_view response, schema_arena *arena)
         const sgp32_profile_info *items = list.u.profile_info_list_ok.items;
         for (size_t i = 0; i < list.u.profile_info_list_ok.count; i++) {
             printf("%s{", i ? "," : "");
-            print_hex_field("iccid", items[i].iccid, true);
+            print_iccid_field(items[i].iccid);
             if (items[i].has_profile_name)
                 print_text_field("name", items[i].profile_name, true);
             printf("\"state\":\"%s\"}", items[i].has_profile_state && items[i].profile_state == 1

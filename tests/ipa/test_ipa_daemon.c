@@ -2,6 +2,7 @@
  * face and a fake eIM served over HTTPS, whose key the eUICC's eIM configuration pins
  * (trustedPublicKeyDataTls). */
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -210,12 +211,48 @@ static void test_add_initial_eim_from_file(void **ctx)
     assert_true(s->fx.eim.last_get_had_state_change);
 }
 
+typedef struct {
+    state *s;
+    int rc;
+} run_args;
+
+static void *run_daemon(void *arg)
+{
+    run_args *a = arg;
+    a->rc = run_cli(a->s, "run", NULL);
+    return NULL;
+}
+
+/* `run` polls, keeps going, and stops cleanly on SIGTERM. */
+static void test_run_loop_stops_on_sigterm(void **ctx)
+{
+    state *s = *ctx;
+    uint8_t spki[200];
+    size_t spki_len = spki_of(s->pki.server_cert, spki, sizeof spki);
+    configure_eim(s, spki, spki_len);
+    uint8_t package[512];
+    size_t len = build_euicc_package_enable(package, sizeof package, s->fx.euicc.eid, 2, 1, false);
+    fake_eim_queue(&s->fx.eim, der_view_make(package, len));
+    run_args args = {.s = s, .rc = -1};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, run_daemon, &args), 0);
+    for (int i = 0; i < 100 && s->fx.eim.provide_results == 0; i++)
+        usleep(50 * 1000);
+    kill(getpid(), SIGTERM);
+    pthread_join(thread, NULL);
+    signal(SIGTERM, SIG_DFL);
+    assert_int_equal(args.rc, 0);
+    assert_int_equal(s->fx.eim.provide_results, 1);
+    assert_true(s->fx.euicc.profiles[1].enabled);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_once_over_pinned_https, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_pin_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_initial_eim_from_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_loop_stops_on_sigterm, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
