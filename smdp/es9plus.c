@@ -483,6 +483,9 @@ static int get_bound_profile_package(es9_call *call, http_reply *reply)
         status = SMDP_STATUS_BPP_NOT_AVAILABLE;
     if (status == SMDP_STATUS_OK && ctx.info.blocked)
         status = SMDP_STATUS_CONFIRMATION_CODE_RETRIES;
+    if (status == SMDP_STATUS_OK && ctx.info.order_expires_at > 0 &&
+        smdp_inventory_now(es9->inventory) >= ctx.info.order_expires_at)
+        status = SMDP_STATUS_ORDER_EXPIRED;
     if (status != SMDP_STATUS_OK) {
         free(ctx.package);
         log_failure("getBoundProfilePackage", call, smdp_status_code(status)->message);

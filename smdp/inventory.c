@@ -315,7 +315,7 @@ typedef struct {
 
 #define PROFILE_COLUMNS                                                                            \
     "iccid, operator_id, profile_type, state, eid, matching_id, cc_hash, cc_attempts,"             \
-    " download_attempts, blocked, updated_at, transaction_id"
+    " download_attempts, blocked, updated_at, transaction_id, order_expires_at"
 
 static rsp_status read_row(store_stmt *stmt, profile_row *row, rsp_error *err)
 {
@@ -339,6 +339,7 @@ static rsp_status read_row(store_stmt *stmt, profile_row *row, rsp_error *err)
     info->blocked = store_column_int64(stmt, 9) != 0;
     info->updated_at = store_column_int64(stmt, 10);
     copy_text(row->transaction_hex, sizeof row->transaction_hex, store_column_text(stmt, 11));
+    info->order_expires_at = store_column_is_null(stmt, 12) ? 0 : store_column_int64(stmt, 12);
     return RSP_OK;
 }
 
@@ -380,13 +381,15 @@ static rsp_status save_row(store_conn *conn, smdp_inventory *inventory, const pr
         STORE_VALUE_INT64(smdp_inventory_now(inventory)),
         row->transaction_hex[0] != '\0' ? STORE_VALUE_TEXT(row->transaction_hex)
                                         : STORE_VALUE_NULL(),
+        info->order_expires_at > 0 ? STORE_VALUE_INT64(info->order_expires_at) : STORE_VALUE_NULL(),
         STORE_VALUE_TEXT(info->iccid),
     };
     return store_exec(conn,
                       "UPDATE smdp_profiles SET state = $1, eid = $2, matching_id = $3,"
                       " cc_hash = $4, cc_attempts = $5, download_attempts = $6, blocked = $7,"
-                      " updated_at = $8, transaction_id = $9 WHERE iccid = $10",
-                      params, 10, NULL, err);
+                      " updated_at = $8, transaction_id = $9, order_expires_at = $10"
+                      " WHERE iccid = $11",
+                      params, 11, NULL, err);
 }
 
 /* Back to a fresh Available (or Unavailable) profile: no order data survives a cancel. */
@@ -399,6 +402,7 @@ static void clear_order(profile_row *row, smdp_profile_state state)
     row->info.confirmation_code_attempts = 0;
     row->info.download_attempts = 0;
     row->info.blocked = false;
+    row->info.order_expires_at = 0;
     row->transaction_hex[0] = '\0';
     memset(row->cc_hash, 0, sizeof row->cc_hash);
 }
@@ -772,6 +776,9 @@ static rsp_status confirm_order_in_transaction(store_conn *conn, void *context, 
             return rsp_error_set(err, st, 0, 0, "confirmation code hash");
     }
     info->state = target;
+    if (op->inventory->order_ttl_seconds > 0)
+        info->order_expires_at =
+            smdp_inventory_now(op->inventory) + op->inventory->order_ttl_seconds;
     st = save_row(conn, op->inventory, &op->row, err);
     if (st == RSP_OK) {
         copy_text(result->eid, sizeof result->eid, info->eid);
@@ -898,6 +905,9 @@ static rsp_status begin_in_transaction(store_conn *conn, void *context, rsp_erro
         op->outcome = SMDP_STATUS_MATCHING_ID_REFUSED;
     else if (info->blocked)
         op->outcome = SMDP_STATUS_CONFIRMATION_CODE_RETRIES;
+    else if (info->order_expires_at > 0 &&
+             smdp_inventory_now(op->inventory) >= info->order_expires_at)
+        op->outcome = SMDP_STATUS_ORDER_EXPIRED;
     else if (info->download_attempts >= download_limit(op->inventory))
         op->outcome = SMDP_STATUS_DOWNLOAD_RETRIES;
     if (!found)
@@ -995,7 +1005,7 @@ rsp_status smdp_inventory_order_data(smdp_inventory *inventory, const char *icci
         st = read_row(stmt, &row, err);
     if (st == RSP_OK) {
         size_t len = 0;
-        const uint8_t *data = store_column_blob(stmt, 12, &len);
+        const uint8_t *data = store_column_blob(stmt, 13, &len);
         *info = row.info;
         memcpy(cc_hash, row.cc_hash, sizeof row.cc_hash);
         *package_owned = malloc(len > 0 ? len : 1);

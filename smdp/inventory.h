@@ -123,6 +123,7 @@ typedef struct {
     unsigned confirmation_code_max_attempts; /* 0: 5 */
     unsigned download_max_attempts;          /* 0: 10 */
     int64_t session_ttl_seconds;             /* 0: 600 */
+    int64_t order_ttl_seconds;               /* confirmed orders expire after this; 0: never */
     smdp_clock_fn clock;                     /* NULL: time(NULL); tests move time forward */
     void *clock_user;
 } smdp_inventory;
@@ -165,7 +166,8 @@ typedef struct {
     bool confirmation_code_required;
     unsigned confirmation_code_attempts;
     unsigned download_attempts;
-    bool blocked; /* confirmation code retries exhausted */
+    bool blocked;             /* confirmation code retries exhausted */
+    int64_t order_expires_at; /* 0: the order does not expire */
     int64_t updated_at;
 } smdp_profile_info;
 
@@ -231,7 +233,8 @@ smdp_status smdp_order_release(smdp_inventory *inventory, const char *operator_i
 
 /* SGP.22 v2.5 section 5.6.2 (authenticateClient) order checks: finds the Released profile for
  * matching_id (or, when matching_id is empty, the one Released and bound to eid), checks the
- * EID binding and the download retry limit, counts the attempt, and binds the transaction.
+ * EID binding, the order's expiry and the download retry limit, counts the attempt, and binds
+ * the transaction.
  * iccid_out receives the profile; cc_required tells whether a confirmation code is needed.
  * Notification point 1 goes to the operator's outbox. */
 smdp_status smdp_order_begin_download(smdp_inventory *inventory, const char *matching_id,

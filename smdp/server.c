@@ -270,7 +270,8 @@ rsp_status smdp_config_parse(const char *text, size_t len, const char *base_dir,
                                        "callback_interval_ms",
                                        "callback_max_attempts",
                                        "log_level",
-                                       "sqlite_synchronous"};
+                                       "sqlite_synchronous",
+                                       "order_ttl"};
     static const char *const tls_keys[] = {"certificate", "key", "client_ca"};
     json_t *root = rsp_json_parse_object(text, len, 1024 * 1024, err);
     if (root == NULL)
@@ -278,7 +279,7 @@ rsp_status smdp_config_parse(const char *text, size_t len, const char *base_dir,
     char pki[SMDP_PATH_MAX] = "";
     json_t *tls = NULL;
     bool has_tls = false;
-    unsigned max_body = 0, ttl = 0;
+    unsigned max_body = 0, ttl = 0, order_ttl = 0;
     rsp_status st = check_keys(root, "configuration", keys, sizeof keys / sizeof keys[0], err);
     if (st == RSP_OK)
         st = get_text(root, "listen", config->listen, sizeof config->listen, NULL, false, err);
@@ -322,6 +323,8 @@ rsp_status smdp_config_parse(const char *text, size_t len, const char *base_dir,
     if (st == RSP_OK)
         st = get_unsigned(root, "session_ttl", 86400, &ttl, err);
     if (st == RSP_OK)
+        st = get_unsigned(root, "order_ttl", 366 * 86400, &order_ttl, err);
+    if (st == RSP_OK)
         st = get_unsigned(root, "callback_interval_ms", 60000, &config->callback_interval_ms, err);
     if (st == RSP_OK)
         st = get_unsigned(root, "callback_max_attempts", 1000, &config->callback_max_attempts, err);
@@ -339,6 +342,8 @@ rsp_status smdp_config_parse(const char *text, size_t len, const char *base_dir,
         config->max_body = max_body;
     if (ttl > 0)
         config->session_ttl_seconds = ttl;
+    if (order_ttl > 0)
+        config->order_ttl_seconds = order_ttl;
     json_decref(root);
     return st;
 }
@@ -557,6 +562,7 @@ smdp_server *smdp_server_new(const smdp_config *config, rsp_error *err)
         .confirmation_code_max_attempts = config->confirmation_code_attempts,
         .download_max_attempts = config->download_attempts,
         .session_ttl_seconds = config->session_ttl_seconds,
+        .order_ttl_seconds = config->order_ttl_seconds,
         .clock = config->clock,
         .clock_user = config->clock_user,
     };

@@ -57,6 +57,7 @@ typedef struct {
     unsigned confirmation_code_attempts; /* 0: 5 */
     unsigned download_attempts;          /* 0: 10 */
     int64_t session_ttl_seconds;         /* 0: 600 */
+    int64_t order_ttl_seconds;           /* confirmed orders expire after this; 0: never */
     unsigned callback_interval_ms;       /* outbox poll; 0: 500 */
     unsigned callback_max_attempts;      /* 0: 10 */
     char log_level[16];                  /* "" = leave as is */

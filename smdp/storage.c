@@ -73,6 +73,9 @@ static const store_migration smdp_migrations[] = {
          "CREATE TABLE smdp_outbox (id BIGSERIAL PRIMARY KEY," OUTBOX_COLUMNS
          "CREATE TABLE smdp_notifications (id BIGSERIAL PRIMARY KEY," NOTIFICATION_COLUMNS(
              "BYTEA")},
+    {.version = 3,
+     .description = "download order expiry",
+     .sql = "ALTER TABLE smdp_profiles ADD COLUMN order_expires_at BIGINT"},
 };
 
 rsp_status smdp_storage_migrate(store *st, rsp_error *err)

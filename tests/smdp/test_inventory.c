@@ -651,6 +651,43 @@ static void test_outbox_retries(void **state)
     assert_int_equal(again, 0);
 }
 
+static void test_order_expiry(void **state)
+{
+    fixture *f = *state;
+    if (!load_package(f, "NoBERTLV.der"))
+        skip();
+    rsp_error err = {0};
+    char iccid[SMDP_ICCID_SIZE], got[SMDP_ICCID_SIZE];
+    import_copy(f, "op-a", 40, iccid);
+    f->inventory.order_ttl_seconds = 50;
+    smdp_download_order order = {.operator_id = "op-a", .iccid = iccid};
+    assert_int_equal(smdp_order_download(&f->inventory, &order, got, &err), SMDP_STATUS_OK);
+    smdp_confirm_order confirm = {.operator_id = "op-a", .iccid = iccid, .release = true};
+    smdp_confirm_result result;
+    assert_int_equal(smdp_order_confirm(&f->inventory, &confirm, &result, &err), SMDP_STATUS_OK);
+    smdp_profile_info info;
+    check(smdp_inventory_get(&f->inventory, iccid, &info, &err), &err);
+    assert_int_equal(info.order_expires_at, f->now + 50);
+    f->now += 50;
+    bool cc = false;
+    int64_t queued = outbox_count(f);
+    assert_int_equal(
+        smdp_order_begin_download(&f->inventory, result.matching_id, EID_A, "EE", got, &cc, &err),
+        SMDP_STATUS_ORDER_EXPIRED);
+    /* The operator hears of it (point 1, Failed 8.8.5 / 4.10). */
+    assert_int_equal(outbox_count(f), queued + 1);
+    /* Cancelled and ordered again, the profile gets a fresh expiry. */
+    smdp_cancel_order cancel = {.operator_id = "op-a", .iccid = iccid};
+    assert_int_equal(smdp_order_cancel(&f->inventory, &cancel, &err), SMDP_STATUS_OK);
+    check(smdp_inventory_get(&f->inventory, iccid, &info, &err), &err);
+    assert_int_equal(info.order_expires_at, 0);
+    assert_int_equal(smdp_order_download(&f->inventory, &order, got, &err), SMDP_STATUS_OK);
+    assert_int_equal(smdp_order_confirm(&f->inventory, &confirm, &result, &err), SMDP_STATUS_OK);
+    assert_int_equal(
+        smdp_order_begin_download(&f->inventory, result.matching_id, EID_A, "EF", got, &cc, &err),
+        SMDP_STATUS_OK);
+}
+
 static void postgres_missing(void **state)
 {
     (void)state;
@@ -668,7 +705,8 @@ static void postgres_missing(void **state)
         cmocka_unit_test_setup_teardown(test_download_retry_limit, setup_fn, teardown),            \
         cmocka_unit_test_setup_teardown(test_profile_type_handout, setup_fn, teardown),            \
         cmocka_unit_test_setup_teardown(test_sessions_compare_and_set, setup_fn, teardown),        \
-        cmocka_unit_test_setup_teardown(test_outbox_retries, setup_fn, teardown)
+        cmocka_unit_test_setup_teardown(test_outbox_retries, setup_fn, teardown),                  \
+        cmocka_unit_test_setup_teardown(test_order_expiry, setup_fn, teardown)
 
 int main(void)
 {

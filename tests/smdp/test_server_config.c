@@ -74,7 +74,8 @@ static void test_defaults_and_pki(void **state)
     check(parse(f,
                 "{\"pki\":\"pki\",\"listen\":\"0.0.0.0:9443\",\"address\":\"smdp.example.com\","
                 "\"database\":\"postgresql://db/smdp\",\"threads\":4,\"session_ttl\":30,"
-                "\"confirmation_code_attempts\":3,\"sqlite_synchronous\":\"normal\"}",
+                "\"confirmation_code_attempts\":3,\"sqlite_synchronous\":\"normal\","
+                "\"order_ttl\":86400}",
                 &config, &err),
           &err);
     assert_int_equal(config.identity_count, 2); /* nist and brainpool */
@@ -88,6 +89,7 @@ static void test_defaults_and_pki(void **state)
     assert_int_equal(config.session_ttl_seconds, 30);
     assert_int_equal(config.confirmation_code_attempts, 3);
     assert_string_equal(config.sqlite_synchronous, "normal");
+    assert_int_equal(config.order_ttl_seconds, 86400);
 }
 
 static void test_operators(void **state)
