@@ -22,6 +22,7 @@ typedef struct {
     uint8_t transaction_id[16];
     size_t transaction_id_len;
     bool euicc_session; /* the eUICC holds a download session to cancel on failure */
+    bool loading;       /* the BPP was being loaded when it failed */
     bool direct;        /* ES9+ JSON straight to the SM-DP+ instead of ESipa */
     const char *smdp_address;
     der_writer error; /* the eIM's error TLV, reported in profileDownloadError */
@@ -225,8 +226,10 @@ static rsp_status prepare_and_load(download *d, der_view auth_ok, der_writer *pi
     if (st == RSP_OK && !ipa_find_child(bpp_ok, 0xBF36, &bpp))
         st = rsp_error_set(err, RSP_ERR_MISSING_FIELD, 0xBF3A, 0, "ipa: answer without BPP");
     if (st == RSP_OK) {
+        d->loading = true;
         st = ipa_es10_load_bpp(d->ipa, bpp, pir, err);
-        d->euicc_session = false; /* the eUICC closed it with the installation result */
+        /* with the installation result the eUICC closed the session itself */
+        d->euicc_session = st != RSP_OK;
     }
     return st;
 }
@@ -351,9 +354,9 @@ rsp_status ipa_run_download_trigger(ipa_instance *ipa, der_view request, der_wri
     if (st != RSP_OK) {
         LOG_WARN("ipa", "profile download failed", LOG_STR("reason", local.message));
         if (d.euicc_session)
-            cancel(&d, st == RSP_ERR_IO      ? CANCEL_REASON_TIMEOUT
-                       : st == RSP_ERR_STATE ? CANCEL_REASON_UNDEFINED
-                                             : CANCEL_REASON_LOAD_BPP_EXECUTION_ERROR);
+            cancel(&d, d.loading          ? CANCEL_REASON_LOAD_BPP_EXECUTION_ERROR
+                       : st == RSP_ERR_IO ? CANCEL_REASON_TIMEOUT
+                                          : CANCEL_REASON_UNDEFINED);
         pir.len = 0;
     }
     /* a failed download is a result for the eIM, not a failure of the poll */

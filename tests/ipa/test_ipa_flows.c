@@ -410,6 +410,7 @@ static void test_download_cancelled_by_smdp(void **ctx)
     queue(s, trigger, build_download_trigger(trigger, sizeof trigger, "1$smdp.example$MATCH-1"));
     assert_status(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
     assert_int_equal(s->fx.euicc.cancels, 1);
+    assert_int_equal(s->fx.euicc.last_cancel_reason, 127); /* undefinedReason */
     assert_int_equal(s->fx.eim.cancel_sessions, 1);
     assert_int_equal(s->fx.euicc.bpp_segments, 0);
     const sgp32_eim_package_result *r = last_result(s);
@@ -417,6 +418,33 @@ static void test_download_cancelled_by_smdp(void **ctx)
         &r->u.profile_download_trigger_result.profile_download_trigger_result_data;
     assert_int_equal(d->choice, SGP32_PROFILE_DOWNLOAD_TRIGGER_RESULT_DATA_PROFILE_DOWNLOAD_ERROR);
     assert_true(d->u.profile_download_error.has_error_response);
+}
+
+/* The eIM goes away in the middle of a download: the eUICC session is cancelled (timeout),
+ * the download error is kept and reaches the eIM on the next poll, once. */
+static void test_eim_unreachable_mid_download(void **ctx)
+{
+    state *s = *ctx;
+    ipa_poll_report report;
+    rsp_error err = {0};
+    uint8_t trigger[128];
+    queue(s, trigger, build_download_trigger(trigger, sizeof trigger, "1$smdp.example$MATCH-1"));
+    s->fx.eim.unreachable_from_tag = 0xBF3A; /* from GetBoundProfilePackage on */
+    assert_int_equal(ipa_poll_once(s->ipa, &report, &err), RSP_ERR_IO);
+    assert_int_equal(s->fx.euicc.cancels, 1);
+    assert_int_equal(s->fx.euicc.last_cancel_reason, 2); /* timeout */
+    assert_true(fake_storage_has(&s->fx.storage, IPA_STORAGE_PENDING));
+    s->fx.eim.unreachable_from_tag = 0;
+    s->fx.eim.gone = false;
+    memset(&err, 0, sizeof err);
+    assert_status(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
+    assert_int_equal(report.results_delivered, 1);
+    const sgp32_eim_package_result *r = last_result(s);
+    assert_int_equal(
+        r->u.profile_download_trigger_result.profile_download_trigger_result_data.choice,
+        SGP32_PROFILE_DOWNLOAD_TRIGGER_RESULT_DATA_PROFILE_DOWNLOAD_ERROR);
+    assert_int_equal(s->fx.eim.provide_results, 1);
+    assert_false(fake_storage_has(&s->fx.storage, IPA_STORAGE_PENDING));
 }
 
 static void test_download_via_smds_not_supported(void **ctx)
@@ -560,6 +588,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_notifications_delivered_then_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_indirect_download, setup, teardown),
         cmocka_unit_test_setup_teardown(test_download_cancelled_by_smdp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eim_unreachable_mid_download, setup, teardown),
         cmocka_unit_test_setup_teardown(test_download_via_smds_not_supported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_initial_eim_then_poll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_eim_answers, setup, teardown),

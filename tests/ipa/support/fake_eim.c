@@ -144,6 +144,10 @@ long fake_eim_handle(fake_eim *eim, der_view body, der_writer *answer)
     schema_arena arena;
     rsp_error err = {0};
     uint32_t tag = body.len > 1 ? (uint32_t)(body.data[0] << 8 | body.data[1]) : 0;
+    if (eim->unreachable_from_tag != 0 && tag == eim->unreachable_from_tag)
+        eim->gone = true;
+    if (eim->gone)
+        return -1;
     if (tag == 0xBF39 || tag == 0xBF3B || tag == 0xBF3A || tag == 0xBF41)
         return download_step(eim, tag, answer);
     schema_arena_init(&arena, arena_buf, sizeof arena_buf);

@@ -75,6 +75,8 @@ typedef struct {
     uint32_t mutate_state;         /* xorshift state for FAKE_EIM_MUTATE */
     unsigned mutated;              /* answers damaged so far */
     unsigned fail_provide_results; /* fail this many ProvideEimPackageResult calls */
+    uint32_t unreachable_from_tag; /* from a message with this tag on, every call fails */
+    bool gone;                     /* that happened */
     uint8_t packages[4][FAKE_ITEM_MAX];
     size_t package_len[4];
     size_t package_count;
