@@ -141,8 +141,9 @@ static rsp_status fetch_and_run(ipa_instance *ipa, ipa_poll_report *report, bool
     if (st == RSP_OK)
         st = ipa_esipa_exchange(ipa, der_writer_view(&request), &answer, err);
     if (st == RSP_OK) {
-        ipa->has_state_change = false;                      /* reported */
-        ipa_storage_remove(ipa, IPA_STORAGE_ROLLBACK, err); /* the new profile reaches the eIM */
+        ipa->has_state_change = false; /* reported */
+        rsp_error ignored = {0};       /* a marker left behind only costs a later check */
+        ipa_storage_remove(ipa, IPA_STORAGE_ROLLBACK, &ignored); /* the new profile works */
         st = der_parse_single(der_writer_view(&answer), &outer, err);
     }
     if (st == RSP_OK && outer.tag != 0xBF4F)
@@ -271,5 +272,8 @@ rsp_status ipa_poll_once(ipa_instance *ipa, ipa_poll_report *report, rsp_error *
         if (maybe_rollback(ipa, report, &local) != RSP_OK)
             LOG_ERROR("ipa", "rollback failed", LOG_STR("reason", local.message));
     }
+    /* the channel is reopened by the next poll: a card or modem reset in between, or another
+     * user of the reader, then costs nothing */
+    ipa_close(ipa);
     return st;
 }

@@ -203,6 +203,22 @@ static void test_result_not_storable_recovered_next_poll(void **ctx)
     assert_int_equal(s->fx.eim.duplicates, 0);
 }
 
+/* The card (or the modem holding it) resets between two polls: the next poll opens the ISD-R
+ * again. */
+static void test_card_reset_between_polls(void **ctx)
+{
+    state *s = *ctx;
+    ipa_poll_report report;
+    rsp_error err = {0};
+    queue_enable(s, 2, 1, false);
+    assert_status(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
+    euicc_card_reset(s->fx.euicc.card);
+    queue_enable(s, 1, 2, false);
+    assert_status(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
+    assert_int_equal(report.results_delivered, 1);
+    assert_true(s->fx.euicc.profiles[0].enabled);
+}
+
 /* Cards or modems without logical channels: the ISD-R on the basic channel. */
 static void test_basic_channel(void **ctx)
 {
@@ -576,6 +592,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_result_not_storable_recovered_next_poll, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_card_reset_between_polls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_basic_channel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eim_garbage_is_a_clear_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_euicc_errors_surfaced, setup, teardown),
