@@ -211,6 +211,34 @@ static void test_add_initial_eim_from_file(void **ctx)
     assert_true(s->fx.eim.last_get_had_state_change);
 }
 
+/* The options from a JSON config file, a bad member refused as a usage error. */
+static void test_config_file(void **ctx)
+{
+    state *s = *ctx;
+    uint8_t spki[200];
+    size_t spki_len = spki_of(s->pki.server_cert, spki, sizeof spki);
+    configure_eim(s, spki, spki_len);
+    char path[160];
+    snprintf(path, sizeof path, "%s/ipa.json", s->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"card\": \"socket:%s\", \"state_dir\": \"%s\", \"log_level\": \"warn\",\n"
+            " \"poll_interval\": 60, \"tac\": \"35290611\", \"direct\": false}\n",
+            s->socket_path, s->state_dir);
+    fclose(f);
+    char *argv[] = {"ipa", "once", "--config", path, NULL};
+    assert_int_equal(cli_ipa(4, argv), 0);
+    assert_int_equal(s->fx.eim.get_packages, 1);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"card\": \"socket:%s\", \"colour\": \"blue\"}\n", s->socket_path);
+    fclose(f);
+    assert_int_equal(cli_ipa(4, argv), 2);
+    char *unknown[] = {"ipa", "explode", NULL};
+    assert_int_equal(cli_ipa(2, unknown), 2);
+}
+
 typedef struct {
     state *s;
     int rc;
@@ -253,6 +281,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_pin_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_initial_eim_from_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_loop_stops_on_sigterm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
