@@ -551,7 +551,6 @@ static void run_poll(fleet *f, fleet_device *d)
         device_reboot(f, d);
     else if (d->ipa != NULL)
         ipa_close(d->ipa); /* idle devices hold no channel */
-    d->power_cut_in = 0;
     d->failures = failed ? d->failures + 1 : 0;
     uint32_t delay = next_delay(f, d, failed);
     pthread_mutex_unlock(&d->lock);

@@ -79,10 +79,16 @@ rsp_status scenario_reserve(scenario *s, int operator_index, rsp_error *err);
  * operator. */
 rsp_status scenario_campaign_download(scenario *s, int operator_index, double max_failure_ratio,
                                       scenario_outcome *out, rsp_error *err);
+/* ratePerMinute of the next download campaigns (default: no practical limit). */
+void scenario_set_campaign_rate(scenario *s, int64_t per_minute);
 /* Starts the download campaign and returns at once (the id in out->campaign_id). */
 rsp_status scenario_campaign_download_start(scenario *s, int operator_index,
                                             double max_failure_ratio, scenario_outcome *out,
                                             rsp_error *err);
+/* Same for the devices listed by index only. */
+rsp_status scenario_campaign_download_subset(scenario *s, int operator_index,
+                                             double max_failure_ratio, const size_t *indices,
+                                             size_t count, scenario_outcome *out, rsp_error *err);
 rsp_status scenario_campaign_wait(scenario *s, int64_t campaign_id, bool stop_when_paused,
                                   scenario_outcome *out, rsp_error *err);
 rsp_status scenario_campaign_control(scenario *s, int64_t campaign_id, const char *action,
@@ -110,7 +116,9 @@ void scenario_stop_smdp(scenario *s, int operator_index);
 rsp_status scenario_start_smdp(scenario *s, int operator_index, rsp_error *err);
 /* A second eIM (own database and key, same PKI) with the same tenant name; the devices
  * [first, first+count) are handed over to it: addEim of the second eIM through the first,
- * registration with the second, then deleteEim of the first through the second. */
+ * registration with the second (with the association token each eUICC holds for it), then
+ * deleteEim of the first through the first. Returns when no handed-over eUICC lists the first
+ * eIM; out holds the first eIM's figures for the deleteEim campaign at that time. */
 rsp_status scenario_handover(scenario *s, size_t first, size_t count, scenario_outcome *out,
                              rsp_error *err);
 const char *scenario_eim2_url(const scenario *s);
