@@ -40,8 +40,10 @@ static rsp_status write_error(const relay_function *fn, int64_t code, der_writer
     return der_writer_status(out);
 }
 
-static rsp_status session_address(eim_server *server, const char *txid, char *address, size_t size,
-                                  bool *found, rsp_error *err)
+/* The SM-DP+ of an open session and the device it serves (0 when unknown). */
+static rsp_status session_address(eim_server *server, const char *txid, bool open_only,
+                                  char *address, size_t size, int64_t *device_id, bool *found,
+                                  rsp_error *err)
 {
     store_conn *conn = NULL;
     rsp_status status = store_borrow(server->st, &conn, err);
@@ -49,18 +51,85 @@ static rsp_status session_address(eim_server *server, const char *txid, char *ad
         return status;
     store_stmt *stmt = NULL;
     status = store_prepare(conn,
-                           "SELECT smdp_address FROM eim_relay_sessions WHERE transaction_id = "
-                           "$1 AND finished_at IS NULL",
+                           open_only ? "SELECT smdp_address, device_id FROM eim_relay_sessions "
+                                       "WHERE transaction_id = $1 AND finished_at IS NULL"
+                                     : "SELECT smdp_address, device_id FROM eim_relay_sessions "
+                                       "WHERE transaction_id = $1",
                            &stmt, err);
     if (status == RSP_OK) {
         store_bind_text(stmt, 1, txid);
         status = store_step(stmt, found, err);
-        if (status == RSP_OK && *found)
+        if (status == RSP_OK && *found) {
             snprintf(address, size, "%s", store_column_text(stmt, 0));
+            *device_id = store_column_int64(stmt, 1);
+        }
         store_finish(stmt);
     }
     store_return(conn);
     return status;
+}
+
+/* The download order an eimTransactionId names, with its device's state. */
+typedef struct {
+    bool found;
+    int64_t order_id;
+    int64_t device_id;
+    int64_t tenant_id;
+    bool blocked;
+    char smdp_address[256];
+} relay_order;
+
+static rsp_status find_download_order(eim_server *server, const char *column, const char *value,
+                                      int64_t device_id, relay_order *out, rsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    store_conn *conn = NULL;
+    rsp_status status = store_borrow(server->st, &conn, err);
+    if (status != RSP_OK)
+        return status;
+    char sql[320];
+    if (value != NULL)
+        snprintf(sql, sizeof sql,
+                 "SELECT o.id, d.id, d.tenant_id, d.blocked, o.smdp_address FROM eim_orders o "
+                 "JOIN eim_devices d ON d.id = o.device_id WHERE o.%s = $1 AND o.kind = "
+                 "'profileDownloadTrigger'",
+                 column);
+    else
+        snprintf(sql, sizeof sql,
+                 "SELECT 0, d.id, d.tenant_id, d.blocked, '' FROM eim_devices d WHERE d.id = $1");
+    store_stmt *stmt = NULL;
+    status = store_prepare(conn, sql, &stmt, err);
+    if (status == RSP_OK) {
+        if (value != NULL)
+            store_bind_text(stmt, 1, value);
+        else
+            store_bind_int64(stmt, 1, device_id);
+        status = store_step(stmt, &out->found, err);
+        if (status == RSP_OK && out->found) {
+            out->order_id = store_column_int64(stmt, 0);
+            out->device_id = store_column_int64(stmt, 1);
+            out->tenant_id = store_column_int64(stmt, 2);
+            out->blocked = store_column_int64(stmt, 3) != 0;
+            const char *address = store_column_text(stmt, 4);
+            snprintf(out->smdp_address, sizeof out->smdp_address, "%s",
+                     address != NULL ? address : "");
+        }
+        store_finish(stmt);
+    }
+    store_return(conn);
+    return status;
+}
+
+static void device_event(eim_server *server, const relay_order *order, const char *action,
+                         const char *target, const char *detail)
+{
+    store_conn *conn = NULL;
+    rsp_error err = {0};
+    if (!order->found || store_borrow(server->st, &conn, &err) != RSP_OK)
+        return;
+    eim_storage_device_event(conn, order->tenant_id, NULL, order->device_id, action, target, detail,
+                             &err);
+    store_return(conn);
 }
 
 static rsp_status address_allowed(eim_server *server, const char *address, bool *allowed,
@@ -82,25 +151,30 @@ static rsp_status address_allowed(eim_server *server, const char *address, bool 
 }
 
 static rsp_status session_save(eim_server *server, const char *txid, const char *address,
-                               bool finished, rsp_error *err)
+                               const relay_order *order, bool finished, rsp_error *err)
 {
     store_conn *conn = NULL;
     rsp_status status = store_borrow(server->st, &conn, err);
     if (status != RSP_OK)
         return status;
-    store_value params[] = {STORE_VALUE_TEXT(txid), STORE_VALUE_TEXT(address),
-                            STORE_VALUE_INT64(eim_storage_now())};
+    store_value params[] = {
+        STORE_VALUE_TEXT(txid),
+        STORE_VALUE_TEXT(address),
+        STORE_VALUE_INT64(eim_storage_now()),
+        order != NULL && order->found ? STORE_VALUE_INT64(order->device_id) : STORE_VALUE_NULL(),
+        order != NULL && order->found ? STORE_VALUE_INT64(order->order_id) : STORE_VALUE_NULL(),
+    };
     if (finished)
         status = store_exec(conn,
-                            "UPDATE eim_relay_sessions SET finished_at = $3 WHERE "
+                            "UPDATE eim_relay_sessions SET finished_at = $2 WHERE "
                             "transaction_id = $1",
-                            params, 3, NULL, err);
+                            (store_value[]){params[0], params[2]}, 2, NULL, err);
     else
         status = store_exec(conn,
                             "INSERT INTO eim_relay_sessions (transaction_id, smdp_address, "
-                            "created_at) VALUES ($1, $2, $3) ON CONFLICT (transaction_id) DO "
-                            "NOTHING",
-                            params, 3, NULL, err);
+                            "created_at, device_id, order_id) VALUES ($1, $2, $3, $4, $5) ON "
+                            "CONFLICT (transaction_id) DO NOTHING",
+                            params, 5, NULL, err);
     store_return(conn);
     return status;
 }
@@ -217,13 +291,30 @@ static rsp_status relay_initiate(eim_server *server, const der_tlv *request, der
     char address[256];
     memcpy(address, address_tlv.value.data, address_tlv.value.len);
     address[address_tlv.value.len] = '\0';
+    /* With the eimTransactionId of the trigger the session belongs to that order's device,
+     * whose SM-DP+ it must be; without it, any SM-DP+ of a handed-out download order. */
+    relay_order order = {0};
+    der_tlv eim_txid;
     bool allowed = false;
-    rsp_status status = address_allowed(server, address, &allowed, err);
+    rsp_status status;
+    if (child(request, 0x82, &eim_txid) && eim_txid.value.len > 0 && eim_txid.value.len <= 16) {
+        char hex[33];
+        eim_hex(eim_txid.value.data, eim_txid.value.len, hex);
+        status = find_download_order(server, "transaction_id", hex, 0, &order, err);
+        allowed = order.found && !order.blocked && strcmp(order.smdp_address, address) == 0;
+        if (status == RSP_OK && order.found && !allowed)
+            device_event(server, &order, "relay.refused", address,
+                         order.blocked ? "{\"why\":\"device is blocked\"}"
+                                       : "{\"why\":\"SM-DP+ of another order\"}");
+    } else {
+        status = address_allowed(server, address, &allowed, err);
+    }
     if (status != RSP_OK)
         return status;
     if (!allowed) {
-        LOG_WARN("eim", "relay refused: SM-DP+ not named by any order", LOG_STR("smdp", address));
-        return write_error(fn, 1 /* invalidDpAddress */, out);
+        LOG_WARN("eim", "relay refused", LOG_STR("smdp", address));
+        return write_error(fn, order.blocked ? RELAY_UNDEFINED_ERROR : 1 /* invalidDpAddress */,
+                           out);
     }
     json_t *json = json_object();
     json_object_set_new(json, "smdpAddress", json_string(address));
@@ -247,7 +338,9 @@ static rsp_status relay_initiate(eim_server *server, const der_tlv *request, der
     der_end(out, outer);
     json_decref(response);
     if (status == RSP_OK)
-        status = session_save(server, txid, address, false, err);
+        status = session_save(server, txid, address, &order, false, err);
+    if (status == RSP_OK)
+        device_event(server, &order, "relay.started", address, NULL);
     return status == RSP_OK ? der_writer_status(out) : status;
 }
 
@@ -265,11 +358,20 @@ static rsp_status relay_in_session(eim_server *server, const relay_function *fn,
     eim_hex(txid_tlv.value.data, txid_tlv.value.len, txid);
     char address[256];
     bool found = false;
-    rsp_status status = session_address(server, txid, address, sizeof address, &found, err);
+    int64_t device_id = 0;
+    rsp_status status =
+        session_address(server, txid, true, address, sizeof address, &device_id, &found, err);
+    relay_order device = {0};
+    if (status == RSP_OK && found && device_id > 0)
+        status = find_download_order(server, NULL, NULL, device_id, &device, err);
     if (status != RSP_OK)
         return status;
-    if (!found)
+    if (!found || device.blocked) {
+        if (device.blocked)
+            device_event(server, &device, "relay.refused", address,
+                         "{\"why\":\"device is blocked\"}");
         return write_error(fn, RELAY_UNDEFINED_ERROR, out);
+    }
     json_t *json = json_object();
     json_object_set_new(json, "transactionId", json_string(txid));
     if (fn->tag == 0xBF41) {
@@ -307,7 +409,7 @@ static rsp_status relay_in_session(eim_server *server, const relay_function *fn,
     der_end(out, outer);
     json_decref(response);
     if (status == RSP_OK && fn->tag != 0xBF3B)
-        status = session_save(server, txid, address, true, err);
+        status = session_save(server, txid, address, NULL, true, err);
     return status == RSP_OK ? der_writer_status(out) : status;
 }
 
@@ -348,9 +450,30 @@ static rsp_status relay_notification(eim_server *server, const der_tlv *request,
         memcpy(text, address.data, address.len);
         text[address.len] = '\0';
     }
+    /* A profile installation result names the relay session (its transactionId), hence the
+     * device: a blocked device's notification is refused, others go to its history. */
+    relay_order device = {0};
+    if (status == RSP_OK &&
+        value->choice == SGP32_PENDING_NOTIFICATION_PROFILE_INSTALLATION_RESULT) {
+        der_view id =
+            value->u.profile_installation_result.profile_installation_result_data.transaction_id;
+        char hex[33], session_smdp[256];
+        bool found = false;
+        int64_t device_id = 0;
+        if (id.len > 0 && id.len <= 16) {
+            eim_hex(id.data, id.len, hex);
+            status = session_address(server, hex, false, session_smdp, sizeof session_smdp,
+                                     &device_id, &found, err);
+        }
+        if (status == RSP_OK && found && device_id > 0)
+            status = find_download_order(server, NULL, NULL, device_id, &device, err);
+    }
     bool allowed = false;
-    if (status == RSP_OK && text[0] != '\0')
+    if (status == RSP_OK && text[0] != '\0' && !device.blocked)
         status = address_allowed(server, text, &allowed, err);
+    if (status == RSP_OK && device.found)
+        device_event(server, &device,
+                     device.blocked ? "notification.refused" : "notification.received", text, NULL);
     if (status == RSP_OK && allowed) {
         json_t *json = json_object();
         rsp_json_set_base64(json, "pendingNotification", notification.whole.data,

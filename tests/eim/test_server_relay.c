@@ -1,0 +1,377 @@
+/* The eIM's download relay against a stand-in SM-DP+ (ES9+ JSON over HTTPS, answers fixed in
+ * the test): every ESipa call becomes the right ES9+ call with the exact bytes, every ES9+
+ * answer becomes the right ESipa answer with the exact bytes; the session is bound to the
+ * device of the trigger's eimTransactionId and continues over a new TCP connection; a blocked
+ * device and the SM-DP+ of another order are refused. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core/sgp32.h"
+#include "crypto/key.h"
+#include "eim/server.h"
+#include "eim/storage.h"
+#include "net/dev_pki.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
+#include "net/json.h"
+#include "net/json_http.h"
+
+#define EIM_ID    "eim.relay.example"
+#define ADMIN_KEY "admin-secret"
+#define EID       "89049032123451234512345678901235"
+#define ASN1_TYPE "application/x-gsma-rsp-asn1"
+
+/* Well-formed stand-ins for the signed values: the relay must pass them on untouched. */
+static const uint8_t server_signed1[] = {0x30, 0x05, 0x80, 0x03, 0x0A, 0x0B, 0x0C};
+static const uint8_t server_signature1[] = {0x5F, 0x37, 0x03, 0x01, 0x02, 0x03};
+static const uint8_t ci_pkid[] = {0x04, 0x02, 0xF5, 0x41};
+static const uint8_t server_certificate[] = {0x30, 0x03, 0x02, 0x01, 0x07};
+static const uint8_t profile_metadata[] = {0xBF, 0x25, 0x03, 0x5A, 0x01, 0x98};
+static const uint8_t smdp_signed2[] = {0x30, 0x03, 0x80, 0x01, 0x0D};
+static const uint8_t smdp_signature2[] = {0x5F, 0x37, 0x02, 0x0E, 0x0F};
+static const uint8_t smdp_certificate[] = {0x30, 0x03, 0x02, 0x01, 0x08};
+static const uint8_t bpp[] = {0xBF, 0x36, 0x03, 0xBF, 0x23, 0x00};
+static const uint8_t smdp_txid[] = {0xA1, 0xB2, 0xC3, 0xD4};
+
+typedef struct {
+    pthread_mutex_t lock;
+    unsigned calls;
+    char last_function[64];
+    json_t *last_request;
+} smdp_state;
+
+typedef struct {
+    char dir[64];
+    char key_path[128];
+    dev_pki tls;
+    eim_server *server;
+    http_server *smdp;
+    smdp_state smdp_state;
+    char smdp_address[64];
+    char base[64];
+    char api_key[EIM_API_KEY_SIZE];
+} fixture;
+
+static void check(rsp_status status, const rsp_error *err, const char *what)
+{
+    if (status != RSP_OK)
+        fail_msg("%s: %s (%s)", what, rsp_status_name(status), err->message);
+}
+
+static int smdp_handler(const http_request *request, http_reply *reply, void *user)
+{
+    smdp_state *s = user;
+    json_t *body = NULL;
+    rsp_error err = {0};
+    if (rsp_json_read_request(request, 1u << 20, &body, &err) != RSP_OK)
+        return -1;
+    const char *function = strrchr(request->path, '/') + 1;
+    pthread_mutex_lock(&s->lock);
+    s->calls++;
+    snprintf(s->last_function, sizeof s->last_function, "%s", function);
+    json_decref(s->last_request);
+    s->last_request = body;
+    pthread_mutex_unlock(&s->lock);
+    json_t *answer = json_object();
+    json_object_set_new(answer, "header", rsp_json_response_header(RSP_EXECUTION_SUCCESS, NULL));
+    if (strcmp(function, "initiateAuthentication") == 0) {
+        rsp_json_set_hex(answer, "transactionId", smdp_txid, sizeof smdp_txid);
+        rsp_json_set_base64(answer, "serverSigned1", server_signed1, sizeof server_signed1);
+        rsp_json_set_base64(answer, "serverSignature1", server_signature1,
+                            sizeof server_signature1);
+        rsp_json_set_base64(answer, "euiccCiPKIdToBeUsed", ci_pkid, sizeof ci_pkid);
+        rsp_json_set_base64(answer, "serverCertificate", server_certificate,
+                            sizeof server_certificate);
+    } else if (strcmp(function, "authenticateClient") == 0) {
+        rsp_json_set_hex(answer, "transactionId", smdp_txid, sizeof smdp_txid);
+        rsp_json_set_base64(answer, "profileMetadata", profile_metadata, sizeof profile_metadata);
+        rsp_json_set_base64(answer, "smdpSigned2", smdp_signed2, sizeof smdp_signed2);
+        rsp_json_set_base64(answer, "smdpSignature2", smdp_signature2, sizeof smdp_signature2);
+        rsp_json_set_base64(answer, "smdpCertificate", smdp_certificate, sizeof smdp_certificate);
+    } else if (strcmp(function, "getBoundProfilePackage") == 0) {
+        rsp_json_set_hex(answer, "transactionId", smdp_txid, sizeof smdp_txid);
+        rsp_json_set_base64(answer, "boundProfilePackage", bpp, sizeof bpp);
+    }
+    rsp_status st = rsp_json_reply(reply, 200, answer, RSP_ADMIN_PROTOCOL_SGP22_V2_5);
+    json_decref(answer);
+    return st == RSP_OK ? 0 : -1;
+}
+
+static json_t *rest(fixture *f, const char *path, json_t *body, long expect)
+{
+    http_client_config config = {.ca_file = f->tls.ca_cert};
+    rsp_error err = {0};
+    http_client *client = http_client_new(&config, &err);
+    char url[256], auth[160];
+    snprintf(url, sizeof url, "%s/api/v1/%s", f->base, path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", f->api_key);
+    const char *headers[] = {auth, "X-Admin-Key: " ADMIN_KEY, NULL};
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    http_response response = {0};
+    check(http_client_post(client, url, "application/json", text, strlen(text), headers, &response,
+                           &err),
+          &err, "POST");
+    free(text);
+    assert_int_equal(response.status, expect);
+    json_t *answer = json_loadb((const char *)response.body, response.body_len, 0, NULL);
+    http_response_free(&response);
+    http_client_free(client);
+    return answer;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/rspkit-eim-relay-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    rsp_error err = {0};
+    check(dev_pki_create(f->dir, "localhost", &f->tls, &err), &err, "dev pki");
+    rsp_private_key *eim_key = NULL;
+    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eim_key, &err), &err, "eim key");
+    snprintf(f->key_path, sizeof f->key_path, "%s/eim.pem", f->dir);
+    check(rsp_private_key_write_pem_file(eim_key, f->key_path, &err), &err, "key file");
+    rsp_private_key_free(eim_key);
+
+    pthread_mutex_init(&f->smdp_state.lock, NULL);
+    http_server_config smdp_config = {.name = "smdp",
+                                      .listen = "127.0.0.1:0",
+                                      .cert_file = f->tls.server_cert,
+                                      .key_file = f->tls.server_key,
+                                      .threads = 1};
+    f->smdp = http_server_new(&smdp_config, &err);
+    assert_non_null(f->smdp);
+    check(http_server_route(f->smdp, "POST", "/gsma/rsp2/es9plus/", true, smdp_handler,
+                            &f->smdp_state, &err),
+          &err, "route");
+    check(http_server_start(f->smdp, &err), &err, "smdp start");
+    snprintf(f->smdp_address, sizeof f->smdp_address, "127.0.0.1:%u", http_server_port(f->smdp));
+
+    char db[128];
+    snprintf(db, sizeof db, "sqlite:%s/eim.db", f->dir);
+    eim_server_config config = {.database = db,
+                                .listen = "127.0.0.1:0",
+                                .tls_cert = f->tls.server_cert,
+                                .tls_key = f->tls.server_key,
+                                .eim_id = EIM_ID,
+                                .eim_key_file = f->key_path,
+                                .admin_key = ADMIN_KEY,
+                                .smdp_ca_file = f->tls.ca_cert,
+                                .worker_period_ms = 60000};
+    check(eim_server_new(&config, &f->server, &err), &err, "server");
+    check(eim_server_start(f->server, &err), &err, "start");
+    snprintf(f->base, sizeof f->base, "https://127.0.0.1:%u", eim_server_port(f->server));
+    json_t *tenant = rest(f, "tenants", json_pack("{s:s}", "name", "relay"), 201);
+    snprintf(f->api_key, sizeof f->api_key, "%s",
+             json_string_value(json_object_get(tenant, "apiKey")));
+    json_decref(tenant);
+    json_decref(rest(f, "devices", json_pack("{s:s}", "eid", EID), 201));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    eim_server_free(f->server);
+    http_server_free(f->smdp);
+    json_decref(f->smdp_state.last_request);
+    pthread_mutex_destroy(&f->smdp_state.lock);
+    dev_pki_remove(&f->tls);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* One ESipa request on a fresh TCP/TLS connection (the IPA may reconnect at any step). */
+static void esipa(fixture *f, const uint8_t *body, size_t len, der_writer *answer)
+{
+    http_client_config config = {.ca_file = f->tls.ca_cert};
+    rsp_error err = {0};
+    http_client *client = http_client_new(&config, &err);
+    char url[96];
+    snprintf(url, sizeof url, "%s/gsma/rsp2/asn1", f->base);
+    http_response response = {0};
+    check(http_client_post(client, url, ASN1_TYPE, body, len, NULL, &response, &err), &err,
+          "esipa");
+    assert_int_equal(response.status, 200);
+    assert_int_equal(response.new_connections, 1);
+    der_writer_init_dynamic(answer, NULL);
+    der_put_raw(answer, response.body, response.body_len);
+    http_response_free(&response);
+    http_client_free(client);
+}
+
+/* Orders a download from the stand-in SM-DP+ and takes the trigger: its eimTransactionId. */
+static void trigger(fixture *f, const char *address, uint8_t txid[16])
+{
+    char code[128];
+    snprintf(code, sizeof code, "1$%s$MATCHING-7", address);
+    json_decref(rest(f, "devices/" EID "/operations",
+                     json_pack("{s:s, s:s}", "type", "download", "activationCode", code), 201));
+    uint8_t poll[21] = {0xBF, 0x4F, 18, 0x5A, 16};
+    der_hex_decode(EID, poll + 5, 16);
+    der_writer answer;
+    esipa(f, poll, sizeof poll, &answer);
+    sgp32_get_eim_package_response value;
+    uint8_t arena_buf[2048];
+    schema_arena arena;
+    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
+    rsp_error err = {0};
+    check(schema_decode(&sgp32_get_eim_package_response_type, der_writer_view(&answer), &value,
+                        &arena, &err),
+          &err, "trigger");
+    assert_int_equal(value.choice, SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST);
+    memcpy(txid, value.u.profile_download_trigger_request.eim_transaction_id.data, 16);
+    der_writer_free(&answer);
+}
+
+static void initiate(fixture *f, const char *address, const uint8_t txid[16], der_writer *answer)
+{
+    static const uint8_t challenge[16] = {9, 8, 7};
+    static const uint8_t info1[] = {0xBF, 0x20, 0x03, 0x82, 0x01, 0x02};
+    uint8_t buf[256];
+    der_writer w;
+    der_writer_init_fixed(&w, buf, sizeof buf);
+    size_t mark = der_begin(&w, 0xBF39);
+    der_put_tlv(&w, 0x81, challenge, sizeof challenge);
+    der_put_tlv(&w, 0x83, (const uint8_t *)address, strlen(address));
+    der_put_raw(&w, info1, sizeof info1);
+    der_put_tlv(&w, 0x82, txid, 16);
+    der_end(&w, mark);
+    esipa(f, buf, w.len, answer);
+}
+
+static void expect_bytes(const der_writer *w, const uint8_t *expected, size_t len)
+{
+    assert_int_equal(w->len, len);
+    assert_memory_equal(w->buf, expected, len);
+}
+
+static void test_download_relayed_byte_for_byte(void **state)
+{
+    fixture *f = *state;
+    uint8_t txid[16];
+    trigger(f, f->smdp_address, txid);
+    der_writer answer;
+    initiate(f, f->smdp_address, txid, &answer);
+    /* ES9+ request: challenge and euiccInfo1 as sent, the SM-DP+ address */
+    assert_string_equal(f->smdp_state.last_function, "initiateAuthentication");
+    assert_string_equal(
+        json_string_value(json_object_get(f->smdp_state.last_request, "smdpAddress")),
+        f->smdp_address);
+    assert_string_equal(
+        json_string_value(json_object_get(f->smdp_state.last_request, "euiccInfo1")), "vyADggEC");
+    /* ESipa answer: BF39 { A0 { 80 txid, the four TLVs exactly } } */
+    der_writer expected;
+    der_writer_init_dynamic(&expected, NULL);
+    size_t outer = der_begin(&expected, 0xBF39), ok = der_begin(&expected, 0xA0);
+    der_put_tlv(&expected, 0x80, smdp_txid, sizeof smdp_txid);
+    der_put_raw(&expected, server_signed1, sizeof server_signed1);
+    der_put_raw(&expected, server_signature1, sizeof server_signature1);
+    der_put_raw(&expected, ci_pkid, sizeof ci_pkid);
+    der_put_raw(&expected, server_certificate, sizeof server_certificate);
+    der_end(&expected, ok);
+    der_end(&expected, outer);
+    expect_bytes(&answer, expected.buf, expected.len);
+    der_writer_free(&answer);
+
+    /* AuthenticateClient on a new connection: BF3B { 80 txid, BF38 ... } */
+    static const uint8_t server_response[] = {0xBF, 0x38, 0x02, 0xA1, 0x00};
+    uint8_t buf[128];
+    der_writer w;
+    der_writer_init_fixed(&w, buf, sizeof buf);
+    size_t mark = der_begin(&w, 0xBF3B);
+    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
+    der_put_raw(&w, server_response, sizeof server_response);
+    der_end(&w, mark);
+    esipa(f, buf, w.len, &answer);
+    assert_string_equal(f->smdp_state.last_function, "authenticateClient");
+    assert_string_equal(
+        json_string_value(json_object_get(f->smdp_state.last_request, "transactionId")),
+        "A1B2C3D4");
+    assert_string_equal(json_string_value(json_object_get(f->smdp_state.last_request,
+                                                          "authenticateServerResponse")),
+                        "vzgCoQA=");
+    expected.len = 0;
+    outer = der_begin(&expected, 0xBF3B);
+    ok = der_begin(&expected, 0xA0);
+    der_put_tlv(&expected, 0x80, smdp_txid, sizeof smdp_txid);
+    der_put_raw(&expected, profile_metadata, sizeof profile_metadata);
+    der_put_raw(&expected, smdp_signed2, sizeof smdp_signed2);
+    der_put_raw(&expected, smdp_signature2, sizeof smdp_signature2);
+    der_put_raw(&expected, smdp_certificate, sizeof smdp_certificate);
+    der_end(&expected, ok);
+    der_end(&expected, outer);
+    expect_bytes(&answer, expected.buf, expected.len);
+    der_writer_free(&answer);
+
+    /* GetBoundProfilePackage: BF3A { A0 { 80 txid, BF36 ... } } */
+    static const uint8_t prepare[] = {0xBF, 0x21, 0x02, 0xA0, 0x00};
+    der_writer_init_fixed(&w, buf, sizeof buf);
+    mark = der_begin(&w, 0xBF3A);
+    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
+    der_put_raw(&w, prepare, sizeof prepare);
+    der_end(&w, mark);
+    esipa(f, buf, w.len, &answer);
+    expected.len = 0;
+    outer = der_begin(&expected, 0xBF3A);
+    ok = der_begin(&expected, 0xA0);
+    der_put_tlv(&expected, 0x80, smdp_txid, sizeof smdp_txid);
+    der_put_raw(&expected, bpp, sizeof bpp);
+    der_end(&expected, ok);
+    der_end(&expected, outer);
+    expect_bytes(&answer, expected.buf, expected.len);
+    der_writer_free(&answer);
+    der_writer_free(&expected);
+
+    /* the session is over: a late call is not relayed */
+    unsigned calls = f->smdp_state.calls;
+    esipa(f, buf, w.len, &answer);
+    static const uint8_t refused[] = {0xBF, 0x3A, 0x03, 0x81, 0x01, 0x7F};
+    expect_bytes(&answer, refused, sizeof refused);
+    der_writer_free(&answer);
+    assert_int_equal(f->smdp_state.calls, calls);
+}
+
+static void test_blocked_and_foreign_smdp(void **state)
+{
+    fixture *f = *state;
+    uint8_t txid[16];
+    trigger(f, f->smdp_address, txid);
+    /* the trigger names this SM-DP+: another address is refused (invalidDpAddress) */
+    der_writer answer;
+    initiate(f, "127.0.0.1:1", txid, &answer);
+    static const uint8_t invalid[] = {0xBF, 0x39, 0x03, 0x81, 0x01, 0x01};
+    expect_bytes(&answer, invalid, sizeof invalid);
+    der_writer_free(&answer);
+    /* blocked: no relay at all */
+    json_decref(rest(f, "devices/" EID "/block", json_object(), 200));
+    initiate(f, f->smdp_address, txid, &answer);
+    static const uint8_t undefined[] = {0xBF, 0x39, 0x03, 0x81, 0x01, 0x7F};
+    expect_bytes(&answer, undefined, sizeof undefined);
+    der_writer_free(&answer);
+    assert_int_equal(f->smdp_state.calls, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_download_relayed_byte_for_byte, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocked_and_foreign_smdp, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("eim download relay", tests, NULL, NULL);
+}
