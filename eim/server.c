@@ -135,6 +135,22 @@ static bool ready(void *user)
     return ok;
 }
 
+/* The setting is per connection: hold every pooled connection at once so each gets it. */
+static rsp_status relax_sqlite_sync(store *st, rsp_error *err)
+{
+    store_conn *conns[64];
+    unsigned held = 0, pool = store_pool_size(st);
+    rsp_status status = RSP_OK;
+    while (status == RSP_OK && held < pool && held < 64) {
+        status = store_borrow(st, &conns[held], err);
+        if (status == RSP_OK)
+            status = store_exec_script(conns[held++], "PRAGMA synchronous=NORMAL", err);
+    }
+    for (unsigned i = 0; i < held; i++)
+        store_return(conns[i]);
+    return status;
+}
+
 rsp_status eim_server_new(const eim_server_config *config, eim_server **out, rsp_error *err)
 {
     *out = NULL;
@@ -153,6 +169,13 @@ rsp_status eim_server_new(const eim_server_config *config, eim_server **out, rsp
     unsigned threads = config->threads > 0 ? config->threads : 2;
     store_options options = {.pool_size = config->pool_size > 0 ? config->pool_size : threads + 2};
     rsp_status status = store_open(config->database, &options, &server->st, err);
+    const char *sync = config->sqlite_synchronous;
+    if (status == RSP_OK && sync != NULL && strcmp(sync, "full") != 0 &&
+        strcmp(sync, "normal") != 0)
+        status = rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "sqlite_synchronous: full or normal");
+    if (status == RSP_OK && sync != NULL && strcmp(sync, "normal") == 0 &&
+        store_dialect(server->st) == STORE_DIALECT_SQLITE)
+        status = relax_sqlite_sync(server->st, err);
     if (status == RSP_OK)
         status = eim_storage_migrate(server->st, err);
     if (status == RSP_OK)
@@ -312,9 +335,15 @@ static rsp_status config_line(eim_server_config_file *file, char *line, unsigned
         const char *name;
         const char **field;
     } strings[] = {
-        {"database", &c->database},   {"listen", &c->listen},        {"tls_cert", &c->tls_cert},
-        {"tls_key", &c->tls_key},     {"eim_id", &c->eim_id},        {"eim_key", &c->eim_key_file},
-        {"admin_key", &c->admin_key}, {"smdp_ca", &c->smdp_ca_file},
+        {"database", &c->database},
+        {"listen", &c->listen},
+        {"tls_cert", &c->tls_cert},
+        {"tls_key", &c->tls_key},
+        {"eim_id", &c->eim_id},
+        {"eim_key", &c->eim_key_file},
+        {"admin_key", &c->admin_key},
+        {"smdp_ca", &c->smdp_ca_file},
+        {"sqlite_synchronous", &c->sqlite_synchronous},
     };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         if (strcmp(key, strings[i].name) == 0) {

@@ -32,6 +32,10 @@ typedef struct {
     unsigned pool_size;        /* store connections; default threads + 2 */
     unsigned worker_period_ms; /* campaign release and webhook delivery; default 200 */
     unsigned relay_timeout_ms; /* ES9+ call timeout; default 30000 */
+    /* SQLite only: "normal" keeps every commit across a process crash (WAL) but not the last
+     * ones across a power loss, for one fsync per checkpoint instead of one per commit.
+     * NULL or "full": an fsync per commit. */
+    const char *sqlite_synchronous;
 } eim_server_config;
 
 typedef struct eim_server eim_server;
@@ -50,7 +54,7 @@ void eim_server_free(eim_server *server);
 
 /* `rspkit eim serve` configuration: "key = value" lines (# comments), keys as the fields above
  * (database, listen, tls_cert, tls_key, eim_id, eim_key, admin_key, smdp_ca, ci (repeatable),
- * threads). Strings live in *storage, freed with eim_server_config_free. */
+ * threads, sqlite_synchronous). Strings live in *storage, freed with eim_server_config_free. */
 typedef struct {
     eim_server_config config;
     char *text;
