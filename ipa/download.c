@@ -243,10 +243,15 @@ static void cancel(download *d, int64_t reason)
     if (ipa_es10_cancel_session(d->ipa, der_view_make(d->transaction_id, d->transaction_id_len),
                                 reason, &d->es10, &ignored) != RSP_OK)
         return;
+    der_tlv response;
+    if (der_parse_single(der_writer_view(&d->es10), &response, &ignored) != RSP_OK)
+        return;
     d->out.len = 0;
     size_t mark = der_begin(&d->out, 0xBF41);
     der_put_tlv(&d->out, 0x80, d->transaction_id, d->transaction_id_len);
-    der_put_raw(&d->out, d->es10.buf, d->es10.len);
+    /* neither component of CancelSessionRequestEsipa is textually tagged, so automatic
+     * tagging gives the eUICC's response [1], replacing its own [65] */
+    der_put_tlv(&d->out, 0xA1, response.value.data, response.value.len);
     der_end(&d->out, mark);
     d->esipa.len = 0;
     if (der_writer_status(&d->out) == RSP_OK)

@@ -253,7 +253,20 @@ static rsp_status build_request(const es9_function *f, der_view message, const c
         member(json, "transactionId", &first);
         put_hex_member(json, tx.value);
         member(json, f->field, &first);
-        put_base64(json, field.whole);
+        if (f->tag == 0xBF41 && field.tag == 0xA1) {
+            /* ES9+ carries the eUICC's CancelSessionResponse under its own tag [65], ESipa
+             * under the automatic tag [1] */
+            der_writer retagged;
+            der_writer_init_dynamic(&retagged, json->alloc);
+            der_put_tlv(&retagged, 0xBF41, field.value.data, field.value.len);
+            put_base64(json, der_writer_view(&retagged));
+            st = der_writer_status(&retagged);
+            der_writer_free(&retagged);
+            if (st != RSP_OK)
+                return st;
+        } else {
+            put_base64(json, field.whole);
+        }
     }
     put_text(json, "\"}");
     return der_writer_status(json);

@@ -404,6 +404,7 @@ static void test_indirect_download(void **ctx)
     queue(s, trigger, build_download_trigger(trigger, sizeof trigger, "1$smdp.example$MATCH-1"));
     assert_status(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
     assert_int_equal(s->fx.eim.download_steps, 3);
+    assert_int_equal(s->fx.eim.schema_failures, 0); /* InitiateAuthenticationRequestEsipa */
     /* BF36+BF23, A0, A1 header, 2 x 88, A3 header, 2 x 86 */
     assert_int_equal(s->fx.euicc.bpp_segments, 8);
     const sgp32_eim_package_result *r = last_result(s);
@@ -428,6 +429,7 @@ static void test_download_cancelled_by_smdp(void **ctx)
     assert_int_equal(s->fx.euicc.cancels, 1);
     assert_int_equal(s->fx.euicc.last_cancel_reason, 127); /* undefinedReason */
     assert_int_equal(s->fx.eim.cancel_sessions, 1);
+    assert_int_equal(s->fx.eim.schema_failures, 0); /* CancelSessionRequestEsipa included */
     assert_int_equal(s->fx.euicc.bpp_segments, 0);
     const sgp32_eim_package_result *r = last_result(s);
     const sgp32_profile_download_trigger_result_data *d =

@@ -49,6 +49,8 @@ typedef struct {
     unsigned smdp_calls;
     ipa_http *http; /* direct download: the real SM-DP+ server over HTTPS */
     unsigned es9_calls;
+    unsigned es9_executed;            /* answers with functionExecutionStatus Executed-Success */
+    unsigned es9_unknown_transaction; /* answers with subjectCode 8.10.1 (transaction) */
 } fixture;
 
 /* snprintf that fails the test instead of truncating (and keeps release builds' format
@@ -447,6 +449,21 @@ static rsp_status direct_post(void *ctx, const ipa_http_request *request, der_wr
         f->es9_calls++;
         size_t before = response->len;
         rsp_status st = ipa_http_post(f->http, request, response, http_status, err);
+        static const char executed[] = "Executed-Success";
+        for (size_t i = before; st == RSP_OK && i + sizeof executed - 1 <= response->len; i++)
+            if (memcmp(response->buf + i, executed, sizeof executed - 1) == 0) {
+                f->es9_executed++;
+                break;
+            }
+        static const char transaction[] = "\"subjectCode\":\"8.10.1\"";
+        for (size_t i = before; st == RSP_OK && i + sizeof transaction - 1 <= response->len; i++)
+            if (memcmp(response->buf + i, transaction, sizeof transaction - 1) == 0) {
+                f->es9_unknown_transaction++;
+                break;
+            }
+        if (getenv("IPA_TEST_TRACE"))
+            print_message("SM-DP+ %s: HTTP %ld %.*s\n", request->url, *http_status,
+                          (int)(response->len - before), (const char *)response->buf + before);
         if (st == RSP_OK && *http_status >= 400)
             print_message("SM-DP+ %s: HTTP %ld %.*s\nrequest %.*s\n", request->url, *http_status,
                           (int)(response->len - before), (const char *)response->buf + before,
@@ -477,32 +494,26 @@ static void order_profile(smdp_server *server, const char *eid, const uint8_t *p
     memcpy(matching_id, result.matching_id, SMDP_MATCHING_SIZE);
 }
 
-static void test_direct_download_from_the_smdp_server(void **state)
+/* The SM-DP+ server with one released order for this eUICC, and the IPA switched to direct
+ * download over HTTPS; returns the server. */
+static smdp_server *start_direct(fixture *f, smdp_config *config, char iccid[SMDP_ICCID_SIZE],
+                                 char matching_id[SMDP_MATCHING_SIZE])
 {
-    fixture *f = *state;
     char path[512];
-    snprintf(path, sizeof path, "%s/testdata/ts48/NoBERTLV.der", RSPKIT_SHARED_DIR);
-    if (access(path, R_OK) != 0) {
-        printf("SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
-               RSPKIT_SHARED_DIR);
-        skip();
-    }
+    format_checked(path, "%s/testdata/ts48/NoBERTLV.der", RSPKIT_SHARED_DIR);
     f->package = read_whole(path, &f->package_len);
     assert_non_null(f->package);
     log_set_level(LOG_LEVEL_WARN);
     rsp_error err = {0};
-    static smdp_config config;
-    smdp_config_init(&config);
-    assert_int_equal(smdp_config_use_pki(&config, f->dir, &err), RSP_OK);
-    snprintf(config.listen, sizeof config.listen, "127.0.0.1:0");
-    format_checked(config.database, "sqlite:%s/smdp.db", f->dir);
-    assert_int_equal(smdp_config_add_operator(&config, "op", "key", NULL, NULL, &err), RSP_OK);
-    smdp_server *server = smdp_server_new(&config, &err);
+    smdp_config_init(config);
+    assert_int_equal(smdp_config_use_pki(config, f->dir, &err), RSP_OK);
+    snprintf(config->listen, sizeof config->listen, "127.0.0.1:0");
+    format_checked(config->database, "sqlite:%s/smdp.db", f->dir);
+    assert_int_equal(smdp_config_add_operator(config, "op", "key", NULL, NULL, &err), RSP_OK);
+    smdp_server *server = smdp_server_new(config, &err);
     assert_non_null(server);
     assert_int_equal(smdp_server_start(server, &err), RSP_OK);
-    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
     order_profile(server, f->eid, f->package, f->package_len, iccid, matching_id);
-
     char ca[300];
     format_checked(ca, "%s/nist/CERT_CI_ECDSA.pem", f->dir);
     f->http = ipa_http_new(ca, 30000, &err);
@@ -512,11 +523,45 @@ static void test_direct_download_from_the_smdp_server(void **state)
     f->fx.config.direct_download = true;
     assert_int_equal(ipa_new(&f->fx.platform, &f->fx.config, &f->ipa, &err), RSP_OK);
     associate(f);
+    return server;
+}
+
+static void stop_direct(fixture *f, smdp_server *server)
+{
+    smdp_server_stop(server, 0);
+    smdp_server_free(server);
+    ipa_http_free(f->http);
+    f->http = NULL;
+}
+
+static bool ts48_present(void)
+{
+    char path[512];
+    format_checked(path, "%s/testdata/ts48/NoBERTLV.der", RSPKIT_SHARED_DIR);
+    if (access(path, R_OK) == 0)
+        return true;
+    printf("SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n", RSPKIT_SHARED_DIR);
+    return false;
+}
+
+static void queue_trigger(fixture *f, smdp_server *server, const char *matching_id)
+{
     char code[200];
     format_checked(code, "1$%s$%s", smdp_server_address(server), matching_id);
     uint8_t trigger[256];
     size_t len = build_download_trigger(trigger, sizeof trigger, code);
     fake_eim_queue(&f->fx.eim, der_view_make(trigger, len));
+}
+
+static void test_direct_download_from_the_smdp_server(void **state)
+{
+    fixture *f = *state;
+    if (!ts48_present())
+        skip();
+    static smdp_config config;
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    smdp_server *server = start_direct(f, &config, iccid, matching_id);
+    queue_trigger(f, server, matching_id);
     ipa_poll_report report;
     poll_ok(f, &report);
     /* initiateAuthentication, authenticateClient, getBoundProfilePackage, handleNotification */
@@ -526,13 +571,50 @@ static void test_direct_download_from_the_smdp_server(void **state)
     bool enabled = true;
     assert_int_equal(profiles(f, installed, &enabled), 1);
     smdp_profile_info info;
+    rsp_error err = {0};
     assert_int_equal(smdp_inventory_get(smdp_server_inventory(server), iccid, &info, &err), RSP_OK);
     assert_int_equal(info.state, SMDP_PROFILE_INSTALLED);
     assert_int_equal(report.results_delivered, 1);
-    smdp_server_stop(server, 0);
-    smdp_server_free(server);
-    ipa_http_free(f->http);
-    f->http = NULL;
+    stop_direct(f, server);
+}
+
+/* The SM-DP+ refuses the matching ID: the IPA cancels the eUICC session and relays the
+ * eUICC's signed cancellation (ES9+ cancelSession, its CancelSessionResponse back under its
+ * own tag); the SM-DP+ parses it and answers that it already closed the transaction when it
+ * refused. The eIM gets the download error. */
+static void test_direct_download_refused_then_cancelled(void **state)
+{
+    fixture *f = *state;
+    if (!ts48_present())
+        skip();
+    static smdp_config config;
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    smdp_server *server = start_direct(f, &config, iccid, matching_id);
+    queue_trigger(f, server, "NOT-THE-MATCHING-ID");
+    ipa_poll_report report;
+    poll_ok(f, &report);
+    /* initiateAuthentication (ok), authenticateClient (refused), cancelSession (closed) */
+    assert_int_equal(f->es9_calls, 3);
+    assert_int_equal(f->es9_executed, 1);
+    assert_int_equal(f->es9_unknown_transaction, 1);
+    uint8_t installed[10];
+    bool enabled = false;
+    assert_int_equal(profiles(f, installed, &enabled), 0);
+    assert_int_equal(report.results_delivered, 1);
+    static sgp32_esipa_message_from_ipa_to_eim message;
+    static uint8_t arena_buf[65536];
+    schema_arena arena;
+    rsp_error err = {0};
+    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
+    assert_int_equal(schema_decode(&sgp32_esipa_message_from_ipa_to_eim_type,
+                                   der_view_make(f->fx.eim.last_result, f->fx.eim.last_result_len),
+                                   &message, &arena, &err),
+                     RSP_OK);
+    assert_int_equal(
+        message.u.provide_eim_package_result.eim_package_result.u.profile_download_trigger_result
+            .profile_download_trigger_result_data.choice,
+        SGP32_PROFILE_DOWNLOAD_TRIGGER_RESULT_DATA_PROFILE_DOWNLOAD_ERROR);
+    stop_direct(f, server);
 }
 
 int main(void)
@@ -541,6 +623,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_download_and_packages_on_the_real_euicc, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_direct_download_from_the_smdp_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_direct_download_refused_then_cancelled, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -148,6 +148,17 @@ long fake_eim_handle(fake_eim *eim, der_view body, der_writer *answer)
         eim->gone = true;
     if (eim->gone)
         return -1;
+    if (tag == 0xBF39 || tag == 0xBF41) {
+        /* the fake eUICC's answers in these two are well formed: check the whole message */
+        schema_arena_init(&arena, arena_buf, sizeof arena_buf);
+        if (schema_decode(&sgp32_esipa_message_from_ipa_to_eim_type, body, &message, &arena,
+                          &err) != RSP_OK) {
+            char text[200];
+            fprintf(stderr, "fake eIM: IPA message does not decode: %s\n",
+                    rsp_error_format(&err, text, sizeof text));
+            eim->schema_failures++;
+        }
+    }
     if (tag == 0xBF39 || tag == 0xBF3B || tag == 0xBF3A || tag == 0xBF41)
         return download_step(eim, tag, answer);
     schema_arena_init(&arena, arena_buf, sizeof arena_buf);
