@@ -383,6 +383,12 @@ static void test_download_and_enable_through_the_eim_server(void **state)
     poll_ok(f, &report);
     assert_int_equal(report.results_delivered, 1);
     assert_string_equal(order_state(f, enable, buf, sizeof buf), "succeeded");
+    /* IPA eUICC Data with the eIM's default tag list (addresses, EUICCInfo2, token,
+     * certificates), collected from the real eUICC */
+    int64_t data = operation(f, json_pack("{s:s}", "type", "euiccData"));
+    poll_ok(f, &report);
+    assert_int_equal(report.results_delivered, 1);
+    assert_string_equal(order_state(f, data, buf, sizeof buf), "succeeded");
     /* the eUICC has the profile enabled; nothing is left pending on the device */
     der_writer list;
     der_writer_init_dynamic(&list, NULL);
