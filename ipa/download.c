@@ -144,6 +144,7 @@ static rsp_status initiate_authentication(download *d, const char *smdp_address,
     return st;
 }
 
+/* SGP.22 v2.5 section 5.7.13 ctxParams1, unless the eIM generated it (eimCtxParams1) */
 static void put_ctx_params1(download *d, der_view ok, const char *matching_id)
 {
     der_view ctx;
@@ -258,6 +259,7 @@ static void cancel(download *d, int64_t reason)
         exchange(d, der_writer_view(&d->out), &d->esipa, &ignored);
 }
 
+/* SGP.32 v1.2 section 2.11.1.3 ProfileDownloadData */
 static rsp_status smdp_from_trigger(ipa_instance *ipa,
                                     const sgp32_profile_download_trigger_request *req,
                                     activation_code *code, rsp_error *err)
@@ -292,6 +294,7 @@ static rsp_status smdp_from_trigger(ipa_instance *ipa,
                          "ipa: SM-DS discovery is not supported (no SM-DS configured)");
 }
 
+/* SGP.32 v1.2 section 2.11.2.3 ProfileDownloadTriggerResult */
 static void put_result(const sgp32_profile_download_trigger_request *req, ipa_instance *ipa,
                        der_view pir, der_view error_response, der_writer *result)
 {

@@ -88,6 +88,7 @@ bool ipa_find_child_value(der_view parent, uint32_t tag, der_view *value)
     return true;
 }
 
+/* SGP.22 v2.5 section 5.7.20 GetEuiccData */
 static rsp_status read_eid(ipa_instance *ipa, rsp_error *err)
 {
     /* GetEuiccDataRequest { tagList '5A' } (SGP.22 v2.5 section 5.7.20) */
@@ -149,6 +150,7 @@ rsp_status ipa_open(ipa_instance *ipa, rsp_error *err)
     return st;
 }
 
+/* ISO/IEC 7816-4:2005 section 7.1.2 MANAGE CHANNEL close */
 void ipa_close(ipa_instance *ipa)
 {
     if (ipa->channel != 0) {
@@ -192,6 +194,7 @@ static rsp_status store_data(ipa_instance *ipa, der_view command, der_writer *re
     return st;
 }
 
+/* SGP.22 v2.5 section 5.7.2 */
 rsp_status ipa_es10(ipa_instance *ipa, der_view command, der_writer *response, rsp_error *err)
 {
     rsp_status st = ipa_open(ipa, err);
@@ -325,6 +328,7 @@ rsp_status ipa_es10_load_bpp(ipa_instance *ipa, der_view bpp, der_writer *result
     return st;
 }
 
+/* SGP.32 v1.2 section 5.9.4 */
 rsp_status ipa_add_initial_eim(ipa_instance *ipa, der_view request, der_writer *response,
                                rsp_error *err)
 {
@@ -338,11 +342,13 @@ rsp_status ipa_add_initial_eim(ipa_instance *ipa, der_view request, der_writer *
     return st;
 }
 
+/* SGP.32 v1.2 section 5.9.18 */
 rsp_status ipa_get_eim_configuration(ipa_instance *ipa, der_writer *response, rsp_error *err)
 {
     return ipa_es10_simple(ipa, 0xBF55, response, err);
 }
 
+/* SGP.22 v2.5 section 5.7.15 */
 rsp_status ipa_list_profiles(ipa_instance *ipa, der_writer *response, rsp_error *err)
 {
     return ipa_es10_simple(ipa, 0xBF2D, response, err);
@@ -377,6 +383,7 @@ static rsp_status refresh_flag_call(ipa_instance *ipa, uint32_t tag, int64_t *re
     return st;
 }
 
+/* SGP.32 v1.2 section 5.9.20 */
 rsp_status ipa_execute_fallback(ipa_instance *ipa, int64_t *result, rsp_error *err)
 {
     rsp_status st = refresh_flag_call(ipa, 0xBF5D, result, err);
@@ -385,6 +392,7 @@ rsp_status ipa_execute_fallback(ipa_instance *ipa, int64_t *result, rsp_error *e
     return st;
 }
 
+/* SGP.32 v1.2 section 5.9.21 */
 rsp_status ipa_return_from_fallback(ipa_instance *ipa, int64_t *result, rsp_error *err)
 {
     rsp_status st = refresh_flag_call(ipa, 0xBF5E, result, err);

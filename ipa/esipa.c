@@ -8,6 +8,7 @@
 #define ESIPA_CONTENT_TYPE "application/x-gsma-rsp-asn1"
 #define ESIPA_PATH         "/gsma/rsp2/asn1"
 
+/* SGP.32 v1.2 section 2.11.1.1.1 trustedPublicKeyDataTls */
 static rsp_status keep_tls_trust(ipa_instance *ipa, const sgp32_eim_configuration_data *config,
                                  rsp_error *err)
 {
@@ -42,6 +43,7 @@ static bool eim_matches(const ipa_instance *ipa, const sgp32_eim_configuration_d
                        memcmp(wanted, config->eim_id.data, config->eim_id.len) == 0);
 }
 
+/* SGP.32 v1.2 sections 2.11.1.1.1 and 6.1: the eIM address from eimFqdn */
 static rsp_status take_config(ipa_instance *ipa, const sgp32_eim_configuration_data *config,
                               rsp_error *err)
 {

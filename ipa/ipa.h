@@ -145,7 +145,7 @@ uint32_t ipa_backoff_ms(ipa_instance *ipa, unsigned failures);
 
 /* ---- Local operations for installers and the device's connectivity logic --------------- */
 
-/* AddInitialEim (SGP.32 v1.2 section 5.9.12): request is the BF57 TLV; the response TLV is
+/* AddInitialEim (SGP.32 v1.2 section 5.9.4): request is the BF57 TLV; the response TLV is
  * appended. */
 rsp_status ipa_add_initial_eim(ipa_instance *ipa, der_view request, der_writer *response,
                                rsp_error *err);

@@ -169,6 +169,7 @@ static rsp_status retrieve_list(ipa_instance *ipa, der_view criterion, uint32_t 
     return st;
 }
 
+/* SGP.32 v1.2 section 5.9.11 */
 rsp_status ipa_collect_notifications(ipa_instance *ipa, der_writer *out, rsp_error *err)
 {
     return retrieve_list(ipa, der_view_make(NULL, 0), 0xA0, out, err);
@@ -199,6 +200,7 @@ static rsp_status filter_results(ipa_instance *ipa, der_view items, int64_t seq_
     return st;
 }
 
+/* SGP.22 v2.5 section 5.7.3 EuiccConfiguredAddresses */
 static rsp_status put_configured_address(ipa_instance *ipa, uint32_t source_tag, uint32_t out_tag,
                                          der_writer *out, rsp_error *err)
 {
@@ -212,6 +214,7 @@ static rsp_status put_configured_address(ipa_instance *ipa, uint32_t source_tag,
     return st;
 }
 
+/* SGP.32 v1.2 section 5.9.10 GetCerts */
 static rsp_status put_certificates(ipa_instance *ipa, const sgp32_ipa_euicc_data_request *request,
                                    bool eum, bool euicc, der_writer *out, rsp_error *err)
 {
@@ -328,6 +331,7 @@ static rsp_status put_field(ipa_instance *ipa, uint32_t tag,
     return st;
 }
 
+/* SGP.32 v1.2 section 2.11.2.2 IpaEuiccDataResponseError */
 static void put_data_error(const sgp32_ipa_euicc_data_request *request, int64_t code,
                            der_writer *out)
 {

@@ -6,6 +6,7 @@
 #include "core/sgp32.h"
 #include "ipa/ipa_internal.h"
 
+/* SGP.32 v1.2 section 3.3.1: nothing the eUICC signed is lost when the eIM is away */
 rsp_status ipa_pending_append(ipa_instance *ipa, der_view provide_result, rsp_error *err)
 {
     der_writer all;

@@ -175,6 +175,7 @@ static rsp_status fetch_and_run(ipa_instance *ipa, ipa_poll_report *report, bool
     return st;
 }
 
+/* SGP.32 v1.2 section 5.14.7 PendingNotification: every form carries the seqNumber */
 static bool notification_seq_number(ipa_instance *ipa, der_view notification, int64_t *seq)
 {
     sgp32_pending_notification decoded;
@@ -249,6 +250,7 @@ rsp_status ipa_deliver_notifications(ipa_instance *ipa, unsigned *delivered, rsp
     return st;
 }
 
+/* SGP.32 v1.2 section 3.3 (eIM package retrieval by the IPA) */
 rsp_status ipa_poll_once(ipa_instance *ipa, ipa_poll_report *report, rsp_error *err)
 {
     memset(report, 0, sizeof *report);
