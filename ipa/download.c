@@ -316,8 +316,8 @@ static void put_result(const sgp32_profile_download_trigger_request *req, ipa_in
     der_end(result, outer);
 }
 
-/* SGP.32 v1.2 section 3.3.3: the trigger's result (installation result or download error)
- * goes back in ProvideEimPackageResult with the eimTransactionId echoed. */
+/* SGP.32 v1.2 sections 2.11.1.3 and 2.11.2.3: the trigger's result (installation result or download
+ * error) goes back in ProvideEimPackageResult with the eimTransactionId echoed. */
 rsp_status ipa_run_download_trigger(ipa_instance *ipa, der_view request, der_writer *result,
                                     rsp_error *err)
 {

@@ -106,7 +106,7 @@ static rsp_status read_eid(ipa_instance *ipa, rsp_error *err)
     return st;
 }
 
-/* SGP.22 v2.5 section 2.2.3 / SGP.32 v1.2 section 3.2: the IPA reaches the ISD-R by its AID. */
+/* SGP.22 v2.5 section 2.2.3: the IPA reaches the ISD-R by its AID. */
 rsp_status ipa_open(ipa_instance *ipa, rsp_error *err)
 {
     if (ipa->open)

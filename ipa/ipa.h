@@ -1,4 +1,4 @@
-/* libipa: the IoT Profile Assistant in the device (IPAd, SGP.32 v1.2 section 3.2).
+/* libipa: the IoT Profile Assistant in the device (IPAd, SGP.32 v1.2 section 2.1.1).
  *
  * The IPA is a courier between the eIM (ESipa, ASN.1 binding over HTTPS) and the eUICC's ISD-R
  * (ES10 over APDUs). It needs no cryptography of its own: every signed structure is relayed as
@@ -91,7 +91,7 @@ typedef struct {
     /* Back-off after failures: base * 2^n, capped, with +-25% jitter (0: 5 s, 1 h). */
     uint32_t backoff_base_ms;
     uint32_t backoff_max_ms;
-    /* Rollback (SGP.32 v1.2 section 3.5.1.1): after an enable with the rollback flag, this
+    /* Rollback (SGP.32 v1.2 section 5.9.16): after an enable with the rollback flag, this
      * many consecutive polls that cannot reach the eIM trigger ProfileRollback (0: 3). */
     unsigned rollback_after_failures;
     /* Profile download straight to the SM-DP+ over ES9+ JSON (directRspServerCommunication)
@@ -132,7 +132,7 @@ const uint8_t *ipa_eid(const ipa_instance *ipa); /* 16 octets, valid after ipa_o
 rsp_status ipa_es10(ipa_instance *ipa, der_view command, der_writer *response, rsp_error *err);
 
 /* One poll: delivers what is pending, then fetches and runs eIM packages until the eIM has
- * none (SGP.32 v1.2 section 3.3, GetEimPackage / ProvideEimPackageResult). */
+ * none (SGP.32 v1.2 section 3.1.1.1, GetEimPackage / ProvideEimPackageResult). */
 rsp_status ipa_poll_once(ipa_instance *ipa, ipa_poll_report *report, rsp_error *err);
 
 /* The state-change to report on the next GetEimPackage (notifyStateChange + cause, SGP.32

@@ -344,8 +344,8 @@ static void put_data_error(const sgp32_ipa_euicc_data_request *request, int64_t 
     der_end(out, outer);
 }
 
-/* SGP.32 v1.2 section 3.3.2: collect exactly the requested data items, echo the transaction
- * id, answer incorrectTagList for a tag the IPA does not know. */
+/* SGP.32 v1.2 sections 2.11.1.2 and 2.11.2.2: collect exactly the requested data items, echo the
+ * transaction id, answer incorrectTagList for a tag the IPA does not know. */
 rsp_status ipa_run_ipa_euicc_data(ipa_instance *ipa, der_view request, der_writer *result,
                                   rsp_error *err)
 {

@@ -38,7 +38,7 @@ static bool is_decoding_error(rsp_status st)
     return st >= RSP_ERR_TRUNCATED && st <= RSP_ERR_TOO_MANY;
 }
 
-/* SGP.32 v1.2 section 3.5.1.1: the eIM stayed unreachable over the newly enabled profile. */
+/* SGP.32 v1.2 section 5.9.16: the eIM stayed unreachable over the newly enabled profile. */
 static rsp_status maybe_rollback(ipa_instance *ipa, ipa_poll_report *report, rsp_error *err)
 {
     static const uint8_t command[] = {0xBF, 0x58, 0x03, 0x80, 0x01, 0x00};
@@ -250,7 +250,7 @@ rsp_status ipa_deliver_notifications(ipa_instance *ipa, unsigned *delivered, rsp
     return st;
 }
 
-/* SGP.32 v1.2 section 3.3 (eIM package retrieval by the IPA) */
+/* SGP.32 v1.2 section 3.1.1.1 (eIM Package Retrieval) */
 rsp_status ipa_poll_once(ipa_instance *ipa, ipa_poll_report *report, rsp_error *err)
 {
     memset(report, 0, sizeof *report);
