@@ -21,6 +21,7 @@
 #define EIM_RESULT_ERROR_INVALID_EID    3
 #define EIM_RESULT_ERROR_MISSING_EID    4
 #define EIM_RESULT_ERROR_UNDEFINED      127
+#define EIM_MAX_LISTED_RESULTS          32
 
 void eim_hex(const uint8_t *data, size_t len, char *out)
 {
@@ -197,6 +198,9 @@ static rsp_status handout_pending(store_conn *conn, handout_ctx *ctx, const char
     return status;
 }
 
+/* The next package of a device: the oldest open order, resent while unanswered; a pending
+ * eUICC data request goes first, as it is how results lost on the way are recovered
+ * (SGP.32 v1.2 section 2.11.2.2, euiccPackageResultList). */
 static rsp_status handout_transaction(store_conn *conn, void *user, rsp_error *err)
 {
     handout_ctx *ctx = user;
@@ -229,8 +233,9 @@ static rsp_status handout_transaction(store_conn *conn, void *user, rsp_error *e
 
     status = store_prepare(conn,
                            "SELECT id, kind, body, state, package FROM eim_orders WHERE "
-                           "device_id = $1 AND state IN ('pending', 'delivered') ORDER BY id "
-                           "LIMIT 1",
+                           "device_id = $1 AND state IN ('pending', 'delivered') ORDER BY CASE "
+                           "WHEN kind = 'ipaEuiccData' AND state = 'pending' THEN 0 ELSE 1 END, "
+                           "id LIMIT 1",
                            &stmt, err);
     if (status != RSP_OK)
         return status;
@@ -1001,6 +1006,57 @@ static rsp_status load_device(eim_server *server, const char *eid, device_row *d
     return status;
 }
 
+/* SGP.32 v1.2 section 2.11.2.2: results the IPA returns inside IpaEuiccData (A2
+ * euiccPackageResultList), e.g. when an earlier ProvideEimPackageResult was lost. Each is
+ * verified and recorded like a direct result; the device is read again first, as the same
+ * IpaEuiccData may just have taught the eIM its certificate. */
+static rsp_status process_listed_results(eim_server *server, const char *eid,
+                                         const device_row *device, der_view raw,
+                                         const sgp32_ipa_euicc_data *data, int64_t *acks,
+                                         size_t *ack_count, rsp_error *err)
+{
+    if (!data->has_euicc_package_result_list || data->euicc_package_result_list.count == 0)
+        return RSP_OK;
+    der_tlv outer, choice, child;
+    der_reader reader;
+    rsp_status status = der_parse_single(raw, &outer, err);
+    if (status == RSP_OK)
+        status = der_reader_enter(&outer, 0, &reader, err);
+    if (status == RSP_OK)
+        status = der_reader_next(&reader, &choice, err); /* A0 ipaEuiccData */
+    bool found_list = false;
+    if (status == RSP_OK)
+        status = der_reader_enter(&choice, 1, &reader, err);
+    while (status == RSP_OK && !found_list && !der_reader_at_end(&reader)) {
+        status = der_reader_next(&reader, &child, err);
+        found_list = status == RSP_OK && child.tag == 0xA2;
+    }
+    if (status != RSP_OK || !found_list)
+        return status;
+    device_row fresh = {0};
+    bool found = false;
+    status = load_device(server, eid, &fresh, &found, err);
+    if (status == RSP_OK)
+        status = der_reader_enter(&child, 2, &reader, err);
+    const sgp32_euicc_package_result *items = data->euicc_package_result_list.items;
+    for (size_t i = 0; status == RSP_OK && found && i < data->euicc_package_result_list.count &&
+                       i < EIM_MAX_LISTED_RESULTS && !der_reader_at_end(&reader);
+         i++) {
+        der_tlv item;
+        bool has_ack = false, refused = false;
+        int64_t ack = 0;
+        status = der_reader_next(&reader, &item, err);
+        if (status == RSP_OK)
+            status = process_euicc_package_result(server, &fresh, item.whole, &items[i], &has_ack,
+                                                  &ack, &refused, err);
+        if (status == RSP_OK && has_ack)
+            acks[(*ack_count)++] = ack;
+    }
+    eim_key_cache_release(server, fresh.cached);
+    (void)device;
+    return status;
+}
+
 static rsp_status result_error(int64_t code, der_writer *out)
 {
     sgp32_provide_eim_package_result_response response = {
@@ -1069,6 +1125,8 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
         const sgp32_eim_package_result *r = &value->eim_package_result;
         bool has_ack = false, refused = true;
         int64_t ack = 0;
+        int64_t acks[EIM_MAX_LISTED_RESULTS + 1];
+        size_t ack_count = 0;
         der_view raw = message;
         switch (r->choice) {
         case SGP32_EIM_PACKAGE_RESULT_EUICC_PACKAGE_RESULT:
@@ -1088,6 +1146,11 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
             if (find_result_tlv(message, 0xBF52, &raw))
                 status = process_ipa_euicc_data(server, &device, raw, &r->u.ipa_euicc_data_response,
                                                 &refused, err);
+            if (status == RSP_OK && !refused &&
+                r->u.ipa_euicc_data_response.choice == SGP32_IPA_EUICC_DATA_RESPONSE_IPA_EUICC_DATA)
+                status = process_listed_results(server, eid, &device, raw,
+                                                &r->u.ipa_euicc_data_response.u.ipa_euicc_data,
+                                                acks, &ack_count, err);
             break;
         case SGP32_EIM_PACKAGE_RESULT_PROFILE_DOWNLOAD_TRIGGER_RESULT:
             if (find_result_tlv(message, 0xBF54, &raw))
@@ -1103,10 +1166,12 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
             status = result_error(EIM_RESULT_ERROR_UNDEFINED, out);
         } else if (status == RSP_OK) {
             sgp32_provide_eim_package_result_response response = {0};
-            if (has_ack) {
+            if (has_ack)
+                acks[ack_count++] = ack;
+            if (ack_count > 0) {
                 response.choice = SGP32_PROVIDE_EIM_PACKAGE_RESULT_RESPONSE_EIM_ACKNOWLEDGEMENTS;
-                response.u.eim_acknowledgements.sequence_numbers.count = 1;
-                response.u.eim_acknowledgements.sequence_numbers.items = &ack;
+                response.u.eim_acknowledgements.sequence_numbers.count = ack_count;
+                response.u.eim_acknowledgements.sequence_numbers.items = acks;
             } else {
                 response.choice = SGP32_PROVIDE_EIM_PACKAGE_RESULT_RESPONSE_EMPTY_RESPONSE;
             }

@@ -591,6 +591,55 @@ static int show_order(rest_call *call, http_reply *reply, int64_t order_id)
     return eim_rest_json(reply, 200, order);
 }
 
+/* Cancels an order: a pending one is not sent; a delivered one is given up (failed, reason
+ * "cancelled"), which frees the device for its next orders, and a result arriving later is
+ * refused. Its counter stays used. */
+static int cancel_order(rest_call *call, http_reply *reply, int64_t order_id)
+{
+    rsp_error err = {0};
+    int64_t changes = 0;
+    store_value params[] = {STORE_VALUE_INT64(eim_storage_now()), STORE_VALUE_INT64(order_id),
+                            STORE_VALUE_INT64(call->tenant_id)};
+    rsp_status status = store_begin(call->conn, &err);
+    if (status == RSP_OK)
+        status = store_exec(call->conn,
+                            "UPDATE eim_orders SET state = 'cancelled', finished_at = $1 WHERE id "
+                            "= $2 AND tenant_id = $3 AND state IN ('queued', 'pending')",
+                            params, 3, &changes, &err);
+    if (status == RSP_OK && changes == 0) {
+        bool changed = false;
+        int64_t owned = 0;
+        store_value own[] = {params[1], params[2]};
+        status = store_query_int64(call->conn,
+                                   "SELECT COUNT(*) FROM eim_orders WHERE id = $1 AND tenant_id "
+                                   "= $2",
+                                   own, 2, &owned, &err);
+        if (status == RSP_OK && owned == 1)
+            status = eim_storage_order_finish(call->conn, order_id, "failed",
+                                              "[{\"type\":\"cancelled\",\"ok\":false}]",
+                                              "cancelled", &changed, &err);
+        changes = changed ? 1 : 0;
+    } else if (status == RSP_OK) {
+        store_value campaign[] = {params[1]};
+        status = store_exec(call->conn,
+                            "UPDATE eim_campaigns SET cancelled = cancelled + 1 WHERE id = "
+                            "(SELECT campaign_id FROM eim_orders WHERE id = $1)",
+                            campaign, 1, NULL, &err);
+    }
+    if (status == RSP_OK && changes == 1)
+        status = eim_storage_audit(call->conn, call->tenant_id, call->key_id, "order.cancel", NULL,
+                                   NULL, &err);
+    if (status == RSP_OK)
+        status = store_commit(call->conn, &err);
+    if (status != RSP_OK) {
+        store_rollback(call->conn);
+        return fail(reply, status, &err);
+    }
+    if (changes != 1)
+        return eim_rest_problem(reply, 409, "no such order, or already finished");
+    return show_order(call, reply, order_id);
+}
+
 static int list_audit(rest_call *call, http_reply *reply)
 {
     const char *after = http_request_query(call->request, "after");
@@ -720,8 +769,14 @@ static int dispatch(rest_call *call, http_reply *reply)
             return call->body != NULL ? device_operation(call, reply, eid)
                                       : eim_rest_problem(reply, 400, "JSON body required");
     }
-    if (strncmp(path, "orders/", 7) == 0 && method_is(call, "GET"))
-        return show_order(call, reply, strtoll(path + 7, NULL, 10));
+    if (strncmp(path, "orders/", 7) == 0) {
+        char *end = NULL;
+        int64_t order_id = strtoll(path + 7, &end, 10);
+        if (*end == '\0' && method_is(call, "GET"))
+            return show_order(call, reply, order_id);
+        if (strcmp(end, "/cancel") == 0 && method_is(call, "POST"))
+            return cancel_order(call, reply, order_id);
+    }
     if (strcmp(path, "audit") == 0 && method_is(call, "GET"))
         return list_audit(call, reply);
     if (strcmp(path, "webhooks") == 0 && method_is(call, "POST"))

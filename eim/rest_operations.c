@@ -228,8 +228,9 @@ static rsp_status build_download(const json_t *op, const char *eid, eim_operatio
 
 static rsp_status build_euicc_data(const json_t *op, der_writer *w, rsp_error *err)
 {
-    /* tagList: the EuiccData tags wanted; default: certificates, EUICCInfo2, token */
-    static const uint8_t default_tags[] = {0x81, 0xBF, 0x22, 0x84, 0xA5, 0xA6};
+    /* tagList: the IpaEuiccData tags wanted; default: default SM-DP+, package results not
+     * acknowledged yet, EUICCInfo2, association token, certificates */
+    static const uint8_t default_tags[] = {0x81, 0xA2, 0xBF, 0x22, 0x84, 0xA5, 0xA6};
     const char *hex = NULL;
     bool present = false;
     uint8_t tags[64];

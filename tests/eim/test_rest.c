@@ -496,6 +496,119 @@ static void test_webhook_signed_with_retry(void **state)
     store_return(conn);
 }
 
+/* A signed result for a delivered package, as BF51 appended to w. */
+static void signed_result(fixture *f, const uint8_t txid[16], int64_t counter, int64_t seq,
+                          der_writer *w)
+{
+    sgp32_euicc_result_data item = {.choice = SGP32_EUICC_RESULT_DATA_ENABLE_RESULT};
+    sgp32_euicc_package_result_data_signed data = {
+        .eim_id = der_view_make((const uint8_t *)EIM_ID, strlen(EIM_ID)),
+        .counter_value = counter,
+        .has_eim_transaction_id = true,
+        .eim_transaction_id = der_view_make(txid, 16),
+        .seq_number = seq,
+        .euicc_result = {.count = 1, .items = &item},
+    };
+    der_writer s;
+    der_writer_init_dynamic(&s, NULL);
+    assert_int_equal(schema_encode(&sgp32_euicc_package_result_data_signed_type, &data, &s),
+                     RSP_OK);
+    rsp_error err = {0};
+    check(rsp_euicc_package_result_build(f->euicc_key, 0xA0, der_writer_view(&s), NULL, w, &err),
+          &err, "result");
+    der_writer_free(&s);
+}
+
+static const char *order_state(fixture *f, long long id, char *buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/orders/%lld", id);
+    json_t *order = get(f, path, 200);
+    snprintf(buf, size, "%s", json_string_value(json_object_get(order, "state")));
+    json_decref(order);
+    return buf;
+}
+
+static void test_lost_result_recovered_and_cancel(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    json_t *device = json_pack("{s:s}", "eid", EID_A);
+    der_view der = rsp_certificate_der(f->euicc_cert);
+    rsp_json_set_base64(device, "euiccCertificate", der.data, der.len);
+    json_decref(post_json(f, "/api/v1/devices", device, 201));
+    json_t *created =
+        post_json(f, "/api/v1/devices/" EID_A "/operations",
+                  json_pack("{s:s, s:s}", "type", "enable", "iccid", "8944476500001234567"), 201);
+    long long enable_id = json_integer_value(json_object_get(created, "orderId"));
+    json_decref(created);
+    uint8_t enable_txid[16], data_txid[16];
+    int64_t counter = 0;
+    assert_int_equal(poll(f, EID_A, enable_txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    /* the result is lost; the owner asks for the eUICC's data, which goes out first */
+    created = post_json(f, "/api/v1/devices/" EID_A "/operations",
+                        json_pack("{s:s}", "type", "euiccData"), 201);
+    long long data_id = json_integer_value(json_object_get(created, "orderId"));
+    json_decref(created);
+    assert_int_equal(poll(f, EID_A, data_txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_IPA_EUICC_DATA_REQUEST);
+    /* BF50 { 5A EID, BF52 { A0 { A2 { the lost result }, 87 eimTransactionId } } } */
+    uint8_t eid[16];
+    der_hex_decode(EID_A, eid, 16);
+    der_writer w;
+    der_writer_init_dynamic(&w, NULL);
+    size_t outer = der_begin(&w, 0xBF50);
+    der_put_tlv(&w, 0x5A, eid, 16);
+    size_t response = der_begin(&w, 0xBF52), data = der_begin(&w, 0xA0), list = der_begin(&w, 0xA2);
+    signed_result(f, enable_txid, 1, 11, &w);
+    der_end(&w, list);
+    der_put_tlv(&w, 0x87, data_txid, 16);
+    der_end(&w, data);
+    der_end(&w, response);
+    der_end(&w, outer);
+    http_response answer;
+    esipa(f, w.buf, w.len, &answer);
+    static const uint8_t ack[] = {0xBF, 0x50, 0x06, 0xBF, 0x53, 0x03, 0x80, 0x01, 0x0B};
+    assert_int_equal(answer.body_len, sizeof ack);
+    assert_memory_equal(answer.body, ack, sizeof ack);
+    http_response_free(&answer);
+    der_writer_free(&w);
+    char state_buf[32];
+    assert_string_equal(order_state(f, enable_id, state_buf, sizeof state_buf), "succeeded");
+    assert_string_equal(order_state(f, data_id, state_buf, sizeof state_buf), "succeeded");
+
+    /* a package whose answer never comes: the owner cancels it, the device is free again */
+    created = post_json(f, "/api/v1/devices/" EID_A "/operations",
+                        json_pack("{s:s}", "type", "getRat"), 201);
+    long long stuck_id = json_integer_value(json_object_get(created, "orderId"));
+    json_decref(created);
+    uint8_t stuck_txid[16];
+    assert_int_equal(poll(f, EID_A, stuck_txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    assert_int_equal(counter, 2);
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/orders/%lld/cancel", stuck_id);
+    json_t *cancelled = post_json(f, path, json_object(), 200);
+    assert_string_equal(json_string_value(json_object_get(cancelled, "reason")), "cancelled");
+    json_decref(cancelled);
+    assert_int_equal(poll(f, EID_A, stuck_txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EIM_PACKAGE_ERROR);
+    json_decref(post_json(f, path, json_object(), 409));
+    /* its late result is refused */
+    der_writer_init_dynamic(&w, NULL);
+    outer = der_begin(&w, 0xBF50);
+    der_put_tlv(&w, 0x5A, eid, 16);
+    signed_result(f, stuck_txid, 2, 12, &w);
+    der_end(&w, outer);
+    esipa(f, w.buf, w.len, &answer);
+    static const uint8_t refused[] = {0xBF, 0x50, 0x03, 0x02, 0x01, 0x7F};
+    assert_int_equal(answer.body_len, sizeof refused);
+    assert_memory_equal(answer.body, refused, sizeof refused);
+    http_response_free(&answer);
+    der_writer_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +616,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_euicc_data_then_signed_result, setup, teardown),
         cmocka_unit_test_setup_teardown(test_campaign_per_device_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook_signed_with_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_result_recovered_and_cancel, setup, teardown),
     };
     return cmocka_run_group_tests_name("eim REST API", tests, NULL, NULL);
 }
