@@ -826,6 +826,22 @@ void fleet_poll_all_now(fleet *f)
     pthread_mutex_unlock(&f->lock);
 }
 
+void fleet_poll_device_now(fleet *f, size_t index)
+{
+    if (index >= f->count)
+        return;
+    fleet_device *d = &f->devices[index];
+    pthread_mutex_lock(&f->lock);
+    if (d->heap_pos != FLEET_NOT_IN_HEAP) {
+        d->due_ms = now_ms();
+        heap_up(f, d->heap_pos);
+    } else if (d->running) {
+        d->poll_again = true;
+    }
+    pthread_cond_signal(&f->wake);
+    pthread_mutex_unlock(&f->lock);
+}
+
 void fleet_set_faults(fleet *f, double drop_rate, uint32_t delay_ms, double reboot_rate)
 {
     atomic_store(&f->drop_rate, drop_rate);

@@ -95,6 +95,8 @@ size_t fleet_size(const fleet *f);
 void fleet_get_stats(fleet *f, fleet_stats *out);
 /* Makes every device due now (a device busy polling polls again right after). */
 void fleet_poll_all_now(fleet *f);
+/* Makes one device due now (the eIM's wake-up of a device it has work for). */
+void fleet_poll_device_now(fleet *f, size_t index);
 /* Changes the failure injection while the fleet runs. */
 void fleet_set_faults(fleet *f, double drop_rate, uint32_t delay_ms, double reboot_rate);
 

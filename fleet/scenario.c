@@ -497,7 +497,7 @@ void scenario_free(scenario *s)
 static rsp_status es2_call(scenario *s, int op, const char *function, json_t *body, json_t **answer,
                            rsp_error *err)
 {
-    char url[256], key[128];
+    char url[320], key[128];
     snprintf(url, sizeof url, "https://%s/gsma/rsp2/es2plus/%s", s->smdp_config[op].address,
              function);
     snprintf(key, sizeof key, SMDP_API_KEY_HEADER ": %s", operator_keys[op]);
@@ -568,6 +568,8 @@ rsp_status scenario_reserve(scenario *s, int op, rsp_error *err)
 
 /* ---- campaigns and operations -------------------------------------------------------- */
 
+static void wake_pending(scenario *s, int64_t id);
+
 rsp_status scenario_campaign_control(scenario *s, int64_t id, const char *action, rsp_error *err)
 {
     char path[96];
@@ -610,10 +612,38 @@ rsp_status scenario_campaign_download_subset(scenario *s, int op, double max_fai
         out->total = (size_t)json_integer_value(json_object_get(answer, "total"));
     }
     json_decref(answer);
-    /* Devices are woken when work is queued for them, as an eIM's wake-up would. */
+    /* Devices are woken when work is released for them, as an eIM's wake-up would. */
     if (status == RSP_OK)
-        fleet_poll_all_now(s->devices);
+        wake_pending(s, out->campaign_id);
     return status;
+}
+
+/* Wakes the devices the campaign has released work for (state pending), as an eIM's wake-up
+ * (e.g. an SMS or a push) would; the others keep their poll interval. */
+static void wake_pending(scenario *s, int64_t id)
+{
+    long long after = 0;
+    for (int page = 0; page < 1000; page++) {
+        char path[128];
+        snprintf(path, sizeof path, "campaigns/%lld/devices?state=pending&after=%lld",
+                 (long long)id, after);
+        json_t *answer = NULL;
+        rsp_error ignored = {0};
+        if (rest_ok(s, 0, "GET", path, NULL, &answer, &ignored) != RSP_OK)
+            return;
+        json_t *devices = json_object_get(answer, "devices");
+        size_t n = json_array_size(devices);
+        for (size_t i = 0; i < n; i++) {
+            json_t *item = json_array_get(devices, i);
+            fleet_poll_device_now(
+                s->devices,
+                fleet_find_eid(s->devices, json_string_value(json_object_get(item, "eid"))));
+            after = json_integer_value(json_object_get(item, "orderId"));
+        }
+        json_decref(answer);
+        if (n < 1000)
+            return;
+    }
 }
 
 static void first_failure_reason(scenario *s, int64_t id, scenario_outcome *out)
@@ -650,7 +680,10 @@ rsp_status scenario_campaign_wait(scenario *s, int64_t id, bool stop_when_paused
         out->cancelled = (size_t)json_integer_value(json_object_get(answer, "cancelled"));
         const char *state = json_string_value(json_object_get(answer, "state"));
         snprintf(out->state, sizeof out->state, "%s", state != NULL ? state : "?");
+        bool pending = json_integer_value(json_object_get(answer, "pending")) > 0;
         json_decref(answer);
+        if (pending)
+            wake_pending(s, id);
         double now = scenario_now();
         if (now - last_print >= 1.0) {
             fleet_stats st;
@@ -724,11 +757,9 @@ rsp_status scenario_device_operations(scenario *s, const char *type, int op, boo
         ids[i - first] = json_integer_value(json_object_get(answer, "orderId"));
         json_decref(answer);
         out->total++;
-        if (status == RSP_OK && (i - first) % 64 == 63)
-            fleet_poll_all_now(s->devices);
+        if (status == RSP_OK)
+            fleet_poll_device_now(s->devices, i);
     }
-    if (status == RSP_OK)
-        fleet_poll_all_now(s->devices);
     /* wait for every order, newest state from GET /orders/{id} */
     double last_print = 0;
     for (size_t i = 0; i < out->total && status == RSP_OK;) {
@@ -899,7 +930,7 @@ rsp_status scenario_handover(scenario *s, size_t first, size_t count, scenario_o
     double until = scenario_now() + s->config.step_timeout_s;
     size_t moved = 0;
     while (status == RSP_OK && moved < end - first) {
-        fleet_poll_all_now(s->devices);
+        wake_pending(s, id);
         moved = 0;
         for (size_t i = first; i < end; i++) {
             char eims[512];
