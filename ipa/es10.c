@@ -400,3 +400,21 @@ rsp_status ipa_return_from_fallback(ipa_instance *ipa, int64_t *result, rsp_erro
         ipa_set_state_change(ipa, 1 /* fallback */);
     return st;
 }
+
+/* SGP.32 v1.2 section 5.9.22 */
+rsp_status ipa_enable_emergency_profile(ipa_instance *ipa, int64_t *result, rsp_error *err)
+{
+    rsp_status st = refresh_flag_call(ipa, 0xBF5B, result, err);
+    if (st == RSP_OK && *result == 0)
+        ipa_set_state_change(ipa, 2 /* emergencyProfile */);
+    return st;
+}
+
+/* SGP.32 v1.2 section 5.9.23 */
+rsp_status ipa_disable_emergency_profile(ipa_instance *ipa, int64_t *result, rsp_error *err)
+{
+    rsp_status st = refresh_flag_call(ipa, 0xBF5C, result, err);
+    if (st == RSP_OK && *result == 0)
+        ipa_set_state_change(ipa, 2 /* emergencyProfile */);
+    return st;
+}

@@ -130,6 +130,13 @@ void ipa_set_state_change(ipa_instance *ipa, int64_t cause)
     ipa->state_change_cause = cause;
 }
 
+void ipa_set_rplmn(ipa_instance *ipa, const uint8_t plmn[3])
+{
+    ipa->has_rplmn = plmn != NULL;
+    if (plmn)
+        memcpy(ipa->rplmn, plmn, sizeof ipa->rplmn);
+}
+
 static uint32_t next_random(ipa_instance *ipa)
 {
     if (ipa->platform.random_fn)

@@ -139,6 +139,10 @@ rsp_status ipa_poll_once(ipa_instance *ipa, ipa_poll_report *report, rsp_error *
  * v1.2 section 6.3.2.6), e.g. after a fallback the device's connectivity logic triggered. */
 void ipa_set_state_change(ipa_instance *ipa, int64_t cause);
 
+/* The registered PLMN (MCC/MNC as in 3GPP TS 24.008, 3 octets) reported in GetEimPackage
+ * (rPLMN); NULL stops reporting it. */
+void ipa_set_rplmn(ipa_instance *ipa, const uint8_t plmn[3]);
+
 /* Delay before the next attempt after `failures` consecutive failures (0: the poll
  * interval is the caller's). */
 uint32_t ipa_backoff_ms(ipa_instance *ipa, unsigned failures);
@@ -157,6 +161,10 @@ rsp_status ipa_list_profiles(ipa_instance *ipa, der_writer *response, rsp_error 
  * eUICC's result code in *result. The next GetEimPackage reports the state change. */
 rsp_status ipa_execute_fallback(ipa_instance *ipa, int64_t *result, rsp_error *err);
 rsp_status ipa_return_from_fallback(ipa_instance *ipa, int64_t *result, rsp_error *err);
+/* EnableEmergencyProfile / DisableEmergencyProfile (SGP.32 v1.2 sections 5.9.22, 5.9.23), for
+ * the device's eCall logic; reported as state change cause emergencyProfile. */
+rsp_status ipa_enable_emergency_profile(ipa_instance *ipa, int64_t *result, rsp_error *err);
+rsp_status ipa_disable_emergency_profile(ipa_instance *ipa, int64_t *result, rsp_error *err);
 /* Sends every pending notification of the eUICC to the eIM (HandleNotification) and removes
  * the delivered ones (SGP.32 v1.2 section 3.7). */
 rsp_status ipa_deliver_notifications(ipa_instance *ipa, unsigned *delivered, rsp_error *err);

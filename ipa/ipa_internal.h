@@ -41,6 +41,8 @@ struct ipa {
 
     bool has_state_change;
     int64_t state_change_cause;
+    bool has_rplmn;
+    uint8_t rplmn[3];
     unsigned unreachable_polls; /* consecutive polls without an eIM answer */
 };
 

@@ -16,6 +16,8 @@ static rsp_status build_get_eim_package(ipa_instance *ipa, der_writer *w)
         der_put_tlv(w, 0x80, NULL, 0);
         der_put_int64(w, 0x81, ipa->state_change_cause);
     }
+    if (ipa->has_rplmn)
+        der_put_tlv(w, 0x82, ipa->rplmn, sizeof ipa->rplmn);
     der_end(w, mark);
     return der_writer_status(w);
 }

@@ -64,6 +64,9 @@ int main(int argc, char **argv)
     ipa_list_profiles(ipa, &w, &err);
     ipa_execute_fallback(ipa, &result, &err);
     ipa_return_from_fallback(ipa, &result, &err);
+    ipa_enable_emergency_profile(ipa, &result, &err);
+    ipa_disable_emergency_profile(ipa, &result, &err);
+    ipa_set_rplmn(ipa, (const uint8_t *)argv[0]);
     ipa_deliver_notifications(ipa, &delivered, &err);
     ipa_set_state_change(ipa, 1);
     printf("%u %zu\n", ipa_backoff_ms(ipa, 3), ipa_peak_bytes(ipa));

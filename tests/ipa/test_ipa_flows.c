@@ -375,6 +375,29 @@ static void test_fallback_reported_on_next_poll(void **ctx)
     assert_int_equal(s->fx.euicc.fallbacks, 2);
 }
 
+/* Emergency profile on and off for the eCall logic; the eIM hears of it with the cause, and
+ * of the registered PLMN. */
+static void test_emergency_profile_and_rplmn_reported(void **ctx)
+{
+    state *s = *ctx;
+    ipa_poll_report report;
+    rsp_error err = {0};
+    int64_t result = -1;
+    static const uint8_t plmn[3] = {0x32, 0xF4, 0x51};
+    ipa_set_rplmn(s->ipa, plmn);
+    assert_int_equal(ipa_enable_emergency_profile(s->ipa, &result, &err), RSP_OK);
+    assert_int_equal(result, 0);
+    assert_status(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
+    assert_int_equal(s->fx.eim.last_state_change_cause, SGP32_STATE_CHANGE_CAUSE_EMERGENCY_PROFILE);
+    assert_true(s->fx.eim.last_get_had_rplmn);
+    assert_memory_equal(s->fx.eim.last_rplmn, plmn, 3);
+    assert_int_equal(ipa_disable_emergency_profile(s->ipa, &result, &err), RSP_OK);
+    assert_int_equal(s->fx.euicc.fallbacks, 2); /* the fake counts every refresh-flag call */
+    ipa_set_rplmn(s->ipa, NULL);
+    assert_status(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
+    assert_false(s->fx.eim.last_get_had_rplmn);
+}
+
 static void test_notifications_delivered_then_removed(void **ctx)
 {
     state *s = *ctx;
@@ -604,6 +627,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_enable_with_rollback_confirmed_when_eim_reached, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fallback_reported_on_next_poll, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emergency_profile_and_rplmn_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notifications_delivered_then_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_indirect_download, setup, teardown),
         cmocka_unit_test_setup_teardown(test_download_cancelled_by_smdp, setup, teardown),

@@ -176,6 +176,9 @@ long fake_eim_handle(fake_eim *eim, der_view body, der_writer *answer)
         const sgp32_get_eim_package_request *g = &message.u.get_eim_package_request;
         eim->last_get_had_state_change = g->has_notify_state_change;
         eim->last_state_change_cause = g->has_state_change_cause ? g->state_change_cause : -1;
+        eim->last_get_had_rplmn = g->has_rplmn && g->rplmn.len == 3;
+        if (eim->last_get_had_rplmn)
+            memcpy(eim->last_rplmn, g->rplmn.data, 3);
         size_t outer = der_begin(answer, 0xBF4F);
         if (eim->package_next < eim->package_count) {
             der_put_raw(answer, eim->packages[eim->package_next],

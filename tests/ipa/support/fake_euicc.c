@@ -407,6 +407,8 @@ static rsp_status process(void *ctx, unsigned channel, der_view command, der_wri
         return put_fixed(response, ok, sizeof ok);
     }
     case 0xBF58:
+    case 0xBF5B:
+    case 0xBF5C:
     case 0xBF5D:
     case 0xBF5E:
         return refresh_result(f, tag, response);

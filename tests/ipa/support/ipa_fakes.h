@@ -94,6 +94,8 @@ typedef struct {
     uint8_t last_result[4096];
     size_t last_result_len;
     bool last_get_had_state_change;
+    bool last_get_had_rplmn;
+    uint8_t last_rplmn[3];
     int64_t last_state_change_cause;
     /* download */
     bool refuse_bpp; /* GetBoundProfilePackage answers an error (the SM-DP+ cancels) */
