@@ -5,6 +5,7 @@
 
 #include "bench/bench.h"
 #include "bench/http.h"
+#include "bench/smdp.h"
 #include "bench/store.h"
 #include "cli/commands.h"
 
@@ -15,6 +16,7 @@ static const struct {
     {"codec", bench_codec},
     {"crypto", bench_crypto},
     {"http", bench_http},
+    {"smdp", bench_smdp},
     {"store", bench_store},
 };
 

@@ -11,6 +11,7 @@ int cli_asn1(int argc, char **argv);
 int cli_saip(int argc, char **argv);
 int cli_pki(int argc, char **argv);
 int cli_euicc(int argc, char **argv);
+int cli_smdp(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@ static const cli_command commands[] = {
     {"saip", "inspect SAIP profile packages", cli_saip},
     {"pki", "create a test PKI (CI, EUM, eUICCs, SM-DP+, eIM)", cli_pki},
     {"euicc", "run a software eUICC (socket, PC/SC via vpcd) and inspect its state", cli_euicc},
+    {"smdp", "run the SM-DP+ (ES9+, ES2+), import profiles, list orders", cli_smdp},
     {"bench", "run benchmarks and print figures against same-run references", cli_bench},
 };
 

@@ -1,14 +1,6 @@
 /* rspkit smdp: run the SM-DP+ (serve), load profile packages into its inventory (import) and
  * list the inventory with activation codes (orders). docs/smdp.md describes the options and
- * the configuration file.
- *
- * Built into rspkit only when the SM-DP+ library is linked (RSPKIT_WITH_SMDP_CLI), so the
- * tool still links in configurations without it. */
-
-/* Registered by cli/main.c; declared here too until cli/commands.h lists it. */
-int cli_smdp(int argc, char **argv);
-
-#ifdef RSPKIT_WITH_SMDP_CLI
+ * the configuration file. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -362,5 +354,3 @@ int cli_smdp(int argc, char **argv)
     usage(stderr);
     return 2;
 }
-
-#endif

@@ -4,7 +4,7 @@
 set -eu
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev libcmocka-dev \
 libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 \
-libpq-dev postgresql libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd libqrencode-dev \
+libpq-dev postgresql libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd libqrencode-dev libpng-dev libgnutls28-dev \
 libcoap3-dev openssl ca-certificates"
 missing=""
 for p in $PACKAGES; do
