@@ -57,13 +57,14 @@ static rsp_status insert_for_eid(store_conn *conn, create_ctx *ctx, const char *
             op->smdp_address[0] != '\0' ? STORE_VALUE_TEXT(op->smdp_address) : STORE_VALUE_NULL(),
             STORE_VALUE_INT64(eim_storage_now()),
             STORE_VALUE_TEXT(eid),
+            STORE_VALUE_TEXT(op->follow_up),
         };
         status = store_exec(conn,
                             "INSERT INTO eim_orders (tenant_id, device_id, campaign_id, kind, "
-                            "operation, body, state, smdp_address, created_at) SELECT $1, id, $2, "
-                            "$3, $4, $5, 'queued', $6, $7 FROM eim_devices WHERE eid = $8 AND "
-                            "tenant_id = $1",
-                            params, 8, &changes, err);
+                            "operation, body, state, smdp_address, created_at, follow_up) SELECT "
+                            "$1, id, $2, $3, $4, $5, 'queued', $6, $7, $9 FROM eim_devices WHERE "
+                            "eid = $8 AND tenant_id = $1",
+                            params, 9, &changes, err);
     }
     if (status == RSP_OK && changes == 0 && ctx->unknown[0] == '\0')
         snprintf(ctx->unknown, sizeof ctx->unknown, "%s", eid);
@@ -100,15 +101,17 @@ static rsp_status insert_by_selector(store_conn *conn, create_ctx *ctx, const js
         STORE_VALUE_INT64(eim_storage_now()),
         STORE_VALUE_TEXT(name),
         STORE_VALUE_TEXT(value),
+        STORE_VALUE_TEXT(op->follow_up),
     };
     int64_t changes = 0;
     rsp_status status = store_exec(
         conn,
         "INSERT INTO eim_orders (tenant_id, device_id, campaign_id, kind, operation, body, state, "
-        "smdp_address, created_at) SELECT $1, d.id, $2, $3, $4, $5, 'queued', $6, $7 FROM "
-        "eim_devices d WHERE d.tenant_id = $1 AND d.blocked = 0 AND ($8 = '' OR EXISTS (SELECT 1 "
-        "FROM eim_device_labels l WHERE l.device_id = d.id AND l.name = $8 AND l.value = $9))",
-        params, 9, &changes, err);
+        "smdp_address, created_at, follow_up) SELECT $1, d.id, $2, $3, $4, $5, 'queued', $6, $7, "
+        "$10 FROM eim_devices d WHERE d.tenant_id = $1 AND d.blocked = 0 AND ($8 = '' OR EXISTS "
+        "(SELECT 1 FROM eim_device_labels l WHERE l.device_id = d.id AND l.name = $8 AND l.value "
+        "= $9))",
+        params, 10, &changes, err);
     ctx->total += changes;
     return status;
 }

@@ -11,7 +11,7 @@
 #include "core/sgp32.h"
 #include "crypto/random.h"
 #include "crypto/signature_gsma.h"
-#include "eim/server_private.h"
+#include "eim/rest.h"
 #include "eim/storage.h"
 
 #define EIM_PACKAGE_ERROR_NO_PACKAGE    1
@@ -378,6 +378,7 @@ typedef struct {
     const char *why;
     int64_t order_id;
     char reason_buf[96];
+    char installed_iccid[24]; /* from a successful installation result: follow-ups use it */
 } record_ctx;
 
 static rsp_status find_order(store_conn *conn, record_ctx *ctx, char *state, size_t state_size,
@@ -481,6 +482,52 @@ static rsp_status update_facts(store_conn *conn, record_ctx *ctx, rsp_error *err
     return status;
 }
 
+/* The order a successful download asked for (enable, with rollback or not), for the ICCID
+ * the installation result names. */
+static rsp_status create_follow_up(store_conn *conn, record_ctx *ctx, rsp_error *err)
+{
+    store_stmt *stmt = NULL;
+    rsp_status status = store_prepare(
+        conn, "SELECT follow_up, campaign_id FROM eim_orders WHERE id = $1", &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_int64(stmt, 1, ctx->order_id);
+    bool has_row = false;
+    json_t *op = NULL;
+    status = store_step(stmt, &has_row, err);
+    if (status == RSP_OK && has_row && store_column_text(stmt, 0) != NULL)
+        op = json_loads(store_column_text(stmt, 0), 0, NULL);
+    store_finish(stmt);
+    if (status != RSP_OK || !json_is_object(op)) {
+        json_decref(op);
+        return status;
+    }
+    json_object_set_new(op, "iccid", json_string(ctx->installed_iccid));
+    eim_operation built;
+    int64_t order_id = 0;
+    status = eim_operation_build(op, NULL, &built, err);
+    json_decref(op);
+    if (status == RSP_OK) {
+        eim_order_spec spec = {.tenant_id = ctx->device->tenant_id,
+                               .device_id = ctx->device->id,
+                               .kind = built.kind,
+                               .operation = built.name,
+                               .body = built.body,
+                               .body_len = built.body_len,
+                               .state = "pending"};
+        status = eim_storage_order_create(conn, &spec, &order_id, err);
+    }
+    if (status == RSP_OK) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "{\"orderId\":%lld,\"after\":%lld}", (long long)order_id,
+                 (long long)ctx->order_id);
+        status = eim_storage_device_event(conn, ctx->device->tenant_id, NULL, ctx->device->id,
+                                          "order.created", built.name, detail, err);
+    }
+    eim_operation_free(&built);
+    return status;
+}
+
 static rsp_status record_transaction(store_conn *conn, void *user, rsp_error *err)
 {
     record_ctx *ctx = user;
@@ -530,6 +577,9 @@ static rsp_status record_transaction(store_conn *conn, void *user, rsp_error *er
                                           ctx->reason, &changed, err);
     if (status == RSP_OK)
         status = update_facts(conn, ctx, err);
+    if (status == RSP_OK && changed && strcmp(ctx->state, "succeeded") == 0 &&
+        ctx->installed_iccid[0] != '\0')
+        status = create_follow_up(conn, ctx, err);
     if (status == RSP_OK)
         status = eim_storage_device_event(conn, ctx->device->tenant_id, NULL, ctx->device->id,
                                           "result.received", ctx->state, ctx->summary, err);
@@ -902,8 +952,13 @@ static rsp_status process_trigger_result(eim_server *server, const device_row *d
     if (d->choice == SGP32_PROFILE_DOWNLOAD_TRIGGER_RESULT_DATA_PROFILE_INSTALLATION_RESULT) {
         const sgp22_final_result *f =
             &d->u.profile_installation_result.profile_installation_result_data.final_result;
+        const sgp22_notification_metadata *metadata =
+            &d->u.profile_installation_result.profile_installation_result_data
+                 .notification_metadata;
         if (f->choice == SGP22_FINAL_RESULT_SUCCESS_RESULT) {
             ctx.state = "succeeded";
+            if (metadata->has_iccid)
+                iccid_text(metadata->iccid, ctx.installed_iccid, sizeof ctx.installed_iccid);
         } else {
             snprintf(reason, sizeof ctx.reason_buf, "errorReason:%lld",
                      (long long)f->u.error_result.error_reason);

@@ -17,6 +17,7 @@ typedef struct {
     char smdp_address[256]; /* download orders: the SM-DP+ the relay may reach */
     uint8_t *body;          /* owned */
     size_t body_len;
+    char *follow_up; /* owned JSON operation for when this one succeeds, or NULL */
 } eim_operation;
 
 /* op: {"type": "enable", "iccid": "...", ...}. eid selects a per-device activation code

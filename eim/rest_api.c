@@ -531,7 +531,8 @@ static int device_operation(rest_call *call, http_reply *reply, const char *eid)
                                .body = op.body,
                                .body_len = op.body_len,
                                .state = "pending",
-                               .smdp_address = op.smdp_address[0] != '\0' ? op.smdp_address : NULL};
+                               .smdp_address = op.smdp_address[0] != '\0' ? op.smdp_address : NULL,
+                               .follow_up = op.follow_up};
         status = eim_storage_order_create(call->conn, &spec, &order_id, &err);
     }
     if (status == RSP_OK)

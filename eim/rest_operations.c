@@ -185,7 +185,7 @@ static rsp_status build_download(const json_t *op, const char *eid, eim_operatio
                                  der_writer *w, rsp_error *err)
 {
     const char *code = NULL;
-    bool present = false;
+    bool has_code = false;
     char built[300];
     rsp_status status = RSP_OK;
     /* per-device activation codes: {"activationCodes": {"<EID>": "1$..."}} */
@@ -197,12 +197,12 @@ static rsp_status build_download(const json_t *op, const char *eid, eim_operatio
                                  "activationCodes has no entry for %s", eid);
         code = json_string_value(value);
     } else {
-        status = rsp_json_get_string(op, "activationCode", false, &code, &present, err);
-        if (status == RSP_OK && !present) {
+        status = rsp_json_get_string(op, "activationCode", false, &code, &has_code, err);
+        if (status == RSP_OK && !has_code) {
             const char *address = NULL, *matching = "";
             status = string_field(op, "smdpAddress", &address, err);
             if (status == RSP_OK)
-                status = rsp_json_get_string(op, "matchingId", false, &matching, &present, err);
+                status = rsp_json_get_string(op, "matchingId", false, &matching, NULL, err);
             if (status == RSP_OK) {
                 snprintf(built, sizeof built, "1$%s$%s", address, matching);
                 code = built;
@@ -212,6 +212,18 @@ static rsp_status build_download(const json_t *op, const char *eid, eim_operatio
     activation_code parsed;
     if (status == RSP_OK)
         status = activation_code_parse(code, &parsed, err);
+    /* "enable": true orders the profile's enabling once installed, "rollback" with it
+     * (the ICCID comes from the installation result) */
+    bool enable = false, rollback = false, present = false;
+    if (status == RSP_OK)
+        status = rsp_json_get_bool(op, "enable", false, &enable, &present, err);
+    if (status == RSP_OK)
+        status = rsp_json_get_bool(op, "rollback", false, &rollback, &present, err);
+    if (status == RSP_OK && enable) {
+        json_t *follow = json_pack("{s:s, s:b}", "type", "enable", "rollback", rollback);
+        out->follow_up = json_dumps(follow, JSON_COMPACT);
+        json_decref(follow);
+    }
     if (status != RSP_OK)
         return status;
     snprintf(out->smdp_address, sizeof out->smdp_address, "%s", parsed.smdp_address);
@@ -286,5 +298,7 @@ rsp_status eim_operation_build(const json_t *op, const char *eid, eim_operation 
 void eim_operation_free(eim_operation *op)
 {
     free(op->body);
+    free(op->follow_up);
     op->body = NULL;
+    op->follow_up = NULL;
 }

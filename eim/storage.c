@@ -86,6 +86,10 @@ static const store_migration eim_migrations[] = {
      .description = "eUICC key points; device events in the audit log",
      .sql_sqlite = EIM_SCHEMA_V2("BLOB"),
      .sql_postgres = EIM_SCHEMA_V2("BYTEA")},
+    /* An order to create when this one succeeds (download, then enable with rollback). */
+    {.version = 3,
+     .description = "follow-up orders",
+     .sql = "ALTER TABLE eim_orders ADD COLUMN follow_up TEXT"},
 };
 
 rsp_status eim_storage_migrate(store *st, rsp_error *err)
@@ -250,12 +254,13 @@ rsp_status eim_storage_order_create(store_conn *conn, const eim_order_spec *spec
         STORE_VALUE_TEXT(spec->state),
         STORE_VALUE_TEXT(spec->smdp_address),
         STORE_VALUE_INT64(eim_storage_now()),
+        STORE_VALUE_TEXT(spec->follow_up),
     };
     return store_query_int64(conn,
                              "INSERT INTO eim_orders (tenant_id, device_id, campaign_id, kind, "
-                             "operation, body, state, smdp_address, created_at) VALUES ($1, $2, "
-                             "$3, $4, $5, $6, $7, $8, $9) RETURNING id",
-                             params, 9, order_id, err);
+                             "operation, body, state, smdp_address, created_at, follow_up) VALUES "
+                             "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                             params, 10, order_id, err);
 }
 
 static rsp_status order_event(store_conn *conn, int64_t order_id, const char *state,

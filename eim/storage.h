@@ -72,6 +72,7 @@ typedef struct {
     size_t body_len;
     const char *state;
     const char *smdp_address; /* for download orders, the relay target; may be NULL */
+    const char *follow_up;    /* JSON operation ordered when this one succeeds; may be NULL */
 } eim_order_spec;
 rsp_status eim_storage_order_create(store_conn *conn, const eim_order_spec *spec, int64_t *order_id,
                                     rsp_error *err);

@@ -265,6 +265,7 @@ static int poll(fixture *f, const char *eid, uint8_t txid[16], int64_t *counter,
     } else if (choice == SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST) {
         der_view ac =
             value.u.profile_download_trigger_request.profile_download_data.u.activation_code;
+        memcpy(txid, value.u.profile_download_trigger_request.eim_transaction_id.data, 16);
         assert_true(ac.len < code_size);
         memcpy(code, ac.data, ac.len);
         code[ac.len] = '\0';
@@ -609,6 +610,88 @@ static void test_lost_result_recovered_and_cancel(void **state)
     der_writer_free(&w);
 }
 
+static void test_download_then_enable(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    json_decref(post_json(f, "/api/v1/devices", json_pack("{s:s}", "eid", EID_A), 201));
+    json_t *created =
+        post_json(f, "/api/v1/devices/" EID_A "/operations",
+                  json_pack("{s:s, s:s, s:b, s:b}", "type", "download", "activationCode",
+                            "1$smdp.example$MATCH-1", "enable", 1, "rollback", 1),
+                  201);
+    long long download_id = json_integer_value(json_object_get(created, "orderId"));
+    json_decref(created);
+    uint8_t txid[16];
+    int64_t counter = 0;
+    char code[128];
+    assert_int_equal(poll(f, EID_A, txid, &counter, code, sizeof code),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST);
+    /* the eUICC installed ICCID 8944476500001234567 (BCD swapped in the result) */
+    static const uint8_t iccid[10] = {0x98, 0x44, 0x47, 0x56, 0x00, 0x00, 0x21, 0x43, 0x65, 0xF7};
+    static const uint8_t smdp_txid[4] = {1, 2, 3, 4};
+    static const uint8_t install_bit = 0x80;
+    static const uint8_t oid[] = {0x2B, 0x06, 0x01, 0x04, 0x01};
+    static const uint8_t aid[16] = {0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10};
+    static const uint8_t signature[64] = {0};
+    uint8_t eid[16];
+    der_hex_decode(EID_A, eid, 16);
+    sgp32_provide_eim_package_result provided = {
+        .has_eid_value = true,
+        .eid_value = der_view_make(eid, 16),
+        .eim_package_result = {.choice = SGP32_EIM_PACKAGE_RESULT_PROFILE_DOWNLOAD_TRIGGER_RESULT},
+    };
+    sgp32_profile_download_trigger_result *r =
+        &provided.eim_package_result.u.profile_download_trigger_result;
+    r->has_eim_transaction_id = true;
+    r->eim_transaction_id = der_view_make(txid, 16);
+    r->profile_download_trigger_result_data.choice =
+        SGP32_PROFILE_DOWNLOAD_TRIGGER_RESULT_DATA_PROFILE_INSTALLATION_RESULT;
+    sgp22_profile_installation_result_data *pir =
+        &r->profile_download_trigger_result_data.u.profile_installation_result
+             .profile_installation_result_data;
+    pir->transaction_id = der_view_make(smdp_txid, sizeof smdp_txid);
+    pir->notification_metadata.seq_number = 3;
+    pir->notification_metadata.profile_management_operation.bytes = der_view_make(&install_bit, 1);
+    pir->notification_metadata.profile_management_operation.unused_bits = 4;
+    pir->notification_metadata.notification_address =
+        der_view_make((const uint8_t *)"smdp.example", 12);
+    pir->notification_metadata.has_iccid = true;
+    pir->notification_metadata.iccid = der_view_make(iccid, 10);
+    pir->smdp_oid = der_view_make(oid, sizeof oid);
+    pir->final_result.choice = SGP22_FINAL_RESULT_SUCCESS_RESULT;
+    pir->final_result.u.success_result.aid = der_view_make(aid, 16);
+    pir->final_result.u.success_result.sima_response = der_view_make(aid, 2);
+    r->profile_download_trigger_result_data.u.profile_installation_result.euicc_sign_pir =
+        der_view_make(signature, sizeof signature);
+    der_writer w;
+    der_writer_init_dynamic(&w, NULL);
+    assert_int_equal(schema_encode(&sgp32_provide_eim_package_result_type, &provided, &w), RSP_OK);
+    http_response answer;
+    esipa(f, w.buf, w.len, &answer);
+    http_response_free(&answer);
+    der_writer_free(&w);
+    char state_buf[32];
+    assert_string_equal(order_state(f, download_id, state_buf, sizeof state_buf), "succeeded");
+    /* the follow-up: enable that ICCID, with the rollback flag */
+    uint8_t package_txid[16];
+    assert_int_equal(poll(f, EID_A, package_txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    assert_int_equal(counter, 1);
+    json_t *history = get(f, "/api/v1/devices/" EID_A "/history", 200);
+    json_t *events = json_object_get(history, "history");
+    bool follow_up = false;
+    size_t index;
+    json_t *event;
+    json_array_foreach(events, index, event)
+    {
+        const char *target = json_string_value(json_object_get(event, "target"));
+        follow_up = follow_up || (target != NULL && strcmp(target, "enable") == 0);
+    }
+    assert_true(follow_up);
+    json_decref(history);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +700,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_campaign_per_device_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook_signed_with_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_result_recovered_and_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_download_then_enable, setup, teardown),
     };
     return cmocka_run_group_tests_name("eim REST API", tests, NULL, NULL);
 }
