@@ -316,6 +316,35 @@ static void put_result(const sgp32_profile_download_trigger_request *req, ipa_in
     der_end(result, outer);
 }
 
+/* ProfileInstallationResult with finalResult successResult (SGP.22 v2.5 section 5.7.6) */
+static bool installed(der_view pir)
+{
+    der_view data, final_result;
+    der_tlv first;
+    rsp_error ignored = {0};
+    return ipa_find_child(pir, 0xBF27, &data) && ipa_find_child_value(data, 0xA2, &final_result) &&
+           der_parse_single(final_result, &first, &ignored) == RSP_OK && first.tag == 0xA0;
+}
+
+/* SGP.32 v1.2 section 5.9.15: the eUICC enables the profile just installed when the eIM
+ * configured immediate enabling for its SM-DP+ and refuses otherwise; the eIM hears of it
+ * with the next GetEimPackage (cause immediateEnableProfile). */
+static void immediate_enable(ipa_instance *ipa)
+{
+    static const uint8_t command[] = {0xBF, 0x5A, 0x03, 0x80, 0x01, 0x00};
+    der_writer resp;
+    der_view result;
+    rsp_error ignored = {0};
+    ipa_writer_init(ipa, &resp);
+    if (ipa_es10(ipa, der_view_make(command, sizeof command), &resp, &ignored) == RSP_OK &&
+        ipa_find_child_value(der_writer_view(&resp), 0x80, &result) && result.len == 1 &&
+        result.data[0] == SGP32_IMMEDIATE_ENABLE_RESULT_OK) {
+        LOG_INFO("ipa", "profile enabled immediately after download");
+        ipa_set_state_change(ipa, SGP32_STATE_CHANGE_CAUSE_IMMEDIATE_ENABLE_PROFILE);
+    }
+    der_writer_free(&resp);
+}
+
 /* SGP.32 v1.2 sections 2.11.1.3 and 2.11.2.3: the trigger's result (installation result or download
  * error) goes back in ProvideEimPackageResult with the eimTransactionId echoed. */
 rsp_status ipa_run_download_trigger(ipa_instance *ipa, der_view request, der_writer *result,
@@ -359,6 +388,8 @@ rsp_status ipa_run_download_trigger(ipa_instance *ipa, der_view request, der_wri
             LOG_WARN("ipa", "installation result not delivered to the SM-DP+",
                      LOG_STR("reason", ignored.message));
     }
+    if (st == RSP_OK && installed(der_writer_view(&pir)))
+        immediate_enable(ipa);
     if (st != RSP_OK) {
         LOG_WARN("ipa", "profile download failed", LOG_STR("reason", local.message));
         if (d.euicc_session)

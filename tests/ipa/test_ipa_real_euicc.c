@@ -279,9 +279,15 @@ static void queue_psmo(fixture *f, int choice, const uint8_t iccid[10])
     memset(&psmo, 0, sizeof psmo);
     psmo.choice = choice;
     der_view id = der_view_make(iccid, 10);
-    if (choice == SGP32_PSMO_ENABLE)
+    if (choice == SGP32_PSMO_ENABLE) {
         psmo.u.enable.iccid = id;
-    else if (choice == SGP32_PSMO_DISABLE)
+    } else if (choice == SGP32_PSMO_CONFIGURE_IMMEDIATE_ENABLE) {
+        /* enable right after download what comes from this test's SM-DP+ */
+        psmo.u.configure_immediate_enable.has_immediate_enable_flag = true;
+        psmo.u.configure_immediate_enable.has_default_smdp_address = true;
+        psmo.u.configure_immediate_enable.default_smdp_address =
+            der_view_make((const uint8_t *)SMDP_ADDRESS, strlen(SMDP_ADDRESS));
+    } else if (choice == SGP32_PSMO_DISABLE)
         psmo.u.disable.iccid = id;
     else
         psmo.u.delete_profile.iccid = id;
@@ -438,6 +444,46 @@ static void test_download_and_packages_on_the_real_euicc(void **state)
     assert_true(list.len <= 5);
     der_writer_free(&list);
     printf("ipa with the real eUICC: peak heap %zu bytes\n", ipa_peak_bytes(f->ipa));
+}
+
+/* The eIM configured immediate enabling for the SM-DP+: the IPA has the eUICC enable the
+ * profile right after the download and tells the eIM with its next GetEimPackage. */
+static void test_immediate_enable_after_download(void **state)
+{
+    fixture *f = *state;
+    char path[512];
+    format_checked(path, "%s/testdata/ts48/NoBERTLV_NoRAMRFM.der", RSPKIT_SHARED_DIR);
+    if (access(path, R_OK) != 0) {
+        printf("SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
+               RSPKIT_SHARED_DIR);
+        skip();
+    }
+    f->package = read_whole(path, &f->package_len);
+    assert_non_null(f->package);
+    f->order.package = der_view_make(f->package, f->package_len);
+    f->order.service_provider_name = "rspkit operator";
+    f->order.profile_name = "TS.48 NoBERTLV_NoRAMRFM";
+    f->order.profile_class = SGP22_PROFILE_CLASS_OPERATIONAL;
+    associate(f);
+    static const uint8_t no_iccid[10];
+    queue_psmo(f, SGP32_PSMO_CONFIGURE_IMMEDIATE_ENABLE, no_iccid);
+    ipa_poll_report report;
+    poll_ok(f, &report);
+    assert_int_equal(report.results_delivered, 1);
+    uint8_t trigger[128];
+    size_t len = build_download_trigger(trigger, sizeof trigger, "1$" SMDP_ADDRESS "$MATCH-2");
+    fake_eim_queue(&f->fx.eim, der_view_make(trigger, len));
+    poll_ok(f, &report);
+    uint8_t iccid[10];
+    bool enabled = false;
+    assert_int_equal(profiles(f, iccid, &enabled), 1);
+    assert_true(enabled);
+    /* the same poll asked for the next package with the state change; only once */
+    assert_true(f->fx.eim.last_get_had_state_change);
+    assert_int_equal(f->fx.eim.last_state_change_cause,
+                     SGP32_STATE_CHANGE_CAUSE_IMMEDIATE_ENABLE_PROFILE);
+    poll_ok(f, &report);
+    assert_false(f->fx.eim.last_get_had_state_change);
 }
 
 /* ESipa to the fake eIM, ES9+ JSON to the real SM-DP+ server. */
@@ -622,6 +668,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_download_and_packages_on_the_real_euicc, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_immediate_enable_after_download, setup, teardown),
         cmocka_unit_test_setup_teardown(test_direct_download_from_the_smdp_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_direct_download_refused_then_cancelled, setup,
                                         teardown),
