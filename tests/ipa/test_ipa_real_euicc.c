@@ -486,6 +486,49 @@ static void test_immediate_enable_after_download(void **state)
     assert_false(f->fx.eim.last_get_had_state_change);
 }
 
+/* contactDefaultSmdp: the IPA takes the SM-DP+ address from the eUICC's configuration. */
+static void test_download_from_the_default_smdp(void **state)
+{
+    fixture *f = *state;
+    char path[512];
+    format_checked(path, "%s/testdata/ts48/BERTLV_SUCI_NoRAMRFM.der", RSPKIT_SHARED_DIR);
+    if (access(path, R_OK) != 0) {
+        printf("SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
+               RSPKIT_SHARED_DIR);
+        skip();
+    }
+    f->package = read_whole(path, &f->package_len);
+    assert_non_null(f->package);
+    f->order.package = der_view_make(f->package, f->package_len);
+    f->order.service_provider_name = "rspkit operator";
+    f->order.profile_name = "TS.48 BERTLV_SUCI_NoRAMRFM";
+    f->order.profile_class = SGP22_PROFILE_CLASS_OPERATIONAL;
+    /* a card whose default SM-DP+ is this test's */
+    euicc_config config;
+    rsp_error err = {0};
+    memset(&config, 0, sizeof config);
+    memcpy(config.eid, f->eid_bytes, 16);
+    config.euicc_key = f->euicc_key;
+    config.euicc_certificate = rsp_certificate_der(f->euicc_cert);
+    config.eum_certificate = rsp_certificate_der(f->eum);
+    config.ci_certificates = f->cis;
+    config.ci_count = 1;
+    config.default_dp_address = SMDP_ADDRESS;
+    euicc_free(f->card);
+    assert_int_equal(euicc_new(&config, &f->card, &err), RSP_OK);
+    associate(f);
+    uint8_t trigger[64];
+    size_t len = build_download_trigger_default_smdp(trigger, sizeof trigger);
+    fake_eim_queue(&f->fx.eim, der_view_make(trigger, len));
+    ipa_poll_report report;
+    poll_ok(f, &report);
+    assert_int_equal(f->smdp_calls, 3);
+    uint8_t iccid[10];
+    bool enabled = true;
+    assert_int_equal(profiles(f, iccid, &enabled), 1);
+    assert_int_equal(report.results_delivered, 1);
+}
+
 /* ESipa to the fake eIM, ES9+ JSON to the real SM-DP+ server. */
 static rsp_status direct_post(void *ctx, const ipa_http_request *request, der_writer *response,
                               long *http_status, rsp_error *err)
@@ -669,6 +712,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_download_and_packages_on_the_real_euicc, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_immediate_enable_after_download, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_download_from_the_default_smdp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_direct_download_from_the_smdp_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_direct_download_refused_then_cancelled, setup,
                                         teardown),

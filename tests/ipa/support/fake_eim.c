@@ -430,3 +430,16 @@ size_t build_download_trigger_smds(uint8_t *out, size_t cap)
     der_end(&w, mark);
     return der_writer_status(&w) == RSP_OK ? w.len : 0;
 }
+
+size_t build_download_trigger_default_smdp(uint8_t *out, size_t cap)
+{
+    der_writer w;
+    der_writer_init_fixed(&w, out, cap);
+    size_t mark = der_begin(&w, 0xBF54);
+    size_t data = der_begin(&w, 0xA0);
+    der_put_tlv(&w, 0x81, NULL, 0); /* contactDefaultSmdp */
+    der_end(&w, data);
+    der_put_tlv(&w, 0x82, txid, 5);
+    der_end(&w, mark);
+    return der_writer_status(&w) == RSP_OK ? w.len : 0;
+}

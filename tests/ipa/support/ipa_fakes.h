@@ -138,5 +138,6 @@ size_t build_ipa_euicc_data_request(uint8_t *out, size_t cap, const uint8_t *tag
                                     bool with_transaction_id);
 size_t build_download_trigger(uint8_t *out, size_t cap, const char *activation_code);
 size_t build_download_trigger_smds(uint8_t *out, size_t cap);
+size_t build_download_trigger_default_smdp(uint8_t *out, size_t cap);
 
 #endif
