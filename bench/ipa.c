@@ -170,6 +170,11 @@ static void es10(bench_card *c)
     case 0xBF2B:
         put(c, empty_list, sizeof empty_list);
         break;
+    case 0xBF5A: { /* ImmediateEnable: not configured */
+        static const uint8_t not_available[] = {0xBF, 0x5A, 0x03, 0x80, 0x01, 0x01};
+        put(c, not_available, sizeof not_available);
+        break;
+    }
     case 0xBF30:
         put(c, removed, sizeof removed);
         break;
