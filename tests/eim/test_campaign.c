@@ -61,7 +61,7 @@ static void check(rsp_status status, const rsp_error *err, const char *what)
 
 static void eid_of(int n, char out[33])
 {
-    snprintf(out, 33, "890490320000000000000000%08d", n);
+    snprintf(out, 33, "890490320000000000000000%08u", (unsigned)n % 100000000u);
 }
 
 static void postgres_admin(const char *sql)
