@@ -47,8 +47,10 @@ typedef struct ipa_http ipa_http;
  * system store); timeout_ms bounds each whole exchange (0: 30 s). */
 ipa_http *ipa_http_new(const char *ca_file, long timeout_ms, rsp_error *err);
 void ipa_http_free(ipa_http *http);
-/* The ipa_platform.http_post hook; ctx is the ipa_http. trustedPublicKeyDataTls becomes a
- * libcurl public key pin (SHA-256 of the SubjectPublicKeyInfo). */
+/* The ipa_platform.http_post hook; ctx is the ipa_http. trustedPublicKeyDataTls: a public key,
+ * or a certificate of the eIM itself, becomes a libcurl public key pin (SHA-256 of the
+ * SubjectPublicKeyInfo) that alone decides; a CA certificate becomes the trust anchor for the
+ * chain and host name. */
 rsp_status ipa_http_post(void *ctx, const ipa_http_request *request, der_writer *response,
                          long *http_status, rsp_error *err);
 

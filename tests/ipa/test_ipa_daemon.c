@@ -77,8 +77,38 @@ static size_t spki_of(const char *pem_path, uint8_t *out, size_t cap)
     return len;
 }
 
+/* DER of a PEM certificate. */
+static size_t certificate_of(const char *pem_path, uint8_t *out, size_t cap)
+{
+    FILE *f = fopen(pem_path, "r");
+    X509 *cert = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    unsigned char *der = NULL;
+    int n = cert ? i2d_X509(cert, &der) : -1;
+    X509_free(cert);
+    size_t len = n > 0 && (size_t)n <= cap ? (size_t)n : 0;
+    if (len)
+        memcpy(out, der, len);
+    OPENSSL_free(der);
+    return len;
+}
+
+static void configure_eim_with(state *s, const uint8_t *trust, size_t trust_len, uint8_t tag);
+
 /* The eUICC's eIM configuration: FQDN = the loopback server, TLS key = spki. */
 static void configure_eim(state *s, const uint8_t *spki, size_t spki_len)
+{
+    configure_eim_with(s, spki, spki_len, 0xA0); /* trustedEimPkTls [0] */
+}
+
+/* ... or a certificate, trustedCertificateTls [1] */
+static void configure_eim_certificate(state *s, const uint8_t *cert, size_t cert_len)
+{
+    configure_eim_with(s, cert, cert_len, 0xA1);
+}
+
+static void configure_eim_with(state *s, const uint8_t *spki, size_t spki_len, uint8_t tag)
 {
     char fqdn[32];
     snprintf(fqdn, sizeof fqdn, "127.0.0.1:%u", (unsigned)http_server_port(s->eim_server));
@@ -92,7 +122,7 @@ static void configure_eim(state *s, const uint8_t *spki, size_t spki_len)
     der_put_int64(&w, 0x84, 7);
     size_t trust = der_begin(&w, 0xA6);
     der_put_raw(&w, spki, spki_len);
-    w.buf[w.len - spki_len] = 0xA0; /* trustedEimPkTls [0], implicit on the SPKI */
+    w.buf[w.len - spki_len] = tag; /* the alternative's tag, implicit on the DER */
     der_end(&w, trust);
     der_end(&w, item);
     der_end(&w, list);
@@ -175,6 +205,27 @@ static void test_once_over_pinned_https(void **ctx)
     assert_int_equal(s->fx.eim.schema_failures, 0);
     assert_true(s->fx.euicc.profiles[1].enabled);
     assert_int_equal(run_cli(s, "info", NULL), 0);
+}
+
+/* trustedCertificateTls: the eIM's own certificate is pinned, a CA's is the trust anchor. */
+static void test_trusted_certificate_pinned_or_anchor(void **ctx)
+{
+    state *s = *ctx;
+    uint8_t cert[2048];
+    size_t len = certificate_of(s->pki.server_cert, cert, sizeof cert);
+    assert_true(len > 0);
+    configure_eim_certificate(s, cert, len);
+    assert_int_equal(run_cli(s, "once", NULL), 0);
+    assert_int_equal(s->fx.eim.get_packages, 1);
+    len = certificate_of(s->pki.ca_cert, cert, sizeof cert);
+    assert_true(len > 0);
+    configure_eim_certificate(s, cert, len);
+    assert_int_equal(run_cli(s, "once", NULL), 0);
+    assert_int_equal(s->fx.eim.get_packages, 2);
+    len = certificate_of(s->pki.client_cert, cert, sizeof cert); /* a leaf, not the eIM's */
+    configure_eim_certificate(s, cert, len);
+    assert_int_equal(run_cli(s, "once", NULL), 1);
+    assert_int_equal(s->fx.eim.get_packages, 2);
 }
 
 static void test_wrong_pin_refused(void **ctx)
@@ -279,6 +330,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_once_over_pinned_https, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_pin_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trusted_certificate_pinned_or_anchor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_initial_eim_from_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_loop_stops_on_sigterm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_file, setup, teardown),
