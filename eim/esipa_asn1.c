@@ -1112,6 +1112,57 @@ static rsp_status process_listed_results(eim_server *server, const char *eid,
     return status;
 }
 
+/* SGP.32 v1.2 section 6.3.2.7: the notifications sent with a result (ePRAndNotifications
+ * notificationList) take the HandleNotification path: forwarded to the SM-DP+ they name when
+ * an order of this eIM named it, and recorded. A notification that fails is logged, the
+ * result stays accepted. */
+static void forward_notifications(eim_server *server, const device_row *device, der_view message)
+{
+    der_tlv outer, child, list;
+    der_reader reader, items;
+    rsp_error err = {0};
+    if (der_parse_single(message, &outer, &err) != RSP_OK ||
+        der_reader_enter(&outer, 0, &reader, &err) != RSP_OK)
+        return;
+    while (!der_reader_at_end(&reader) && der_reader_next(&reader, &child, &err) == RSP_OK) {
+        if (child.tag != 0x30 || der_reader_enter(&child, 1, &items, &err) != RSP_OK)
+            continue;
+        while (!der_reader_at_end(&items) && der_reader_next(&items, &list, &err) == RSP_OK) {
+            der_reader notifications;
+            der_tlv notification;
+            if (list.tag != 0xA0 || der_reader_enter(&list, 2, &notifications, &err) != RSP_OK)
+                continue;
+            while (!der_reader_at_end(&notifications) &&
+                   der_reader_next(&notifications, &notification, &err) == RSP_OK) {
+                der_writer wrapped, ignored;
+                der_writer_init_dynamic(&wrapped, NULL);
+                der_writer_init_dynamic(&ignored, NULL);
+                size_t outer_mark = der_begin(&wrapped, 0xBF3D);
+                size_t inner_mark = der_begin(&wrapped, 0xA0);
+                der_put_raw(&wrapped, notification.whole.data, notification.whole.len);
+                der_end(&wrapped, inner_mark);
+                der_end(&wrapped, outer_mark);
+                rsp_error relay_err = {0};
+                bool handled = eim_relay_handle(server, der_writer_view(&wrapped), &ignored,
+                                                &relay_err) == RSP_OK;
+                if (!handled)
+                    LOG_WARN("eim", "notification with a result not handled",
+                             LOG_STR("error", relay_err.message));
+                store_conn *conn = NULL;
+                if (store_borrow(server->st, &conn, &err) == RSP_OK) {
+                    eim_storage_device_event(
+                        conn, device->tenant_id, NULL, device->id, "notification.received", NULL,
+                        handled ? "{\"withResult\":true}" : "{\"withResult\":true,\"error\":true}",
+                        &err);
+                    store_return(conn);
+                }
+                der_writer_free(&wrapped);
+                der_writer_free(&ignored);
+            }
+        }
+    }
+}
+
 static rsp_status result_error(int64_t code, der_writer *out)
 {
     sgp32_provide_eim_package_result_response response = {
@@ -1195,6 +1246,9 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
             else
                 status = process_euicc_package_result(server, &device, raw, epr, &has_ack, &ack,
                                                       &refused, err);
+            if (status == RSP_OK && !refused &&
+                r->choice == SGP32_EIM_PACKAGE_RESULT_EPR_AND_NOTIFICATIONS)
+                forward_notifications(server, &device, message);
             break;
         }
         case SGP32_EIM_PACKAGE_RESULT_IPA_EUICC_DATA_RESPONSE:

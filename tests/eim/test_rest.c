@@ -692,6 +692,63 @@ static void test_download_then_enable(void **state)
     json_decref(history);
 }
 
+static void test_result_with_notifications(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    json_t *device = json_pack("{s:s}", "eid", EID_A);
+    der_view cert = rsp_certificate_der(f->euicc_cert);
+    rsp_json_set_base64(device, "euiccCertificate", cert.data, cert.len);
+    json_decref(post_json(f, "/api/v1/devices", device, 201));
+    json_decref(post_json(f, "/api/v1/devices/" EID_A "/operations",
+                          json_pack("{s:s, s:s}", "type", "enable", "iccid", "8944476500001234567"),
+                          201));
+    uint8_t txid[16];
+    int64_t counter = 0;
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    /* an enable notification (OtherSignedNotification) travels with the result */
+    static const uint8_t enable_bit = 0x40, signature[64] = {1};
+    static const uint8_t iccid[10] = {0x98, 0x44, 0x47, 0x56, 0x00, 0x00, 0x21, 0x43, 0x65, 0xF7};
+    sgp32_pending_notification notification = {
+        .choice = SGP32_PENDING_NOTIFICATION_OTHER_SIGNED_NOTIFICATION};
+    sgp22_other_signed_notification *n = &notification.u.other_signed_notification;
+    n->tbs_other_notification.seq_number = 4;
+    n->tbs_other_notification.profile_management_operation.bytes = der_view_make(&enable_bit, 1);
+    n->tbs_other_notification.profile_management_operation.unused_bits = 4;
+    n->tbs_other_notification.notification_address =
+        der_view_make((const uint8_t *)"smdp.elsewhere.example", 22);
+    n->tbs_other_notification.has_iccid = true;
+    n->tbs_other_notification.iccid = der_view_make(iccid, 10);
+    n->euicc_notification_signature = der_view_make(signature, sizeof signature);
+    n->euicc_certificate = cert;
+    n->eum_certificate = cert;
+    uint8_t eid[16];
+    der_hex_decode(EID_A, eid, 16);
+    der_writer w;
+    der_writer_init_dynamic(&w, NULL);
+    size_t outer = der_begin(&w, 0xBF50);
+    der_put_tlv(&w, 0x5A, eid, 16);
+    size_t pair = der_begin(&w, 0x30);
+    signed_result(f, txid, counter, 21, &w);
+    size_t list = der_begin(&w, 0xA0);
+    assert_int_equal(schema_encode(&sgp32_pending_notification_type, &notification, &w), RSP_OK);
+    der_end(&w, list);
+    der_end(&w, pair);
+    der_end(&w, outer);
+    http_response answer;
+    esipa(f, w.buf, w.len, &answer);
+    static const uint8_t ack[] = {0xBF, 0x50, 0x06, 0xBF, 0x53, 0x03, 0x80, 0x01, 0x15};
+    assert_int_equal(answer.body_len, sizeof ack);
+    assert_memory_equal(answer.body, ack, sizeof ack);
+    http_response_free(&answer);
+    der_writer_free(&w);
+    /* not an SM-DP+ of this eIM's orders: recorded in the device's history, not forwarded */
+    json_t *audit = get(f, "/api/v1/audit?action=notification.received", 200);
+    assert_int_equal(json_array_size(json_object_get(audit, "entries")), 1);
+    json_decref(audit);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -701,6 +758,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_webhook_signed_with_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_result_recovered_and_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_download_then_enable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_result_with_notifications, setup, teardown),
     };
     return cmocka_run_group_tests_name("eim REST API", tests, NULL, NULL);
 }
