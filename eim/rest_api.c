@@ -278,8 +278,9 @@ static int import_devices(rest_call *call, http_reply *reply)
         char *eid = strtok_r(line, ",", &fields);
         json_object_set_new(item, "eid", json_string(eid != NULL ? eid : ""));
         for (char *f = strtok_r(NULL, ",", &fields); f != NULL; f = strtok_r(NULL, ",", &fields)) {
-            if (strchr(f, '=') != NULL && strchr(f, '=') != f + strlen(f) - 1 &&
-                strncmp(f, "MII", 3) != 0) {
+            /* a DER certificate in base64 starts "MII" (SEQUENCE, two length octets) and may
+             * end in '=' padding: tell it from labels by its start */
+            if (strncmp(f, "MII", 3) != 0 && strchr(f, '=') != NULL) {
                 json_t *labels = json_object();
                 char *pairs = NULL;
                 for (char *p = strtok_r(f, ";", &pairs); p != NULL;

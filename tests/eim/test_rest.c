@@ -48,7 +48,9 @@ typedef struct {
 
 typedef struct {
     char dir[128];
-    char db_url[256];
+    char db_url[512];
+    bool postgres;
+    char schema[64];
     char eim_key_path[192];
     dev_pki tls;
     rsp_private_key *euicc_key;
@@ -101,7 +103,22 @@ static int hook_handler(const http_request *request, http_reply *reply, void *us
     return 0;
 }
 
-static int setup(void **state)
+static unsigned fixture_counter;
+
+static void postgres_admin(const char *sql)
+{
+    store *st = NULL;
+    rsp_error err = {0};
+    store_options options = {.pool_size = 1, .borrow_timeout_ms = 2000};
+    check(store_open(getenv("RSPKIT_TEST_POSTGRES"), &options, &st, &err), &err, "pg admin");
+    store_conn *conn = NULL;
+    check(store_borrow(st, &conn, &err), &err, "borrow");
+    check(store_exec_script(conn, sql, &err), &err, sql);
+    store_return(conn);
+    store_close(st);
+}
+
+static int setup_common(void **state, bool postgres)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
@@ -125,7 +142,23 @@ static int setup(void **state)
     rsp_private_key_free(eum_key);
     rsp_private_key_free(eim_key);
 
-    snprintf(f->db_url, sizeof f->db_url, "sqlite:%s/eim.db", f->dir);
+    f->postgres = postgres;
+    if (postgres) {
+        /* a schema of its own, dropped afterwards */
+        const char *base = getenv("RSPKIT_TEST_POSTGRES");
+        snprintf(f->schema, sizeof f->schema, "rspkit_eimr_%ld_%u", (long)getpid(),
+                 ++fixture_counter);
+        char sql[128];
+        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", f->schema);
+        postgres_admin(sql);
+        if (strstr(base, "://") != NULL)
+            snprintf(f->db_url, sizeof f->db_url, "%s%soptions=-csearch_path%%3D%s", base,
+                     strchr(base, '?') != NULL ? "&" : "?", f->schema);
+        else
+            snprintf(f->db_url, sizeof f->db_url, "%s options='-csearch_path=%s'", base, f->schema);
+    } else {
+        snprintf(f->db_url, sizeof f->db_url, "sqlite:%s/eim.db", f->dir);
+    }
     eim_server_config config = {
         .database = f->db_url,
         .listen = "127.0.0.1:0",
@@ -155,10 +188,25 @@ static int setup(void **state)
     return 0;
 }
 
+static int setup_sqlite(void **state)
+{
+    return setup_common(state, false);
+}
+
+static int setup_postgres(void **state)
+{
+    return setup_common(state, true);
+}
+
 static int teardown(void **state)
 {
     fixture *f = *state;
     eim_server_free(f->server);
+    if (f->postgres) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", f->schema);
+        postgres_admin(sql);
+    }
     http_server_free(f->hook);
     http_client_free(f->client);
     rsp_private_key_free(f->euicc_key);
@@ -749,16 +797,33 @@ static void test_result_with_notifications(void **state)
     json_decref(audit);
 }
 
+static void skip_postgres(void **state)
+{
+    (void)state;
+    print_message("SKIPPED LOUDLY: RSPKIT_TEST_POSTGRES is not set, the PostgreSQL half of the "
+                  "eIM REST tests did not run (scripts/with-postgres.sh ctest -R eim).\n");
+    skip();
+}
+
+#define REST_TESTS(SETUP)                                                                          \
+    cmocka_unit_test_setup_teardown(test_import_filter_and_metrics, SETUP, teardown),              \
+        cmocka_unit_test_setup_teardown(test_euicc_data_then_signed_result, SETUP, teardown),      \
+        cmocka_unit_test_setup_teardown(test_campaign_per_device_codes, SETUP, teardown),          \
+        cmocka_unit_test_setup_teardown(test_webhook_signed_with_retry, SETUP, teardown),          \
+        cmocka_unit_test_setup_teardown(test_lost_result_recovered_and_cancel, SETUP, teardown),   \
+        cmocka_unit_test_setup_teardown(test_download_then_enable, SETUP, teardown),               \
+        cmocka_unit_test_setup_teardown(test_result_with_notifications, SETUP, teardown)
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_import_filter_and_metrics, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_euicc_data_then_signed_result, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_campaign_per_device_codes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_webhook_signed_with_retry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lost_result_recovered_and_cancel, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_download_then_enable, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_result_with_notifications, setup, teardown),
-    };
-    return cmocka_run_group_tests_name("eim REST API", tests, NULL, NULL);
+    const struct CMUnitTest sqlite_tests[] = {REST_TESTS(setup_sqlite)};
+    int failures = cmocka_run_group_tests_name("eim REST API (SQLite)", sqlite_tests, NULL, NULL);
+    if (getenv("RSPKIT_TEST_POSTGRES") != NULL) {
+        const struct CMUnitTest pg_tests[] = {REST_TESTS(setup_postgres)};
+        failures += cmocka_run_group_tests_name("eim REST API (PostgreSQL)", pg_tests, NULL, NULL);
+    } else {
+        const struct CMUnitTest pg_skip[] = {cmocka_unit_test(skip_postgres)};
+        failures += cmocka_run_group_tests_name("eim REST API (PostgreSQL)", pg_skip, NULL, NULL);
+    }
+    return failures;
 }
