@@ -5,6 +5,7 @@
 
 #include "bench/bench.h"
 #include "bench/http.h"
+#include "bench/ipa.h"
 #include "bench/smdp.h"
 #include "bench/store.h"
 #include "cli/commands.h"
@@ -16,6 +17,7 @@ static const struct {
     {"codec", bench_codec},
     {"crypto", bench_crypto},
     {"http", bench_http},
+    {"ipa", bench_ipa},
     {"smdp", bench_smdp},
     {"store", bench_store},
 };

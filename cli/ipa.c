@@ -15,13 +15,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/commands.h"
 #include "core/log.h"
 #include "core/sgp32.h"
 #include "ipa/ipa.h"
 #include "ipa/platform/platform.h"
 #include "net/json.h"
 
-int cli_ipa(int argc, char **argv);
 
 #define TEXT_MAX 512
 
