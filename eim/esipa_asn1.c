@@ -373,6 +373,7 @@ typedef struct {
     const char *version;
     bool has_free_nvm;
     int64_t free_nvm;
+    char *ci_keys; /* owned JSON array of hex key identifiers, or NULL */
     /* outcome */
     result_outcome outcome;
     const char *why;
@@ -473,6 +474,11 @@ static rsp_status update_facts(store_conn *conn, record_ctx *ctx, rsp_error *err
         store_value params[] = {STORE_VALUE_TEXT(ctx->version), id};
         status = store_exec(conn, "UPDATE eim_devices SET sgp32_version = $1 WHERE id = $2", params,
                             2, NULL, err);
+    }
+    if (status == RSP_OK && ctx->ci_keys != NULL) {
+        store_value params[] = {STORE_VALUE_TEXT(ctx->ci_keys), id};
+        status = store_exec(conn, "UPDATE eim_devices SET ci_keys = $1 WHERE id = $2", params, 2,
+                            NULL, err);
     }
     if (status == RSP_OK && ctx->has_free_nvm) {
         store_value params[] = {STORE_VALUE_INT64(ctx->free_nvm), id};
@@ -712,6 +718,7 @@ static void summarise_results(record_ctx *ctx, const schema_list *results)
 
 static void free_record(record_ctx *ctx)
 {
+    free(ctx->ci_keys);
     free(ctx->summary);
     free(ctx->profiles);
     free(ctx->eims);
@@ -826,7 +833,8 @@ static rsp_status process_euicc_package_result(eim_server *server, const device_
     return status;
 }
 
-/* Version "v1.2.0" from the IoT-specific info; free NVM (tag 82) from extCardResource. */
+/* Version "1.2.0" from the IoT-specific info, free NVM (tag 82) from extCardResource, and
+ * the CI key identifiers it verifies with. */
 static void euicc_info2_facts(record_ctx *ctx, const sgp32_euicc_info2 *info, char *version,
                               size_t version_size)
 {
@@ -837,13 +845,32 @@ static void euicc_info2_facts(record_ctx *ctx, const sgp32_euicc_info2 *info, ch
             ctx->version = version;
         }
     }
+    json_t *keys = json_array();
+    const der_view *ids = info->euicc_ci_pkid_list_for_verification.items;
+    for (size_t i = 0; i < info->euicc_ci_pkid_list_for_verification.count; i++) {
+        char hex[2 * 32 + 1];
+        if (ids[i].len <= 32) {
+            eim_hex(ids[i].data, ids[i].len, hex);
+            json_array_append_new(keys, json_string(hex));
+        }
+    }
+    free(ctx->ci_keys);
+    ctx->ci_keys = json_dumps(keys, JSON_COMPACT);
+    json_decref(keys);
     der_reader reader;
     der_reader_init(&reader, info->ext_card_resource, 0, 0);
     der_tlv tlv;
     rsp_error ignored = {0};
     while (!der_reader_at_end(&reader) && der_reader_next(&reader, &tlv, &ignored) == RSP_OK) {
-        if (tlv.tag == 0x82 && der_decode_int64(&tlv, &ctx->free_nvm, &ignored) == RSP_OK)
+        /* ETSI TS 102 226 section 8.2.1.3.2.1: an unsigned big-endian number of any width,
+         * not a DER INTEGER (leading zero bytes are usual) */
+        if (tlv.tag == 0x82 && tlv.value.len > 0 && tlv.value.len <= 7) {
+            int64_t value = 0;
+            for (size_t i = 0; i < tlv.value.len; i++)
+                value = (value << 8) | tlv.value.data[i];
+            ctx->free_nvm = value;
             ctx->has_free_nvm = true;
+        }
     }
 }
 

@@ -325,12 +325,14 @@ static json_t *device_json(store_stmt *stmt)
         json_object_set_new(device, "lastSeen", json_integer(store_column_int64(stmt, 9)));
     if (!store_column_is_null(stmt, 10))
         json_object_set_new(device, "associationToken", json_integer(store_column_int64(stmt, 10)));
+    if (!store_column_is_null(stmt, 11))
+        json_object_set_new(device, "ciKeys", parse_json_text(store_column_text(stmt, 11)));
     return device;
 }
 
 #define DEVICE_COLUMNS                                                                             \
     "d.id, d.eid, d.counter, d.blocked, d.euicc_certificate, d.sgp32_version, d.free_nvm, "        \
-    "d.profiles, d.eims, d.last_seen, d.association_token"
+    "d.profiles, d.eims, d.last_seen, d.association_token, d.ci_keys"
 
 static rsp_status add_labels(store_conn *conn, int64_t device_id, json_t *device, rsp_error *err)
 {

@@ -90,6 +90,10 @@ static const store_migration eim_migrations[] = {
     {.version = 3,
      .description = "follow-up orders",
      .sql = "ALTER TABLE eim_orders ADD COLUMN follow_up TEXT"},
+    /* The CI key identifiers the eUICC verifies with (EUICCInfo2), as last reported. */
+    {.version = 4,
+     .description = "eUICC CI keys",
+     .sql = "ALTER TABLE eim_devices ADD COLUMN ci_keys TEXT"},
 };
 
 rsp_status eim_storage_migrate(store *st, rsp_error *err)

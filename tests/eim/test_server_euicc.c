@@ -360,11 +360,88 @@ static void test_eco_and_handover(void **state)
     json_decref(order);
 }
 
+/* IpaEuiccData with the eUICC's own EUICCInfo2 (ES10b GetEuiccInfo2): the eIM keeps the
+ * SGP.32 version, free memory and CI keys, and filters the fleet by them. */
+static void test_euicc_facts(void **state)
+{
+    context *c = *state;
+    json_t *created = rest(c, "POST", "devices/" FIXTURE_EID "/operations",
+                           json_pack("{s:s}", "type", "euiccData"), 201);
+    json_decref(created);
+    char url[96];
+    snprintf(url, sizeof url, "%s/gsma/rsp2/asn1", c->base);
+    uint8_t poll[21] = {0xBF, 0x4F, 18, 0x5A, 16};
+    memcpy(poll + 5, c->f->eid, 16);
+    http_response response = {0};
+    rsp_error err = {0};
+    check(http_client_post(c->client, url, ASN1_TYPE, poll, sizeof poll, NULL, &response, &err),
+          &err, "poll");
+    sgp32_get_eim_package_response package;
+    uint8_t arena_buf[16384];
+    schema_arena arena;
+    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
+    check(schema_decode(&sgp32_get_eim_package_response_type,
+                        der_view_make(response.body, response.body_len), &package, &arena, &err),
+          &err, "package");
+    assert_int_equal(package.choice, SGP32_GET_EIM_PACKAGE_RESPONSE_IPA_EUICC_DATA_REQUEST);
+    uint8_t txid[16];
+    memcpy(txid, package.u.ipa_euicc_data_request.eim_transaction_id.data, 16);
+    http_response_free(&response);
+
+    static const uint8_t get_info2[] = {0xBF, 0x22, 0x00};
+    der_writer info2;
+    der_writer_init_dynamic(&info2, NULL);
+    check(euicc_process(c->f->e, der_view_make(get_info2, sizeof get_info2), &info2), &err,
+          "GetEuiccInfo2");
+    sgp32_provide_eim_package_result provided = {
+        .has_eid_value = true,
+        .eid_value = der_view_make(c->f->eid, 16),
+        .eim_package_result = {.choice = SGP32_EIM_PACKAGE_RESULT_IPA_EUICC_DATA_RESPONSE},
+    };
+    sgp32_ipa_euicc_data_response *r = &provided.eim_package_result.u.ipa_euicc_data_response;
+    r->choice = SGP32_IPA_EUICC_DATA_RESPONSE_IPA_EUICC_DATA;
+    r->u.ipa_euicc_data.has_euicc_info2 = true;
+    check(schema_decode(&sgp32_euicc_info2_type, der_writer_view(&info2),
+                        &r->u.ipa_euicc_data.euicc_info2, &arena, &err),
+          &err, "EUICCInfo2");
+    r->u.ipa_euicc_data.has_eim_transaction_id = true;
+    r->u.ipa_euicc_data.eim_transaction_id = der_view_make(txid, 16);
+    der_writer w;
+    der_writer_init_dynamic(&w, NULL);
+    assert_int_equal(schema_encode(&sgp32_provide_eim_package_result_type, &provided, &w), RSP_OK);
+    check(http_client_post(c->client, url, ASN1_TYPE, w.buf, w.len, NULL, &response, &err), &err,
+          "provide");
+    assert_int_equal(response.status, 200);
+    http_response_free(&response);
+    der_writer_free(&w);
+    der_writer_free(&info2);
+
+    json_t *device = rest(c, "GET", "devices/" FIXTURE_EID, NULL, 200);
+    const char *version = json_string_value(json_object_get(device, "sgp32Version"));
+    assert_non_null(version);
+    assert_int_equal(json_array_size(json_object_get(device, "ciKeys")), 1);
+    json_int_t free_nvm = json_integer_value(json_object_get(device, "freeNvm"));
+    assert_true(free_nvm > 0);
+    /* the fleet filtered by those facts */
+    char path[160];
+    snprintf(path, sizeof path, "devices?version=%s&minFreeNvm=%lld", version, (long long)free_nvm);
+    json_t *list = rest(c, "GET", path, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(list, "devices")), 1);
+    json_decref(list);
+    snprintf(path, sizeof path, "devices?version=%s&minFreeNvm=%lld", version,
+             (long long)free_nvm + 1);
+    list = rest(c, "GET", path, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(list, "devices")), 0);
+    json_decref(list);
+    json_decref(device);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_psmo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eco_and_handover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_euicc_facts, setup, teardown),
     };
     return cmocka_run_group_tests_name("eim server with the software eUICC", tests, NULL, NULL);
 }
