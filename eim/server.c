@@ -197,8 +197,42 @@ store *eim_server_store(eim_server *server)
     return server->st;
 }
 
+/* Fails the packages delivered longer ago than delivery_timeout_s, a batch at a time. */
+static rsp_status expire_transaction(store_conn *conn, void *user, rsp_error *err)
+{
+    eim_server *server = user;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT id FROM eim_orders WHERE state = 'delivered' AND delivered_at < $1 ORDER BY "
+             "id LIMIT 100%s",
+             store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
+    store_stmt *stmt = NULL;
+    rsp_status status = store_prepare(conn, sql, &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_int64(stmt, 1, eim_storage_now() - (int64_t)server->config.delivery_timeout_s);
+    int64_t ids[100];
+    size_t count = 0;
+    bool has_row = false;
+    while (count < 100 && (status = store_step(stmt, &has_row, err)) == RSP_OK && has_row)
+        ids[count++] = store_column_int64(stmt, 0);
+    store_finish(stmt);
+    for (size_t i = 0; i < count && status == RSP_OK; i++) {
+        bool changed = false;
+        status = eim_storage_order_finish(conn, ids[i], "failed",
+                                          "[{\"type\":\"timeout\",\"ok\":false}]", "timeout",
+                                          &changed, err);
+    }
+    return status;
+}
+
 void eim_server_run_background(eim_server *server)
 {
+    if (server->config.delivery_timeout_s > 0) {
+        rsp_error err = {0};
+        if (store_transaction(server->st, expire_transaction, server, &err) != RSP_OK)
+            LOG_WARN("eim", "delivery timeout pass failed", LOG_STR("error", err.message));
+    }
     eim_campaign_release_due(server);
     eim_webhook_deliver_due(server);
 }
@@ -360,6 +394,10 @@ static rsp_status config_line(eim_server_config_file *file, char *line, unsigned
     }
     if (strcmp(key, "threads") == 0) {
         c->threads = (unsigned)strtoul(value, NULL, 10);
+        return RSP_OK;
+    }
+    if (strcmp(key, "delivery_timeout_s") == 0) {
+        c->delivery_timeout_s = (unsigned)strtoul(value, NULL, 10);
         return RSP_OK;
     }
     return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, number, "line %u: unknown key '%s'", number,

@@ -36,6 +36,9 @@ typedef struct {
      * ones across a power loss, for one fsync per checkpoint instead of one per commit.
      * NULL or "full": an fsync per commit. */
     const char *sqlite_synchronous;
+    /* A package delivered this long ago without a result fails with reason "timeout" (its
+     * device then gets its next orders, a late result is refused). 0: never. */
+    unsigned delivery_timeout_s;
 } eim_server_config;
 
 typedef struct eim_server eim_server;
@@ -54,7 +57,8 @@ void eim_server_free(eim_server *server);
 
 /* `rspkit eim serve` configuration: "key = value" lines (# comments), keys as the fields above
  * (database, listen, tls_cert, tls_key, eim_id, eim_key, admin_key, smdp_ca, ci (repeatable),
- * threads, sqlite_synchronous). Strings live in *storage, freed with eim_server_config_free. */
+ * threads, sqlite_synchronous, delivery_timeout_s). Strings live in *storage, freed with
+ * eim_server_config_free. */
 typedef struct {
     eim_server_config config;
     char *text;

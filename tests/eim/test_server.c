@@ -48,6 +48,7 @@ typedef struct {
     char api_key[EIM_API_KEY_SIZE];
     bool postgres;
     char schema[64];
+    unsigned delivery_timeout_s;
 } fixture;
 
 static unsigned fixture_counter;
@@ -111,6 +112,7 @@ static void start_server(fixture *f)
         .smdp_ca_file = f->tls.ca_cert,
         .worker_period_ms = 60000, /* tests drive the background work themselves */
         .relay_timeout_ms = 3000,
+        .delivery_timeout_s = f->delivery_timeout_s,
     };
     rsp_error err = {0};
     check(eim_server_new(&config, &f->server, &err), &err, "eim_server_new");
@@ -733,6 +735,36 @@ static void test_campaign_pause_on_failure_ratio_and_resume(void **state)
     json_decref(cancelled);
 }
 
+static void test_delivery_timeout(void **state)
+{
+    fixture *f = *state;
+    stop_server(f);
+    f->delivery_timeout_s = 1;
+    start_server(f);
+    create_tenant(f, "acme", f->api_key);
+    register_device(f, EID_A, true, "north");
+    int64_t order = operation(f, EID_A, enable_op(), 201);
+    poll_result p;
+    poll(f, EID_A, &p);
+    assert_int_equal(p.choice, SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    eim_server_run_background(f->server);
+    char state_buf[32];
+    assert_string_equal(order_state(f, order, state_buf, sizeof state_buf), "delivered");
+    sleep(2);
+    eim_server_run_background(f->server);
+    assert_string_equal(order_state(f, order, state_buf, sizeof state_buf), "failed");
+    poll_result after;
+    poll(f, EID_A, &after);
+    assert_int_equal(after.choice, SGP32_GET_EIM_PACKAGE_RESPONSE_EIM_PACKAGE_ERROR);
+    /* the late result is refused */
+    uint8_t result[1024];
+    size_t len = build_result(EID_A, f->euicc_key, p.counter, p.txid, p.txid_len, 1, 0, result,
+                              sizeof result);
+    result_answer answer;
+    provide(f, result, len, &answer);
+    assert_int_equal(answer.error, 127);
+}
+
 static void skip_postgres(void **state)
 {
     (void)state;
@@ -749,7 +781,8 @@ static void skip_postgres(void **state)
         cmocka_unit_test_setup_teardown(test_malformed_esipa, SETUP, teardown),                    \
         cmocka_unit_test_setup_teardown(test_relay_smdp_down, SETUP, teardown),                    \
         cmocka_unit_test_setup_teardown(test_campaign_pause_on_failure_ratio_and_resume, SETUP,    \
-                                        teardown)
+                                        teardown),                                                 \
+        cmocka_unit_test_setup_teardown(test_delivery_timeout, SETUP, teardown)
 
 int main(void)
 {
