@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
+#include "bench/eim.h"
 #include "bench/http.h"
 #include "bench/ipa.h"
 #include "bench/smdp.h"
@@ -16,6 +17,7 @@ static const struct {
 } benches[] = {
     {"codec", bench_codec},
     {"crypto", bench_crypto},
+    {"eim", bench_eim},
     {"http", bench_http},
     {"ipa", bench_ipa},
     {"smdp", bench_smdp},

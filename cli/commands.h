@@ -13,6 +13,7 @@ int cli_pki(int argc, char **argv);
 int cli_euicc(int argc, char **argv);
 int cli_smdp(int argc, char **argv);
 int cli_ipa(int argc, char **argv);
+int cli_eim(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 
 #endif

@@ -10,12 +10,12 @@
 
 #include <jansson.h>
 
+#include "cli/commands.h"
 #include "core/log.h"
 #include "eim/server.h"
 #include "net/http_client.h"
 #include "net/json.h"
 
-int cli_eim(int argc, char **argv);
 
 static void usage(void)
 {

@@ -10,6 +10,7 @@ static const cli_command commands[] = {
     {"pki", "create a test PKI (CI, EUM, eUICCs, SM-DP+, eIM)", cli_pki},
     {"euicc", "run a software eUICC (socket, PC/SC via vpcd) and inspect its state", cli_euicc},
     {"smdp", "run the SM-DP+ (ES9+, ES2+), import profiles, list orders", cli_smdp},
+    {"eim", "run the eIM (ESipa, REST API, campaigns) or call its REST API", cli_eim},
     {"ipa", "IoT Profile Assistant (SGP.32 IPAd): poll the eIM, run its orders", cli_ipa},
     {"bench", "run benchmarks and print figures against same-run references", cli_bench},
 };
