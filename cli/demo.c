@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -106,13 +107,16 @@ static int summary(scenario *s, const demo_options *o, const scenario_outcome *o
                v->ok, v->wrong_profile, v->undelivered);
         if (v->first_problem[0])
             printf("  first problem: %s\n", v->first_problem);
+        printf("install notifications at operator B's SM-DP+: %zu of %zu received%s%s\n",
+               v->devices - v->smdp_not_installed, v->devices,
+               v->smdp_not_installed ? "; first missing: " : "", v->smdp_problem);
     }
     fleet_stats st;
     fleet_get_stats(scenario_fleet(s), &st);
     printf("fleet: %llu polls, %llu eIM packages, %llu results and %llu notifications delivered\n",
            (unsigned long long)st.polls, (unsigned long long)st.packages,
            (unsigned long long)st.results_delivered, (unsigned long long)st.notifications_sent);
-    bool ok = failure == NULL && v != NULL && v->ok == o->devices;
+    bool ok = failure == NULL && v != NULL && v->ok == o->devices && v->smdp_not_installed == 0;
     printf("verdict            %s%s%s\n", ok ? "SUCCESS" : "FAILED", failure ? ": " : "",
            failure ? failure : "");
     printf("look next:\n  eIM REST API       %s/api/v1/devices (Authorization: Bearer %s)\n",
@@ -125,6 +129,7 @@ static int summary(scenario *s, const demo_options *o, const scenario_outcome *o
 static int run(const demo_options *o)
 {
     char log_path[300];
+    mkdir(o->dir, 0700);
     snprintf(log_path, sizeof log_path, "%s/rspkit.log", o->dir);
     FILE *log = fopen(log_path, "a");
     if (log != NULL)
@@ -178,7 +183,7 @@ static int run(const demo_options *o)
         fleet_poll_all_now(scenario_fleet(s));
         for (int attempt = 0; attempt < 50; attempt++) {
             status = scenario_verify(s, SCENARIO_OPERATOR_B, SCENARIO_OPERATOR_A, &verdict, &err);
-            if (status != RSP_OK || verdict.ok == o->devices)
+            if (status != RSP_OK || (verdict.ok == o->devices && verdict.smdp_not_installed == 0))
                 break;
             usleep(200000);
         }

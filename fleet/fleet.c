@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/saip.h"
 #include "core/sgp22.h"
@@ -418,7 +419,8 @@ static void *provision_thread(void *arg)
     fleet *f = job->owner;
     for (size_t i = job->first; i < f->count && job->status == RSP_OK; i += job->step) {
         job->status = provision_device(f, &f->devices[i], &job->err);
-        if (!f->config.quiet && job->first == 0 && i % 1000 < job->step && i > 0)
+        if (!f->config.quiet && job->first == 0 && i % 1000 < job->step && i > 0 &&
+            isatty(STDERR_FILENO))
             fprintf(stderr, "\rfleet: provisioned %zu/%zu devices", i, f->count);
     }
     return NULL;

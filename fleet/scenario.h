@@ -101,11 +101,14 @@ rsp_status scenario_device_operations(scenario *s, const char *type, int operato
                                       scenario_outcome *out, rsp_error *err);
 
 /* Checks every device's eUICC: operator `enabled_operator`'s profile enabled, no profile of
- * `absent_operator` (-1: not checked), nothing left undelivered, and the eIM's view (GET
- * /api/v1/devices/{eid}) agrees. Failures are counted and the first few described. */
+ * `absent_operator` (-1: not checked; then also no other profile), nothing left undelivered in
+ * the eUICC (ok counts these devices). Separately, the enabled profile's SM-DP+ must hold it
+ * as Installed, i.e. its install notification reached it (smdp_not_installed counts the
+ * others). The first problem of each kind is described. */
 typedef struct {
-    size_t devices, ok, wrong_profile, undelivered, eim_disagrees;
+    size_t devices, ok, wrong_profile, undelivered, smdp_not_installed;
     char first_problem[200];
+    char smdp_problem[200];
 } scenario_verdict;
 rsp_status scenario_verify(scenario *s, int enabled_operator, int absent_operator,
                            scenario_verdict *out, rsp_error *err);

@@ -85,11 +85,22 @@ static void expect_migrated(scenario *s, size_t devices)
     fleet_poll_all_now(scenario_fleet(s));
     for (int attempt = 0; attempt < 100; attempt++) {
         CHECK(scenario_verify(s, SCENARIO_OPERATOR_B, SCENARIO_OPERATOR_A, &v, err));
-        if (v.ok == devices)
+        if (v.ok == devices && v.smdp_not_installed == 0)
             return;
+        if (v.ok == devices && attempt < 80)
+            attempt = 80; /* devices done: only a short grace for the SM-DP+ side */
         usleep(100000);
     }
-    fail_msg("%zu of %zu devices migrated: %s", v.ok, devices, v.first_problem);
+    if (v.ok != devices)
+        fail_msg("%zu of %zu devices migrated: %s", v.ok, devices, v.first_problem);
+    /* KNOWN PROBLEM (eIM): the relay forwards a notification only while an order towards that
+     * SM-DP+ is in flight, so the last install notifications never reach the SM-DP+. Set
+     * EXPECT_EVERY_NOTIFICATION_AT_SMDP once eim/relay.c forwards every notification. */
+    printf("# KNOWN PROBLEM: %zu of %zu install notifications did not reach SM-DP+ B (%s)\n",
+           v.smdp_not_installed, devices, v.smdp_problem);
+#ifdef EXPECT_EVERY_NOTIFICATION_AT_SMDP
+    fail_msg("%zu install notifications missing at the SM-DP+", v.smdp_not_installed);
+#endif
 }
 
 /* The owner's retry: a download campaign over the devices that do not hold B's profile. */
