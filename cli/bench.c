@@ -5,6 +5,7 @@
 
 #include "bench/bench.h"
 #include "bench/eim.h"
+#include "bench/euicc.h"
 #include "bench/http.h"
 #include "bench/ipa.h"
 #include "bench/smdp.h"
@@ -18,6 +19,7 @@ static const struct {
     {"codec", bench_codec},
     {"crypto", bench_crypto},
     {"eim", bench_eim},
+    {"euicc", bench_euicc},
     {"http", bench_http},
     {"ipa", bench_ipa},
     {"smdp", bench_smdp},
