@@ -1,7 +1,9 @@
-/* ESipa client, ASN.1 binding over HTTPS (SGP.32 v1.2 sections 6.1 and 6.3). */
+/* ESipa client over HTTPS (SGP.32 v1.2 sections 6.1 and 6.3): the eIM's address and TLS trust
+ * from the eUICC, the ASN.1 binding, and the choice of binding (JSON: esipa_json.c). */
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/sgp32.h"
 #include "ipa/ipa_internal.h"
 
@@ -61,6 +63,13 @@ static rsp_status take_config(ipa_instance *ipa, const sgp32_eim_configuration_d
         if (n < 0 || (size_t)n >= sizeof ipa->eim_url)
             return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0x81, 0, "ipa: eimFqdn too long");
     }
+    /* EimSupportedProtocol (SGP.32 v1.2 section 2.11.1.1.1) names transports, not bindings:
+     * an eIM without eimRetrieveHttps is still polled, but the log says why it may fail */
+    if (config->has_eim_supported_protocol && !schema_bits_get(&config->eim_supported_protocol, 0))
+        LOG_WARN("ipa", "the eIM configuration does not offer eimRetrieveHttps",
+                 LOG_STR("url", ipa->eim_url));
+    if (ipa->config.esipa_binding != IPA_ESIPA_BINDING_AUTO)
+        ipa->esipa_json = ipa->config.esipa_binding == IPA_ESIPA_BINDING_JSON;
     ipa->eim_wants_indirect = config->has_indirect_profile_download;
     ipa->has_association_token = config->has_association_token;
     ipa->association_token = config->association_token;
@@ -105,6 +114,30 @@ rsp_status ipa_esipa_load_config(ipa_instance *ipa, rsp_error *err)
     return st;
 }
 
+/* SGP.32 v1.2 section 6.1.1: HTTPS with the trust of trustedPublicKeyDataTls */
+rsp_status ipa_esipa_post(ipa_instance *ipa, const char *url, const char *content_type,
+                          der_view body, der_writer *response, long *http_status, rsp_error *err)
+{
+    ipa_http_request request = {
+        .url = url,
+        .content_type = content_type,
+        .body = body,
+    };
+    if (ipa->tls_pin_is_certificate)
+        request.trusted_certificate = der_view_make(ipa->tls_pin, ipa->tls_pin_len);
+    else
+        request.trusted_public_key = der_view_make(ipa->tls_pin, ipa->tls_pin_len);
+    rsp_error local = {0};
+    rsp_status st =
+        ipa->platform.http_post(ipa->platform.http_ctx, &request, response, http_status, &local);
+    if (st != RSP_OK) {
+        ipa->unreachable_polls++;
+        return rsp_error_set(err, RSP_ERR_IO, 0, 0, "ipa: eIM unreachable: %s", local.message);
+    }
+    ipa->unreachable_polls = 0;
+    return RSP_OK;
+}
+
 /* SGP.32 v1.2 section 6.1: one HTTPS POST per ESipa function, ASN.1 payload both ways. */
 rsp_status ipa_esipa_exchange(ipa_instance *ipa, der_view message, der_writer *answer,
                               rsp_error *err)
@@ -112,24 +145,22 @@ rsp_status ipa_esipa_exchange(ipa_instance *ipa, der_view message, der_writer *a
     rsp_status st = ipa_esipa_load_config(ipa, err);
     if (st != RSP_OK)
         return st;
-    ipa_http_request request = {
-        .url = ipa->eim_url,
-        .content_type = ESIPA_CONTENT_TYPE,
-        .body = message,
-    };
-    if (ipa->tls_pin_is_certificate)
-        request.trusted_certificate = der_view_make(ipa->tls_pin, ipa->tls_pin_len);
-    else
-        request.trusted_public_key = der_view_make(ipa->tls_pin, ipa->tls_pin_len);
+    if (ipa->esipa_json)
+        return ipa_esipa_json_exchange(ipa, message, answer, err);
     long status = 0;
     size_t before = answer->len;
-    rsp_error local = {0};
-    st = ipa->platform.http_post(ipa->platform.http_ctx, &request, answer, &status, &local);
-    if (st != RSP_OK) {
-        ipa->unreachable_polls++;
-        return rsp_error_set(err, RSP_ERR_IO, 0, 0, "ipa: eIM unreachable: %s", local.message);
+    st = ipa_esipa_post(ipa, ipa->eim_url, ESIPA_CONTENT_TYPE, message, answer, &status, err);
+    if (st != RSP_OK)
+        return st;
+    if (ipa->config.esipa_binding == IPA_ESIPA_BINDING_AUTO && (status == 404 || status == 415)) {
+        /* the eIM does not serve the ASN.1 binding there: nothing was processed, so the same
+         * message goes out again over the JSON binding, which stays chosen */
+        LOG_INFO("ipa", "eIM refused the ASN.1 binding, using the JSON binding",
+                 LOG_INT("http_status", status));
+        answer->len = before;
+        ipa->esipa_json = true;
+        return ipa_esipa_json_exchange(ipa, message, answer, err);
     }
-    ipa->unreachable_polls = 0;
     if (status == 204 && answer->len == before)
         return RSP_OK; /* functions without response data (HandleNotification) */
     if (status != 200)

@@ -1,8 +1,8 @@
 /* libipa: the IoT Profile Assistant in the device (IPAd, SGP.32 v1.2 section 2.1.1).
  *
- * The IPA is a courier between the eIM (ESipa, ASN.1 binding over HTTPS) and the eUICC's ISD-R
- * (ES10 over APDUs). It needs no cryptography of its own: every signed structure is relayed as
- * the exact bytes it arrived in.
+ * The IPA is a courier between the eIM (ESipa over HTTPS, ASN.1 or JSON binding) and the eUICC's
+ * ISD-R (ES10 over APDUs). It needs no cryptography of its own: every signed structure is relayed
+ * as the exact bytes it arrived in.
  *
  * Portability: the library depends only on rspkit_core and on the platform hooks below (APDU
  * transport, HTTP(S) POST, persistent key/value storage, allocation, randomness). It has no
@@ -78,10 +78,22 @@ typedef struct {
     void *random_ctx;
 } ipa_platform;
 
+/* ESipa binding towards the eIM (SGP.32 v1.2 sections 6.1 and 6.4). */
+typedef enum {
+    /* ASN.1, switching to JSON for the rest of the instance's life when the eIM answers the
+     * ASN.1 path with HTTP 404 or 415 (the eIM configuration has no field naming the
+     * binding: EimSupportedProtocol only says HTTPS or CoAPS, retrieve or inject). */
+    IPA_ESIPA_BINDING_AUTO = 0,
+    IPA_ESIPA_BINDING_ASN1, /* POST /gsma/rsp2/asn1, application/x-gsma-rsp-asn1 */
+    IPA_ESIPA_BINDING_JSON, /* POST /gsma/rsp2/esipa/<function>, application/json */
+} ipa_esipa_binding;
+
 typedef struct {
     /* eIM endpoint; NULL: "https://<eimFqdn>/gsma/rsp2/asn1" from the eUICC's eIM
-     * configuration (SGP.32 v1.2 section 6.1). */
+     * configuration (SGP.32 v1.2 section 6.1). The JSON binding uses its origin
+     * (scheme://host[:port]) followed by /gsma/rsp2/esipa/<function>. */
     const char *eim_url;
+    ipa_esipa_binding esipa_binding;
     /* Which associated eIM to poll (eimId); NULL: the first one configured. */
     const char *eim_id;
     /* DeviceInfo for ctxParams1 and IpaEuiccData (SGP.22 v2.5 section 4.2): TAC, 4 octets. */

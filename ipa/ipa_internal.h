@@ -37,7 +37,9 @@ struct ipa {
     bool tls_pin_is_certificate;
     bool has_association_token;
     int64_t association_token;
-    bool eim_wants_indirect; /* indirectProfileDownload present */
+    bool eim_wants_indirect;   /* indirectProfileDownload present */
+    bool esipa_json;           /* the JSON binding is in use */
+    unsigned esipa_json_calls; /* functionCallIdentifier of the last JSON request */
 
     bool has_state_change;
     int64_t state_change_cause;
@@ -75,6 +77,15 @@ rsp_status ipa_es10_cancel_session(ipa_instance *ipa, der_view transaction_id, i
 rsp_status ipa_esipa_load_config(ipa_instance *ipa, rsp_error *err);
 rsp_status ipa_esipa_exchange(ipa_instance *ipa, der_view message, der_writer *answer,
                               rsp_error *err);
+
+/* One HTTPS POST to the eIM with its configured TLS trust; RSP_ERR_IO when no HTTP answer
+ * came (counted as an unreachable eIM). The body is appended to response. */
+rsp_status ipa_esipa_post(ipa_instance *ipa, const char *url, const char *content_type,
+                          der_view body, der_writer *response, long *http_status, rsp_error *err);
+/* The same exchange as ipa_esipa_exchange over the JSON binding (esipa_json.c): the message
+ * and the appended answer keep their ASN.1 binding shapes. */
+rsp_status ipa_esipa_json_exchange(ipa_instance *ipa, der_view message, der_writer *answer,
+                                   rsp_error *err);
 
 /* ES9+ JSON binding to the SM-DP+ for the direct download (es9_json.c): message is an
  * ESipa-shaped ES9+ request (BF39, BF3B, BF3A, BF41) or a PendingNotification (BF37) for
