@@ -93,6 +93,7 @@ struct fleet {
     _Atomic double drop_rate;
     _Atomic uint32_t delay_ms;
     _Atomic double reboot_rate;
+    atomic_bool lose_answers;
     /* figures */
     atomic_uint_fast64_t polls, poll_failures, packages, results, notifications, http_requests,
         http_dropped, reboots, polls_running;
@@ -163,8 +164,10 @@ static rsp_status device_http(void *ctx, const ipa_http_request *request, der_wr
         sleep_ms(delay);
     double drop = atomic_load(&f->drop_rate);
     double draw = drop > 0 ? random_unit(&d->rng) : 1.0;
-    /* Half the drops lose the request, half lose the answer after the server acted on it. */
-    if (draw < drop / 2) {
+    /* Half the drops lose the request, half lose the answer after the server acted on it
+     * (unless answers are spared: then every drop loses the request). */
+    bool answers = atomic_load(&f->lose_answers);
+    if (draw < (answers ? drop / 2 : drop)) {
         atomic_fetch_add(&f->http_dropped, 1);
         return rsp_error_set(err, RSP_ERR_IO, 0, 0, "request dropped (injected)");
     }
@@ -670,6 +673,7 @@ static rsp_status fleet_alloc(const fleet_config *config, fleet **out, rsp_error
     atomic_store(&f->drop_rate, config->drop_rate);
     atomic_store(&f->delay_ms, config->delay_ms);
     atomic_store(&f->reboot_rate, config->reboot_rate);
+    atomic_store(&f->lose_answers, true);
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->wake, NULL);
     f->count = config->devices;
@@ -842,6 +846,11 @@ void fleet_poll_device_now(fleet *f, size_t index)
     }
     pthread_cond_signal(&f->wake);
     pthread_mutex_unlock(&f->lock);
+}
+
+void fleet_set_answer_loss(fleet *f, bool lose_answers)
+{
+    atomic_store(&f->lose_answers, lose_answers);
 }
 
 void fleet_set_faults(fleet *f, double drop_rate, uint32_t delay_ms, double reboot_rate)

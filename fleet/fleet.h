@@ -95,6 +95,9 @@ size_t fleet_size(const fleet *f);
 void fleet_get_stats(fleet *f, fleet_stats *out);
 /* Makes every device due now (a device busy polling polls again right after). */
 void fleet_poll_all_now(fleet *f);
+/* true (default): half the dropped exchanges lose the answer after the server acted on the
+ * request; false: every drop loses the request before it is sent. */
+void fleet_set_answer_loss(fleet *f, bool lose_answers);
 /* Makes one device due now (the eIM's wake-up of a device it has work for). */
 void fleet_poll_device_now(fleet *f, size_t index);
 /* Changes the failure injection while the fleet runs. */

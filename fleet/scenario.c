@@ -411,8 +411,9 @@ static rsp_status start_everything(scenario *s, rsp_error *err)
                  s->eim[0].url);
     scenario_record_step(s, "servers up (PKI, 2 SM-DP+, eIM)", scenario_now() - t0);
     double t1 = scenario_now();
-    char fqdn[64];
+    char fqdn[64], state_dir[300];
     snprintf(fqdn, sizeof fqdn, "%s", s->eim[0].url + strlen("https://"));
+    snprintf(state_dir, sizeof state_dir, "%s/devices", s->dir);
     fleet_config fc = {
         .devices = s->config.devices,
         .pki_dir = s->pki,
@@ -423,6 +424,7 @@ static rsp_status start_everything(scenario *s, rsp_error *err)
         .poll_interval_ms = s->config.poll_interval_ms,
         .poll_jitter_ms = s->config.poll_interval_ms / 4,
         .quiet = s->config.progress == NULL,
+        .state_dir = s->config.state_files ? state_dir : NULL,
     };
     if (status == RSP_OK)
         status = fleet_new(&fc, &s->devices, err);

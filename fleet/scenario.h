@@ -39,7 +39,8 @@ typedef struct {
     /* SQLite synchronous=NORMAL for the SM-DP+ (one fsync per checkpoint instead of per
      * commit); false keeps the servers' durable default. */
     bool relaxed_durability;
-    FILE *progress; /* progress lines while waiting; NULL: silent */
+    FILE *progress;   /* progress lines while waiting; NULL: silent */
+    bool state_files; /* one eUICC state file per device under work_dir/devices */
 } scenario_config;
 
 /* What a campaign or a batch of device operations ended with. */

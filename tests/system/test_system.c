@@ -30,7 +30,7 @@ static const char *package_path(void)
     return access(path, R_OK) == 0 ? path : NULL;
 }
 
-static scenario *start(size_t devices)
+static scenario *start_with(size_t devices, bool state_files)
 {
     if (package_path() == NULL) {
         printf("# SKIPPED LOUDLY: %s/testdata/ts48 is absent; the system test needs a TS.48 "
@@ -46,13 +46,19 @@ static scenario *start(size_t devices)
                               .fleet_workers = 4,
                               .poll_interval_ms = 500,
                               .step_timeout_s = 20,
-                              .progress = stdout};
+                              .progress = stdout,
+                              .state_files = state_files};
     scenario *s = NULL;
     rsp_error err = {0};
     rsp_status status = scenario_start(&config, &s, &err);
     if (status != RSP_OK)
         fail_msg("scenario_start: %s", err.message);
     return s;
+}
+
+static scenario *start(size_t devices)
+{
+    return start_with(devices, false);
 }
 
 static void finish(scenario *s)
@@ -301,6 +307,67 @@ static void test_eim_handover(void **state)
     finish(s);
 }
 
+/* Devices with their eUICC state in files, on a bad network: a tenth of the HTTP requests lost
+ * and power cuts in one poll of twenty during the migration's downloads. Every order ends
+ * succeeded or failed with a reason, and once the network heals no eUICC keeps a result or a
+ * notification undelivered, none holds a duplicate, and A's profile is still the enabled one.
+ * The owner then retries the failed downloads once; what still fails is reported (an SM-DP+
+ * session left open by a cut download refuses the retry until it expires). */
+static void test_faults_with_state_files(void **state)
+{
+    (void)state;
+    scenario *s = start_with(DEVICES, true);
+    provision_on_a(s, DEVICES);
+    fleet *f = scenario_fleet(s);
+    fleet_set_answer_loss(f, false);
+    fleet_set_faults(f, 0.1, 0, 0.05);
+    scenario_outcome o;
+    CHECK(scenario_campaign_download(s, SCENARIO_OPERATOR_B, 1.0, &o, err));
+    fleet_set_faults(f, 0, 0, 0);
+    fleet_stats st;
+    fleet_get_stats(f, &st);
+    printf("# with faults: %zu of %d downloads succeeded; %llu HTTP requests dropped, %llu "
+           "reboots\n",
+           o.succeeded, DEVICES, (unsigned long long)st.http_dropped,
+           (unsigned long long)st.reboots);
+    assert_int_equal(o.succeeded + o.failed, DEVICES);
+    assert_true(st.http_dropped > 0);
+    scenario_verdict v;
+    fleet_poll_all_now(f);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        CHECK(scenario_verify(s, SCENARIO_OPERATOR_A, -1, &v, err));
+        if (v.ok == DEVICES)
+            break;
+        usleep(100000);
+    }
+    if (v.ok != DEVICES)
+        fail_msg("after the faults: %zu of %d devices clean: %s", v.ok, DEVICES, v.first_problem);
+    for (size_t i = 0; i < DEVICES; i++) {
+        fleet_profile profiles[4];
+        size_t count = 0;
+        CHECK(fleet_device_profiles(f, i, profiles, 4, &count, err));
+        assert_true(count >= 1 && count <= 2);
+    }
+    size_t retry[DEVICES], n = 0;
+    for (size_t i = 0; i < DEVICES; i++) {
+        fleet_profile profiles[4];
+        size_t count = 0;
+        CHECK(fleet_device_profiles(f, i, profiles, 4, &count, err));
+        if (count < 2)
+            retry[n++] = i;
+    }
+    assert_int_equal(n, o.failed);
+    if (n > 0) {
+        CHECK(scenario_campaign_download_subset(s, SCENARIO_OPERATOR_B, 1.0, retry, n, &o, err));
+        CHECK(scenario_campaign_wait(s, o.campaign_id, false, &o, err));
+        assert_int_equal(o.succeeded + o.failed, n);
+        if (o.failed > 0)
+            printf("# KNOWN PROBLEM: %zu of %zu retried downloads refused again (%s)\n", o.failed,
+                   n, o.first_reason);
+    }
+    finish(s);
+}
+
 int main(void)
 {
     log_set_level(LOG_LEVEL_WARN);
@@ -313,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_smdp_outage_pauses_campaign),
         cmocka_unit_test(test_reboot_mid_download),
         cmocka_unit_test(test_eim_handover),
+        cmocka_unit_test(test_faults_with_state_files),
     };
     return cmocka_run_group_tests_name("system", tests, NULL, NULL);
 }
