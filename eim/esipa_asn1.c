@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "core/sgp32.h"
 #include "crypto/random.h"
-#include "crypto/signature_gsma.h"
+#include "eim/package.h"
 #include "eim/rest.h"
 #include "eim/storage.h"
 
@@ -66,71 +66,6 @@ typedef struct {
     int64_t order_id;
 } handout_ctx;
 
-/* EuiccPackageSigned with a fresh counter, signed (SGP.32 v1.2 section 2.11.1.1). */
-static rsp_status build_euicc_package(handout_ctx *ctx, const uint8_t *body, size_t body_len,
-                                      int64_t counter, const int64_t *token,
-                                      const uint8_t txid[EIM_TRANSACTION_ID_SIZE], rsp_error *err)
-{
-    const char *eim_id = ctx->server->config.eim_id;
-    der_writer signed_part;
-    der_writer_init_dynamic(&signed_part, NULL);
-    size_t mark = der_begin(&signed_part, 0x30);
-    der_put_tlv(&signed_part, 0x80, (const uint8_t *)eim_id, strlen(eim_id));
-    der_put_tlv(&signed_part, 0x5A, ctx->eid.data, ctx->eid.len);
-    der_put_int64(&signed_part, 0x81, counter);
-    der_put_tlv(&signed_part, 0x82, txid, EIM_TRANSACTION_ID_SIZE);
-    der_put_raw(&signed_part, body, body_len);
-    der_end(&signed_part, mark);
-    rsp_status status = der_writer_status(&signed_part);
-    der_writer package;
-    der_writer_init_dynamic(&package, NULL);
-    if (status == RSP_OK)
-        status = rsp_eim_package_request_build(ctx->server->eim_key, der_writer_view(&signed_part),
-                                               token, &package, err);
-    else
-        rsp_error_set(err, status, 0, 0, "cannot encode EuiccPackageSigned");
-    der_writer_free(&signed_part);
-    if (status == RSP_OK)
-        ctx->package = der_writer_take(&package, &ctx->package_len);
-    der_writer_free(&package);
-    return status;
-}
-
-/* IpaEuiccDataRequest / ProfileDownloadTriggerRequest with the transaction id added. */
-static rsp_status build_with_transaction(handout_ctx *ctx, const schema_type *type,
-                                         const uint8_t *body, size_t body_len,
-                                         const uint8_t txid[EIM_TRANSACTION_ID_SIZE],
-                                         rsp_error *err)
-{
-    union {
-        sgp32_ipa_euicc_data_request data;
-        sgp32_profile_download_trigger_request trigger;
-    } value;
-    uint8_t arena_buf[4096];
-    schema_arena arena;
-    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
-    rsp_status status = schema_decode(type, der_view_make(body, body_len), &value, &arena, err);
-    if (status != RSP_OK)
-        return status;
-    der_view id = der_view_make(txid, EIM_TRANSACTION_ID_SIZE);
-    if (type == &sgp32_ipa_euicc_data_request_type) {
-        value.data.has_eim_transaction_id = true;
-        value.data.eim_transaction_id = id;
-    } else {
-        value.trigger.has_eim_transaction_id = true;
-        value.trigger.eim_transaction_id = id;
-    }
-    der_writer w;
-    der_writer_init_dynamic(&w, NULL);
-    status = schema_encode(type, &value, &w);
-    if (status == RSP_OK)
-        ctx->package = der_writer_take(&w, &ctx->package_len);
-    else
-        rsp_error_set(err, status, 0, 0, "cannot encode the stored order");
-    der_writer_free(&w);
-    return status;
-}
-
 static rsp_status mark_delivered(store_conn *conn, handout_ctx *ctx, bool has_counter,
                                  int64_t counter, const char *txid_hex, rsp_error *err)
 {
@@ -161,37 +96,45 @@ static rsp_status mark_delivered(store_conn *conn, handout_ctx *ctx, bool has_co
     return status;
 }
 
+/* The order's package: an eUICC Package signed with a fresh counter (SGP.32 v1.2 section
+ * 2.11.1.1), or the stored request with the transaction id (sections 2.11.1.2, 2.11.1.3). */
 static rsp_status handout_pending(store_conn *conn, handout_ctx *ctx, const char *kind,
-                                  const uint8_t *body, size_t body_len, int64_t counter,
-                                  const int64_t *token, rsp_error *err)
+                                  der_view body, int64_t counter, const int64_t *token,
+                                  rsp_error *err)
 {
-    uint8_t txid[EIM_TRANSACTION_ID_SIZE];
-    if (rsp_random_bytes(txid, sizeof txid) != RSP_OK)
+    eim_package_header header = {.eim_id = ctx->server->config.eim_id,
+                                 .transaction_id_len = EIM_TRANSACTION_ID_SIZE};
+    if (rsp_random_bytes(header.transaction_id, EIM_TRANSACTION_ID_SIZE) != RSP_OK)
         return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "no random transaction id");
     char txid_hex[2 * EIM_TRANSACTION_ID_SIZE + 1];
-    eim_hex(txid, sizeof txid, txid_hex);
+    eim_hex(header.transaction_id, EIM_TRANSACTION_ID_SIZE, txid_hex);
+    der_writer package;
+    der_writer_init_dynamic(&package, NULL);
     rsp_status status;
-    bool has_counter = false;
-    if (strcmp(kind, EIM_KIND_EUICC_PACKAGE) == 0) {
+    bool has_counter = strcmp(kind, EIM_KIND_EUICC_PACKAGE) == 0;
+    if (has_counter) {
         /* Strictly increasing per EID, taken under the device row lock and committed with
          * the package: a counter is never used twice, even across processes. */
-        counter += 1;
-        has_counter = true;
-        status = build_euicc_package(ctx, body, body_len, counter, token, txid, err);
-    } else if (strcmp(kind, EIM_KIND_IPA_EUICC_DATA) == 0) {
-        status = build_with_transaction(ctx, &sgp32_ipa_euicc_data_request_type, body, body_len,
-                                        txid, err);
+        header.counter_value = counter + 1;
+        memcpy(header.eid, ctx->eid.data, EIM_EID_SIZE);
+        header.has_association_token = token != NULL;
+        header.association_token = token != NULL ? *token : 0;
+        status = eim_package_build_encoded(ctx->server->eim_key, &header, body, &package, err);
     } else {
-        status = build_with_transaction(ctx, &sgp32_profile_download_trigger_request_type, body,
-                                        body_len, txid, err);
+        status = eim_request_with_transaction(
+            body, der_view_make(header.transaction_id, EIM_TRANSACTION_ID_SIZE), &package, err);
     }
     if (status == RSP_OK)
-        status = mark_delivered(conn, ctx, has_counter, counter, txid_hex, err);
+        ctx->package = der_writer_take(&package, &ctx->package_len);
+    der_writer_free(&package);
+    if (status == RSP_OK)
+        status = mark_delivered(conn, ctx, has_counter, header.counter_value, txid_hex, err);
     if (status == RSP_OK) {
         char detail[128];
         snprintf(detail, sizeof detail,
                  "{\"orderId\":%lld,\"counter\":%lld,\"transactionId\":\"%s\"}",
-                 (long long)ctx->order_id, has_counter ? (long long)counter : -1LL, txid_hex);
+                 (long long)ctx->order_id, has_counter ? (long long)header.counter_value : -1LL,
+                 txid_hex);
         status = eim_storage_device_event(conn, ctx->tenant_id, NULL, ctx->device_id,
                                           "package.sent", kind, detail, err);
     }
@@ -270,7 +213,7 @@ static rsp_status handout_transaction(store_conn *conn, void *user, rsp_error *e
         return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory for a package");
     }
     if (!delivered)
-        status = handout_pending(conn, ctx, kind, body, body_len, counter,
+        status = handout_pending(conn, ctx, kind, der_view_make(body, body_len), counter,
                                  has_token ? &token : NULL, err);
     free(body);
     return status;
@@ -359,6 +302,8 @@ typedef struct {
     bool has_seq;
     int64_t seq;
     der_view raw; /* the result TLV as received */
+    /* an EuiccPackageResult, verified: matched against the package found (eim/package.h) */
+    const eim_package_outcome *package_result;
     /* what to record */
     const char *state; /* "succeeded" / "failed" */
     const char *reason;
@@ -379,8 +324,29 @@ typedef struct {
     const char *why;
     int64_t order_id;
     char reason_buf[96];
+    char why_buf[sizeof(((rsp_error *)0)->message)];
     char installed_iccid[24]; /* from a successful installation result: follow-ups use it */
 } record_ctx;
+
+/* The package the order holds answers the verified result: eimId, counterValue and
+ * eimTransactionId (SGP.32 v1.2 section 2.11.2.1) by the same rules as every eIM user. */
+static bool package_matches(record_ctx *ctx, const char *txid_hex)
+{
+    eim_package_header header = {.eim_id = ctx->server->config.eim_id,
+                                 .counter_value = ctx->counter};
+    long txid_len = txid_hex != NULL
+                        ? der_hex_decode(txid_hex, header.transaction_id, EIM_TRANSACTION_ID_MAX)
+                        : 0;
+    header.transaction_id_len = txid_len > 0 ? (size_t)txid_len : 0;
+    rsp_error match_err = {0};
+    if (der_hex_decode(ctx->device->eid, header.eid, EIM_EID_SIZE) == EIM_EID_SIZE &&
+        eim_package_result_match(&header, ctx->package_result, &match_err) == RSP_OK)
+        return true;
+    snprintf(ctx->why_buf, sizeof ctx->why_buf, "%s",
+             match_err.message[0] != '\0' ? match_err.message : "stored EID unreadable");
+    ctx->why = ctx->why_buf;
+    return false;
+}
 
 static rsp_status find_order(store_conn *conn, record_ctx *ctx, char *state, size_t state_size,
                              bool *found, rsp_error *err)
@@ -405,7 +371,9 @@ static rsp_status find_order(store_conn *conn, record_ctx *ctx, char *state, siz
         ctx->order_id = store_column_int64(stmt, 0);
         snprintf(state, state_size, "%s", store_column_text(stmt, 1));
         const char *txid = store_column_text(stmt, 2);
-        if (ctx->txid[0] != '\0' && (txid == NULL || strcmp(txid, ctx->txid) != 0)) {
+        if (ctx->package_result != NULL) {
+            *found = package_matches(ctx, txid);
+        } else if (ctx->txid[0] != '\0' && (txid == NULL || strcmp(txid, ctx->txid) != 0)) {
             *found = false;
             ctx->why = "eimTransactionId does not match the package";
         }
@@ -752,82 +720,62 @@ static rsp_status run_record(eim_server *server, record_ctx *ctx, rsp_error *err
     return status;
 }
 
-/* One EuiccPackageResult (BF51): verify the eUICC's signature, match the package, record.
- * *ack receives the sequence number to acknowledge, if any. */
+/* One EuiccPackageResult (BF51): verify the eUICC's signature, match the package, record
+ * (SGP.32 v1.2 section 2.11.2.1). *ack receives the sequence number to acknowledge, if any. */
 static rsp_status process_euicc_package_result(eim_server *server, const device_row *device,
                                                der_view raw, const sgp32_euicc_package_result *r,
                                                bool *has_ack, int64_t *ack, bool *refused,
                                                rsp_error *err)
 {
     record_ctx ctx = {.device = device, .kind = EIM_KIND_EUICC_PACKAGE, .raw = raw};
-    const char *eim_id = server->config.eim_id;
-    der_view result_eim_id = {0};
+    eim_package_outcome outcome;
+    rsp_error verify_err = {0};
     *has_ack = false;
     *refused = true;
-    if (r->choice == SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_ERROR_UNSIGNED) {
-        const sgp32_euicc_package_error_unsigned *u = &r->u.euicc_package_error_unsigned;
-        result_eim_id = u->eim_id;
-        if (!u->has_eim_transaction_id || u->eim_transaction_id.len > 16) {
+    bool is_signed = r->choice != SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_ERROR_UNSIGNED;
+    if (is_signed && device->euicc_key == NULL) {
+        refuse(server, device, "no eUICC certificate known for this EID");
+        return RSP_OK;
+    }
+    if (eim_package_result_open(device->euicc_key, device->has_token ? &device->token : NULL, raw,
+                                r, &outcome, &verify_err) != RSP_OK) {
+        refuse(server, device, "eUICC signature does not verify");
+        return RSP_OK;
+    }
+    ctx.package_result = &outcome;
+    if (outcome.kind == EIM_RESULT_ERROR_UNSIGNED) {
+        if (!outcome.has_transaction_id || outcome.transaction_id.len > EIM_TRANSACTION_ID_MAX) {
             refuse(server, device, "unsigned error without eimTransactionId");
             return RSP_OK;
         }
-        eim_hex(u->eim_transaction_id.data, u->eim_transaction_id.len, ctx.txid);
+        eim_hex(outcome.transaction_id.data, outcome.transaction_id.len, ctx.txid);
         ctx.state = "failed";
         ctx.reason = "euiccPackageErrorUnsigned";
         ctx.summary = strdup("[{\"type\":\"euiccPackageErrorUnsigned\",\"ok\":false}]");
-    } else {
-        if (device->euicc_key == NULL) {
-            refuse(server, device, "no eUICC certificate known for this EID");
-            return RSP_OK;
-        }
-        uint32_t alternative = 0;
-        der_view signed_data;
-        rsp_error verify_err = {0};
-        if (rsp_euicc_package_result_open(device->euicc_key, raw,
-                                          device->has_token ? &device->token : NULL, &alternative,
-                                          &signed_data, &verify_err) != RSP_OK) {
-            refuse(server, device, "eUICC signature does not verify");
-            return RSP_OK;
-        }
+    } else if (outcome.kind == EIM_RESULT_SIGNED) {
         ctx.by_counter = true;
-        if (r->choice == SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_RESULT_SIGNED) {
-            const sgp32_euicc_package_result_data_signed *d =
-                &r->u.euicc_package_result_signed.euicc_package_result_data_signed;
-            result_eim_id = d->eim_id;
-            ctx.counter = d->counter_value;
-            ctx.has_seq = true;
-            ctx.seq = d->seq_number;
-            if (d->has_eim_transaction_id && d->eim_transaction_id.len <= 16)
-                eim_hex(d->eim_transaction_id.data, d->eim_transaction_id.len, ctx.txid);
-            summarise_results(&ctx, &d->euicc_result);
-        } else {
-            const sgp32_euicc_package_error_data_signed *d =
-                &r->u.euicc_package_error_signed.euicc_package_error_data_signed;
-            result_eim_id = d->eim_id;
-            ctx.counter = d->counter_value;
-            if (d->has_eim_transaction_id && d->eim_transaction_id.len <= 16)
-                eim_hex(d->eim_transaction_id.data, d->eim_transaction_id.len, ctx.txid);
-            snprintf(ctx.reason_buf, sizeof ctx.reason_buf, "euiccPackageErrorCode:%lld",
-                     (long long)d->euicc_package_error_code);
-            ctx.state = "failed";
-            ctx.reason = ctx.reason_buf;
-            json_t *summary = json_pack("[{s:s, s:I, s:b}]", "type", "euiccPackageErrorSigned",
-                                        "code", (json_int_t)d->euicc_package_error_code, "ok", 0);
-            ctx.summary = json_dumps(summary, JSON_COMPACT);
-            json_decref(summary);
-        }
-    }
-    rsp_status status = RSP_OK;
-    if (result_eim_id.len != strlen(eim_id) ||
-        memcmp(result_eim_id.data, eim_id, result_eim_id.len) != 0) {
-        refuse(server, device, "result addressed to another eIM");
+        ctx.counter = outcome.counter_value;
+        ctx.has_seq = true;
+        ctx.seq = outcome.seq_number;
+        summarise_results(
+            &ctx, &r->u.euicc_package_result_signed.euicc_package_result_data_signed.euicc_result);
     } else {
-        status = run_record(server, &ctx, err);
-        if (status == RSP_OK && ctx.outcome != OUTCOME_REFUSED) {
-            *refused = false;
-            *has_ack = ctx.has_seq;
-            *ack = ctx.seq;
-        }
+        ctx.by_counter = true;
+        ctx.counter = outcome.counter_value;
+        snprintf(ctx.reason_buf, sizeof ctx.reason_buf, "euiccPackageErrorCode:%lld",
+                 (long long)outcome.error_code);
+        ctx.state = "failed";
+        ctx.reason = ctx.reason_buf;
+        json_t *summary = json_pack("[{s:s, s:I, s:b}]", "type", "euiccPackageErrorSigned", "code",
+                                    (json_int_t)outcome.error_code, "ok", 0);
+        ctx.summary = json_dumps(summary, JSON_COMPACT);
+        json_decref(summary);
+    }
+    rsp_status status = run_record(server, &ctx, err);
+    if (status == RSP_OK && ctx.outcome != OUTCOME_REFUSED) {
+        *refused = false;
+        *has_ack = ctx.has_seq;
+        *ack = ctx.seq;
     }
     free_record(&ctx);
     return status;

@@ -64,6 +64,23 @@ rsp_status eim_package_build(const rsp_private_key *eim_key, const eim_package_h
     return status;
 }
 
+/* SGP.32 v1.2 section 2.11.1.1: EuiccPackageRequest from an encoded EuiccPackage */
+rsp_status eim_package_build_encoded(const rsp_private_key *eim_key,
+                                     const eim_package_header *header, der_view euicc_package,
+                                     der_writer *out, rsp_error *err)
+{
+    /* Stored packages are a few operations; the arena holds their lists. */
+    uint8_t arena_buffer[4096];
+    schema_arena arena;
+    sgp32_euicc_package package;
+    schema_arena_init(&arena, arena_buffer, sizeof(arena_buffer));
+    rsp_status status =
+        schema_decode(&sgp32_euicc_package_type, euicc_package, &package, &arena, err);
+    if (status == RSP_OK)
+        status = eim_package_build(eim_key, header, &package, out, err);
+    return status;
+}
+
 /* SGP.32 v1.2 section 2.11.1.1.3: psmoList */
 rsp_status eim_package_build_psmos(const rsp_private_key *eim_key, const eim_package_header *header,
                                    const sgp32_psmo *psmos, size_t count, der_writer *out,
@@ -123,24 +140,11 @@ static rsp_status check_certificate_eid(const rsp_certificate *certificate, cons
     return RSP_OK;
 }
 
-static rsp_status check_common(const eim_package_header *header, der_view eim_id,
-                               int64_t counter_value, bool has_transaction_id,
-                               der_view transaction_id, rsp_error *err)
+/* The fields of the decoded result the eIM matches and reports; no check. */
+static void fill_outcome(const sgp32_euicc_package_result *result, eim_package_outcome *out)
 {
-    if (!eim_id_matches(header, eim_id))
-        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "result names another eimId");
-    if (counter_value != header->counter_value)
-        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "result counterValue %lld, package %lld",
-                             (long long)counter_value, (long long)header->counter_value);
-    if (!transaction_matches(header, has_transaction_id, transaction_id))
-        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "eimTransactionId does not match");
-    return RSP_OK;
-}
-
-static rsp_status fill_outcome(const eim_package_header *header, eim_package_outcome *out,
-                               rsp_error *err)
-{
-    const sgp32_euicc_package_result *result = &out->result;
+    memset(out, 0, sizeof(*out));
+    out->result = *result;
     if (result->choice == SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_RESULT_SIGNED) {
         const sgp32_euicc_package_result_data_signed *data =
             &result->u.euicc_package_result_signed.euicc_package_result_data_signed;
@@ -148,23 +152,74 @@ static rsp_status fill_outcome(const eim_package_header *header, eim_package_out
         out->seq_number = data->seq_number;
         out->operations = (const sgp32_euicc_result_data *)data->euicc_result.items;
         out->operation_count = data->euicc_result.count;
-        return check_common(header, data->eim_id, data->counter_value, data->has_eim_transaction_id,
-                            data->eim_transaction_id, err);
-    }
-    if (result->choice == SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_ERROR_SIGNED) {
+        out->eim_id = data->eim_id;
+        out->counter_value = data->counter_value;
+        out->has_transaction_id = data->has_eim_transaction_id;
+        out->transaction_id = data->eim_transaction_id;
+    } else if (result->choice == SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_ERROR_SIGNED) {
         const sgp32_euicc_package_error_data_signed *data =
             &result->u.euicc_package_error_signed.euicc_package_error_data_signed;
         out->kind = EIM_RESULT_ERROR_SIGNED;
         out->error_code = data->euicc_package_error_code;
-        return check_common(header, data->eim_id, data->counter_value, data->has_eim_transaction_id,
-                            data->eim_transaction_id, err);
+        out->eim_id = data->eim_id;
+        out->counter_value = data->counter_value;
+        out->has_transaction_id = data->has_eim_transaction_id;
+        out->transaction_id = data->eim_transaction_id;
+    } else {
+        const sgp32_euicc_package_error_unsigned *data = &result->u.euicc_package_error_unsigned;
+        out->kind = EIM_RESULT_ERROR_UNSIGNED;
+        out->eim_id = data->eim_id;
+        out->has_transaction_id = data->has_eim_transaction_id;
+        out->transaction_id = data->eim_transaction_id;
     }
-    const sgp32_euicc_package_error_unsigned *data = &result->u.euicc_package_error_unsigned;
-    out->kind = EIM_RESULT_ERROR_UNSIGNED;
-    if (!eim_id_matches(header, data->eim_id))
-        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "unsigned error names another eimId");
-    if (data->has_eim_transaction_id &&
-        !transaction_matches(header, true, data->eim_transaction_id))
+}
+
+/* SGP.32 v1.2 section 2.11.2.1: euiccSignEPR / euiccSignEPE checked on a decoded result */
+rsp_status eim_package_result_open(const rsp_public_key *euicc_key,
+                                   const int64_t *association_token, der_view raw,
+                                   const sgp32_euicc_package_result *decoded,
+                                   eim_package_outcome *out, rsp_error *err)
+{
+    static const uint32_t alternative_tags[] = {TAG_ALTERNATIVE_RESULT_SIGNED,
+                                                TAG_ALTERNATIVE_ERROR_SIGNED,
+                                                TAG_ALTERNATIVE_ERROR_UNSIGNED};
+    if (decoded == NULL || out == NULL || decoded->choice < 1 || decoded->choice > 3)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "no decoded result");
+    fill_outcome(decoded, out);
+    if (out->kind == EIM_RESULT_ERROR_UNSIGNED)
+        return RSP_OK;
+    if (euicc_key == NULL)
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "no eUICC key to verify the result");
+    uint32_t alternative = 0;
+    der_view signed_data;
+    rsp_status status = rsp_euicc_package_result_open(euicc_key, raw, association_token,
+                                                      &alternative, &signed_data, err);
+    if (status == RSP_OK && alternative != alternative_tags[decoded->choice - 1])
+        status = rsp_error_set(err, RSP_ERR_VERIFY, alternative, 0,
+                               "signed bytes are not the decoded result");
+    return status;
+}
+
+/* SGP.32 v1.2 section 2.11.2.1: the result answers this package */
+rsp_status eim_package_result_match(const eim_package_header *header,
+                                    const eim_package_outcome *outcome, rsp_error *err)
+{
+    rsp_status status = check_header(header, err);
+    if (status != RSP_OK)
+        return status;
+    if (!eim_id_matches(header, outcome->eim_id))
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "result names another eimId");
+    if (outcome->kind == EIM_RESULT_ERROR_UNSIGNED) {
+        /* eimTransactionId is OPTIONAL in the unsigned error: compared when present */
+        if (outcome->has_transaction_id &&
+            !transaction_matches(header, true, outcome->transaction_id))
+            return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "eimTransactionId does not match");
+        return RSP_OK;
+    }
+    if (outcome->counter_value != header->counter_value)
+        return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "result counterValue %lld, package %lld",
+                             (long long)outcome->counter_value, (long long)header->counter_value);
+    if (!transaction_matches(header, outcome->has_transaction_id, outcome->transaction_id))
         return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0, "eimTransactionId does not match");
     return RSP_OK;
 }
@@ -173,26 +228,29 @@ static rsp_status fill_outcome(const eim_package_header *header, eim_package_out
 rsp_status eim_package_result_verify(const eim_result_expectation *expect, der_view result,
                                      schema_arena *arena, eim_package_outcome *out, rsp_error *err)
 {
-    rsp_public_key *euicc_key = NULL;
-    uint32_t alternative = 0;
-    der_view signed_data;
-    if (expect == NULL || expect->euicc_certificate == NULL || out == NULL)
+    rsp_public_key *certificate_key = NULL;
+    sgp32_euicc_package_result decoded;
+    if (expect == NULL || out == NULL ||
+        (expect->euicc_certificate == NULL && expect->euicc_key == NULL))
         return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "NULL expectation or outcome");
     rsp_status status = check_header(expect->header, err);
     if (status != RSP_OK)
         return status;
     memset(out, 0, sizeof(*out));
-    status = schema_decode(&sgp32_euicc_package_result_type, result, &out->result, arena, err);
-    if (status == RSP_OK)
+    status = schema_decode(&sgp32_euicc_package_result_type, result, &decoded, arena, err);
+    const rsp_public_key *key = expect->euicc_key;
+    if (status == RSP_OK && expect->euicc_certificate != NULL) {
         status = check_certificate_eid(expect->euicc_certificate, expect->header->eid, err);
+        if (status == RSP_OK)
+            status = rsp_certificate_public_key(expect->euicc_certificate, &certificate_key, err);
+        key = certificate_key;
+    }
     if (status == RSP_OK)
-        status = rsp_certificate_public_key(expect->euicc_certificate, &euicc_key, err);
+        status =
+            eim_package_result_open(key, header_token(expect->header), result, &decoded, out, err);
     if (status == RSP_OK)
-        status = rsp_euicc_package_result_open(euicc_key, result, header_token(expect->header),
-                                               &alternative, &signed_data, err);
-    if (status == RSP_OK)
-        status = fill_outcome(expect->header, out, err);
-    rsp_public_key_free(euicc_key);
+        status = eim_package_result_match(expect->header, out, err);
+    rsp_public_key_free(certificate_key);
     return status;
 }
 
@@ -231,6 +289,46 @@ rsp_status eim_ipa_euicc_data_request_build(const eim_ipa_euicc_data_request *re
     value.has_eim_transaction_id = request->transaction_id.len > 0;
     value.eim_transaction_id = request->transaction_id;
     return schema_encode(&sgp32_ipa_euicc_data_request_type, &value, out);
+}
+
+/* SGP.32 v1.2 sections 2.11.1.2 and 2.11.1.3: eimTransactionId added to a stored request */
+rsp_status eim_request_with_transaction(der_view request, der_view transaction_id, der_writer *out,
+                                        rsp_error *err)
+{
+    union {
+        sgp32_ipa_euicc_data_request data;
+        sgp32_profile_download_trigger_request trigger;
+    } value;
+    uint8_t arena_buffer[4096];
+    schema_arena arena;
+    der_tlv tlv;
+    if (out == NULL || transaction_id.len == 0 || transaction_id.len > EIM_TRANSACTION_ID_MAX)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0,
+                             "eimTransactionId must be 1..16 bytes");
+    rsp_status status = der_parse_single(request, &tlv, err);
+    if (status != RSP_OK)
+        return status;
+    const schema_type *type = tlv.tag == 0xBF52   ? &sgp32_ipa_euicc_data_request_type
+                              : tlv.tag == 0xBF54 ? &sgp32_profile_download_trigger_request_type
+                                                  : NULL;
+    if (type == NULL)
+        return rsp_error_set(err, RSP_ERR_UNEXPECTED_TAG, tlv.tag, 0,
+                             "not an IpaEuiccDataRequest or ProfileDownloadTriggerRequest");
+    schema_arena_init(&arena, arena_buffer, sizeof(arena_buffer));
+    status = schema_decode(type, request, &value, &arena, err);
+    if (status != RSP_OK)
+        return status;
+    if (type == &sgp32_ipa_euicc_data_request_type) {
+        value.data.has_eim_transaction_id = true;
+        value.data.eim_transaction_id = transaction_id;
+    } else {
+        value.trigger.has_eim_transaction_id = true;
+        value.trigger.eim_transaction_id = transaction_id;
+    }
+    status = schema_encode(type, &value, out);
+    if (status != RSP_OK)
+        rsp_error_set(err, status, tlv.tag, 0, "cannot encode the request");
+    return status;
 }
 
 /* SGP.32 v1.2 section 2.11.1.3: ProfileDownloadTriggerRequest */

@@ -53,6 +53,11 @@ rsp_status eim_package_build_psmos(const rsp_private_key *eim_key, const eim_pac
 rsp_status eim_package_build_ecos(const rsp_private_key *eim_key, const eim_package_header *header,
                                   const sgp32_eco *ecos, size_t count, der_writer *out,
                                   rsp_error *err);
+/* Same for an EuiccPackage already encoded (the psmoList A0 or ecoList A1 TLV, e.g. as an order
+ * stored it); it is decoded first, so only a well-formed package is ever signed. */
+rsp_status eim_package_build_encoded(const rsp_private_key *eim_key,
+                                     const eim_package_header *header, der_view euicc_package,
+                                     der_writer *out, rsp_error *err);
 
 /* Which EuiccPackageResult alternative arrived (SGP.32 v1.2 section 2.11.2.1). */
 typedef enum {
@@ -67,6 +72,9 @@ typedef struct {
      * the CI during a download or a data request); its serialNumber must be header->eid. */
     const rsp_certificate *euicc_certificate;
     const eim_package_header *header;
+    /* Used when euicc_certificate is NULL: the public key of that certificate as the caller
+     * stored it after checking its chain and its EID (no certificate parsing per result). */
+    const rsp_public_key *euicc_key;
 } eim_result_expectation;
 
 typedef struct {
@@ -78,6 +86,11 @@ typedef struct {
     size_t operation_count;
     /* EIM_RESULT_ERROR_SIGNED: EuiccPackageErrorCode (invalidEid, replayError, ...) */
     int64_t error_code;
+    /* What the result names, to find the package it answers (views into the input): */
+    der_view eim_id;
+    int64_t counter_value; /* signed alternatives only */
+    bool has_transaction_id;
+    der_view transaction_id;
 } eim_package_outcome;
 
 /* Decodes and checks a result: for the signed alternatives the eUICC signature (over the
@@ -87,6 +100,26 @@ typedef struct {
  * RSP_ERR_VERIFY when a check fails (message names it), decoding errors otherwise. */
 rsp_status eim_package_result_verify(const eim_result_expectation *expect, der_view result,
                                      schema_arena *arena, eim_package_outcome *out, rsp_error *err);
+
+/* The two halves of eim_package_result_verify, for an eIM that must read the result before it
+ * knows which package it answers (it finds the package by counterValue or eimTransactionId).
+ * open: decoded is result already decoded (sgp32_euicc_package_result_type) and raw its exact
+ * bytes; checks the eUICC signature of the signed alternatives with euicc_key over the signed
+ * data || associationToken (association_token NULL: none configured) and fills out (out->result
+ * is a copy of *decoded). An unsigned error is not verified: out->kind says so.
+ * match: eimId, counterValue (signed alternatives) and eimTransactionId against the package.
+ * Both return RSP_ERR_VERIFY with the failed check named. */
+rsp_status eim_package_result_open(const rsp_public_key *euicc_key,
+                                   const int64_t *association_token, der_view raw,
+                                   const sgp32_euicc_package_result *decoded,
+                                   eim_package_outcome *out, rsp_error *err);
+rsp_status eim_package_result_match(const eim_package_header *header,
+                                    const eim_package_outcome *outcome, rsp_error *err);
+
+/* An IpaEuiccDataRequest (BF52) or ProfileDownloadTriggerRequest (BF54) already encoded (as an
+ * order stored it), re-encoded into out with eimTransactionId set to transaction_id. */
+rsp_status eim_request_with_transaction(der_view request, der_view transaction_id, der_writer *out,
+                                        rsp_error *err);
 
 /* SGP.32 v1.2 section 2.11.1.4: EimAcknowledgements (BF53) for count sequence numbers (of
  * package results and notifications the eIM has received), appended to out. */

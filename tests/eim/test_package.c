@@ -391,6 +391,165 @@ static void test_acknowledgements_and_requests(void **state)
     der_writer_free(&out);
 }
 
+/* An order stores its EuiccPackage encoded; building from those bytes signs the same
+ * EuiccPackageSigned as building from the structure, and bytes that are no EuiccPackage are
+ * never signed. */
+static void test_encoded_package_builds_the_same_request(void **state)
+{
+    (void)state;
+    eim_package_header header;
+    rsp_error err = {0};
+    sgp32_psmo psmo;
+    header_for(&header, f.eid, 11);
+    memset(&psmo, 0, sizeof psmo);
+    psmo.choice = SGP32_PSMO_DISABLE;
+    psmo.u.disable.iccid = der_view_make(iccid_bytes, sizeof iccid_bytes);
+    sgp32_euicc_package package = {.choice = SGP32_EUICC_PACKAGE_PSMO_LIST};
+    package.u.psmo_list.count = 1;
+    package.u.psmo_list.items = &psmo;
+    der_writer body, from_struct, from_bytes;
+    der_writer_init_dynamic(&body, NULL);
+    der_writer_init_dynamic(&from_struct, NULL);
+    der_writer_init_dynamic(&from_bytes, NULL);
+    assert_int_equal(schema_encode(&sgp32_euicc_package_type, &package, &body), RSP_OK);
+    assert_int_equal(eim_package_build_psmos(f.eim_key, &header, &psmo, 1, &from_struct, &err),
+                     RSP_OK);
+    assert_int_equal(
+        eim_package_build_encoded(f.eim_key, &header, der_writer_view(&body), &from_bytes, &err),
+        RSP_OK);
+    der_view signed_struct, signed_bytes;
+    assert_int_equal(rsp_eim_package_request_open(f.eim_public, der_writer_view(&from_struct),
+                                                  &header.association_token, &signed_struct, &err),
+                     RSP_OK);
+    assert_int_equal(rsp_eim_package_request_open(f.eim_public, der_writer_view(&from_bytes),
+                                                  &header.association_token, &signed_bytes, &err),
+                     RSP_OK);
+    assert_true(der_view_equal(signed_struct, signed_bytes));
+
+    static const uint8_t not_a_package[] = {0xA0, 0x02, 0x05, 0x00};
+    size_t before = from_bytes.len;
+    assert_int_not_equal(eim_package_build_encoded(
+                             f.eim_key, &header, der_view_make(not_a_package, sizeof not_a_package),
+                             &from_bytes, &err),
+                         RSP_OK);
+    assert_int_equal(from_bytes.len, before);
+    der_writer_free(&body);
+    der_writer_free(&from_struct);
+    der_writer_free(&from_bytes);
+}
+
+/* The server's order of work: open (signature) before the package is known, then match it;
+ * and a stored key instead of the certificate. */
+static void test_result_open_then_match(void **state)
+{
+    (void)state;
+    eim_package_header header;
+    eim_package_outcome outcome;
+    rsp_error err = {0};
+    der_writer result;
+    header_for(&header, f.eid, 12);
+    der_writer_init_dynamic(&result, NULL);
+    sign_result(f.euicc_key, &header, 12, false, 42, &result);
+    uint8_t arena_buffer[4096];
+    schema_arena arena;
+    sgp32_euicc_package_result decoded;
+    schema_arena_init(&arena, arena_buffer, sizeof arena_buffer);
+    assert_int_equal(schema_decode(&sgp32_euicc_package_result_type, der_writer_view(&result),
+                                   &decoded, &arena, &err),
+                     RSP_OK);
+    rsp_public_key *euicc_public = NULL, *other_public = NULL;
+    assert_int_equal(rsp_private_key_public(f.euicc_key, &euicc_public, &err), RSP_OK);
+    assert_int_equal(rsp_private_key_public(f.other_key, &other_public, &err), RSP_OK);
+    int64_t token = 42, wrong_token = 7;
+
+    assert_int_equal(eim_package_result_open(euicc_public, &token, der_writer_view(&result),
+                                             &decoded, &outcome, &err),
+                     RSP_OK);
+    assert_int_equal(outcome.kind, EIM_RESULT_SIGNED);
+    assert_int_equal(outcome.counter_value, 12);
+    assert_true(outcome.has_transaction_id);
+    assert_int_equal(eim_package_result_match(&header, &outcome, &err), RSP_OK);
+    eim_package_header other = header;
+    other.counter_value = 13;
+    assert_int_equal(eim_package_result_match(&other, &outcome, &err), RSP_ERR_VERIFY);
+    other = header;
+    other.transaction_id_len = 0;
+    assert_int_equal(eim_package_result_match(&other, &outcome, &err), RSP_ERR_VERIFY);
+
+    rsp_error_clear(&err);
+    assert_int_equal(eim_package_result_open(other_public, &token, der_writer_view(&result),
+                                             &decoded, &outcome, &err),
+                     RSP_ERR_VERIFY);
+    rsp_error_clear(&err);
+    assert_int_equal(eim_package_result_open(euicc_public, &wrong_token, der_writer_view(&result),
+                                             &decoded, &outcome, &err),
+                     RSP_ERR_VERIFY);
+    rsp_error_clear(&err);
+    assert_int_equal(
+        eim_package_result_open(NULL, &token, der_writer_view(&result), &decoded, &outcome, &err),
+        RSP_ERR_VERIFY);
+
+    /* the whole check with the stored key in place of the certificate */
+    eim_result_expectation expect = {.header = &header, .euicc_key = euicc_public};
+    schema_arena_init(&arena, arena_buffer, sizeof arena_buffer);
+    rsp_error_clear(&err);
+    assert_int_equal(
+        eim_package_result_verify(&expect, der_writer_view(&result), &arena, &outcome, &err),
+        RSP_OK);
+    expect.euicc_key = other_public;
+    schema_arena_init(&arena, arena_buffer, sizeof arena_buffer);
+    assert_int_equal(
+        eim_package_result_verify(&expect, der_writer_view(&result), &arena, &outcome, &err),
+        RSP_ERR_VERIFY);
+    rsp_public_key_free(euicc_public);
+    rsp_public_key_free(other_public);
+    der_writer_free(&result);
+}
+
+/* Stored BF52 / BF54 requests get the hand-out's transaction id; nothing else is accepted. */
+static void test_request_with_transaction(void **state)
+{
+    (void)state;
+    rsp_error err = {0};
+    uint8_t tags[] = {0xA2, 0xBF, 0x22};
+    uint8_t transaction[] = {0xAA, 0xBB};
+    der_writer stored, with_id, expected;
+    der_writer_init_dynamic(&stored, NULL);
+    der_writer_init_dynamic(&with_id, NULL);
+    der_writer_init_dynamic(&expected, NULL);
+    eim_ipa_euicc_data_request request = {0};
+    request.tag_list = der_view_make(tags, sizeof tags);
+    assert_int_equal(eim_ipa_euicc_data_request_build(&request, &stored), RSP_OK);
+    request.transaction_id = der_view_make(transaction, sizeof transaction);
+    assert_int_equal(eim_ipa_euicc_data_request_build(&request, &expected), RSP_OK);
+    assert_int_equal(eim_request_with_transaction(der_writer_view(&stored),
+                                                  der_view_make(transaction, 2), &with_id, &err),
+                     RSP_OK);
+    assert_true(der_view_equal(der_writer_view(&with_id), der_writer_view(&expected)));
+
+    stored.len = with_id.len = expected.len = 0;
+    assert_int_equal(
+        eim_profile_download_trigger_build("LPA:1$a$b", der_view_make(NULL, 0), &stored), RSP_OK);
+    assert_int_equal(
+        eim_profile_download_trigger_build("LPA:1$a$b", der_view_make(transaction, 2), &expected),
+        RSP_OK);
+    assert_int_equal(eim_request_with_transaction(der_writer_view(&stored),
+                                                  der_view_make(transaction, 2), &with_id, &err),
+                     RSP_OK);
+    assert_true(der_view_equal(der_writer_view(&with_id), der_writer_view(&expected)));
+
+    int64_t numbers[1] = {5};
+    stored.len = with_id.len = 0;
+    assert_int_equal(eim_acknowledgements_build(numbers, 1, &stored), RSP_OK);
+    assert_int_equal(eim_request_with_transaction(der_writer_view(&stored),
+                                                  der_view_make(transaction, 2), &with_id, &err),
+                     RSP_ERR_UNEXPECTED_TAG);
+    assert_int_equal(with_id.len, 0);
+    der_writer_free(&stored);
+    der_writer_free(&with_id);
+    der_writer_free(&expected);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +559,9 @@ int main(void)
         cmocka_unit_test(test_signed_error_verifies),
         cmocka_unit_test(test_unsigned_error_is_matched_not_trusted),
         cmocka_unit_test(test_acknowledgements_and_requests),
+        cmocka_unit_test(test_encoded_package_builds_the_same_request),
+        cmocka_unit_test(test_result_open_then_match),
+        cmocka_unit_test(test_request_with_transaction),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
