@@ -7,7 +7,8 @@
  * Options (also JSON keys of the config file): --card socket:PATH|tcp:PORT|pcsc[:READER]|
  * modem:DEV|modem-cgla:DEV, --state DIR, --eim-url URL, --eim-id ID, --ca FILE,
  * --interval SECONDS, --tac HEX8, --log-level LEVEL, --direct yes|no (profile download straight
- * to the SM-DP+ over ES9+ unless the eIM asks for indirect download).
+ * to the SM-DP+ over ES9+ unless the eIM asks for indirect download), --binding auto|asn1|json
+ * (ESipa binding; auto: ASN.1, JSON once the eIM answers the ASN.1 path 404/415).
  * Log lines are JSON (core/log.h). Exit status: 0 ok, 1 failure, 2 usage. */
 #include <signal.h>
 #include <stdio.h>
@@ -22,7 +23,6 @@
 #include "ipa/platform/platform.h"
 #include "net/json.h"
 
-
 #define TEXT_MAX 512
 
 typedef struct {
@@ -35,6 +35,7 @@ typedef struct {
     uint8_t tac[4];
     bool has_tac;
     bool direct;
+    ipa_esipa_binding binding;
 } options;
 
 typedef struct {
@@ -59,6 +60,7 @@ static int usage(void)
             "usage: rspkit ipa run|once|info [--config FILE] [--card SPEC] [--state DIR]\n"
             "                  [--eim-url URL] [--eim-id ID] [--ca FILE] [--interval S]\n"
             "                  [--tac HEX8] [--log-level LEVEL] [--direct yes|no]\n"
+            "                  [--binding auto|asn1|json]\n"
             "       rspkit ipa add-initial-eim FILE [options]\n"
             "       rspkit ipa fallback|return-from-fallback [options]\n"
             "card SPEC: socket:PATH | tcp:PORT | pcsc[:READER] | modem:DEV | modem-cgla:DEV\n");
@@ -99,6 +101,20 @@ static bool set_option(options *o, const char *key, const char *value)
     if (strcmp(key, "direct") == 0 || strcmp(key, "direct_download") == 0) {
         o->direct = strcmp(value, "yes") == 0 || strcmp(value, "true") == 0;
         return o->direct || strcmp(value, "no") == 0 || strcmp(value, "false") == 0;
+    }
+    if (strcmp(key, "binding") == 0 || strcmp(key, "esipa_binding") == 0) {
+        static const struct {
+            const char *name;
+            ipa_esipa_binding binding;
+        } bindings[] = {{"auto", IPA_ESIPA_BINDING_AUTO},
+                        {"asn1", IPA_ESIPA_BINDING_ASN1},
+                        {"json", IPA_ESIPA_BINDING_JSON}};
+        for (size_t i = 0; i < sizeof bindings / sizeof bindings[0]; i++)
+            if (strcmp(value, bindings[i].name) == 0) {
+                o->binding = bindings[i].binding;
+                return true;
+            }
+        return false;
     }
     if (strcmp(key, "tac") == 0) {
         o->has_tac = der_hex_decode(value, o->tac, sizeof o->tac) == 4;
@@ -212,6 +228,7 @@ static rsp_status start(const options *o, daemon_parts *d, rsp_error *err)
         config.eim_url = o->eim_url[0] ? o->eim_url : NULL;
         config.eim_id = o->eim_id[0] ? o->eim_id : NULL;
         config.direct_download = o->direct;
+        config.esipa_binding = o->binding;
         if (o->has_tac)
             memcpy(config.tac, o->tac, sizeof config.tac);
         st = ipa_new(&d->platform, &config, &d->ipa, err);

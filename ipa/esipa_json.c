@@ -394,8 +394,16 @@ static rsp_status build_answer(const function_map *f, der_view body, der_writer 
     der_view value;
     size_t outer = der_begin(out, f->tag);
     if (f->error_name && json_min_member(body, f->error_name, &value, err) == RSP_OK) {
+        /* a CHOICE: the error alternative excludes every other answer member */
         field_map error = {f->error_name, NULL, f->error_tag, KIND_INT, true, 0};
-        st = put_answer_field(&error, value, out, err);
+        der_view other;
+        for (size_t i = 0; i < 7 && f->answer[i].name && st == RSP_OK; i++)
+            if (lookup(body, &f->answer[i], &other, NULL) != RSP_ERR_NOT_FOUND)
+                st = rsp_error_set(err, RSP_ERR_BAD_VALUE, f->tag, 0,
+                                   "ipa: eIM JSON answer to %s holds %s and %s", f->function,
+                                   f->error_name, f->answer[i].name);
+        if (st == RSP_OK)
+            st = put_answer_field(&error, value, out, err);
     } else if (f->ok_tag != 0) {
         unsigned present = 0;
         size_t ok = der_begin(out, f->ok_tag);
