@@ -37,110 +37,109 @@ typedef enum {
 typedef struct {
     const char *name;
     const char *alias; /* another name some implementations use (read only) */
-    uint32_t tag;
-    field_kind kind;
+    uint16_t tag;      /* 0: any */
+    uint16_t json_tag; /* KIND_B64_RETAG: the tag in JSON */
+    uint8_t kind;      /* field_kind */
     bool required;
-    uint32_t json_tag;
 } field_map;
 
 typedef struct {
-    uint32_t tag;
-    const char *function;
-    field_map request[4];
+    uint16_t tag;
     /* answer: the fields of the ok alternative `ok_tag`, or with ok_tag 0 alternatives of
-     * which exactly one is expected (otherwise `empty_tag`, 0: none allowed) */
-    uint32_t ok_tag;
-    field_map answer[7];
-    uint32_t empty_tag;
+     * which exactly one is expected (none: `empty_tag`, when not 0) */
+    uint16_t ok_tag;
+    uint16_t empty_tag;
+    uint16_t error_tag;
+    const char *function;
+    const field_map *request; /* both lists end with a NULL name */
+    const field_map *answer;
     const char *error_name;
-    uint32_t error_tag;
 } function_map;
 
 /* SGP.32 v1.2 sections 6.3.2.1 to 6.3.2.7 (ASN.1 tags) and 6.4.1 (functions) */
+static const field_map no_fields[] = {{NULL, NULL, 0, 0, 0, false}};
+
+static const field_map get_package_request[] = {
+    {"eidValue", NULL, 0x5A, 0, KIND_HEX, true},
+    {"notifyStateChange", NULL, 0x80, 0, KIND_FLAG, false},
+    {"stateChangeCause", NULL, 0x81, 0, KIND_INT, false},
+    {"rPLMN", NULL, 0x82, 0, KIND_HEX, false},
+    {NULL, NULL, 0, 0, 0, false}};
+static const field_map get_package_answer[] = {
+    {"euiccPackageRequest", NULL, 0xBF51, 0, KIND_B64_TLV, false},
+    {"ipaEuiccDataRequest", NULL, 0xBF52, 0, KIND_B64_TLV, false},
+    {"profileDownloadTriggerRequest", NULL, 0xBF54, 0, KIND_B64_TLV, false},
+    {NULL, NULL, 0, 0, 0, false}};
+
+static const field_map provide_result_request[] = {
+    {"eidValue", NULL, 0x5A, 0, KIND_HEX, false},
+    {"eimPackageResult", NULL, 0, 0, KIND_B64_TLV, true},
+    {NULL, NULL, 0, 0, 0, false}};
+static const field_map provide_result_answer[] = {
+    {"eimAcknowledgements", NULL, 0xBF53, 0, KIND_ACKS, false}, {NULL, NULL, 0, 0, 0, false}};
+
+static const field_map initiate_request[] = {
+    {"euiccChallenge", NULL, 0x81, 0, KIND_B64_VALUE, true},
+    {"smdpAddress", NULL, 0x83, 0, KIND_TEXT, false},
+    {"euiccInfo1", NULL, 0xBF20, 0, KIND_B64_TLV, false},
+    {"eimTransactionId", NULL, 0x82, 0, KIND_HEX, false},
+    {NULL, NULL, 0, 0, 0, false}};
+static const field_map initiate_answer[] = {
+    {"transactionId", NULL, 0x80, 0, KIND_HEX, false},
+    {"serverSigned1", NULL, 0x30, 0, KIND_B64_TLV, true},
+    {"serverSignature1", NULL, 0x5F37, 0, KIND_B64_TLV, true},
+    {"euiccCiPKIdentifierToBeUsed", "euiccCiPKIdToBeUsed", 0x04, 0, KIND_B64_TLV, true},
+    {"serverCertificate", NULL, 0x30, 0, KIND_B64_TLV, true},
+    {"matchingId", NULL, 0x0C, 0, KIND_TEXT_OR_TLV, false},
+    {"ctxParams1", NULL, 0xA2, 0, KIND_B64_TLV, false},
+    {NULL, NULL, 0, 0, 0, false}};
+
+static const field_map authenticate_request[] = {
+    {"transactionId", NULL, 0x80, 0, KIND_HEX, true},
+    {"authenticateServerResponse", NULL, 0xBF38, 0, KIND_B64_TLV, true},
+    {NULL, NULL, 0, 0, 0, false}};
+static const field_map authenticate_answer[] = {
+    {"transactionId", NULL, 0x80, 0, KIND_HEX, false},
+    {"profileMetadata", "profileMetaData", 0xBF25, 0, KIND_B64_TLV, false},
+    {"smdpSigned2", NULL, 0x30, 0, KIND_B64_TLV, true},
+    {"smdpSignature2", NULL, 0x5F37, 0, KIND_B64_TLV, true},
+    {"smdpCertificate", NULL, 0x30, 0, KIND_B64_TLV, true},
+    {"hashCc", NULL, 0x04, 0, KIND_B64_TLV, false},
+    {NULL, NULL, 0, 0, 0, false}};
+
+static const field_map bpp_request[] = {
+    {"transactionId", NULL, 0x80, 0, KIND_HEX, true},
+    {"prepareDownloadResponse", NULL, 0xBF21, 0, KIND_B64_TLV, true},
+    {NULL, NULL, 0, 0, 0, false}};
+static const field_map bpp_answer[] = {{"transactionId", NULL, 0x80, 0, KIND_HEX, false},
+                                       {"boundProfilePackage", NULL, 0xBF36, 0, KIND_B64_TLV, true},
+                                       {NULL, NULL, 0, 0, 0, false}};
+
+/* CancelSessionRequestEsipa carries the eUICC's CancelSessionResponse under the automatic tag
+ * [1]; in JSON it travels as the eUICC produced it, under [65] (BF41) */
+static const field_map cancel_request[] = {
+    {"transactionId", NULL, 0x80, 0, KIND_HEX, true},
+    {"cancelSessionResponse", NULL, 0xA1, 0xBF41, KIND_B64_RETAG, true},
+    {NULL, NULL, 0, 0, 0, false}};
+
+static const field_map notification_request[] = {
+    {"pendingNotification", NULL, 0xA0, 0, KIND_B64_INNER, false},
+    {"provideEimPackageResult", NULL, 0xBF50, 0, KIND_B64_TLV, false},
+    {NULL, NULL, 0, 0, 0, false}};
+
 static const function_map functions[] = {
-    {0xBF4F,
-     "getEimPackage",
-     {{"eidValue", NULL, 0x5A, KIND_HEX, true, 0},
-      {"notifyStateChange", NULL, 0x80, KIND_FLAG, false, 0},
-      {"stateChangeCause", NULL, 0x81, KIND_INT, false, 0},
-      {"rPLMN", NULL, 0x82, KIND_HEX, false, 0}},
-     0,
-     {{"euiccPackageRequest", NULL, 0xBF51, KIND_B64_TLV, false, 0},
-      {"ipaEuiccDataRequest", NULL, 0xBF52, KIND_B64_TLV, false, 0},
-      {"profileDownloadTriggerRequest", NULL, 0xBF54, KIND_B64_TLV, false, 0}},
-     0,
-     "eimPackageError",
-     0x02},
-    {0xBF50,
-     "provideEimPackageResult",
-     {{"eidValue", NULL, 0x5A, KIND_HEX, false, 0},
-      {"eimPackageResult", NULL, 0, KIND_B64_TLV, true, 0}},
-     0,
-     {{"eimAcknowledgements", NULL, 0xBF53, KIND_ACKS, false, 0}},
-     0x30,
-     "provideEimPackageResultError",
-     0x02},
-    {0xBF39,
-     "initiateAuthentication",
-     {{"euiccChallenge", NULL, 0x81, KIND_B64_VALUE, true, 0},
-      {"smdpAddress", NULL, 0x83, KIND_TEXT, false, 0},
-      {"euiccInfo1", NULL, 0xBF20, KIND_B64_TLV, false, 0},
-      {"eimTransactionId", NULL, 0x82, KIND_HEX, false, 0}},
-     0xA0,
-     {{"transactionId", NULL, 0x80, KIND_HEX, false, 0},
-      {"serverSigned1", NULL, 0x30, KIND_B64_TLV, true, 0},
-      {"serverSignature1", NULL, 0x5F37, KIND_B64_TLV, true, 0},
-      {"euiccCiPKIdentifierToBeUsed", "euiccCiPKIdToBeUsed", 0x04, KIND_B64_TLV, true, 0},
-      {"serverCertificate", NULL, 0x30, KIND_B64_TLV, true, 0},
-      {"matchingId", NULL, 0x0C, KIND_TEXT_OR_TLV, false, 0},
-      {"ctxParams1", NULL, 0xA2, KIND_B64_TLV, false, 0}},
-     0,
-     "initiateAuthenticationErrorEsipa",
-     0x81},
-    {0xBF3B,
-     "authenticateClient",
-     {{"transactionId", NULL, 0x80, KIND_HEX, true, 0},
-      {"authenticateServerResponse", NULL, 0xBF38, KIND_B64_TLV, true, 0}},
-     0xA0,
-     {{"transactionId", NULL, 0x80, KIND_HEX, false, 0},
-      {"profileMetadata", "profileMetaData", 0xBF25, KIND_B64_TLV, false, 0},
-      {"smdpSigned2", NULL, 0x30, KIND_B64_TLV, true, 0},
-      {"smdpSignature2", NULL, 0x5F37, KIND_B64_TLV, true, 0},
-      {"smdpCertificate", NULL, 0x30, KIND_B64_TLV, true, 0},
-      {"hashCc", NULL, 0x04, KIND_B64_TLV, false, 0}},
-     0,
-     "authenticateClientErrorEsipa",
-     0x82},
-    {0xBF3A,
-     "getBoundProfilePackage",
-     {{"transactionId", NULL, 0x80, KIND_HEX, true, 0},
-      {"prepareDownloadResponse", NULL, 0xBF21, KIND_B64_TLV, true, 0}},
-     0xA0,
-     {{"transactionId", NULL, 0x80, KIND_HEX, false, 0},
-      {"boundProfilePackage", NULL, 0xBF36, KIND_B64_TLV, true, 0}},
-     0,
-     "getBoundProfilePackageErrorEsipa",
-     0x81},
-    /* CancelSessionRequestEsipa carries the eUICC's CancelSessionResponse under the
-     * automatic tag [1]; in JSON it travels as the eUICC produced it, under [65] (BF41) */
-    {0xBF41,
-     "cancelSession",
-     {{"transactionId", NULL, 0x80, KIND_HEX, true, 0},
-      {"cancelSessionResponse", NULL, 0xA1, KIND_B64_RETAG, true, 0xBF41}},
-     0xA0,
-     {{NULL, NULL, 0, KIND_HEX, false, 0}},
-     0,
-     "cancelSessionErrorEsipa",
-     0x81},
-    {0xBF3D,
-     "handleNotification",
-     {{"pendingNotification", NULL, 0xA0, KIND_B64_INNER, false, 0},
-      {"provideEimPackageResult", NULL, 0xBF50, KIND_B64_TLV, false, 0}},
-     0,
-     {{NULL, NULL, 0, KIND_HEX, false, 0}},
-     0,
-     NULL,
-     0},
+    {0xBF4F, 0, 0, 0x02, "getEimPackage", get_package_request, get_package_answer,
+     "eimPackageError"},
+    {0xBF50, 0, 0x30, 0x02, "provideEimPackageResult", provide_result_request,
+     provide_result_answer, "provideEimPackageResultError"},
+    {0xBF39, 0xA0, 0, 0x81, "initiateAuthentication", initiate_request, initiate_answer,
+     "initiateAuthenticationErrorEsipa"},
+    {0xBF3B, 0xA0, 0, 0x82, "authenticateClient", authenticate_request, authenticate_answer,
+     "authenticateClientErrorEsipa"},
+    {0xBF3A, 0xA0, 0, 0x81, "getBoundProfilePackage", bpp_request, bpp_answer,
+     "getBoundProfilePackageErrorEsipa"},
+    {0xBF41, 0xA0, 0, 0x81, "cancelSession", cancel_request, no_fields, "cancelSessionErrorEsipa"},
+    {0xBF3D, 0, 0, 0, "handleNotification", notification_request, no_fields, NULL},
 };
 
 static const function_map *find_function(uint32_t tag)
@@ -153,7 +152,7 @@ static const function_map *find_function(uint32_t tag)
 
 static const field_map *find_request_field(const function_map *f, uint32_t tag)
 {
-    for (size_t i = 0; i < 4 && f->request[i].name; i++)
+    for (size_t i = 0; f->request[i].name; i++)
         if (f->request[i].tag == tag || f->request[i].tag == 0)
             return &f->request[i];
     return NULL;
@@ -362,7 +361,7 @@ static rsp_status put_ok_fields(const function_map *f, der_view body, der_writer
                                 unsigned *present, rsp_error *err)
 {
     rsp_status st = RSP_OK;
-    for (size_t i = 0; st == RSP_OK && i < 7 && f->answer[i].name; i++) {
+    for (size_t i = 0; st == RSP_OK && f->answer[i].name; i++) {
         der_view value;
         st = lookup(body, &f->answer[i], &value, err);
         if (st == RSP_ERR_NOT_FOUND && f->answer[i].required)
@@ -395,9 +394,9 @@ static rsp_status build_answer(const function_map *f, der_view body, der_writer 
     size_t outer = der_begin(out, f->tag);
     if (f->error_name && json_min_member(body, f->error_name, &value, err) == RSP_OK) {
         /* a CHOICE: the error alternative excludes every other answer member */
-        field_map error = {f->error_name, NULL, f->error_tag, KIND_INT, true, 0};
+        field_map error = {f->error_name, NULL, f->error_tag, 0, KIND_INT, true};
         der_view other;
-        for (size_t i = 0; i < 7 && f->answer[i].name && st == RSP_OK; i++)
+        for (size_t i = 0; f->answer[i].name && st == RSP_OK; i++)
             if (lookup(body, &f->answer[i], &other, NULL) != RSP_ERR_NOT_FOUND)
                 st = rsp_error_set(err, RSP_ERR_BAD_VALUE, f->tag, 0,
                                    "ipa: eIM JSON answer to %s holds %s and %s", f->function,
