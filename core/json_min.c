@@ -460,44 +460,64 @@ static int b64_value(uint8_t c)
     return p ? (int)(p - b64_alphabet) : -1;
 }
 
-/* RFC 4648 section 4, canonical: decodes out[from..len) in place (output never overtakes
- * input). */
-static rsp_status base64_in_place(der_writer *out, size_t from, rsp_error *err)
+/* RFC 4648 section 4, canonical: one quad (the last may be padded, with zero pad bits) into
+ * out; the number of bytes, or -1. */
+static int base64_quad(const uint8_t *q, bool last, uint8_t out[3])
 {
-    size_t n = out->len - from, written = 0;
-    if (n == 0)
-        return RSP_OK;
-    uint8_t *text = out->buf + from;
+    int v[4];
+    for (int k = 0; k < 4; k++)
+        v[k] = b64_value(q[k]);
+    bool pad2 = last && q[2] == '=' && q[3] == '=';
+    bool pad1 = last && !pad2 && q[3] == '=';
+    if (v[0] < 0 || v[1] < 0 || (!pad2 && v[2] < 0) || (!pad1 && !pad2 && v[3] < 0) ||
+        (pad2 && (v[1] & 0x0F) != 0) || (pad1 && (v[2] & 0x03) != 0))
+        return -1;
+    uint32_t acc = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (pad2 ? 0u : (uint32_t)v[2] << 6) |
+                   (pad1 || pad2 ? 0u : (uint32_t)v[3]);
+    out[0] = (uint8_t)(acc >> 16);
+    out[1] = (uint8_t)(acc >> 8);
+    out[2] = (uint8_t)acc;
+    return pad2 ? 1 : pad1 ? 2 : 3;
+}
+
+/* Decodes text into out; with in_place, text is out->buf + from and the result replaces it
+ * (the output never overtakes the input). */
+static rsp_status base64_decode(const uint8_t *text, size_t n, der_writer *out, size_t from,
+                                bool in_place, rsp_error *err)
+{
+    size_t written = 0;
     if (n % 4 != 0)
         return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "base64: length not a multiple of 4");
     for (size_t i = 0; i < n; i += 4) {
-        bool last = i + 4 == n;
-        int v[4];
-        for (int k = 0; k < 4; k++)
-            v[k] = b64_value(text[i + k]);
-        bool pad2 = last && text[i + 2] == '=' && text[i + 3] == '=';
-        bool pad1 = last && !pad2 && text[i + 3] == '=';
-        if (v[0] < 0 || v[1] < 0 || (!pad2 && v[2] < 0) || (!pad1 && !pad2 && v[3] < 0) ||
-            (pad2 && (v[1] & 0x0F) != 0) || (pad1 && (v[2] & 0x03) != 0))
+        uint8_t bytes[3];
+        int count = base64_quad(text + i, i + 4 == n, bytes);
+        if (count < 0)
             return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, i, "base64: not canonical at %zu", i);
-        uint32_t acc = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-                       (pad2 ? 0u : (uint32_t)v[2] << 6) | (pad1 || pad2 ? 0u : (uint32_t)v[3]);
-        text[written++] = (uint8_t)(acc >> 16);
-        if (!pad2)
-            text[written++] = (uint8_t)(acc >> 8);
-        if (!pad1 && !pad2)
-            text[written++] = (uint8_t)acc;
+        if (in_place)
+            memcpy(out->buf + from + written, bytes, (size_t)count);
+        else
+            der_put_raw(out, bytes, (size_t)count);
+        written += (size_t)count;
     }
-    out->len = from + written;
-    return RSP_OK;
+    if (in_place)
+        out->len = from + written;
+    return der_writer_status(out);
 }
 
 rsp_status json_min_base64(der_view value, der_writer *out, rsp_error *err)
 {
-    size_t from = out->len;
-    rsp_status st = json_min_string(value, out, err);
-    if (st == RSP_OK)
-        st = base64_in_place(out, from, err);
+    size_t from = out->len, start, end;
+    rsp_status st = one_token(value, JSON_MIN_STRING, &start, &end, err);
+    const uint8_t *raw = st == RSP_OK ? value.data + start + 1 : NULL;
+    size_t raw_len = st == RSP_OK ? end - start - 2 : 0;
+    if (st == RSP_OK && memchr(raw, '\\', raw_len) == NULL) {
+        /* the usual case: decoded straight from the text, never staged (a BPP is large) */
+        st = base64_decode(raw, raw_len, out, from, false, err);
+    } else if (st == RSP_OK) {
+        st = json_min_string(value, out, err);
+        if (st == RSP_OK)
+            st = base64_decode(out->buf + from, out->len - from, out, from, true, err);
+    }
     if (st != RSP_OK && out->len >= from)
         out->len = from;
     return st;

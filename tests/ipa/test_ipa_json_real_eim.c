@@ -434,6 +434,10 @@ static void test_every_esipa_function_over_json(void **state)
     assert_true(report.packages >= 1);
     char buf[32];
     assert_string_equal(order_state(f, download, buf, sizeof buf), "succeeded");
+    /* the BPP arrives as base64 text and is decoded beside it: still within the device
+     * target of 64 KiB of heap */
+    print_message("peak heap of the JSON download: %zu B\n", ipa_peak_bytes(f->ipa));
+    assert_true(ipa_peak_bytes(f->ipa) <= 64 * 1024);
 
     /* an eUICC package: the signed result and its notifications, then the acknowledgements */
     int64_t enable = operation(f, json_pack("{s:s, s:s}", "type", "enable", "iccid", iccid));
