@@ -37,10 +37,15 @@ rsp_status rsp_ecka_shared_secret_key(const rsp_private_key *secret_key, const r
         return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "peer key is on another curve");
     rsp_status status = RSP_ERR_CRYPTO;
     size_t len = RSP_ECKA_SECRET_SIZE;
+    /* No second validation of the peer: every rsp_public_key holds a point OpenSSL decoded
+     * onto the curve (import rejects others), and both curves have cofactor 1, so a point on
+     * the curve other than infinity is in the group of order n. OpenSSL's own check would only
+     * repeat that with a full n*Q multiplication (SP 800-56A r3 5.6.2.3.3 step 4, implied for
+     * h = 1), doubling the cost of the agreement. */
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, own, NULL);
     if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
-        EVP_PKEY_derive_set_peer(ctx, other) != 1 || EVP_PKEY_derive(ctx, secret, &len) != 1 ||
-        len != RSP_ECKA_SECRET_SIZE) {
+        EVP_PKEY_derive_set_peer_ex(ctx, other, 0) != 1 ||
+        EVP_PKEY_derive(ctx, secret, &len) != 1 || len != RSP_ECKA_SECRET_SIZE) {
         OPENSSL_cleanse(secret, RSP_ECKA_SECRET_SIZE);
         rsp_error_set(err, status, 0, 0, "ECDH derivation failed");
         goto done;

@@ -1,6 +1,7 @@
 #include "crypto/key.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
@@ -75,10 +77,54 @@ static rsp_curve evp_curve(const EVP_PKEY *pkey)
     return rsp_curve_from_name(group);
 }
 
-/* X and Y are read separately so the result is uncompressed whatever form the key was
- * imported in. */
+/* ---- per-curve parameter templates ----
+ * Building an EC group by name costs more than the point arithmetic of a key import, so the
+ * parameters of each curve are built once per process and copied into every new key (import,
+ * generation). The templates are immutable after the pthread_once, hence shared by threads. */
+
+static EVP_PKEY *curve_templates[RSP_CURVE_BRAINPOOL_P256R1 + 1];
+static pthread_once_t curve_templates_once = PTHREAD_ONCE_INIT;
+
+static EVP_PKEY *build_curve_template(const char *name)
+{
+    EVP_PKEY *params = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    OSSL_PARAM settings[] = {
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)name, 0),
+        OSSL_PARAM_END,
+    };
+    if (ctx == NULL || EVP_PKEY_paramgen_init(ctx) != 1 ||
+        EVP_PKEY_CTX_set_params(ctx, settings) != 1 || EVP_PKEY_paramgen(ctx, &params) != 1)
+        params = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return params;
+}
+
+static void build_curve_templates(void)
+{
+    curve_templates[RSP_CURVE_NIST_P256] = build_curve_template("prime256v1");
+    curve_templates[RSP_CURVE_BRAINPOOL_P256R1] = build_curve_template("brainpoolP256r1");
+}
+
+/* Borrowed parameters-only key of curve, NULL when the curve is unknown or OpenSSL failed. */
+static EVP_PKEY *curve_template(rsp_curve curve)
+{
+    if (curve != RSP_CURVE_NIST_P256 && curve != RSP_CURVE_BRAINPOOL_P256R1)
+        return NULL;
+    if (pthread_once(&curve_templates_once, build_curve_templates) != 0)
+        return NULL;
+    return curve_templates[curve];
+}
+
+/* X and Y are read separately (slow path) so the result is uncompressed whatever form the key
+ * was imported in; the encoded point is used when it already is uncompressed. */
 static rsp_status evp_public_point(const EVP_PKEY *pkey, uint8_t point[RSP_EC_POINT_SIZE])
 {
+    size_t encoded_len = 0;
+    if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                        RSP_EC_POINT_SIZE, &encoded_len) == 1 &&
+        encoded_len == RSP_EC_POINT_SIZE && point[0] == 0x04)
+        return RSP_OK;
     BIGNUM *x = NULL;
     BIGNUM *y = NULL;
     rsp_status status = RSP_ERR_CRYPTO;
@@ -360,7 +406,12 @@ rsp_status rsp_private_key_generate(rsp_curve curve, rsp_private_key **out, rsp_
     const char *name = rsp_curve_name(curve);
     if (name == NULL || out == NULL)
         return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "unsupported curve");
-    EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", name);
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY *params = curve_template(curve);
+    EVP_PKEY_CTX *ctx = params != NULL ? EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL) : NULL;
+    if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &pkey) != 1)
+        pkey = NULL;
+    EVP_PKEY_CTX_free(ctx);
     if (pkey == NULL)
         return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "key generation failed");
     return private_key_adopt(pkey, out, err);
@@ -558,10 +609,17 @@ rsp_status rsp_public_key_from_point(rsp_curve curve, const uint8_t *point, size
     if (len != RSP_EC_POINT_SIZE || point[0] != 0x04)
         return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0,
                              "point is not uncompressed 04||X||Y of 65 bytes");
-    /* Import decodes the point and rejects it when it is not on the curve. */
-    EVP_PKEY *pkey = evp_from_parts(curve, NULL, point, len);
+    /* Setting the encoded point decodes it and rejects it when it is not on the curve. */
+    EVP_PKEY *params = curve_template(curve);
+    EVP_PKEY *pkey = params != NULL ? EVP_PKEY_new() : NULL;
     if (pkey == NULL)
+        return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "no parameters for the curve");
+    if (EVP_PKEY_copy_parameters(pkey, params) != 1 ||
+        EVP_PKEY_set1_encoded_public_key(pkey, point, len) != 1) {
+        EVP_PKEY_free(pkey);
+        ERR_clear_error();
         return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "point is not on the curve");
+    }
     rsp_public_key *key = calloc(1, sizeof *key);
     if (key == NULL) {
         EVP_PKEY_free(pkey);

@@ -9,7 +9,8 @@
  * 64-byte r||s form (BSI TR-03111), the form both PKCS#11 CKM_ECDSA and GSMA messages use.
  *
  * Threads: software keys are immutable after creation and every operation makes its own
- * OpenSSL context, so one key may sign, verify or derive from several threads at once.
+ * OpenSSL context, so one key may sign, verify or derive from several threads at once. The
+ * parameters of each curve are built once per process (pthread_once) and copied into new keys.
  *
  * Ownership: every rsp_*_key returned through an out-pointer belongs to the caller and is
  * released with the matching *_free (NULL is accepted). Accessors returning EVP_PKEY borrow. */
