@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,10 +15,12 @@ struct rsp_certificate {
     X509 *x509;
     uint8_t *der; /* OPENSSL_malloc'ed encoding */
     size_t der_len;
+    uint8_t digest[RSP_SHA256_SIZE]; /* SHA-256 of der: the identity the caches use */
 };
 
 struct rsp_crl {
     X509_CRL *crl;
+    uint8_t digest[RSP_SHA256_SIZE]; /* SHA-256 of the DER encoding */
 };
 
 #define MAX_FILE_SIZE (1u << 20) /* certificates and CRLs are a few kB */
@@ -152,6 +155,12 @@ rsp_status rsp_certificate_from_x509(X509 *x509, rsp_certificate **out, rsp_erro
         OPENSSL_free(der);
         free(cert);
         return openssl_failure(err, RSP_ERR_CRYPTO, "certificate encoding");
+    }
+    if (EVP_Digest(der, (size_t)len, cert->digest, NULL, EVP_sha256(), NULL) != 1) {
+        X509_free(x509);
+        OPENSSL_free(der);
+        free(cert);
+        return openssl_failure(err, RSP_ERR_CRYPTO, "certificate digest");
     }
     cert->x509 = x509;
     cert->der = der;
@@ -742,6 +751,135 @@ void rsp_certificate_describe(const rsp_certificate *cert, FILE *out)
                 ranges.organizations[i][0] ? " O=" : "", ranges.organizations[i]);
 }
 
+/* ---- process-wide caches ----
+ * Keyed by the SHA-256 of exact DER bytes, so a different certificate with the same names never
+ * hits an entry. Three small tables behind one mutex (the servers verify from thread pools):
+ * parsed certificates (an EUM is parsed once, not per download), EUM-to-CI signatures already
+ * verified, CRL signatures already verified. A verdict that depends on the clock or on the
+ * CRLs of the call (validity, revocation) is never cached: it is checked again at each use. */
+
+#define CACHE_SLOTS 64
+
+typedef struct {
+    bool used;
+    uint8_t digest[RSP_SHA256_SIZE];
+    X509 *x509; /* one reference held by the cache */
+} parsed_slot;
+
+typedef struct {
+    bool used;
+    uint8_t subject[RSP_SHA256_SIZE]; /* EUM certificate, or CRL */
+    uint8_t issuer[RSP_SHA256_SIZE];  /* certificate whose key verified its signature */
+} signature_slot;
+
+static struct {
+    pthread_mutex_t lock;
+    parsed_slot parsed[CACHE_SLOTS];
+    size_t parsed_next;
+    signature_slot chains[CACHE_SLOTS];
+    size_t chains_next;
+    signature_slot crls[CACHE_SLOTS];
+    size_t crls_next;
+} cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static X509 *parsed_lookup(const uint8_t digest[RSP_SHA256_SIZE])
+{
+    X509 *found = NULL;
+    pthread_mutex_lock(&cache.lock);
+    for (size_t i = 0; i < CACHE_SLOTS && found == NULL; i++)
+        if (cache.parsed[i].used && memcmp(cache.parsed[i].digest, digest, RSP_SHA256_SIZE) == 0 &&
+            X509_up_ref(cache.parsed[i].x509))
+            found = cache.parsed[i].x509;
+    pthread_mutex_unlock(&cache.lock);
+    return found;
+}
+
+static void parsed_insert(const uint8_t digest[RSP_SHA256_SIZE], X509 *x509)
+{
+    if (!X509_up_ref(x509))
+        return;
+    pthread_mutex_lock(&cache.lock);
+    parsed_slot *slot = &cache.parsed[cache.parsed_next];
+    cache.parsed_next = (cache.parsed_next + 1) % CACHE_SLOTS;
+    X509 *evicted = slot->used ? slot->x509 : NULL;
+    slot->used = true;
+    memcpy(slot->digest, digest, RSP_SHA256_SIZE);
+    slot->x509 = x509;
+    pthread_mutex_unlock(&cache.lock);
+    X509_free(evicted);
+}
+
+static bool signature_known(signature_slot *table, const uint8_t subject[RSP_SHA256_SIZE],
+                            const uint8_t issuer[RSP_SHA256_SIZE])
+{
+    bool found = false;
+    pthread_mutex_lock(&cache.lock);
+    for (size_t i = 0; i < CACHE_SLOTS && !found; i++)
+        found = table[i].used && memcmp(table[i].subject, subject, RSP_SHA256_SIZE) == 0 &&
+                memcmp(table[i].issuer, issuer, RSP_SHA256_SIZE) == 0;
+    pthread_mutex_unlock(&cache.lock);
+    return found;
+}
+
+static void signature_insert(signature_slot *table, size_t *next,
+                             const uint8_t subject[RSP_SHA256_SIZE],
+                             const uint8_t issuer[RSP_SHA256_SIZE])
+{
+    if (signature_known(table, subject, issuer))
+        return;
+    pthread_mutex_lock(&cache.lock);
+    signature_slot *slot = &table[*next];
+    *next = (*next + 1) % CACHE_SLOTS;
+    slot->used = true;
+    memcpy(slot->subject, subject, RSP_SHA256_SIZE);
+    memcpy(slot->issuer, issuer, RSP_SHA256_SIZE);
+    pthread_mutex_unlock(&cache.lock);
+}
+
+/* The CI (of cis) a verified EUM was signed by, or NULL when this EUM is not cached under any
+ * of them. */
+static const rsp_certificate *cached_eum_issuer(const rsp_certificate *eum,
+                                                const rsp_certificate *const *cis, size_t ci_count)
+{
+    for (size_t i = 0; i < ci_count; i++)
+        if (signature_known(cache.chains, eum->digest, cis[i]->digest))
+            return cis[i];
+    return NULL;
+}
+
+rsp_status rsp_certificate_from_der_shared(const uint8_t *der, size_t len, rsp_certificate **out,
+                                           rsp_error *err)
+{
+    uint8_t digest[RSP_SHA256_SIZE];
+    *out = NULL;
+    if (der == NULL || len == 0 || len > MAX_FILE_SIZE)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "certificate: bad length");
+    if (EVP_Digest(der, len, digest, NULL, EVP_sha256(), NULL) != 1)
+        return openssl_failure(err, RSP_ERR_CRYPTO, "certificate digest");
+    X509 *x509 = parsed_lookup(digest);
+    if (x509 == NULL) {
+        rsp_status status = rsp_certificate_from_der(der, len, out, err);
+        if (status == RSP_OK)
+            parsed_insert(digest, (*out)->x509);
+        return status;
+    }
+    rsp_certificate *cert = calloc(1, sizeof *cert);
+    uint8_t *copy = OPENSSL_malloc(len);
+    if (cert == NULL || copy == NULL) {
+        free(cert);
+        OPENSSL_free(copy);
+        X509_free(x509);
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "certificate");
+    }
+    memcpy(copy, der, len);
+    cert->x509 = x509;
+    cert->der = copy;
+    cert->der_len = len;
+    memcpy(cert->digest, digest, sizeof digest);
+    *out = cert;
+    return RSP_OK;
+}
+
 /* ---- chain verification ---- */
 
 typedef struct {
@@ -1045,6 +1183,178 @@ static rsp_status static_checks(verify_job *job)
     return RSP_OK;
 }
 
+/* ---- eUICC under an EUM already verified ----
+ * The EUM's signature by the CI is known from an earlier full verification of the same bytes
+ * under the same CI bytes; everything else is checked again here, the way X509_verify_cert
+ * would: issuer name and key identifiers, extensions, CRLs of both issuers (signature cached,
+ * validity and revocation at each use), EUM and eUICC validity against the clock, and the
+ * eUICC signature with the EUM key. CRLs with features beyond a plain list of revoked serials
+ * (distribution point scope, delta CRLs, other critical extensions) are left to OpenSSL. */
+
+static bool crl_is_plain(X509_CRL *crl)
+{
+    for (int i = 0; i < X509_CRL_get_ext_count(crl); i++) {
+        X509_EXTENSION *extension = X509_CRL_get_ext(crl, i);
+        int nid = OBJ_obj2nid(X509_EXTENSION_get_object(extension));
+        if (nid == NID_issuing_distribution_point || nid == NID_delta_crl ||
+            (X509_EXTENSION_get_critical(extension) && nid != NID_crl_number &&
+             nid != NID_authority_key_identifier))
+            return false;
+    }
+    return true;
+}
+
+/* Whether the CRL's authority key id (when it has one) is the issuer's subject key id. */
+static bool crl_key_id_matches(const rsp_crl *crl, const rsp_certificate *issuer)
+{
+    AUTHORITY_KEYID *akid =
+        X509_CRL_get_ext_d2i(crl->crl, NID_authority_key_identifier, NULL, NULL);
+    const ASN1_OCTET_STRING *subject_key_id = X509_get0_subject_key_id(issuer->x509);
+    bool matches =
+        akid == NULL || akid->keyid == NULL ||
+        (subject_key_id != NULL && ASN1_OCTET_STRING_cmp(akid->keyid, subject_key_id) == 0);
+    AUTHORITY_KEYID_free(akid);
+    return matches;
+}
+
+/* The CRL OpenSSL would pick for issuer among the call's CRLs: same issuer name, preferring a
+ * matching authority key id (SGP.26 gives the NIST and brainpool CIs one name), then the most
+ * recent. NULL when none names the issuer. A CRL with the name but another key is still picked
+ * when it is the only one, and then fails on its signature, as in the full verification. */
+static const rsp_crl *crl_of(const verify_job *job, const rsp_certificate *issuer)
+{
+    const rsp_crl *best = NULL;
+    bool best_matches = false;
+    for (size_t i = 0; i < job->options->crl_count; i++) {
+        const rsp_crl *crl = job->options->crls[i];
+        if (X509_NAME_cmp(X509_CRL_get_issuer(crl->crl), X509_get_subject_name(issuer->x509)) != 0)
+            continue;
+        bool matches = crl_key_id_matches(crl, issuer);
+        if (best == NULL || (matches && !best_matches) ||
+            (matches == best_matches &&
+             ASN1_TIME_compare(X509_CRL_get0_lastUpdate(crl->crl),
+                               X509_CRL_get0_lastUpdate(best->crl)) > 0)) {
+            best = crl;
+            best_matches = matches;
+        }
+    }
+    return best;
+}
+
+/* Same wording as the full verification ("EUM certificate: CRL has expired"). */
+static rsp_status crl_failure(verify_job *job, rsp_cert_role role, int openssl_error)
+{
+    rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0, "%s certificate: %s", rsp_cert_role_name(role),
+                  X509_verify_cert_error_string(openssl_error));
+    return fail(job, RSP_CERT_FAIL_CRL, role);
+}
+
+/* RFC 5280 section 6.3 for one certificate against the CRL of its issuer, if the call has one. */
+static rsp_status check_revocation(verify_job *job, const rsp_certificate *cert,
+                                   const rsp_certificate *issuer, rsp_cert_role role)
+{
+    const rsp_crl *crl = crl_of(job, issuer);
+    if (crl == NULL)
+        return RSP_OK; /* CRLs are optional per issuer */
+    if ((X509_get_extension_flags(issuer->x509) & EXFLAG_KUSAGE) &&
+        !(X509_get_key_usage(issuer->x509) & KU_CRL_SIGN))
+        return crl_failure(job, role, X509_V_ERR_KEYUSAGE_NO_CRL_SIGN);
+    if (!signature_known(cache.crls, crl->digest, issuer->digest)) {
+        if (X509_CRL_verify(crl->crl, X509_get0_pubkey(issuer->x509)) != 1) {
+            ERR_clear_error();
+            return crl_failure(job, role, X509_V_ERR_CRL_SIGNATURE_FAILURE);
+        }
+        signature_insert(cache.crls, &cache.crls_next, crl->digest, issuer->digest);
+    }
+    time_t now = job->options->now;
+    const ASN1_TIME *next_update = X509_CRL_get0_nextUpdate(crl->crl);
+    if (now != 0 && X509_cmp_time(X509_CRL_get0_lastUpdate(crl->crl), &now) > 0)
+        return crl_failure(job, role, X509_V_ERR_CRL_NOT_YET_VALID);
+    if (now != 0 && next_update != NULL && X509_cmp_time(next_update, &now) < 0)
+        return crl_failure(job, role, X509_V_ERR_CRL_HAS_EXPIRED);
+    X509_REVOKED *revoked = NULL;
+    if (X509_CRL_get0_by_cert(crl->crl, &revoked, cert->x509) == 1) {
+        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0, "%s certificate: revoked (CRL)",
+                      rsp_cert_role_name(role));
+        return fail(job, RSP_CERT_FAIL_REVOKED, role);
+    }
+    return RSP_OK;
+}
+
+static rsp_status check_validity(verify_job *job, const rsp_certificate *cert, rsp_cert_role role)
+{
+    time_t now = job->options->now;
+    rsp_cert_failure failure = RSP_CERT_OK;
+    if (now != 0 && X509_cmp_time(X509_get0_notBefore(cert->x509), &now) > 0)
+        failure = RSP_CERT_FAIL_NOT_YET_VALID;
+    else if (now != 0 && X509_cmp_time(X509_get0_notAfter(cert->x509), &now) < 0)
+        failure = RSP_CERT_FAIL_EXPIRED;
+    if (failure == RSP_CERT_OK)
+        return RSP_OK;
+    rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0, "%s certificate: %s (validity period)",
+                  rsp_cert_role_name(role),
+                  failure == RSP_CERT_FAIL_EXPIRED ? "expired" : "not yet valid");
+    return fail(job, failure, role);
+}
+
+static bool crls_are_plain(const verify_job *job)
+{
+    for (size_t i = 0; i < job->options->crl_count; i++)
+        if (!crl_is_plain(job->options->crls[i]->crl))
+            return false;
+    return true;
+}
+
+/* SGP.22 v2.5 section 4.5.2: the eUICC link of the chain eUICC -> EUM -> CI. */
+static rsp_status verify_under_cached_eum(verify_job *job, const rsp_certificate *ci)
+{
+    const rsp_certificate *leaf = job->leaf;
+    const rsp_certificate *eum = job->eum;
+    if (X509_check_issued(eum->x509, leaf->x509) != X509_V_OK) {
+        /* the wording of the full verification, where OpenSSL finds no issuer */
+        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0, "eUICC certificate: wrong issuer: %s",
+                      X509_verify_cert_error_string(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY));
+        return fail(job, RSP_CERT_FAIL_ISSUER, RSP_CERT_ROLE_EUICC);
+    }
+    uint32_t flags = X509_get_extension_flags(leaf->x509);
+    if (flags & (EXFLAG_INVALID | EXFLAG_CRITICAL)) {
+        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0, "eUICC certificate: %s",
+                      (flags & EXFLAG_INVALID) ? "invalid or inconsistent certificate extension"
+                                               : "unhandled critical extension");
+        return fail(job, RSP_CERT_FAIL_OTHER, RSP_CERT_ROLE_EUICC);
+    }
+    rsp_status status = check_revocation(job, eum, ci, RSP_CERT_ROLE_EUM);
+    if (status == RSP_OK)
+        status = check_revocation(job, leaf, eum, RSP_CERT_ROLE_EUICC);
+    if (status == RSP_OK)
+        status = check_validity(job, eum, RSP_CERT_ROLE_EUM);
+    if (status != RSP_OK)
+        return status;
+    if (X509_verify(leaf->x509, X509_get0_pubkey(eum->x509)) != 1) {
+        ERR_clear_error();
+        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0,
+                      "eUICC certificate: signature does not verify with the issuer key");
+        return fail(job, RSP_CERT_FAIL_SIGNATURE, RSP_CERT_ROLE_EUICC);
+    }
+    return check_validity(job, leaf, RSP_CERT_ROLE_EUICC);
+}
+
+/* Full OpenSSL verification, or the eUICC link alone when the EUM is cached. */
+static rsp_status verify_chain(verify_job *job, const rsp_certificate **ci)
+{
+    const rsp_certificate *cached_ci = job->role == RSP_CERT_ROLE_EUICC && crls_are_plain(job)
+                                           ? cached_eum_issuer(job->eum, job->cis, job->ci_count)
+                                           : NULL;
+    if (cached_ci != NULL) {
+        *ci = cached_ci;
+        return verify_under_cached_eum(job, cached_ci);
+    }
+    rsp_status status = openssl_chain(job, ci);
+    if (status == RSP_OK && job->role == RSP_CERT_ROLE_EUICC)
+        signature_insert(cache.chains, &cache.chains_next, job->eum->digest, (*ci)->digest);
+    return status;
+}
+
 /* SGP.22 v2.5 section 4.5.2: CI-rooted chains, one curve for every certificate of a chain. */
 rsp_status rsp_certificate_verify(const rsp_certificate *leaf, rsp_cert_role role,
                                   const rsp_certificate *eum, const rsp_certificate *const *cis,
@@ -1073,7 +1383,7 @@ rsp_status rsp_certificate_verify(const rsp_certificate *leaf, rsp_cert_role rol
     if (status == RSP_OK && role == RSP_CERT_ROLE_CI)
         status = verify_ci(&job, &ci);
     else if (status == RSP_OK)
-        status = openssl_chain(&job, &ci);
+        status = verify_chain(&job, &ci);
     if (status == RSP_OK)
         status = check_allowed_ci(&job, ci);
     if (status == RSP_OK)
@@ -1113,7 +1423,16 @@ rsp_status rsp_crl_from_x509(X509_CRL *crl, rsp_crl **out, rsp_error *err)
         free(wrapper);
         return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "CRL");
     }
+    unsigned char *der = NULL;
+    int len = i2d_X509_CRL(crl, &der);
+    bool digested =
+        len > 0 && EVP_Digest(der, (size_t)len, wrapper->digest, NULL, EVP_sha256(), NULL) == 1;
+    OPENSSL_free(der);
     wrapper->crl = crl;
+    if (!digested) {
+        rsp_crl_free(wrapper);
+        return openssl_failure(err, RSP_ERR_CRYPTO, "CRL encoding");
+    }
     *out = wrapper;
     return RSP_OK;
 }

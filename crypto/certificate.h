@@ -103,6 +103,11 @@ rsp_status rsp_certificate_from_der(const uint8_t *der, size_t len, rsp_certific
 rsp_status rsp_certificate_load(const uint8_t *data, size_t len, rsp_certificate **out,
                                 rsp_error *err);
 rsp_status rsp_certificate_load_file(const char *path, rsp_certificate **out, rsp_error *err);
+/* Same as rsp_certificate_from_der for certificates that come again and again (an EUM behind
+ * every eUICC of its batch): the parsed form is shared through a process-wide cache keyed by
+ * the SHA-256 of the exact bytes. Thread safe; the result is the caller's as usual. */
+rsp_status rsp_certificate_from_der_shared(const uint8_t *der, size_t len, rsp_certificate **out,
+                                           rsp_error *err);
 /* Takes a new reference to x509. */
 rsp_status rsp_certificate_from_x509(X509 *x509, rsp_certificate **out, rsp_error *err);
 void rsp_certificate_free(rsp_certificate *cert);
@@ -141,7 +146,11 @@ rsp_status rsp_certificate_check_role(const rsp_certificate *cert, rsp_cert_role
 rsp_status rsp_certificate_check_eid_range(const rsp_certificate *eum, const rsp_certificate *euicc,
                                            rsp_error *err);
 
-/* Full verification of leaf for role. eum is the EUM certificate for role EUICC and NULL
+/* Full verification of leaf for role.
+ * An eUICC chain whose EUM (exact bytes) was verified before under one of cis (exact bytes)
+ * only has its eUICC link checked again, plus validity and revocation of the EUM: EUM-to-CI
+ * signatures and CRL signatures are remembered process-wide (never validity or revocation,
+ * which depend on the call's clock and CRLs). eum is the EUM certificate for role EUICC and NULL
  * otherwise; cis is the trust store. For role CI the leaf itself must be one of cis.
  * RSP_ERR_VERIFY (RSP_ERR_NOT_FOUND for an unknown CI) with a message naming the check; result
  * (may be NULL) tells which check and which certificate. */

@@ -269,8 +269,9 @@ static smdp_result verify_euicc_chain(const smdp_credentials *credentials,
     rsp_certificate *eum = NULL;
     smdp_result result = SMDP_OK;
     rsp_error ignored = {0};
-    if (rsp_certificate_from_der(ok->eum_certificate.data, ok->eum_certificate.len, &eum,
-                                 &ignored) != RSP_OK) {
+    /* The EUM is the same for a whole batch of eUICCs: parsed once per process (shared) */
+    if (rsp_certificate_from_der_shared(ok->eum_certificate.data, ok->eum_certificate.len, &eum,
+                                        &ignored) != RSP_OK) {
         result = fail(err, SMDP_ERR_EUM_CERTIFICATE_INVALID, "EUM certificate unreadable");
         goto done;
     }

@@ -1,0 +1,273 @@
+/* The process-wide verification caches of crypto/certificate.c: once an EUM is verified under a
+ * CI, the next eUICC of that EUM only has its own link verified, but revocation (a CRL given
+ * later), validity (a later clock) and CRL validity are still checked at each use, and an EUM
+ * with the same names but other bytes is never trusted through the cache. Every certificate is
+ * issued in memory for the test, so no test sees another's cache entries. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "crypto/certificate.h"
+#include "crypto/key.h"
+#include "crypto/pki_generate.h"
+
+#define NOW ((time_t)1800000000) /* 2027-01-15 */
+#define DAY ((time_t)86400)
+
+typedef struct {
+    rsp_certificate *ci;
+    rsp_private_key *ci_key;
+    rsp_certificate *eum;
+    rsp_private_key *eum_key;
+    rsp_certificate *euicc[2];
+} authority;
+
+/* Issues a certificate for a fresh key; *key_out (may be NULL) receives the private key. */
+static rsp_certificate *issue(rsp_pki_certificate_request *request, rsp_private_key **key_out)
+{
+    rsp_error err = {0};
+    rsp_private_key *key = NULL;
+    rsp_public_key *public_key = NULL;
+    rsp_certificate *cert = NULL;
+    assert_int_equal(rsp_private_key_generate(RSP_CURVE_NIST_P256, &key, &err), RSP_OK);
+    assert_int_equal(rsp_private_key_public(key, &public_key, &err), RSP_OK);
+    request->subject_key = public_key;
+    if (request->not_before == 0)
+        request->not_before = NOW - 60;
+    if (request->issuer_key == NULL)
+        request->issuer_key = key; /* self-signed CI */
+    if (rsp_pki_issue_certificate(request, &cert, &err) != RSP_OK)
+        fail_msg("issue: %s", err.message);
+    rsp_public_key_free(public_key);
+    if (key_out != NULL)
+        *key_out = key;
+    else
+        rsp_private_key_free(key);
+    return cert;
+}
+
+/* CI -> EUM -> two eUICCs, all with the same names in every call (only keys differ). */
+static void authority_open(authority *a, time_t eum_not_after)
+{
+    char eid[RSP_EID_STRING_SIZE];
+    static const char *const first_30[2] = {"890490320000000000000000000011",
+                                            "890490320000000000000000000012"};
+    rsp_pki_certificate_request ci = {.role = RSP_CERT_ROLE_CI, .common_name = "Cache Test CI"};
+    a->ci = issue(&ci, &a->ci_key);
+    rsp_pki_certificate_request eum = {.role = RSP_CERT_ROLE_EUM,
+                                       .common_name = "Cache Test EUM",
+                                       .issuer = a->ci,
+                                       .issuer_key = a->ci_key,
+                                       .not_after = eum_not_after,
+                                       /* cRLSign too, so that the EUM may revoke eUICCs */
+                                       .key_usage = "critical,keyCertSign,cRLSign"};
+    a->eum = issue(&eum, &a->eum_key);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(rsp_eid_complete(first_30[i], eid), RSP_OK);
+        rsp_pki_certificate_request euicc = {.role = RSP_CERT_ROLE_EUICC,
+                                             .common_name = "Cache Test eUICC",
+                                             .eid = eid,
+                                             .issuer = a->eum,
+                                             .issuer_key = a->eum_key};
+        a->euicc[i] = issue(&euicc, NULL);
+    }
+}
+
+static void authority_close(authority *a)
+{
+    rsp_certificate_free(a->ci);
+    rsp_private_key_free(a->ci_key);
+    rsp_certificate_free(a->eum);
+    rsp_private_key_free(a->eum_key);
+    rsp_certificate_free(a->euicc[0]);
+    rsp_certificate_free(a->euicc[1]);
+}
+
+static rsp_status verify_euicc(const rsp_certificate *euicc, const rsp_certificate *eum,
+                               const rsp_certificate *ci, time_t now, const rsp_crl *const *crls,
+                               size_t crl_count, rsp_cert_verify_result *result, rsp_error *err)
+{
+    rsp_cert_verify_options options = {.now = now, .crls = crls, .crl_count = crl_count};
+    const rsp_certificate *cis[1] = {ci};
+    rsp_error_clear(err);
+    return rsp_certificate_verify(euicc, RSP_CERT_ROLE_EUICC, eum, cis, 1, &options, result, err);
+}
+
+/* Caches the EUM of a by verifying its first eUICC. */
+static void prime(const authority *a)
+{
+    rsp_cert_verify_result result;
+    rsp_error err = {0};
+    if (verify_euicc(a->euicc[0], a->eum, a->ci, NOW + DAY, NULL, 0, &result, &err) != RSP_OK)
+        fail_msg("first eUICC: %s", err.message);
+    assert_ptr_equal(result.ci, a->ci);
+}
+
+static void test_second_euicc_of_a_cached_eum(void **state)
+{
+    (void)state;
+    authority a;
+    authority_open(&a, 0);
+    prime(&a);
+    rsp_cert_verify_result result;
+    rsp_error err = {0};
+    assert_int_equal(verify_euicc(a.euicc[1], a.eum, a.ci, NOW + DAY, NULL, 0, &result, &err),
+                     RSP_OK);
+    assert_ptr_equal(result.ci, a.ci);
+    /* the EUM parsed through the shared cache is the same certificate */
+    der_view der = rsp_certificate_der(a.eum);
+    rsp_certificate *shared[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(rsp_certificate_from_der_shared(der.data, der.len, &shared[i], &err),
+                         RSP_OK);
+        assert_int_equal(rsp_certificate_der(shared[i]).len, der.len);
+        assert_memory_equal(rsp_certificate_der(shared[i]).data, der.data, der.len);
+        assert_int_equal(
+            verify_euicc(a.euicc[1], shared[i], a.ci, NOW + DAY, NULL, 0, &result, &err), RSP_OK);
+    }
+    assert_ptr_equal(rsp_certificate_x509(shared[0]), rsp_certificate_x509(shared[1]));
+    rsp_certificate_free(shared[0]);
+    rsp_certificate_free(shared[1]);
+    /* an eUICC of the same EUM on another day, and without a clock */
+    assert_int_equal(verify_euicc(a.euicc[1], a.eum, a.ci, NOW + 300 * DAY, NULL, 0, &result, &err),
+                     RSP_OK);
+    assert_int_equal(verify_euicc(a.euicc[1], a.eum, a.ci, 0, NULL, 0, &result, &err), RSP_OK);
+    authority_close(&a);
+}
+
+static void test_revoked_after_a_crl_is_loaded(void **state)
+{
+    (void)state;
+    authority a;
+    authority_open(&a, 0);
+    prime(&a);
+    rsp_cert_verify_result result;
+    rsp_error err = {0};
+    rsp_crl *ci_crl = NULL;
+    rsp_crl *ci_crl_empty = NULL;
+    rsp_crl *eum_crl = NULL;
+    const rsp_certificate *revoked_eum[1] = {a.eum};
+    const rsp_certificate *revoked_euicc[1] = {a.euicc[1]};
+    assert_int_equal(
+        rsp_pki_issue_crl(a.ci, a.ci_key, revoked_eum, 1, NOW, NOW + 30 * DAY, &ci_crl, &err),
+        RSP_OK);
+    assert_int_equal(
+        rsp_pki_issue_crl(a.ci, a.ci_key, NULL, 0, NOW, NOW + 30 * DAY, &ci_crl_empty, &err),
+        RSP_OK);
+    assert_int_equal(
+        rsp_pki_issue_crl(a.eum, a.eum_key, revoked_euicc, 1, NOW, NOW + 30 * DAY, &eum_crl, &err),
+        RSP_OK);
+    /* the CI's CRL revokes the cached EUM: every eUICC under it is refused from now on */
+    const rsp_crl *revoking_eum[1] = {ci_crl};
+    assert_int_equal(
+        verify_euicc(a.euicc[1], a.eum, a.ci, NOW + DAY, revoking_eum, 1, &result, &err),
+        RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_REVOKED);
+    assert_int_equal(result.failed_role, RSP_CERT_ROLE_EUM);
+    assert_string_equal(err.message, "EUM certificate: revoked (CRL)");
+    /* the EUM's CRL revokes one eUICC, not its sibling */
+    const rsp_crl *revoking_euicc[2] = {ci_crl_empty, eum_crl};
+    assert_int_equal(
+        verify_euicc(a.euicc[1], a.eum, a.ci, NOW + DAY, revoking_euicc, 2, &result, &err),
+        RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_REVOKED);
+    assert_int_equal(result.failed_role, RSP_CERT_ROLE_EUICC);
+    assert_string_equal(err.message, "eUICC certificate: revoked (CRL)");
+    assert_int_equal(
+        verify_euicc(a.euicc[0], a.eum, a.ci, NOW + DAY, revoking_euicc, 2, &result, &err), RSP_OK);
+    /* and once more, now that the CRL signatures are cached too */
+    assert_int_equal(
+        verify_euicc(a.euicc[1], a.eum, a.ci, NOW + DAY, revoking_euicc, 2, &result, &err),
+        RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_REVOKED);
+    rsp_crl_free(ci_crl);
+    rsp_crl_free(ci_crl_empty);
+    rsp_crl_free(eum_crl);
+    authority_close(&a);
+}
+
+static void test_expired_under_a_later_clock(void **state)
+{
+    (void)state;
+    authority a;
+    authority_open(&a, NOW + 10 * DAY);
+    prime(&a);
+    rsp_cert_verify_result result;
+    rsp_error err = {0};
+    assert_int_equal(verify_euicc(a.euicc[1], a.eum, a.ci, NOW + 20 * DAY, NULL, 0, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_EXPIRED);
+    assert_int_equal(result.failed_role, RSP_CERT_ROLE_EUM);
+    assert_string_equal(err.message, "EUM certificate: expired (validity period)");
+    /* before its notBefore */
+    assert_int_equal(verify_euicc(a.euicc[1], a.eum, a.ci, NOW - DAY, NULL, 0, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_NOT_YET_VALID);
+    /* a CRL past its nextUpdate, its signature already cached */
+    rsp_crl *crl = NULL;
+    assert_int_equal(rsp_pki_issue_crl(a.ci, a.ci_key, NULL, 0, NOW, NOW + 5 * DAY, &crl, &err),
+                     RSP_OK);
+    const rsp_crl *crls[1] = {crl};
+    assert_int_equal(verify_euicc(a.euicc[0], a.eum, a.ci, NOW + DAY, crls, 1, &result, &err),
+                     RSP_OK);
+    assert_int_equal(verify_euicc(a.euicc[1], a.eum, a.ci, NOW + 7 * DAY, crls, 1, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_CRL);
+    assert_string_equal(err.message, "EUM certificate: CRL has expired");
+    rsp_crl_free(crl);
+    authority_close(&a);
+}
+
+static void test_same_names_other_keys_are_not_trusted(void **state)
+{
+    (void)state;
+    authority a, rogue;
+    authority_open(&a, 0);
+    authority_open(&rogue, 0); /* same CI, EUM and eUICC names, its own keys */
+    prime(&a);
+    rsp_cert_verify_result result;
+    rsp_error err = {0};
+    /* the rogue EUM is not the cached one: full verification, which finds no CI for it */
+    assert_int_not_equal(
+        verify_euicc(rogue.euicc[0], rogue.eum, a.ci, NOW + DAY, NULL, 0, &result, &err), RSP_OK);
+    assert_int_equal(result.failed_role, RSP_CERT_ROLE_EUM);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_CI_UNKNOWN);
+    /* a rogue eUICC presented with the cached EUM: its key ids do not match the EUM */
+    assert_int_equal(verify_euicc(rogue.euicc[0], a.eum, a.ci, NOW + DAY, NULL, 0, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failed_role, RSP_CERT_ROLE_EUICC);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_ISSUER);
+    /* the cached EUM under the rogue CI (same name): not cached under that CI */
+    assert_int_not_equal(
+        verify_euicc(a.euicc[1], a.eum, rogue.ci, NOW + DAY, NULL, 0, &result, &err), RSP_OK);
+    assert_int_equal(result.failed_role, RSP_CERT_ROLE_EUM);
+    /* a CRL with the CI's name signed by the rogue CI is refused, as without the cache */
+    rsp_crl *foreign = NULL;
+    assert_int_equal(
+        rsp_pki_issue_crl(rogue.ci, rogue.ci_key, NULL, 0, NOW, NOW + 30 * DAY, &foreign, &err),
+        RSP_OK);
+    const rsp_crl *crls[1] = {foreign};
+    assert_int_equal(verify_euicc(a.euicc[1], a.eum, a.ci, NOW + DAY, crls, 1, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_CRL);
+    assert_string_equal(err.message, "EUM certificate: CRL signature failure");
+    rsp_crl_free(foreign);
+    authority_close(&a);
+    authority_close(&rogue);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_second_euicc_of_a_cached_eum),
+        cmocka_unit_test(test_revoked_after_a_crl_is_loaded),
+        cmocka_unit_test(test_expired_under_a_later_clock),
+        cmocka_unit_test(test_same_names_other_keys_are_not_trusted),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
