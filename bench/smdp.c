@@ -348,12 +348,13 @@ typedef struct {
     char address[256];
 } child_server;
 
-static double rusage_seconds(void)
+/* used[0]: user CPU seconds, used[1]: system CPU seconds */
+static void rusage_seconds(double used[2])
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    used[0] = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    used[1] = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* Runs in the child: serve, report the port and address, then report CPU between 's' and
@@ -373,12 +374,15 @@ static void child_main(const smdp_config *config, int in, int out)
         write(out, address, sizeof address) != sizeof address)
         _exit(1);
     char command = 0;
-    double start = 0;
+    double start[2] = {0, 0};
+    double used[2];
     while (read(in, &command, 1) == 1 && command != 'e')
         if (command == 's')
-            start = rusage_seconds();
-    double used = rusage_seconds() - start;
-    if (write(out, &used, sizeof used) != sizeof used)
+            rusage_seconds(start);
+    rusage_seconds(used);
+    used[0] -= start[0];
+    used[1] -= start[1];
+    if (write(out, used, sizeof used) != sizeof used)
         _exit(1);
     smdp_server_stop(server, 1000);
     smdp_server_free(server);
@@ -407,17 +411,17 @@ static bool child_start(const smdp_config *config, child_server *child)
            read(child->from_child, child->address, sizeof child->address) == sizeof child->address;
 }
 
-static double child_stop(child_server *child)
+/* Server CPU seconds since 's': used[0] user, used[1] system (-1 when unknown). */
+static void child_stop(child_server *child, double used[2])
 {
-    double used = -1;
-    if (write(child->to_child, "e", 1) == 1 &&
-        read(child->from_child, &used, sizeof used) != sizeof used)
-        used = -1;
+    used[0] = used[1] = -1;
+    if (write(child->to_child, "e", 1) != 1 ||
+        read(child->from_child, used, 2 * sizeof used[0]) != 2 * sizeof used[0])
+        used[0] = used[1] = -1;
     close(child->to_child);
     close(child->from_child);
     int status = 0;
     waitpid(child->pid, &status, 0);
-    return used;
 }
 
 /* ---- one curve ---- */
@@ -557,16 +561,20 @@ static int run_curve(const char *dir, curve_material *c, const bench_options *op
                     jobs[i].failure);
     }
     double elapsed = bench_now() - start;
-    double server_cpu = child_stop(&child);
+    double server_used[2];
+    child_stop(&child, server_used);
+    double server_cpu = server_used[0] + server_used[1];
     double sign = 0, verify = 0, keygen = 0, ecdh = 0;
     double floor = crypto_floor(c->openssl_group, &sign, &verify, &keygen, &ecdh);
     double per_download = done > 0 ? server_cpu / done : 0;
     printf("smdp %-9s %u downloads (%u failed), %u clients: %.1f downloads/s\n", c->sub, done,
            failed, opt->clients, elapsed > 0 ? done / elapsed : 0);
-    printf("smdp %-9s server CPU %.2f ms/download; crypto floor %.2f ms (3 sign %.3f, 5 verify "
+    printf("smdp %-9s server CPU %.2f ms/download (user %.2f, system %.2f); crypto floor %.2f ms "
+           "(3 sign %.3f, 5 verify "
            "%.3f, keygen %.3f, ECDH %.3f ms); ratio %.2fx%s\n",
-           c->sub, per_download * 1e3, floor * 1e3, sign * 1e3, verify * 1e3, keygen * 1e3,
-           ecdh * 1e3, floor > 0 ? per_download / floor : 0,
+           c->sub, per_download * 1e3, done > 0 ? server_used[0] / done * 1e3 : 0,
+           done > 0 ? server_used[1] / done * 1e3 : 0, floor * 1e3, sign * 1e3, verify * 1e3,
+           keygen * 1e3, ecdh * 1e3, floor > 0 ? per_download / floor : 0,
            strcmp(c->sub, "nist") == 0
                ? (per_download <= 2 * floor ? " (target <= 2x: met)" : " (target <= 2x: NOT met)")
                : "");

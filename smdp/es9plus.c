@@ -466,6 +466,35 @@ static int authenticate_client(es9_call *call, http_reply *reply)
 /* ---- getBoundProfilePackage ---- */
 
 /* SGP.22 v2.5 section 6.5.2.7 ES9+.GetBoundProfilePackage */
+/* The BPP is tens of kilobytes of base64, which needs no JSON escaping: written after the dump
+ * of the small members instead of going through the JSON serialiser character by character. */
+static int reply_with_base64_member(http_reply *reply, const json_t *body, const char *key,
+                                    der_view value)
+{
+    size_t head_len = 0;
+    char *head = rsp_json_dump(body, &head_len);
+    char *encoded = head != NULL ? rsp_base64_encode(value.data, value.len) : NULL;
+    size_t encoded_len = encoded != NULL ? strlen(encoded) : 0;
+    size_t capacity = head_len + strlen(key) + encoded_len + 8;
+    char *text = encoded != NULL && head_len >= 2 ? malloc(capacity) : NULL;
+    int rc = -1;
+    if (text != NULL) {
+        /* head is "{...}": drop its closing brace, append ,"key":"value"} */
+        int len = snprintf(text, capacity, "%.*s%s\"%s\":\"%s\"}", (int)(head_len - 1), head,
+                           head_len > 2 ? "," : "", key, encoded);
+        if (len > 0 && (size_t)len < capacity) {
+            http_reply_owned(reply, 200, RSP_JSON_CONTENT_TYPE, (uint8_t *)text, (size_t)len);
+            http_reply_add_header(reply, RSP_ADMIN_PROTOCOL_HEADER, RSP_ADMIN_PROTOCOL_SGP22_V2_5);
+            text = NULL;
+            rc = 0;
+        }
+    }
+    free(text);
+    free(encoded);
+    free(head);
+    return rc;
+}
+
 static int get_bound_profile_package(es9_call *call, http_reply *reply)
 {
     smdp_es9plus *es9 = call->es9;
@@ -525,13 +554,16 @@ static int get_bound_profile_package(es9_call *call, http_reply *reply)
     metrics_counter_add(&es9->metrics.downloads, 1);
     json_t *body = success_body();
     der_reader fields;
-    static const char *const names[] = {"transactionId", "boundProfilePackage"};
+    der_tlv bpp;
+    static const char *const names[] = {"transactionId"};
     rsp_status st = body != NULL
                         ? open_ok(der_writer_view(&call->response), 0xBF3A, &fields, &call->err)
                         : RSP_ERR_NO_MEMORY;
     if (st == RSP_OK)
-        st = split_fields(&fields, names, 2, body, &call->err);
-    int rc = st == RSP_OK ? smdp_json_reply(reply, 200, body)
+        st = split_fields(&fields, names, 1, body, &call->err);
+    if (st == RSP_OK)
+        st = der_reader_next(&fields, &bpp, &call->err);
+    int rc = st == RSP_OK ? reply_with_base64_member(reply, body, "boundProfilePackage", bpp.whole)
                           : smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
     json_decref(body);
     return rc;
