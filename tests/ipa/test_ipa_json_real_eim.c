@@ -3,6 +3,7 @@
  * real SM-DP+ server: a complete indirect TS.48 download, an eUICC package (enable) with its
  * result and acknowledgements, IPA eUICC data, notifications, and a download the SM-DP+ refuses
  * (CancelSession). The HTTP hook is wrapped to prove no ASN.1 binding request was sent. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include "crypto/pki_generate.h"
 #include "eim/server.h"
 #include "euicc/euicc.h"
+#include "euicc/face_socket.h"
 #include "ipa/ipa.h"
 #include "ipa/platform/platform.h"
 #include "net/dev_pki.h"
@@ -30,6 +32,8 @@
 
 #define EIM_ID    "eim.rspkit.test"
 #define ADMIN_KEY "admin-secret"
+
+int cli_ipa(int argc, char **argv);
 
 typedef struct {
     char dir[64];
@@ -499,10 +503,59 @@ static void test_every_esipa_function_over_json(void **state)
     der_writer_free(&pending);
 }
 
+static void *serve_card(void *arg)
+{
+    rsp_error err = {0};
+    face_socket_run(arg, &err);
+    return NULL;
+}
+
+/* `rspkit ipa once` with the eUICC on its socket face; the eIM URL names a path the eIM does
+ * not serve, which only the JSON binding ignores (it keeps the origin). */
+static int run_cli(fixture *f, const char *socket_path, const char *binding)
+{
+    char card[160], state_dir[128], url[96];
+    snprintf(card, sizeof card, "socket:%s", socket_path);
+    snprintf(state_dir, sizeof state_dir, "%s/cli-state", f->dir);
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/not/served", eim_server_port(f->eim));
+    char *argv[] = {"ipa",       "once",          "--card", card,        "--state",
+                    state_dir,   "--log-level",   "error",  "--eim-url", url,
+                    "--binding", (char *)binding, NULL};
+    return cli_ipa(12, argv);
+}
+
+static void test_cli_binding_option(void **state)
+{
+    fixture *f = *state;
+    rsp_error err = {0};
+    start_card(f);
+    start_servers(f);
+    start_ipa(f);
+    register_device(f, associate(f));
+    char socket_path[128];
+    snprintf(socket_path, sizeof socket_path, "%s/card.sock", f->dir);
+    face_socket_server *server = face_socket_server_new();
+    pthread_t thread;
+    check(face_socket_listen_unix(server, euicc_get_card(f->card), socket_path, &err), &err,
+          "socket face");
+    assert_int_equal(pthread_create(&thread, NULL, serve_card, server), 0);
+    int64_t data = operation(f, json_pack("{s:s}", "type", "euiccData"));
+    assert_int_equal(run_cli(f, socket_path, "xml"), 2);
+    assert_int_equal(run_cli(f, socket_path, "asn1"), 1);
+    char buf[32];
+    assert_string_not_equal(order_state(f, data, buf, sizeof buf), "succeeded");
+    assert_int_equal(run_cli(f, socket_path, "json"), 0);
+    assert_string_equal(order_state(f, data, buf, sizeof buf), "succeeded");
+    face_socket_stop(server);
+    pthread_join(thread, NULL);
+    face_socket_server_free(server);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_esipa_function_over_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_binding_option, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
