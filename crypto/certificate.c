@@ -1326,6 +1326,9 @@ static rsp_status verify_under_cached_eum(verify_job *job, const rsp_certificate
     rsp_status status = check_revocation(job, eum, ci, RSP_CERT_ROLE_EUM);
     if (status == RSP_OK)
         status = check_revocation(job, leaf, eum, RSP_CERT_ROLE_EUICC);
+    /* OpenSSL checks the validity of every certificate of the chain, the anchor included */
+    if (status == RSP_OK)
+        status = check_validity(job, ci, RSP_CERT_ROLE_CI);
     if (status == RSP_OK)
         status = check_validity(job, eum, RSP_CERT_ROLE_EUM);
     if (status != RSP_OK)

@@ -52,12 +52,13 @@ static rsp_certificate *issue(rsp_pki_certificate_request *request, rsp_private_
 }
 
 /* CI -> EUM -> two eUICCs, all with the same names in every call (only keys differ). */
-static void authority_open(authority *a, time_t eum_not_after)
+static void authority_open(authority *a, time_t ci_not_after, time_t eum_not_after)
 {
     char eid[RSP_EID_STRING_SIZE];
     static const char *const first_30[2] = {"890490320000000000000000000011",
                                             "890490320000000000000000000012"};
-    rsp_pki_certificate_request ci = {.role = RSP_CERT_ROLE_CI, .common_name = "Cache Test CI"};
+    rsp_pki_certificate_request ci = {
+        .role = RSP_CERT_ROLE_CI, .common_name = "Cache Test CI", .not_after = ci_not_after};
     a->ci = issue(&ci, &a->ci_key);
     rsp_pki_certificate_request eum = {.role = RSP_CERT_ROLE_EUM,
                                        .common_name = "Cache Test EUM",
@@ -112,7 +113,7 @@ static void test_second_euicc_of_a_cached_eum(void **state)
 {
     (void)state;
     authority a;
-    authority_open(&a, 0);
+    authority_open(&a, 0, 0);
     prime(&a);
     rsp_cert_verify_result result;
     rsp_error err = {0};
@@ -144,7 +145,7 @@ static void test_revoked_after_a_crl_is_loaded(void **state)
 {
     (void)state;
     authority a;
-    authority_open(&a, 0);
+    authority_open(&a, 0, 0);
     prime(&a);
     rsp_cert_verify_result result;
     rsp_error err = {0};
@@ -195,7 +196,7 @@ static void test_expired_under_a_later_clock(void **state)
 {
     (void)state;
     authority a;
-    authority_open(&a, NOW + 10 * DAY);
+    authority_open(&a, 0, NOW + 10 * DAY);
     prime(&a);
     rsp_cert_verify_result result;
     rsp_error err = {0};
@@ -223,12 +224,37 @@ static void test_expired_under_a_later_clock(void **state)
     authority_close(&a);
 }
 
+/* The anchor's validity counts too, and the cached path reports what the full one does. */
+static void test_ci_expired_under_a_later_clock(void **state)
+{
+    (void)state;
+    authority cached, fresh;
+    authority_open(&cached, NOW + 10 * DAY, 0);
+    authority_open(&fresh, NOW + 10 * DAY, 0);
+    prime(&cached);
+    rsp_cert_verify_result cached_result, fresh_result;
+    rsp_error cached_err = {0}, fresh_err = {0};
+    assert_int_equal(verify_euicc(cached.euicc[1], cached.eum, cached.ci, NOW + 20 * DAY, NULL, 0,
+                                  &cached_result, &cached_err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(verify_euicc(fresh.euicc[1], fresh.eum, fresh.ci, NOW + 20 * DAY, NULL, 0,
+                                  &fresh_result, &fresh_err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(cached_result.failure, RSP_CERT_FAIL_EXPIRED);
+    assert_int_equal(cached_result.failed_role, RSP_CERT_ROLE_CI);
+    assert_int_equal(fresh_result.failure, cached_result.failure);
+    assert_int_equal(fresh_result.failed_role, cached_result.failed_role);
+    assert_string_equal(fresh_err.message, cached_err.message);
+    authority_close(&cached);
+    authority_close(&fresh);
+}
+
 static void test_same_names_other_keys_are_not_trusted(void **state)
 {
     (void)state;
     authority a, rogue;
-    authority_open(&a, 0);
-    authority_open(&rogue, 0); /* same CI, EUM and eUICC names, its own keys */
+    authority_open(&a, 0, 0);
+    authority_open(&rogue, 0, 0); /* same CI, EUM and eUICC names, its own keys */
     prime(&a);
     rsp_cert_verify_result result;
     rsp_error err = {0};
@@ -267,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_second_euicc_of_a_cached_eum),
         cmocka_unit_test(test_revoked_after_a_crl_is_loaded),
         cmocka_unit_test(test_expired_under_a_later_clock),
+        cmocka_unit_test(test_ci_expired_under_a_later_clock),
         cmocka_unit_test(test_same_names_other_keys_are_not_trusted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
