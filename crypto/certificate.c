@@ -1323,9 +1323,12 @@ static rsp_status verify_under_cached_eum(verify_job *job, const rsp_certificate
                                                : "unhandled critical extension");
         return fail(job, RSP_CERT_FAIL_OTHER, RSP_CERT_ROLE_EUICC);
     }
-    rsp_status status = check_revocation(job, eum, ci, RSP_CERT_ROLE_EUM);
+    /* leaf first, anchor last, like X509_V_FLAG_CRL_CHECK_ALL */
+    rsp_status status = check_revocation(job, leaf, eum, RSP_CERT_ROLE_EUICC);
     if (status == RSP_OK)
-        status = check_revocation(job, leaf, eum, RSP_CERT_ROLE_EUICC);
+        status = check_revocation(job, eum, ci, RSP_CERT_ROLE_EUM);
+    if (status == RSP_OK)
+        status = check_revocation(job, ci, ci, RSP_CERT_ROLE_CI);
     /* OpenSSL checks the validity of every certificate of the chain, the anchor included */
     if (status == RSP_OK)
         status = check_validity(job, ci, RSP_CERT_ROLE_CI);
