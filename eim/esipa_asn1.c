@@ -527,24 +527,18 @@ static rsp_status record_transaction(store_conn *conn, void *user, rsp_error *er
         STORE_VALUE_BLOB(ctx->raw.data, ctx->raw.len),
         STORE_VALUE_INT64(eim_storage_now()),
     };
-    if (ctx->has_seq) {
-        int64_t seen = 0;
-        store_value check[] = {params[0], params[2]};
-        status = store_query_int64(conn,
-                                   "SELECT COUNT(*) FROM eim_results WHERE device_id = $1 AND "
-                                   "seq_number = $2",
-                                   check, 2, &seen, err);
-        if (status != RSP_OK)
-            return status;
-        if (seen != 0) {
-            ctx->why = "sequence number already used by another result";
-            return RSP_OK;
-        }
-    }
+    /* a sequence number already used by another result of this device: nothing inserted
+     * (unique index eim_results_seq), nothing else written */
+    int64_t inserted = 0;
     status = store_exec(conn,
-                        "INSERT INTO eim_results (device_id, order_id, seq_number, result, "
-                        "received_at) VALUES ($1, $2, $3, $4, $5)",
-                        params, 5, NULL, err);
+                        "INSERT INTO eim_results (device_id, order_id, seq_number, "
+                        "result, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT "
+                        "(device_id, seq_number) DO NOTHING",
+                        params, 5, &inserted, err);
+    if (status == RSP_OK && inserted == 0) {
+        ctx->why = "sequence number already used by another result";
+        return RSP_OK;
+    }
     bool changed = false;
     if (status == RSP_OK)
         status = eim_storage_order_finish(conn, ctx->order_id, ctx->state, ctx->summary,

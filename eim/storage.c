@@ -267,49 +267,47 @@ rsp_status eim_storage_order_create(store_conn *conn, const eim_order_spec *spec
                              params, 10, order_id, err);
 }
 
-static rsp_status order_event(store_conn *conn, int64_t order_id, const char *state,
-                              const char *summary_json, const char *reason, rsp_error *err)
+/* What the webhook event of a finished order names, read back by the UPDATE that finished it
+ * (no second read of the order). */
+typedef struct {
+    int64_t tenant_id;
+    bool has_campaign;
+    int64_t campaign_id;
+    char eid[33];
+    char operation[64];
+    char transaction_id[33];
+} finished_order;
+
+static void copy_column(store_stmt *stmt, int column, char *out, size_t size)
 {
-    store_stmt *stmt = NULL;
-    rsp_status status = store_prepare(conn,
-                                      "SELECT o.tenant_id, d.eid, o.operation, o.campaign_id, "
-                                      "o.transaction_id FROM eim_orders o JOIN eim_devices d ON "
-                                      "d.id = o.device_id WHERE o.id = $1",
-                                      &stmt, err);
-    if (status != RSP_OK)
-        return status;
-    store_bind_int64(stmt, 1, order_id);
-    bool has_row = false;
-    status = store_step(stmt, &has_row, err);
-    if (status == RSP_OK && has_row) {
-        int64_t tenant_id = store_column_int64(stmt, 0);
-        char *payload = NULL;
-        size_t payload_len = 0;
-        FILE *out = open_memstream(&payload, &payload_len);
-        if (out == NULL) {
-            store_finish(stmt);
-            return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory for an event");
-        }
-        /* Values are identifiers and JSON written by this program: no escaping needed except
-         * the reason, which is a fixed code name. */
-        fprintf(out,
-                "{\"event\":\"order.finished\",\"orderId\":%lld,\"eid\":\"%s\",\"operation\":"
-                "\"%s\",\"state\":\"%s\",\"campaignId\":%lld,\"transactionId\":\"%s\","
-                "\"reason\":%s%s%s,\"summary\":%s}",
-                (long long)order_id, store_column_text(stmt, 1), store_column_text(stmt, 2), state,
-                (long long)store_column_int64(stmt, 3),
-                store_column_text(stmt, 4) != NULL ? store_column_text(stmt, 4) : "",
-                reason != NULL ? "\"" : "", reason != NULL ? reason : "null",
-                reason != NULL ? "\"" : "", summary_json != NULL ? summary_json : "null");
-        fclose(out);
-        store_finish(stmt);
-        char key[64];
-        snprintf(key, sizeof key, "order-%lld", (long long)order_id);
-        status = eim_storage_outbox_add(conn, tenant_id, "order.finished", key, payload, err);
-        free(payload);
-        return status;
-    }
-    store_finish(stmt);
+    const char *text = store_column_text(stmt, column);
+    snprintf(out, size, "%s", text != NULL ? text : "");
+}
+
+static rsp_status order_event(store_conn *conn, int64_t order_id, const finished_order *order,
+                              const char *state, const char *summary_json, const char *reason,
+                              rsp_error *err)
+{
+    char *payload = NULL;
+    size_t payload_len = 0;
+    FILE *out = open_memstream(&payload, &payload_len);
+    if (out == NULL)
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory for an event");
+    /* Values are identifiers and JSON written by this program: no escaping needed except
+     * the reason, which is a fixed code name. */
+    fprintf(out,
+            "{\"event\":\"order.finished\",\"orderId\":%lld,\"eid\":\"%s\",\"operation\":"
+            "\"%s\",\"state\":\"%s\",\"campaignId\":%lld,\"transactionId\":\"%s\","
+            "\"reason\":%s%s%s,\"summary\":%s}",
+            (long long)order_id, order->eid, order->operation, state, (long long)order->campaign_id,
+            order->transaction_id, reason != NULL ? "\"" : "", reason != NULL ? reason : "null",
+            reason != NULL ? "\"" : "", summary_json != NULL ? summary_json : "null");
+    fclose(out);
+    char key[64];
+    snprintf(key, sizeof key, "order-%lld", (long long)order_id);
+    rsp_status status =
+        eim_storage_outbox_add(conn, order->tenant_id, "order.finished", key, payload, err);
+    free(payload);
     return status;
 }
 
@@ -321,24 +319,42 @@ rsp_status eim_storage_order_finish(store_conn *conn, int64_t order_id, const ch
     store_value params[] = {STORE_VALUE_TEXT(state), STORE_VALUE_TEXT(summary_json),
                             STORE_VALUE_TEXT(reason), STORE_VALUE_INT64(eim_storage_now()),
                             STORE_VALUE_INT64(order_id)};
-    int64_t changes = 0;
-    rsp_status status = store_exec(conn,
-                                   "UPDATE eim_orders SET state = $1, summary = $2, reason = $3, "
-                                   "finished_at = $4 WHERE id = $5 AND state = 'delivered'",
-                                   params, 5, &changes, err);
-    if (status != RSP_OK || changes == 0)
+    store_stmt *stmt = NULL;
+    rsp_status status = store_prepare(
+        conn,
+        "UPDATE eim_orders SET state = $1, summary = $2, reason = $3, finished_at = $4 WHERE id = "
+        "$5 AND state = 'delivered' RETURNING tenant_id, campaign_id, operation, transaction_id, "
+        "(SELECT eid FROM eim_devices WHERE eim_devices.id = eim_orders.device_id)",
+        &stmt, err);
+    if (status != RSP_OK)
         return status;
-    *changed = true;
-    bool failed = strcmp(state, "succeeded") != 0;
-    store_value campaign_params[] = {
-        STORE_VALUE_INT64(failed ? 0 : 1), STORE_VALUE_INT64(failed ? 1 : 0),
-        STORE_VALUE_INT64(eim_storage_now()), STORE_VALUE_INT64(order_id)};
-    status = store_exec(conn,
-                        "UPDATE eim_campaigns SET succeeded = succeeded + $1, failed = failed + "
-                        "$2, updated_at = $3 WHERE id = (SELECT campaign_id FROM eim_orders WHERE "
-                        "id = $4)",
-                        campaign_params, 4, NULL, err);
+    store_bind_values(stmt, params, 5);
+    bool has_row = false;
+    finished_order order = {0};
+    status = store_step(stmt, &has_row, err);
+    if (status == RSP_OK && has_row) {
+        *changed = true;
+        order.tenant_id = store_column_int64(stmt, 0);
+        order.has_campaign = !store_column_is_null(stmt, 1);
+        order.campaign_id = store_column_int64(stmt, 1);
+        copy_column(stmt, 2, order.operation, sizeof order.operation);
+        copy_column(stmt, 3, order.transaction_id, sizeof order.transaction_id);
+        copy_column(stmt, 4, order.eid, sizeof order.eid);
+    }
+    store_finish(stmt);
+    if (status != RSP_OK || !*changed)
+        return status;
+    if (order.has_campaign) {
+        bool failed = strcmp(state, "succeeded") != 0;
+        store_value campaign_params[] = {
+            STORE_VALUE_INT64(failed ? 0 : 1), STORE_VALUE_INT64(failed ? 1 : 0),
+            STORE_VALUE_INT64(eim_storage_now()), STORE_VALUE_INT64(order.campaign_id)};
+        status = store_exec(conn,
+                            "UPDATE eim_campaigns SET succeeded = succeeded + $1, failed = failed "
+                            "+ $2, updated_at = $3 WHERE id = $4",
+                            campaign_params, 4, NULL, err);
+    }
     if (status == RSP_OK)
-        status = order_event(conn, order_id, state, summary_json, reason, err);
+        status = order_event(conn, order_id, &order, state, summary_json, reason, err);
     return status;
 }
