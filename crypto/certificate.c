@@ -1345,15 +1345,78 @@ static rsp_status verify_under_cached_eum(verify_job *job, const rsp_certificate
     return check_validity(job, leaf, RSP_CERT_ROLE_EUICC);
 }
 
-/* Full OpenSSL verification, or the eUICC link alone when the EUM is cached. */
+/* An anchor X509_verify_cert would accept as is: a CA without unhandled critical extensions
+ * and without name constraints (which would apply to the leaf). */
+static bool ci_is_plain(const rsp_certificate *ci)
+{
+    return X509_check_ca(ci->x509) != 0 &&
+           !(X509_get_extension_flags(ci->x509) & (EXFLAG_INVALID | EXFLAG_CRITICAL)) &&
+           X509_get_ext_by_NID(ci->x509, NID_name_constraints, -1) < 0;
+}
+
+/* The only CI of the store that issued leaf (names, key ids, key usage), or NULL when none or
+ * several do (then OpenSSL chooses and reports). */
+static const rsp_certificate *single_issuing_ci(const verify_job *job)
+{
+    const rsp_certificate *found = NULL;
+    for (size_t i = 0; i < job->ci_count; i++) {
+        if (X509_check_issued(job->cis[i]->x509, job->leaf->x509) != X509_V_OK)
+            continue;
+        if (found != NULL)
+            return NULL;
+        found = job->cis[i];
+    }
+    return found != NULL && ci_is_plain(found) ? found : NULL;
+}
+
+/* SGP.22 v2.5 section 4.5.2: a certificate the CI signs directly (SM-DP+, SM-DS, eIM), the
+ * two-certificate chain checked the way X509_verify_cert does, without building a store:
+ * extensions, revocation of the leaf and of the CI, validity of the CI and of the leaf, then
+ * the signature with the CI key (verified at every call: nothing is cached for leaves). */
+static rsp_status verify_under_ci(verify_job *job, const rsp_certificate *ci)
+{
+    const rsp_certificate *leaf = job->leaf;
+    const char *name = rsp_cert_role_name(job->role);
+    uint32_t flags = X509_get_extension_flags(leaf->x509);
+    if (flags & (EXFLAG_INVALID | EXFLAG_CRITICAL)) {
+        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0, "%s certificate: %s", name,
+                      (flags & EXFLAG_INVALID) ? "invalid or inconsistent certificate extension"
+                                               : "unhandled critical extension");
+        return fail(job, RSP_CERT_FAIL_OTHER, job->role);
+    }
+    rsp_status status = check_revocation(job, leaf, ci, job->role);
+    if (status == RSP_OK)
+        status = check_revocation(job, ci, ci, RSP_CERT_ROLE_CI);
+    if (status == RSP_OK)
+        status = check_validity(job, ci, RSP_CERT_ROLE_CI);
+    if (status != RSP_OK)
+        return status;
+    if (X509_verify(leaf->x509, X509_get0_pubkey(ci->x509)) != 1) {
+        ERR_clear_error();
+        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0,
+                      "%s certificate: signature does not verify with the issuer key", name);
+        return fail(job, RSP_CERT_FAIL_SIGNATURE, job->role);
+    }
+    return check_validity(job, leaf, job->role);
+}
+
+/* The eUICC link alone when the EUM is cached, a CI-signed leaf without an OpenSSL store when
+ * exactly one plain CI issued it, otherwise the full OpenSSL verification. */
 static rsp_status verify_chain(verify_job *job, const rsp_certificate **ci)
 {
-    const rsp_certificate *cached_ci = job->role == RSP_CERT_ROLE_EUICC && crls_are_plain(job)
+    bool plain_crls = crls_are_plain(job);
+    const rsp_certificate *cached_ci = job->role == RSP_CERT_ROLE_EUICC && plain_crls
                                            ? cached_eum_issuer(job->eum, job->cis, job->ci_count)
                                            : NULL;
     if (cached_ci != NULL) {
         *ci = cached_ci;
         return verify_under_cached_eum(job, cached_ci);
+    }
+    const rsp_certificate *issuer =
+        job->role != RSP_CERT_ROLE_EUICC && plain_crls ? single_issuing_ci(job) : NULL;
+    if (issuer != NULL) {
+        *ci = issuer;
+        return verify_under_ci(job, issuer);
     }
     rsp_status status = openssl_chain(job, ci);
     if (status == RSP_OK && job->role == RSP_CERT_ROLE_EUICC)
@@ -1398,6 +1461,9 @@ rsp_status rsp_certificate_verify(const rsp_certificate *leaf, rsp_cert_role rol
         status = fail(&job, RSP_CERT_FAIL_EID_RANGE, RSP_CERT_ROLE_EUICC);
     if (status == RSP_OK)
         job.result->ci = ci;
+    /* the verdict is in result and err; OpenSSL's queue from failed attempts must not leak
+     * into the caller's next OpenSSL call (3.0 decoders read it) */
+    ERR_clear_error();
     return status;
 }
 

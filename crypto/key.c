@@ -121,9 +121,15 @@ static EVP_PKEY *curve_template(rsp_curve curve)
 static rsp_status evp_public_point(const EVP_PKEY *pkey, uint8_t point[RSP_EC_POINT_SIZE])
 {
     size_t encoded_len = 0;
-    if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
-                                        RSP_EC_POINT_SIZE, &encoded_len) == 1 &&
-        encoded_len == RSP_EC_POINT_SIZE && point[0] == 0x04)
+    /* OpenSSL 3.0 fails some parameter reads when its error queue is not empty: start clean,
+     * and leave no trace of a failed fast path */
+    ERR_clear_error();
+    ERR_set_mark();
+    bool encoded = EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                                   RSP_EC_POINT_SIZE, &encoded_len) == 1 &&
+                   encoded_len == RSP_EC_POINT_SIZE && point[0] == 0x04;
+    ERR_pop_to_mark();
+    if (encoded)
         return RSP_OK;
     BIGNUM *x = NULL;
     BIGNUM *y = NULL;
@@ -273,6 +279,9 @@ rsp_status rsp_private_key_load(const uint8_t *data, size_t len, rsp_private_key
     EVP_PKEY *pkey = NULL;
     if (data == NULL || out == NULL || len == 0 || len > KEY_FILE_MAX)
         return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "bad key buffer");
+    /* OpenSSL 3.0's decoders judge success partly by the error queue: a stale entry left by
+     * an unrelated failure made a SEC1 PEM with EC PARAMETERS load without its key */
+    ERR_clear_error();
     if (looks_like_pem(data, len)) {
         BIO *bio = BIO_new_mem_buf(data, (int)len);
         if (bio == NULL)
