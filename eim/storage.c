@@ -94,6 +94,13 @@ static const store_migration eim_migrations[] = {
     {.version = 4,
      .description = "eUICC CI keys",
      .sql = "ALTER TABLE eim_devices ADD COLUMN ci_keys TEXT"},
+    /* Only orders naming an SM-DP+ (downloads) are looked up by address: eUICC Packages and
+     * data requests stay out of the index, one page fewer written per hand-out and result. */
+    {.version = 5,
+     .description = "SM-DP+ index for download orders only",
+     .sql = "DROP INDEX eim_orders_smdp;"
+            "CREATE INDEX eim_orders_smdp ON eim_orders (smdp_address) WHERE state = 'delivered' "
+            "AND smdp_address IS NOT NULL"},
 };
 
 rsp_status eim_storage_migrate(store *st, rsp_error *err)
