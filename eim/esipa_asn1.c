@@ -23,21 +23,11 @@
 #define EIM_RESULT_ERROR_UNDEFINED      127
 #define EIM_MAX_LISTED_RESULTS          32
 
-void eim_hex(const uint8_t *data, size_t len, char *out)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[data[i] >> 4];
-        out[2 * i + 1] = digits[data[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
 bool eim_eid_text(der_view eid, char out[33])
 {
     if (eid.len != 16)
         return false;
-    eim_hex(eid.data, eid.len, out);
+    der_hex_encode(eid.data, eid.len, out, true);
     for (size_t i = 0; i < 32; i++)
         if (out[i] > '9')
             return false;
@@ -107,7 +97,7 @@ static rsp_status handout_pending(store_conn *conn, handout_ctx *ctx, const char
     if (rsp_random_bytes(header.transaction_id, EIM_TRANSACTION_ID_SIZE) != RSP_OK)
         return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "no random transaction id");
     char txid_hex[2 * EIM_TRANSACTION_ID_SIZE + 1];
-    eim_hex(header.transaction_id, EIM_TRANSACTION_ID_SIZE, txid_hex);
+    der_hex_encode(header.transaction_id, EIM_TRANSACTION_ID_SIZE, txid_hex, true);
     der_writer package;
     der_writer_init_dynamic(&package, NULL);
     rsp_status status;
@@ -742,7 +732,7 @@ static rsp_status process_euicc_package_result(eim_server *server, const device_
             refuse(server, device, "unsigned error without eimTransactionId");
             return RSP_OK;
         }
-        eim_hex(outcome.transaction_id.data, outcome.transaction_id.len, ctx.txid);
+        der_hex_encode(outcome.transaction_id.data, outcome.transaction_id.len, ctx.txid, true);
         ctx.state = "failed";
         ctx.reason = "euiccPackageErrorUnsigned";
         ctx.summary = strdup("[{\"type\":\"euiccPackageErrorUnsigned\",\"ok\":false}]");
@@ -792,7 +782,7 @@ static void euicc_info2_facts(record_ctx *ctx, const sgp32_euicc_info2 *info, ch
     for (size_t i = 0; i < info->euicc_ci_pkid_list_for_verification.count; i++) {
         char hex[2 * 32 + 1];
         if (ids[i].len <= 32) {
-            eim_hex(ids[i].data, ids[i].len, hex);
+            der_hex_encode(ids[i].data, ids[i].len, hex, true);
             json_array_append_new(keys, json_string(hex));
         }
     }
@@ -900,7 +890,7 @@ static rsp_status process_ipa_euicc_data(eim_server *server, const device_row *d
         }
     }
     if (txid.len > 0 && txid.len <= 16) {
-        eim_hex(txid.data, txid.len, ctx.txid);
+        der_hex_encode(txid.data, txid.len, ctx.txid, true);
         status = run_record(server, &ctx, err);
         *refused = ctx.outcome == OUTCOME_REFUSED;
     }
@@ -948,7 +938,7 @@ static rsp_status process_trigger_result(eim_server *server, const device_row *d
     if (!r->has_eim_transaction_id || r->eim_transaction_id.len > 16) {
         refuse(server, device, "ProfileDownloadTriggerResult without eimTransactionId");
     } else {
-        eim_hex(r->eim_transaction_id.data, r->eim_transaction_id.len, ctx.txid);
+        der_hex_encode(r->eim_transaction_id.data, r->eim_transaction_id.len, ctx.txid, true);
         status = run_record(server, &ctx, err);
         *refused = ctx.outcome == OUTCOME_REFUSED;
     }
@@ -975,7 +965,7 @@ static rsp_status process_package_error(eim_server *server, const device_row *de
     for (size_t i = 0; i < 3 && *refused && status == RSP_OK; i++) {
         record_ctx ctx = {
             .device = device, .kind = kinds[i], .raw = raw, .state = "failed", .reason = reason};
-        eim_hex(e->eim_transaction_id.data, e->eim_transaction_id.len, ctx.txid);
+        der_hex_encode(e->eim_transaction_id.data, e->eim_transaction_id.len, ctx.txid, true);
         ctx.summary = strdup("[{\"type\":\"eimPackageResultResponseError\",\"ok\":false}]");
         ctx.server = server;
         status = store_transaction(server->st, record_transaction, &ctx, err);

@@ -254,7 +254,7 @@ static rsp_status put_transaction_id(const json_t *response, der_writer *out, ch
     if (status == RSP_OK) {
         der_put_tlv(out, 0x80, txid, len);
         if (hex != NULL && hex_size >= 2 * len + 1)
-            eim_hex(txid, len, hex);
+            der_hex_encode(txid, len, hex, true);
     }
     return status;
 }
@@ -299,7 +299,7 @@ static rsp_status relay_initiate(eim_server *server, const der_tlv *request, der
     rsp_status status;
     if (child(request, 0x82, &eim_txid) && eim_txid.value.len > 0 && eim_txid.value.len <= 16) {
         char hex[33];
-        eim_hex(eim_txid.value.data, eim_txid.value.len, hex);
+        der_hex_encode(eim_txid.value.data, eim_txid.value.len, hex, true);
         status = find_download_order(server, "transaction_id", hex, 0, &order, err);
         allowed = order.found && !order.blocked && strcmp(order.smdp_address, address) == 0;
         if (status == RSP_OK && order.found && !allowed)
@@ -355,7 +355,7 @@ static rsp_status relay_in_session(eim_server *server, const relay_function *fn,
         return rsp_error_set(err, RSP_ERR_MISSING_FIELD, fn->tag, request->offset,
                              "relay request without transactionId or payload");
     char txid[33];
-    eim_hex(txid_tlv.value.data, txid_tlv.value.len, txid);
+    der_hex_encode(txid_tlv.value.data, txid_tlv.value.len, txid, true);
     char address[256];
     bool found = false;
     int64_t device_id = 0;
@@ -461,7 +461,7 @@ static rsp_status relay_notification(eim_server *server, const der_tlv *request,
         bool found = false;
         int64_t device_id = 0;
         if (id.len > 0 && id.len <= 16) {
-            eim_hex(id.data, id.len, hex);
+            der_hex_encode(id.data, id.len, hex, true);
             status = session_address(server, hex, false, session_smdp, sizeof session_smdp,
                                      &device_id, &found, err);
         }

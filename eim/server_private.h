@@ -89,8 +89,6 @@ bool eim_key_point_from_certificate(const uint8_t *der, size_t len, const char *
 void eim_key_cache_release(eim_server *server, eim_cached_key *entry);
 void eim_key_cache_clear(eim_server *server);
 
-/* Hex helpers for identifiers in the database. out needs 2 * len + 1 bytes. */
-void eim_hex(const uint8_t *data, size_t len, char *out);
 /* EID as 32 decimal digits from the 16-byte eidValue; false when not BCD. */
 bool eim_eid_text(der_view eid, char out[33]);
 
