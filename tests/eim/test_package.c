@@ -245,6 +245,16 @@ static rsp_status verify(const rsp_certificate *certificate, const eim_package_h
     return eim_package_result_verify(&expect, result, &arena, outcome, err);
 }
 
+/* A package header for this eUICC with counter, and the eUICC's signed result (or signed
+ * error) for it, token 42. */
+static void signed_result_for(eim_package_header *header, int64_t counter, bool error,
+                              der_writer *result)
+{
+    header_for(header, f.eid, counter);
+    der_writer_init_dynamic(result, NULL);
+    sign_result(f.euicc_key, header, counter, error, 42, result);
+}
+
 static void test_signed_result_verifies_and_decodes(void **state)
 {
     (void)state;
@@ -252,9 +262,7 @@ static void test_signed_result_verifies_and_decodes(void **state)
     eim_package_outcome outcome;
     rsp_error err = {0};
     der_writer result;
-    header_for(&header, f.eid, 9);
-    der_writer_init_dynamic(&result, NULL);
-    sign_result(f.euicc_key, &header, 9, false, 42, &result);
+    signed_result_for(&header, 9, false, &result);
     assert_int_equal(verify(f.euicc_certificate, &header, der_writer_view(&result), &outcome, &err),
                      RSP_OK);
     assert_int_equal(outcome.kind, EIM_RESULT_SIGNED);
@@ -308,9 +316,7 @@ static void test_signed_error_verifies(void **state)
     eim_package_outcome outcome;
     rsp_error err = {0};
     der_writer result;
-    header_for(&header, f.eid, 3);
-    der_writer_init_dynamic(&result, NULL);
-    sign_result(f.euicc_key, &header, 3, true, 42, &result);
+    signed_result_for(&header, 3, true, &result);
     assert_int_equal(verify(f.euicc_certificate, &header, der_writer_view(&result), &outcome, &err),
                      RSP_OK);
     assert_int_equal(outcome.kind, EIM_RESULT_ERROR_SIGNED);
@@ -447,9 +453,7 @@ static void test_result_open_then_match(void **state)
     eim_package_outcome outcome;
     rsp_error err = {0};
     der_writer result;
-    header_for(&header, f.eid, 12);
-    der_writer_init_dynamic(&result, NULL);
-    sign_result(f.euicc_key, &header, 12, false, 42, &result);
+    signed_result_for(&header, 12, false, &result);
     uint8_t arena_buffer[4096];
     schema_arena arena;
     sgp32_euicc_package_result decoded;
