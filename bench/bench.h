@@ -3,6 +3,7 @@
 #ifndef RSPKIT_BENCH_BENCH_H
 #define RSPKIT_BENCH_BENCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Monotonic clock in seconds. */
@@ -12,5 +13,13 @@ double bench_cpu_seconds(void);
 
 int bench_codec(int argc, char **argv);
 int bench_crypto(int argc, char **argv);
+
+/* Every benchmark, in the order `rspkit bench all` runs them (bench/registry.c). */
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} bench_entry;
+extern const bench_entry bench_entries[];
+extern const size_t bench_entry_count;
 
 #endif

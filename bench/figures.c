@@ -10,13 +10,6 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
-#include "bench/eim.h"
-#include "bench/euicc.h"
-#include "bench/fleet.h"
-#include "bench/http.h"
-#include "bench/ipa.h"
-#include "bench/smdp.h"
-#include "bench/store.h"
 
 #ifndef RSPKIT_SOURCE_DIR
 #define RSPKIT_SOURCE_DIR "."
@@ -226,12 +219,10 @@ int bench_report_all(int argc, char **argv)
         else if (strcmp(argv[i], "--quick") == 0)
             quick = true;
     }
-    benchmark list[] = {
-        {"codec", bench_codec, 0, 0}, {"crypto", bench_crypto, 0, 0}, {"http", bench_http, 0, 0},
-        {"store", bench_store, 0, 0}, {"euicc", bench_euicc, 0, 0},   {"ipa", bench_ipa, 0, 0},
-        {"smdp", bench_smdp, 0, 0},   {"eim", bench_eim, 0, 0},       {"fleet", bench_fleet, 0, 0},
-    };
-    size_t count = sizeof list / sizeof list[0];
+    benchmark list[16];
+    size_t count = bench_entry_count < 16 ? bench_entry_count : 16;
+    for (size_t i = 0; i < count; i++)
+        list[i] = (benchmark){bench_entries[i].name, bench_entries[i].run, 0, 0};
     int failures = 0;
     for (size_t i = 0; i < count; i++) {
         char *bench_argv[4] = {(char *)list[i].name, NULL, NULL, NULL};

@@ -12,7 +12,6 @@
 #include "bench/figures.h"
 #include "core/log.h"
 
-#ifdef RSPKIT_HAVE_FLEET
 #include "fleet/fleet.h"
 #include "fleet/scenario.h"
 
@@ -198,15 +197,3 @@ int bench_fleet(int argc, char **argv)
     log_set_level(saved);
     return rc;
 }
-
-#else
-
-int bench_fleet(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    printf("bench fleet: this build has no fleet simulator\n");
-    return 1;
-}
-
-#endif

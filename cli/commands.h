@@ -14,6 +14,8 @@ int cli_euicc(int argc, char **argv);
 int cli_smdp(int argc, char **argv);
 int cli_ipa(int argc, char **argv);
 int cli_eim(int argc, char **argv);
+int cli_fleet(int argc, char **argv);
+int cli_demo(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 
 #endif

@@ -17,16 +17,12 @@
 #include "cli/commands.h"
 #include "core/log.h"
 
-#ifdef RSPKIT_HAVE_FLEET
 #include "fleet/scenario.h"
-#endif
 #ifndef RSPKIT_SHARED_DIR
 #define RSPKIT_SHARED_DIR "../shared"
 #endif
 
-int cli_demo(int argc, char **argv);
 
-#ifdef RSPKIT_HAVE_FLEET
 
 static volatile sig_atomic_t interrupted;
 
@@ -211,15 +207,3 @@ int cli_demo(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     return run(&options);
 }
-
-#else
-
-int cli_demo(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "rspkit demo: this build has no fleet simulator (fleet/)\n");
-    return 1;
-}
-
-#endif

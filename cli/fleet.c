@@ -17,9 +17,7 @@
 
 #include "cli/commands.h"
 
-int cli_fleet(int argc, char **argv);
 
-#ifdef RSPKIT_HAVE_FLEET
 #include "fleet/fleet.h"
 
 #ifndef RSPKIT_SHARED_DIR
@@ -257,15 +255,3 @@ int cli_fleet(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     return options.idle ? run_idle(&options) : run_live(&options);
 }
-
-#else
-
-int cli_fleet(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "rspkit fleet: this build has no fleet simulator (fleet/)\n");
-    return 1;
-}
-
-#endif

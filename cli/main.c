@@ -12,6 +12,8 @@ static const cli_command commands[] = {
     {"smdp", "run the SM-DP+ (ES9+, ES2+), import profiles, list orders", cli_smdp},
     {"eim", "run the eIM (ESipa, REST API, campaigns) or call its REST API", cli_eim},
     {"ipa", "IoT Profile Assistant (SGP.32 IPAd): poll the eIM, run its orders", cli_ipa},
+    {"fleet", "simulate N devices (eUICC + IPA each) against an eIM", cli_fleet},
+    {"demo", "the whole system on loopback: migrate a fleet between two operators", cli_demo},
     {"bench", "run benchmarks and print figures against same-run references", cli_bench},
 };
 
