@@ -116,7 +116,8 @@ static certificate_check check_smdp_certificate(const euicc *e, der_view der, rs
         return CHECK_CI_UNKNOWN;
     rsp_error err = {0};
     rsp_certificate *certificate = NULL;
-    if (rsp_certificate_from_der(der.data, der.len, &certificate, &err) != RSP_OK)
+    /* shared parse: a device downloads from few SM-DP+; every check below still runs */
+    if (rsp_certificate_from_der_shared(der.data, der.len, &certificate, &err) != RSP_OK)
         return CHECK_INVALID;
     rsp_crl **crls = NULL;
     size_t crl_count = 0;
