@@ -2,6 +2,7 @@
  * over ESipa (SGP.32 v1.2 sections 3.2.3 and 6.3.2.1 to 6.3.2.5). The IPA copies the signed
  * structures byte for byte; it signs and verifies nothing. */
 #include <string.h>
+#include <time.h>
 
 #include "core/activation_code.h"
 #include "core/log.h"
@@ -12,6 +13,18 @@ enum {
     CANCEL_REASON_TIMEOUT = 2, /* SGP.22 v2.5 section 5.7.14 CancelSessionReason */
     CANCEL_REASON_LOAD_BPP_EXECUTION_ERROR = 5,
     CANCEL_REASON_UNDEFINED = 127,
+};
+
+/* A step that met a transient failure is sent again this many times before the download is
+ * cancelled. The eUICC and the SM-DP+ hold the session meanwhile, so the delays are a
+ * fraction of the poll back-off (250 ms, 500 ms, 1 s with the default 5 s base). */
+enum {
+    STEP_RETRIES = 3,
+    STEP_RETRY_DELAY_DIVISOR = 20,
+    STEP_RETRY_DELAY_MAX_MS = 4000,
+    /* undefinedError of every ESipa ES9+ relay error enumeration (SGP.32 v1.2 section
+     * 6.3.2): what the eIM answers when it could not reach the SM-DP+ */
+    RELAY_UNDEFINED_ERROR = 127,
 };
 
 typedef struct {
@@ -54,8 +67,22 @@ static rsp_status exchange(download *d, der_view message, der_writer *answer, rs
     return ipa_esipa_exchange(d->ipa, message, answer, err);
 }
 
+/* The platform has no sleep hook: a POSIX host waits here, another one retries at once. */
+static void step_pause(uint32_t milliseconds)
+{
+#if defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 199309L
+    struct timespec delay = {.tv_sec = milliseconds / 1000,
+                             .tv_nsec = (long)(milliseconds % 1000) * 1000000L};
+    while (nanosleep(&delay, &delay) != 0)
+        continue;
+#else
+    (void)milliseconds;
+#endif
+}
+
 /* Sends d->out to the eIM; the answer must carry `tag` with an ok alternative under ok_tag. */
-static rsp_status relay(download *d, uint32_t tag, uint32_t ok_tag, der_view *ok, rsp_error *err)
+static rsp_status relay_once(download *d, uint32_t tag, uint32_t ok_tag, der_view *ok,
+                             int64_t *refusal, rsp_error *err)
 {
     d->esipa.len = 0;
     rsp_status st = der_writer_status(&d->out);
@@ -77,12 +104,42 @@ static rsp_status relay(download *d, uint32_t tag, uint32_t ok_tag, der_view *ok
         der_put_raw(&d->error, first.whole.data, first.whole.len);
         int64_t code = 0;
         der_decode_int64(&first, &code, err);
+        *refusal = code;
         st = rsp_error_set(err, RSP_ERR_STATE, tag, 0,
                            "ipa: download refused by the SM-DP+/eIM (%X error %lld)", (unsigned)tag,
                            (long long)code);
     }
     if (st == RSP_OK)
         *ok = first.whole;
+    return st;
+}
+
+/* One ES9+ step with bounded retries (SGP.32 v1.2 section 3.2.3: the eUICC session and the
+ * SM-DP+ transaction outlive a lost HTTP exchange). The same request bytes are sent again, so
+ * no eUICC function runs twice. Only "not reached" and the relay's undefinedError (what the
+ * eIM answers when it could not reach the SM-DP+) are transient; a specific refusal is final. */
+static rsp_status relay(download *d, uint32_t tag, uint32_t ok_tag, der_view *ok, rsp_error *err)
+{
+    rsp_status st = RSP_OK;
+    for (unsigned attempt = 0; attempt <= STEP_RETRIES; attempt++) {
+        int64_t refusal = 0;
+        rsp_error attempt_err = {0};
+        if (attempt > 0) {
+            uint32_t delay = ipa_backoff_ms(d->ipa, attempt) / STEP_RETRY_DELAY_DIVISOR;
+            step_pause(delay < STEP_RETRY_DELAY_MAX_MS ? delay : STEP_RETRY_DELAY_MAX_MS);
+            LOG_INFO("ipa", "download step sent again", LOG_INT("attempt", attempt + 1));
+        }
+        st = relay_once(d, tag, ok_tag, ok, &refusal, &attempt_err);
+        /* straight to the SM-DP+, an answered refusal is the SM-DP+'s own and final */
+        bool transient = st == RSP_ERR_IO ||
+                         (!d->direct && st == RSP_ERR_STATE && refusal == RELAY_UNDEFINED_ERROR);
+        if (!transient || attempt == STEP_RETRIES) {
+            if (st != RSP_OK)
+                rsp_error_set(err, attempt_err.code, attempt_err.tag, attempt_err.offset, "%s",
+                              attempt_err.message);
+            break;
+        }
+    }
     return st;
 }
 

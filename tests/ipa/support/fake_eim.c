@@ -138,6 +138,39 @@ static long download_step(fake_eim *eim, uint32_t tag, der_writer *answer)
     return 200;
 }
 
+/* A download step that fails in the configured ways before it succeeds; records whether the
+ * IPA sent the same bytes again. */
+static long flaky_step(fake_eim *eim, uint32_t tag, der_view body, der_writer *answer)
+{
+    if (eim->flaky_body_len == 0 && body.len <= sizeof eim->flaky_body) {
+        memcpy(eim->flaky_body, body.data, body.len);
+        eim->flaky_body_len = body.len;
+    } else if (body.len == eim->flaky_body_len &&
+               memcmp(body.data, eim->flaky_body, body.len) == 0) {
+        eim->flaky_resent_same++;
+    } else {
+        eim->flaky_resent_other++;
+    }
+    if (eim->lose_requests > 0) {
+        eim->lose_requests--;
+        return -1;
+    }
+    if (eim->lose_answers > 0) {
+        eim->lose_answers--;
+        download_step(eim, tag, answer);
+        answer->len = 0;
+        return -1;
+    }
+    if (eim->undefined_errors > 0) {
+        eim->undefined_errors--;
+        size_t outer = der_begin(answer, tag);
+        der_put_int64(answer, 0x81, 127); /* undefinedError */
+        der_end(answer, outer);
+        return 200;
+    }
+    return download_step(eim, tag, answer);
+}
+
 long fake_eim_handle(fake_eim *eim, der_view body, der_writer *answer)
 {
     static sgp32_esipa_message_from_ipa_to_eim message;
@@ -159,6 +192,8 @@ long fake_eim_handle(fake_eim *eim, der_view body, der_writer *answer)
             eim->schema_failures++;
         }
     }
+    if (tag != 0 && tag == eim->flaky_tag)
+        return flaky_step(eim, tag, body, answer);
     if (tag == 0xBF39 || tag == 0xBF3B || tag == 0xBF3A || tag == 0xBF41)
         return download_step(eim, tag, answer);
     schema_arena_init(&arena, arena_buf, sizeof arena_buf);

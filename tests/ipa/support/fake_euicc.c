@@ -383,8 +383,10 @@ static rsp_status process(void *ctx, unsigned channel, der_view command, der_wri
     case 0xBF2E:
         return put_fixed(response, challenge, sizeof challenge);
     case 0xBF38:
+        f->authenticate_servers++;
         return put_fixed(response, auth_response, sizeof auth_response);
     case 0xBF21:
+        f->prepare_downloads++;
         return put_fixed(response, prepare_response, sizeof prepare_response);
     case 0xBF41: {
         der_view reason;

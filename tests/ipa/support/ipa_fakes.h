@@ -46,6 +46,8 @@ typedef struct {
     unsigned rollbacks;
     unsigned fallbacks;
     unsigned cancels;
+    unsigned authenticate_servers; /* ES10b.AuthenticateServer calls */
+    unsigned prepare_downloads;    /* ES10b.PrepareDownload calls */
     int64_t last_cancel_reason;
     unsigned bpp_segments;
     size_t bpp_remaining; /* bytes of A3 left */
@@ -100,6 +102,17 @@ typedef struct {
     /* download */
     bool refuse_bpp; /* GetBoundProfilePackage answers an error (the SM-DP+ cancels) */
     unsigned download_steps;
+    /* transient failures of the download step with tag flaky_tag, in this order: requests
+     * lost before the eIM saw them, answers lost after it acted, undefinedError answers (the
+     * eIM could not reach the SM-DP+) */
+    uint32_t flaky_tag;
+    unsigned lose_requests;
+    unsigned lose_answers;
+    unsigned undefined_errors;
+    uint8_t flaky_body[FAKE_ITEM_MAX]; /* first request with flaky_tag */
+    size_t flaky_body_len;
+    unsigned flaky_resent_same; /* later requests with flaky_tag identical to the first */
+    unsigned flaky_resent_other;
 } fake_eim;
 
 /* Answers one IPA message (the fake eIM's ESipa endpoint); returns the HTTP status, -1 for a
