@@ -721,6 +721,19 @@ static rsp_status process_euicc_package_result(eim_server *server, const device_
         refuse(server, device, "no eUICC certificate known for this EID");
         return RSP_OK;
     }
+    /* A result names the eIM whose package it answers, and is signed with that eIM's
+     * association token: another eIM's result (an IPA that sent the last result of a deleted
+     * eIM to the eIM left on the eUICC) can be neither verified nor matched here. */
+    der_view eim_id = r->choice == SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_RESULT_SIGNED
+                          ? r->u.euicc_package_result_signed.euicc_package_result_data_signed.eim_id
+                      : r->choice == SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_ERROR_SIGNED
+                          ? r->u.euicc_package_error_signed.euicc_package_error_data_signed.eim_id
+                          : r->u.euicc_package_error_unsigned.eim_id;
+    const char *own_id = server->config.eim_id != NULL ? server->config.eim_id : "";
+    if (eim_id.len != strlen(own_id) || memcmp(eim_id.data, own_id, eim_id.len) != 0) {
+        refuse(server, device, "result for another eIM (eimId)");
+        return RSP_OK;
+    }
     if (eim_package_result_open(device->euicc_key, device->has_token ? &device->token : NULL, raw,
                                 r, &outcome, &verify_err) != RSP_OK) {
         refuse(server, device, "eUICC signature does not verify");
@@ -1093,17 +1106,9 @@ static void forward_notifications(eim_server *server, const device_row *device, 
                 continue;
             while (!der_reader_at_end(&notifications) &&
                    der_reader_next(&notifications, &notification, &err) == RSP_OK) {
-                der_writer wrapped, ignored;
-                der_writer_init_dynamic(&wrapped, NULL);
-                der_writer_init_dynamic(&ignored, NULL);
-                size_t outer_mark = der_begin(&wrapped, 0xBF3D);
-                size_t inner_mark = der_begin(&wrapped, 0xA0);
-                der_put_raw(&wrapped, notification.whole.data, notification.whole.len);
-                der_end(&wrapped, inner_mark);
-                der_end(&wrapped, outer_mark);
                 rsp_error relay_err = {0};
-                bool handled = eim_relay_handle(server, der_writer_view(&wrapped), &ignored,
-                                                &relay_err) == RSP_OK;
+                bool handled = eim_relay_notification(server, device->id, notification.whole,
+                                                      &relay_err) == RSP_OK;
                 if (!handled)
                     LOG_WARN("eim", "notification with a result not handled",
                              LOG_STR("error", relay_err.message));
@@ -1115,8 +1120,6 @@ static void forward_notifications(eim_server *server, const device_row *device, 
                         &err);
                     store_return(conn);
                 }
-                der_writer_free(&wrapped);
-                der_writer_free(&ignored);
             }
         }
     }

@@ -2,15 +2,19 @@
  * ES9+ JSON (SGP.32 v1.2 sections 3.2.3 and 6.3.2.1 to 6.3.2.5; SGP.22 v2.5 section 6.5.2).
  *
  * The session (transactionId -> SM-DP+ address) is a database row, so a download continues
- * whichever TCP connection, or eIM process, the IPA's next request reaches. The SM-DP+ must be
- * one that an order of this eIM named (a profile download order handed out and not finished):
- * the eIM is not an open proxy. Signed values are passed through as the exact bytes
- * received, never re-encoded. */
+ * whichever TCP connection, or eIM process, the IPA's next request reaches. A session's SM-DP+
+ * must be one that an order of this eIM named (a profile download order handed out and not
+ * finished): the eIM is not an open proxy. Notifications go to the SM-DP+ they name when an
+ * order handed to that device ever named it (or it is configured as trusted), through a
+ * durable outbox retried until the SM-DP+ takes them. Signed values are passed through as the
+ * exact bytes received, never re-encoded. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "core/sgp32.h"
+#include "crypto/ecdsa.h"
 #include "eim/server_private.h"
 #include "eim/storage.h"
 #include "net/http_client.h"
@@ -179,10 +183,108 @@ static rsp_status session_save(eim_server *server, const char *txid, const char 
     return status;
 }
 
-/* POSTs one ES9+ call; *response is NULL when the SM-DP+ could not be reached or answered
- * something that is not a successful ES9+ response (then *reason says why). */
-static void es9_call(eim_server *server, const char *address, const char *function,
-                     const json_t *request, json_t **response, const char **reason)
+/* Keep-alive towards the SM-DP+ servers: each thread keeps one HTTP client per (SM-DP+
+ * address, trust file, timeout), so a fleet's calls reuse their TLS sessions instead of paying
+ * a handshake (and a CA file load) per ES9+ call. libcurl handles are not thread safe, hence
+ * per thread; the least recently used client goes when the bound is reached, and a thread's
+ * clients are freed when it exits. */
+#define RELAY_CLIENTS_PER_THREAD 8
+
+typedef struct {
+    http_client *client; /* owned */
+    char address[256];
+    char ca_file[256];
+    long timeout_ms;
+    uint64_t last_used;
+} relay_client_slot;
+
+typedef struct {
+    relay_client_slot slots[RELAY_CLIENTS_PER_THREAD];
+    uint64_t clock;
+} relay_client_cache;
+
+static pthread_key_t relay_cache_key;
+static pthread_once_t relay_cache_once = PTHREAD_ONCE_INIT;
+
+static void relay_cache_free(void *user)
+{
+    relay_client_cache *cache = user;
+    for (size_t i = 0; i < RELAY_CLIENTS_PER_THREAD; i++)
+        http_client_free(cache->slots[i].client);
+    free(cache);
+}
+
+static void relay_cache_key_create(void)
+{
+    (void)pthread_key_create(&relay_cache_key, relay_cache_free);
+}
+
+static relay_client_cache *relay_cache_get(void)
+{
+    pthread_once(&relay_cache_once, relay_cache_key_create);
+    relay_client_cache *cache = pthread_getspecific(relay_cache_key);
+    if (cache == NULL) {
+        cache = calloc(1, sizeof *cache);
+        if (cache != NULL && pthread_setspecific(relay_cache_key, cache) != 0) {
+            free(cache);
+            cache = NULL;
+        }
+    }
+    return cache;
+}
+
+/* The calling thread's client for address (created, or evicting the oldest, as needed); NULL
+ * without memory. The slot stays owned by the cache. */
+static relay_client_slot *relay_client_for(const http_client_config *config, const char *address,
+                                           rsp_error *err)
+{
+    relay_client_cache *cache = relay_cache_get();
+    if (cache == NULL) {
+        rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory for the relay client cache");
+        return NULL;
+    }
+    const char *ca_file = config->ca_file != NULL ? config->ca_file : "";
+    relay_client_slot *victim = &cache->slots[0];
+    for (size_t i = 0; i < RELAY_CLIENTS_PER_THREAD; i++) {
+        relay_client_slot *slot = &cache->slots[i];
+        if (slot->client != NULL && strcmp(slot->address, address) == 0 &&
+            strcmp(slot->ca_file, ca_file) == 0 && slot->timeout_ms == config->total_timeout_ms) {
+            slot->last_used = ++cache->clock;
+            return slot;
+        }
+        if (victim->client != NULL && (slot->client == NULL || slot->last_used < victim->last_used))
+            victim = slot;
+    }
+    http_client_free(victim->client);
+    memset(victim, 0, sizeof *victim);
+    if (strlen(address) >= sizeof victim->address || strlen(ca_file) >= sizeof victim->ca_file) {
+        rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "SM-DP+ address or CA path too long");
+        return NULL;
+    }
+    victim->client = http_client_new(config, err);
+    if (victim->client == NULL)
+        return NULL;
+    snprintf(victim->address, sizeof victim->address, "%s", address);
+    snprintf(victim->ca_file, sizeof victim->ca_file, "%s", ca_file);
+    victim->timeout_ms = config->total_timeout_ms;
+    victim->last_used = ++cache->clock;
+    return victim;
+}
+
+/* A connection that failed may be half closed: the next call starts afresh. */
+static void relay_client_drop(relay_client_slot *slot)
+{
+    http_client_free(slot->client);
+    memset(slot, 0, sizeof *slot);
+}
+
+/* POSTs one ES9+ call; false when the SM-DP+ could not be reached or answered something that
+ * is not a successful ES9+ response (then *reason says why). *response is the answer body
+ * (NULL for 204 No Content, which SGP.22 v2.5 section 6.5.1 allows for functions without
+ * output data, e.g. handleNotification: then no_content_ok makes it a success). */
+static bool es9_call(eim_server *server, const char *address, const char *function,
+                     bool no_content_ok, const json_t *request, json_t **response,
+                     const char **reason)
 {
     *response = NULL;
     *reason = NULL;
@@ -195,17 +297,22 @@ static void es9_call(eim_server *server, const char *address, const char *functi
         .user_agent = "rspkit-eim",
     };
     rsp_error err = {0};
-    http_client *client = http_client_new(&config, &err);
+    relay_client_slot *slot = relay_client_for(&config, address, &err);
     char url[512];
     snprintf(url, sizeof url, "https://%s/gsma/rsp2/es9plus/%s", address, function);
     long http_status = 0;
     json_t *body = NULL;
-    if (client == NULL ||
-        rsp_json_call(client, url, request, RSP_ADMIN_PROTOCOL_SGP22_V2_5, NULL,
+    if (slot == NULL ||
+        rsp_json_call(slot->client, url, request, RSP_ADMIN_PROTOCOL_SGP22_V2_5, NULL,
                       config.max_response, &http_status, &body, NULL, &err) != RSP_OK) {
         *reason = "SM-DP+ unreachable";
+        if (slot != NULL)
+            relay_client_drop(slot);
+    } else if (http_status == 204 && body == NULL && no_content_ok) {
+        /* success without output data */
     } else if (http_status != 200 || body == NULL) {
-        *reason = "SM-DP+ answered without a body";
+        *reason = http_status == 200 || http_status == 204 ? "SM-DP+ answered without a body"
+                                                           : "SM-DP+ answered with an HTTP error";
     } else {
         rsp_execution_status execution;
         rsp_status_code_data data;
@@ -216,13 +323,13 @@ static void es9_call(eim_server *server, const char *address, const char *functi
     }
     if (*reason == NULL) {
         *response = body;
-    } else {
-        metrics_counter_add(&server->relay_failures, 1);
-        LOG_WARN("eim", "relay call failed", LOG_STR("function", function),
-                 LOG_STR("smdp", address), LOG_STR("why", *reason), LOG_STR("detail", err.message));
-        json_decref(body);
+        return true;
     }
-    http_client_free(client);
+    metrics_counter_add(&server->relay_failures, 1);
+    LOG_WARN("eim", "relay call failed", LOG_STR("function", function), LOG_STR("smdp", address),
+             LOG_STR("why", *reason), LOG_INT("http", http_status), LOG_STR("detail", err.message));
+    json_decref(body);
+    return false;
 }
 
 /* Appends the base64 field `name` of response as raw DER (it is a whole TLV). */
@@ -322,9 +429,9 @@ static rsp_status relay_initiate(eim_server *server, const der_tlv *request, der
     rsp_json_set_base64(json, "euiccInfo1", info1.whole.data, info1.whole.len);
     json_t *response = NULL;
     const char *reason = NULL;
-    es9_call(server, address, fn->function, json, &response, &reason);
+    bool answered = es9_call(server, address, fn->function, false, json, &response, &reason);
     json_decref(json);
-    if (response == NULL)
+    if (!answered)
         return write_error(fn, RELAY_UNDEFINED_ERROR, out);
     char txid[33] = "";
     size_t outer = der_begin(out, fn->tag);
@@ -388,9 +495,9 @@ static rsp_status relay_in_session(eim_server *server, const relay_function *fn,
     }
     json_t *response = NULL;
     const char *reason = NULL;
-    es9_call(server, address, fn->function, json, &response, &reason);
+    bool answered = es9_call(server, address, fn->function, false, json, &response, &reason);
     json_decref(json);
-    if (response == NULL)
+    if (!answered)
         return write_error(fn, RELAY_UNDEFINED_ERROR, out);
     size_t outer = der_begin(out, fn->tag);
     size_t ok = der_begin(out, 0xA0);
@@ -413,20 +520,227 @@ static rsp_status relay_in_session(eim_server *server, const relay_function *fn,
     return status == RSP_OK ? der_writer_status(out) : status;
 }
 
-/* SGP.32 v1.2 section 6.3.2.4: a pending notification is forwarded to the address it names
- * (ES9+.HandleNotification) and recorded; compact forms are only recorded. */
-static rsp_status relay_notification(eim_server *server, const der_tlv *request, rsp_error *err)
+/* Whether the eIM may forward to address for device_id (0: device unknown): a configured
+ * trusted SM-DP+, or one that an order handed to that device named. The eIM is no open proxy,
+ * but a notification about a profile the eIM had installed (install result after the order
+ * finished, enable, disable, delete) is forwarded whatever orders are in flight. */
+static rsp_status notification_address_allowed(eim_server *server, int64_t device_id,
+                                               const char *address, bool *allowed, rsp_error *err)
 {
-    der_tlv wrapper, notification;
-    if (!child(request, 0xA0, &wrapper))
-        return rsp_error_set(err, RSP_ERR_MISSING_FIELD, 0xBF3D, request->offset,
-                             "HandleNotificationEsipa without pendingNotification");
-    der_reader reader;
-    rsp_status status = der_reader_enter(&wrapper, 0, &reader, err);
-    if (status == RSP_OK)
-        status = der_reader_next(&reader, &notification, err);
+    *allowed = false;
+    for (size_t i = 0; i < server->config.trusted_smdp_count; i++)
+        if (strcmp(server->config.trusted_smdp[i], address) == 0)
+            *allowed = true;
+    if (*allowed || device_id <= 0)
+        return RSP_OK;
+    store_conn *conn = NULL;
+    rsp_status status = store_borrow(server->st, &conn, err);
     if (status != RSP_OK)
         return status;
+    int64_t count = 0;
+    store_value params[] = {STORE_VALUE_INT64(device_id), STORE_VALUE_TEXT(address)};
+    status =
+        store_query_int64(conn,
+                          "SELECT COUNT(*) FROM (SELECT 1 FROM eim_orders WHERE device_id = "
+                          "$1 AND smdp_address = $2 AND delivered_at IS NOT NULL LIMIT 1) AS x",
+                          params, 2, &count, err);
+    store_return(conn);
+    *allowed = count > 0;
+    return status;
+}
+
+/* The device an eUICC certificate names (its EID), 0 when unknown to this eIM. */
+static rsp_status device_of_certificate(eim_server *server, der_view certificate,
+                                        int64_t *device_id, rsp_error *err)
+{
+    *device_id = 0;
+    rsp_certificate *cert = NULL;
+    char eid[RSP_EID_STRING_SIZE];
+    rsp_error ignored = {0};
+    if (certificate.len == 0 ||
+        rsp_certificate_from_der(certificate.data, certificate.len, &cert, &ignored) != RSP_OK)
+        return RSP_OK;
+    bool named = rsp_certificate_eid(cert, eid, &ignored) == RSP_OK;
+    rsp_certificate_free(cert);
+    if (!named)
+        return RSP_OK;
+    store_conn *conn = NULL;
+    rsp_status status = store_borrow(server->st, &conn, err);
+    if (status != RSP_OK)
+        return status;
+    store_value param = STORE_VALUE_TEXT(eid);
+    status = store_query_int64(conn, "SELECT id FROM eim_devices WHERE eid = $1", &param, 1,
+                               device_id, err);
+    store_return(conn);
+    if (status == RSP_ERR_NOT_FOUND) {
+        *err = (rsp_error){0};
+        status = RSP_OK;
+    }
+    return status;
+}
+
+/* The device a profile installation result belongs to: its relay session's. */
+static rsp_status device_of_session(eim_server *server, der_view transaction_id, int64_t *device_id,
+                                    rsp_error *err)
+{
+    *device_id = 0;
+    if (transaction_id.len == 0 || transaction_id.len > 16)
+        return RSP_OK;
+    char hex[33], session_smdp[256];
+    bool found = false;
+    der_hex_encode(transaction_id.data, transaction_id.len, hex, true);
+    return session_address(server, hex, false, session_smdp, sizeof session_smdp, device_id, &found,
+                           err);
+}
+
+#define RELAY_NOTIFICATION_BATCH       16
+#define RELAY_NOTIFICATION_LEASE_S     60
+#define RELAY_NOTIFICATION_MAX_BACKOFF 600
+
+/* One outbox row being forwarded. */
+typedef struct {
+    int64_t id;
+    int64_t attempts;
+    char address[256];
+    uint8_t *notification; /* owned */
+    size_t notification_len;
+} relay_outbox_item;
+
+/* SGP.22 v2.5 section 6.5.2.4 (ES9+.HandleNotification): one forwarding attempt, then the
+ * row records the outcome: delivered, or the next attempt with exponential back-off (capped,
+ * never given up: a notification is never lost). */
+static void outbox_forward(eim_server *server, const relay_outbox_item *item)
+{
+    json_t *json = json_object();
+    rsp_json_set_base64(json, "pendingNotification", item->notification, item->notification_len);
+    json_t *response = NULL;
+    const char *reason = NULL;
+    bool ok = es9_call(server, item->address, "handleNotification", true, json, &response, &reason);
+    json_decref(json);
+    json_decref(response);
+    int64_t attempts = item->attempts + 1;
+    int64_t backoff = attempts >= 10 ? RELAY_NOTIFICATION_MAX_BACKOFF : (int64_t)1 << attempts;
+    if (backoff > RELAY_NOTIFICATION_MAX_BACKOFF)
+        backoff = RELAY_NOTIFICATION_MAX_BACKOFF;
+    int64_t now = eim_storage_now();
+    store_value params[] = {ok ? STORE_VALUE_INT64(now) : STORE_VALUE_NULL(),
+                            STORE_VALUE_INT64(attempts), STORE_VALUE_INT64(now + backoff),
+                            STORE_VALUE_TEXT(reason), STORE_VALUE_INT64(item->id)};
+    store_conn *conn = NULL;
+    rsp_error err = {0};
+    if (store_borrow(server->st, &conn, &err) == RSP_OK) {
+        store_exec(conn,
+                   "UPDATE eim_notification_outbox SET delivered_at = $1, attempts = $2, "
+                   "next_attempt_at = $3, last_error = $4 WHERE id = $5",
+                   params, 5, NULL, &err);
+        store_return(conn);
+    }
+    if (err.code != RSP_OK)
+        LOG_WARN("eim", "notification outbox update failed", LOG_STR("error", err.message));
+}
+
+/* Records the notification for address in the outbox (a repeat is a no-op), leased to this
+ * call so the worker leaves it alone while it is forwarded here. *id is 0 for a repeat. */
+static rsp_status outbox_add(eim_server *server, int64_t device_id, const char *address,
+                             der_view notification, int64_t *id, rsp_error *err)
+{
+    *id = 0;
+    uint8_t digest[RSP_SHA256_SIZE];
+    char digest_hex[2 * RSP_SHA256_SIZE + 1];
+    const uint8_t *parts[] = {notification.data};
+    size_t lens[] = {notification.len};
+    rsp_status status = rsp_sha256(parts, lens, 1, digest);
+    if (status != RSP_OK)
+        return rsp_error_set(err, status, 0, 0, "cannot hash the notification");
+    der_hex_encode(digest, sizeof digest, digest_hex, false);
+    store_conn *conn = NULL;
+    status = store_borrow(server->st, &conn, err);
+    if (status != RSP_OK)
+        return status;
+    int64_t now = eim_storage_now();
+    store_value params[] = {
+        device_id > 0 ? STORE_VALUE_INT64(device_id) : STORE_VALUE_NULL(),
+        STORE_VALUE_TEXT(address),
+        STORE_VALUE_BLOB(notification.data, notification.len),
+        STORE_VALUE_TEXT(digest_hex),
+        STORE_VALUE_INT64(now + RELAY_NOTIFICATION_LEASE_S),
+        STORE_VALUE_INT64(now),
+    };
+    status = store_query_int64(conn,
+                               "INSERT INTO eim_notification_outbox (device_id, smdp_address, "
+                               "notification, digest, next_attempt_at, created_at) VALUES ($1, "
+                               "$2, $3, $4, $5, $6) ON CONFLICT (digest) DO NOTHING RETURNING id",
+                               params, 6, id, err);
+    store_return(conn);
+    if (status == RSP_ERR_NOT_FOUND) {
+        *err = (rsp_error){0};
+        status = RSP_OK;
+    }
+    return status;
+}
+
+static rsp_status claim_notifications(store_conn *conn, void *user, rsp_error *err)
+{
+    relay_outbox_item *items = user;
+    int64_t now = eim_storage_now();
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE eim_notification_outbox SET next_attempt_at = $1 WHERE id IN (SELECT id "
+             "FROM eim_notification_outbox WHERE delivered_at IS NULL AND next_attempt_at <= $2 "
+             "ORDER BY next_attempt_at, id LIMIT %d%s) RETURNING id, attempts, smdp_address, "
+             "notification",
+             RELAY_NOTIFICATION_BATCH,
+             store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
+    store_stmt *stmt = NULL;
+    rsp_status status = store_prepare(conn, sql, &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_int64(stmt, 1, now + RELAY_NOTIFICATION_LEASE_S);
+    store_bind_int64(stmt, 2, now);
+    bool has_row = false;
+    size_t n = 0;
+    while (n < RELAY_NOTIFICATION_BATCH && (status = store_step(stmt, &has_row, err)) == RSP_OK &&
+           has_row) {
+        relay_outbox_item *item = &items[n];
+        size_t len = 0;
+        const uint8_t *data = store_column_blob(stmt, 3, &len);
+        item->notification = malloc(len > 0 ? len : 1);
+        if (item->notification == NULL)
+            continue; /* the lease expires and the row comes again */
+        memcpy(item->notification, data, len);
+        item->notification_len = len;
+        item->id = store_column_int64(stmt, 0);
+        item->attempts = store_column_int64(stmt, 1);
+        snprintf(item->address, sizeof item->address, "%s", store_column_text(stmt, 2));
+        n++;
+    }
+    store_finish(stmt);
+    return status;
+}
+
+void eim_relay_notifications_due(eim_server *server)
+{
+    relay_outbox_item items[RELAY_NOTIFICATION_BATCH];
+    memset(items, 0, sizeof items);
+    rsp_error err = {0};
+    if (store_transaction(server->st, claim_notifications, items, &err) != RSP_OK)
+        LOG_WARN("eim", "notification claim failed", LOG_STR("error", err.message));
+    for (size_t i = 0; i < RELAY_NOTIFICATION_BATCH && items[i].notification != NULL; i++) {
+        outbox_forward(server, &items[i]);
+        free(items[i].notification);
+    }
+}
+
+/* SGP.32 v1.2 section 6.3.2.4: a pending notification is forwarded to the address it names
+ * (ES9+.HandleNotification) when that SM-DP+ is one the eIM may reach for the device, through
+ * the durable outbox (recorded before the IPA is acknowledged, retried until the SM-DP+ takes
+ * it); compact forms and notifications for other addresses are only recorded. known_device is
+ * the device when the caller knows it (a notification sent with a result, whose caller also
+ * writes the device's history), else 0: the device comes from the notification itself. */
+static rsp_status relay_notification(eim_server *server, const der_tlv *notification,
+                                     int64_t known_device, rsp_error *err)
+{
+    rsp_status status = RSP_OK;
     uint8_t *arena_buf = malloc(EIM_ARENA_SIZE);
     sgp32_pending_notification *value = malloc(sizeof *value);
     if (arena_buf == NULL || value == NULL) {
@@ -437,53 +751,46 @@ static rsp_status relay_notification(eim_server *server, const der_tlv *request,
     schema_arena arena;
     schema_arena_init(&arena, arena_buf, EIM_ARENA_SIZE);
     status =
-        schema_decode(&sgp32_pending_notification_type, notification.whole, value, &arena, err);
+        schema_decode(&sgp32_pending_notification_type, notification->whole, value, &arena, err);
     der_view address = {0};
-    if (status == RSP_OK && value->choice == SGP32_PENDING_NOTIFICATION_PROFILE_INSTALLATION_RESULT)
-        address = value->u.profile_installation_result.profile_installation_result_data
-                      .notification_metadata.notification_address;
-    else if (status == RSP_OK &&
-             value->choice == SGP32_PENDING_NOTIFICATION_OTHER_SIGNED_NOTIFICATION)
-        address = value->u.other_signed_notification.tbs_other_notification.notification_address;
+    int64_t device_id = known_device;
+    if (status == RSP_OK && known_device > 0) {
+        if (value->choice == SGP32_PENDING_NOTIFICATION_PROFILE_INSTALLATION_RESULT)
+            address = value->u.profile_installation_result.profile_installation_result_data
+                          .notification_metadata.notification_address;
+        else if (value->choice == SGP32_PENDING_NOTIFICATION_OTHER_SIGNED_NOTIFICATION)
+            address =
+                value->u.other_signed_notification.tbs_other_notification.notification_address;
+    } else if (status == RSP_OK &&
+               value->choice == SGP32_PENDING_NOTIFICATION_PROFILE_INSTALLATION_RESULT) {
+        const sgp22_profile_installation_result_data *data =
+            &value->u.profile_installation_result.profile_installation_result_data;
+        address = data->notification_metadata.notification_address;
+        status = device_of_session(server, data->transaction_id, &device_id, err);
+    } else if (status == RSP_OK &&
+               value->choice == SGP32_PENDING_NOTIFICATION_OTHER_SIGNED_NOTIFICATION) {
+        const sgp22_other_signed_notification *other = &value->u.other_signed_notification;
+        address = other->tbs_other_notification.notification_address;
+        status = device_of_certificate(server, other->euicc_certificate, &device_id, err);
+    }
     char text[256] = "";
     if (address.len > 0 && address.len < sizeof text) {
         memcpy(text, address.data, address.len);
         text[address.len] = '\0';
     }
-    /* A profile installation result names the relay session (its transactionId), hence the
-     * device: a blocked device's notification is refused, others go to its history. */
+    /* a blocked device's notification is refused, others go to its history */
     relay_order device = {0};
-    if (status == RSP_OK &&
-        value->choice == SGP32_PENDING_NOTIFICATION_PROFILE_INSTALLATION_RESULT) {
-        der_view id =
-            value->u.profile_installation_result.profile_installation_result_data.transaction_id;
-        char hex[33], session_smdp[256];
-        bool found = false;
-        int64_t device_id = 0;
-        if (id.len > 0 && id.len <= 16) {
-            der_hex_encode(id.data, id.len, hex, true);
-            status = session_address(server, hex, false, session_smdp, sizeof session_smdp,
-                                     &device_id, &found, err);
-        }
-        if (status == RSP_OK && found && device_id > 0)
-            status = find_download_order(server, NULL, NULL, device_id, &device, err);
-    }
+    if (status == RSP_OK && device_id > 0)
+        status = find_download_order(server, NULL, NULL, device_id, &device, err);
     bool allowed = false;
     if (status == RSP_OK && text[0] != '\0' && !device.blocked)
-        status = address_allowed(server, text, &allowed, err);
-    if (status == RSP_OK && device.found)
+        status = notification_address_allowed(server, device_id, text, &allowed, err);
+    int64_t outbox_id = 0;
+    if (status == RSP_OK && allowed)
+        status = outbox_add(server, device_id, text, notification->whole, &outbox_id, err);
+    if (status == RSP_OK && device.found && known_device == 0)
         device_event(server, &device,
                      device.blocked ? "notification.refused" : "notification.received", text, NULL);
-    if (status == RSP_OK && allowed) {
-        json_t *json = json_object();
-        rsp_json_set_base64(json, "pendingNotification", notification.whole.data,
-                            notification.whole.len);
-        json_t *response = NULL;
-        const char *reason = NULL;
-        es9_call(server, text, "handleNotification", json, &response, &reason);
-        json_decref(json);
-        json_decref(response);
-    }
     if (status == RSP_OK) {
         store_conn *conn = NULL;
         if (store_borrow(server->st, &conn, err) == RSP_OK) {
@@ -492,9 +799,25 @@ static rsp_status relay_notification(eim_server *server, const der_tlv *request,
             store_return(conn);
         }
     }
+    /* forwarded now for a short path to the SM-DP+; a failure is retried by the worker */
+    if (status == RSP_OK && outbox_id > 0) {
+        relay_outbox_item item = {.id = outbox_id,
+                                  .notification = (uint8_t *)notification->whole.data,
+                                  .notification_len = notification->whole.len};
+        snprintf(item.address, sizeof item.address, "%s", text);
+        outbox_forward(server, &item);
+    }
     free(value);
     free(arena_buf);
     return status;
+}
+
+rsp_status eim_relay_notification(eim_server *server, int64_t device_id, der_view notification,
+                                  rsp_error *err)
+{
+    der_tlv tlv;
+    rsp_status status = der_parse_single(notification, &tlv, err);
+    return status == RSP_OK ? relay_notification(server, &tlv, device_id, err) : status;
 }
 
 rsp_status eim_relay_handle(eim_server *server, der_view message, der_writer *out, rsp_error *err)
@@ -505,8 +828,17 @@ rsp_status eim_relay_handle(eim_server *server, der_view message, der_writer *ou
         status = der_validate_tree(&request, 0, err);
     if (status != RSP_OK)
         return status;
-    if (request.tag == 0xBF3D)
-        return relay_notification(server, &request, err);
+    if (request.tag == 0xBF3D) {
+        der_tlv wrapper, notification;
+        der_reader reader;
+        if (!child(&request, 0xA0, &wrapper))
+            return rsp_error_set(err, RSP_ERR_MISSING_FIELD, 0xBF3D, request.offset,
+                                 "HandleNotificationEsipa without pendingNotification");
+        status = der_reader_enter(&wrapper, 0, &reader, err);
+        if (status == RSP_OK)
+            status = der_reader_next(&reader, &notification, err);
+        return status == RSP_OK ? relay_notification(server, &notification, 0, err) : status;
+    }
     if (request.tag == 0xBF39)
         return relay_initiate(server, &request, out, err);
     for (size_t i = 1; i < sizeof relay_functions / sizeof relay_functions[0]; i++)

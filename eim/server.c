@@ -234,6 +234,7 @@ void eim_server_run_background(eim_server *server)
             LOG_WARN("eim", "delivery timeout pass failed", LOG_STR("error", err.message));
     }
     eim_campaign_release_due(server);
+    eim_relay_notifications_due(server);
     eim_webhook_deliver_due(server);
 }
 
@@ -390,6 +391,14 @@ static rsp_status config_line(eim_server_config_file *file, char *line, unsigned
             return rsp_error_set(err, RSP_ERR_TOO_MANY, 0, number, "line %u: too many ci", number);
         file->ci[c->ci_count++] = value;
         c->ci_files = file->ci;
+        return RSP_OK;
+    }
+    if (strcmp(key, "trusted_smdp") == 0) {
+        if (c->trusted_smdp_count >= sizeof file->trusted_smdp / sizeof file->trusted_smdp[0])
+            return rsp_error_set(err, RSP_ERR_TOO_MANY, 0, number, "line %u: too many trusted_smdp",
+                                 number);
+        file->trusted_smdp[c->trusted_smdp_count++] = value;
+        c->trusted_smdp = file->trusted_smdp;
         return RSP_OK;
     }
     if (strcmp(key, "threads") == 0) {

@@ -25,6 +25,10 @@ typedef struct {
     const char *admin_key;
     /* Trust for the relay's TLS connections to SM-DP+ servers (PEM bundle); NULL = system. */
     const char *smdp_ca_file;
+    /* SM-DP+ addresses (host[:port]) the eIM forwards any device's notifications to, besides
+     * the SM-DP+ servers named by orders handed to that device. */
+    const char *const *trusted_smdp;
+    size_t trusted_smdp_count;
     /* CI certificates (PEM files) eUICC certificates must chain to; none = not checked. */
     const char *const *ci_files;
     size_t ci_count;
@@ -57,12 +61,13 @@ void eim_server_free(eim_server *server);
 
 /* `rspkit eim serve` configuration: "key = value" lines (# comments), keys as the fields above
  * (database, listen, tls_cert, tls_key, eim_id, eim_key, admin_key, smdp_ca, ci (repeatable),
- * threads, sqlite_synchronous, delivery_timeout_s). Strings live in *storage, freed with
- * eim_server_config_free. */
+ * trusted_smdp (repeatable), threads, sqlite_synchronous, delivery_timeout_s). Strings live in
+ * *storage, freed with eim_server_config_free. */
 typedef struct {
     eim_server_config config;
     char *text;
     const char *ci[8];
+    const char *trusted_smdp[8];
 } eim_server_config_file;
 rsp_status eim_server_config_load(const char *path, eim_server_config_file *out, rsp_error *err);
 void eim_server_config_free(eim_server_config_file *file);

@@ -73,10 +73,16 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view result, der_wri
 /* Download relay (relay.c): message is the ESipa request TLV (BF39, BF3B, BF3A, BF41, BF3D
  * pending notification); writes the ESipa response TLV (nothing for a notification). */
 rsp_status eim_relay_handle(eim_server *server, der_view message, der_writer *out, rsp_error *err);
+/* One PendingNotification TLV of a known device (sent with a result): forwarded and recorded
+ * like a HandleNotification, without a device history entry (the caller writes it). */
+rsp_status eim_relay_notification(eim_server *server, int64_t device_id, der_view notification,
+                                  rsp_error *err);
 
 /* Background work (campaign.c, webhook.c). */
 void eim_campaign_release_due(eim_server *server);
 void eim_webhook_deliver_due(eim_server *server);
+/* Forwards the notifications in the relay outbox whose next attempt is due (relay.c). */
+void eim_relay_notifications_due(eim_server *server);
 
 /* The eUICC key for device_id, from its point on curve (curve not NULL) or else from its
  * certificate DER; from the cache when the same bytes were seen. Release with

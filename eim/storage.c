@@ -73,6 +73,14 @@
     "CREATE INDEX eim_orders_campaign ON eim_orders (campaign_id, state, id) WHERE campaign_id "   \
     "IS NOT NULL"
 
+#define EIM_SCHEMA_V6(ID, BLOB)                                                                    \
+    "CREATE TABLE eim_notification_outbox (id " ID ", device_id BIGINT, smdp_address TEXT NOT "    \
+    "NULL, notification " BLOB " NOT NULL, digest TEXT NOT NULL UNIQUE, attempts BIGINT NOT NULL " \
+    "DEFAULT 0, next_attempt_at BIGINT NOT NULL, delivered_at BIGINT, last_error TEXT, "           \
+    "created_at BIGINT NOT NULL);"                                                                 \
+    "CREATE INDEX eim_notification_outbox_due ON eim_notification_outbox (next_attempt_at, id) "   \
+    "WHERE delivered_at IS NULL"
+
 static const store_migration eim_migrations[] = {
     {.version = 1,
      .description = "eIM tenants, devices, orders, campaigns, audit, outbox",
@@ -101,6 +109,13 @@ static const store_migration eim_migrations[] = {
      .sql = "DROP INDEX eim_orders_smdp;"
             "CREATE INDEX eim_orders_smdp ON eim_orders (smdp_address) WHERE state = 'delivered' "
             "AND smdp_address IS NOT NULL"},
+    /* Notifications to forward to an SM-DP+ (HandleNotification), kept until the SM-DP+ took
+     * them: the IPA's acknowledgement is the commit of this row, not the SM-DP+'s answer. The
+     * digest (SHA-256 of the notification) makes a notification the IPA sends again a no-op. */
+    {.version = 6,
+     .description = "notification relay outbox",
+     .sql_sqlite = EIM_SCHEMA_V6("INTEGER PRIMARY KEY", "BLOB"),
+     .sql_postgres = EIM_SCHEMA_V6("BIGSERIAL PRIMARY KEY", "BYTEA")},
 };
 
 rsp_status eim_storage_migrate(store *st, rsp_error *err)

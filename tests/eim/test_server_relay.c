@@ -2,7 +2,9 @@
  * the test): every ESipa call becomes the right ES9+ call with the exact bytes, every ES9+
  * answer becomes the right ESipa answer with the exact bytes; the session is bound to the
  * device of the trigger's eimTransactionId and continues over a new TCP connection; a blocked
- * device and the SM-DP+ of another order are refused. */
+ * device and the SM-DP+ of another order are refused. Notifications reach the SM-DP+ they name
+ * also after the order finished (204 No Content is success), through an outbox that retries
+ * until the SM-DP+ takes them, once each. ES9+ calls reuse one connection per eIM thread. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -48,6 +50,8 @@ typedef struct {
     unsigned calls;
     char last_function[64];
     json_t *last_request;
+    unsigned notifications;      /* handleNotification calls */
+    unsigned fail_notifications; /* the next ones answered HTTP 500 */
 } smdp_state;
 
 typedef struct {
@@ -82,6 +86,17 @@ static int smdp_handler(const http_request *request, http_reply *reply, void *us
     json_decref(s->last_request);
     s->last_request = body;
     pthread_mutex_unlock(&s->lock);
+    if (strcmp(function, "handleNotification") == 0) {
+        pthread_mutex_lock(&s->lock);
+        s->notifications++;
+        bool fail = s->fail_notifications > 0;
+        s->fail_notifications -= fail ? 1 : 0;
+        pthread_mutex_unlock(&s->lock);
+        return rsp_json_reply(reply, fail ? 500 : 204, NULL, RSP_ADMIN_PROTOCOL_SGP22_V2_5) ==
+                       RSP_OK
+                   ? 0
+                   : -1;
+    }
     json_t *answer = json_object();
     json_object_set_new(answer, "header", rsp_json_response_header(RSP_EXECUTION_SUCCESS, NULL));
     if (strcmp(function, "initiateAuthentication") == 0) {
@@ -197,7 +212,8 @@ static int teardown(void **state)
 }
 
 /* One ESipa request on a fresh TCP/TLS connection (the IPA may reconnect at any step). */
-static void esipa(fixture *f, const uint8_t *body, size_t len, der_writer *answer)
+static void esipa_expect(fixture *f, const uint8_t *body, size_t len, long expect,
+                         der_writer *answer)
 {
     http_client_config config = {.ca_file = f->tls.ca_cert};
     rsp_error err = {0};
@@ -207,12 +223,17 @@ static void esipa(fixture *f, const uint8_t *body, size_t len, der_writer *answe
     http_response response = {0};
     check(http_client_post(client, url, ASN1_TYPE, body, len, NULL, &response, &err), &err,
           "esipa");
-    assert_int_equal(response.status, 200);
+    assert_int_equal(response.status, expect);
     assert_int_equal(response.new_connections, 1);
     der_writer_init_dynamic(answer, NULL);
     der_put_raw(answer, response.body, response.body_len);
     http_response_free(&response);
     http_client_free(client);
+}
+
+static void esipa(fixture *f, const uint8_t *body, size_t len, der_writer *answer)
+{
+    esipa_expect(f, body, len, 200, answer);
 }
 
 /* Orders a download from the stand-in SM-DP+ and takes the trigger: its eimTransactionId. */
@@ -345,6 +366,9 @@ static void test_download_relayed_byte_for_byte(void **state)
     expect_bytes(&answer, refused, sizeof refused);
     der_writer_free(&answer);
     assert_int_equal(f->smdp_state.calls, calls);
+    /* keep-alive: the 3 ES9+ calls came from the eIM's 2 threads, one connection per thread */
+    assert_int_equal(calls, 3);
+    assert_true(http_server_connections_total(f->smdp) <= 2);
 }
 
 static void test_blocked_and_foreign_smdp(void **state)
@@ -367,11 +391,141 @@ static void test_blocked_and_foreign_smdp(void **state)
     assert_int_equal(f->smdp_state.calls, 0);
 }
 
+/* HandleNotificationEsipa with a successful ProfileInstallationResult for the stand-in
+ * SM-DP+'s transactionId, naming address. */
+static size_t install_notification(const char *address, uint8_t seq, uint8_t *buf, size_t size,
+                                   der_view *notification)
+{
+    static const uint8_t operation[] = {0x07, 0x80}; /* install */
+    static const uint8_t oid[] = {0x2B, 0x06, 0x01, 0x04, 0x01};
+    static const uint8_t aid[] = {0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10};
+    static const uint8_t signature[] = {0x01, 0x02, 0x03};
+    static const uint8_t sima[] = {0x00};
+    der_writer w;
+    der_writer_init_fixed(&w, buf, size);
+    size_t esipa_mark = der_begin(&w, 0xBF3D), wrapper = der_begin(&w, 0xA0);
+    size_t pir = der_begin(&w, 0xBF37), data = der_begin(&w, 0xBF27);
+    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
+    size_t metadata = der_begin(&w, 0xBF2F);
+    der_put_tlv(&w, 0x80, &seq, 1);
+    der_put_tlv(&w, 0x81, operation, sizeof operation);
+    der_put_tlv(&w, 0x0C, (const uint8_t *)address, strlen(address));
+    der_end(&w, metadata);
+    der_put_tlv(&w, 0x06, oid, sizeof oid);
+    size_t final = der_begin(&w, 0xA2), success = der_begin(&w, 0xA0);
+    der_put_tlv(&w, 0x4F, aid, sizeof aid);
+    der_put_tlv(&w, 0x04, sima, sizeof sima);
+    der_end(&w, success);
+    der_end(&w, final);
+    der_end(&w, data);
+    der_put_tlv(&w, 0x5F37, signature, sizeof signature);
+    der_end(&w, pir);
+    der_end(&w, wrapper);
+    der_end(&w, esipa_mark);
+    assert_int_equal(der_writer_status(&w), RSP_OK);
+    der_tlv outer, inner;
+    rsp_error err = {0};
+    check(der_parse_single(der_view_make(buf, w.len), &outer, &err), &err, "notification");
+    der_reader reader;
+    check(der_reader_enter(&outer, 0, &reader, &err), &err, "wrapper");
+    check(der_reader_next(&reader, &inner, &err), &err, "wrapper");
+    check(der_reader_enter(&inner, 0, &reader, &err), &err, "pir");
+    check(der_reader_next(&reader, &inner, &err), &err, "pir");
+    *notification = inner.whole;
+    return w.len;
+}
+
+static int64_t outbox_query(fixture *f, const char *sql)
+{
+    store_conn *conn = NULL;
+    rsp_error err = {0};
+    check(store_borrow(eim_server_store(f->server), &conn, &err), &err, "borrow");
+    int64_t value = -1;
+    check(store_query_int64(conn, sql, NULL, 0, &value, &err), &err, sql);
+    store_return(conn);
+    return value;
+}
+
+/* The download order finished before the installation notification arrives (the IPA sends
+ * notifications after the result): the notification still goes to the SM-DP+, whose 204 is
+ * success; a repeat of the same notification is acknowledged without a second forward. */
+static void test_notification_after_order_finished(void **state)
+{
+    fixture *f = *state;
+    uint8_t txid[16];
+    trigger(f, f->smdp_address, txid);
+    der_writer answer;
+    initiate(f, f->smdp_address, txid, &answer);
+    der_writer_free(&answer);
+    outbox_query(f, "UPDATE eim_orders SET state = 'succeeded' RETURNING 1");
+    uint8_t buf[512];
+    der_view notification;
+    size_t len = install_notification(f->smdp_address, 1, buf, sizeof buf, &notification);
+    esipa_expect(f, buf, len, 204, &answer);
+    der_writer_free(&answer);
+    assert_int_equal(f->smdp_state.notifications, 1);
+    assert_string_equal(f->smdp_state.last_function, "handleNotification");
+    uint8_t *sent = NULL;
+    size_t sent_len = 0;
+    rsp_error err = {0};
+    check(rsp_json_get_base64(f->smdp_state.last_request, "pendingNotification", true, 4096, &sent,
+                              &sent_len, NULL, &err),
+          &err, "pendingNotification");
+    assert_int_equal(sent_len, notification.len);
+    assert_memory_equal(sent, notification.data, sent_len);
+    free(sent);
+    assert_int_equal(outbox_query(f, "SELECT COUNT(*) FROM eim_notification_outbox WHERE "
+                                     "delivered_at IS NOT NULL AND attempts = 1"),
+                     1);
+    esipa_expect(f, buf, len, 204, &answer);
+    der_writer_free(&answer);
+    assert_int_equal(f->smdp_state.notifications, 1);
+}
+
+/* The SM-DP+ fails the first forward: the IPA is acknowledged all the same (the notification
+ * is in the outbox) and the worker's next pass delivers it. A notification naming an SM-DP+
+ * no order of the device named is recorded, not forwarded. */
+static void test_notification_retried_and_foreign_address(void **state)
+{
+    fixture *f = *state;
+    uint8_t txid[16];
+    trigger(f, f->smdp_address, txid);
+    der_writer answer;
+    initiate(f, f->smdp_address, txid, &answer);
+    der_writer_free(&answer);
+    f->smdp_state.fail_notifications = 1;
+    uint8_t buf[512];
+    der_view notification;
+    size_t len = install_notification(f->smdp_address, 2, buf, sizeof buf, &notification);
+    esipa_expect(f, buf, len, 204, &answer);
+    der_writer_free(&answer);
+    assert_int_equal(f->smdp_state.notifications, 1);
+    assert_int_equal(outbox_query(f, "SELECT COUNT(*) FROM eim_notification_outbox WHERE "
+                                     "delivered_at IS NULL AND attempts = 1"),
+                     1);
+    eim_server_run_background(f->server); /* not due yet: back-off */
+    assert_int_equal(f->smdp_state.notifications, 1);
+    outbox_query(f, "UPDATE eim_notification_outbox SET next_attempt_at = 0 RETURNING 1");
+    eim_server_run_background(f->server);
+    assert_int_equal(f->smdp_state.notifications, 2);
+    assert_int_equal(outbox_query(f, "SELECT COUNT(*) FROM eim_notification_outbox WHERE "
+                                     "delivered_at IS NOT NULL AND attempts = 2"),
+                     1);
+    len = install_notification("127.0.0.1:1", 3, buf, sizeof buf, &notification);
+    esipa_expect(f, buf, len, 204, &answer);
+    der_writer_free(&answer);
+    assert_int_equal(outbox_query(f, "SELECT COUNT(*) FROM eim_notification_outbox"), 1);
+    assert_int_equal(f->smdp_state.notifications, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_download_relayed_byte_for_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_and_foreign_smdp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notification_after_order_finished, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notification_retried_and_foreign_address, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("eim download relay", tests, NULL, NULL);
 }
