@@ -681,12 +681,22 @@ smdp_result smdp_cancel_session(const smdp_credentials *credentials, smdp_downlo
         schema_decode(&sgp22_cancel_session_request_es9_type, request, &decoded, &arena, err);
     if (status != RSP_OK)
         return decode_failed(status);
-    if ((session->state != SMDP_SESSION_AUTHENTICATED && session->state != SMDP_SESSION_BOUND) ||
+    /* CANCELLED too: the retry of a cancellation whose answer was lost is answered again */
+    if ((session->state != SMDP_SESSION_AUTHENTICATED && session->state != SMDP_SESSION_BOUND &&
+         session->state != SMDP_SESSION_CANCELLED) ||
         !transaction_matches(session, decoded.transaction_id))
         return fail(err, SMDP_ERR_UNKNOWN_TRANSACTION, "no cancellable session");
     if (decoded.cancel_session_response.choice !=
-        SGP22_CANCEL_SESSION_RESPONSE_CANCEL_SESSION_RESPONSE_OK)
-        return fail(err, SMDP_ERR_MALFORMED, "cancelSessionResponseError");
+        SGP22_CANCEL_SESSION_RESPONSE_CANCEL_SESSION_RESPONSE_OK) {
+        /* A well-formed answer: the eUICC holds no session for this transaction (e.g.
+         * invalidTransactionId after a failed installation). Unsigned, so it proves nothing
+         * about a delivered BPP: a bound session waits for the signed installation result,
+         * an earlier one ends. */
+        *reason = SMDP_CANCEL_REASON_EUICC_ERROR;
+        if (session->state == SMDP_SESSION_AUTHENTICATED)
+            session->state = SMDP_SESSION_CANCELLED;
+        return SMDP_OK;
+    }
     if (sgp22_find_signed_part(request, path, SCHEMA_COUNT(path), &signed_part, err) != RSP_OK)
         return SMDP_ERR_MALFORMED;
     const sgp22_cancel_session_response_ok *ok =

@@ -175,8 +175,15 @@ smdp_result smdp_handle_install_result(const smdp_credentials *credentials,
                                        smdp_download_session *session, der_view notification,
                                        rsp_error *err);
 
+/* *reason of smdp_cancel_session when the eUICC answered CancelSession with an error. */
+#define SMDP_CANCEL_REASON_EUICC_ERROR (-1)
+
 /* SGP.22 v2.5 section 5.6.5 ES9+.CancelSession. request: CancelSessionRequestEs9 (BF41).
- * On SMDP_OK the session is CANCELLED; *reason receives the eUICC's cancel reason. */
+ * With the eUICC's signed cancellation the session is CANCELLED on SMDP_OK (also when it
+ * already was: a retry) and *reason receives the eUICC's cancel reason. With the eUICC's
+ * CancelSessionResponseError the result is SMDP_OK too, *reason is
+ * SMDP_CANCEL_REASON_EUICC_ERROR, and only a session without a BPP delivered is CANCELLED (a
+ * BOUND one keeps waiting for the signed installation result). */
 smdp_result smdp_cancel_session(const smdp_credentials *credentials, smdp_download_session *session,
                                 der_view request, int64_t *reason, rsp_error *err);
 

@@ -495,12 +495,68 @@ static int reply_with_base64_member(http_reply *reply, const json_t *body, const
     return rc;
 }
 
+/* getBoundProfilePackageOk as JSON: transactionId, then the BPP written as is. */
+static int reply_bpp(es9_call *call, http_reply *reply, der_view response)
+{
+    json_t *body = success_body();
+    der_reader fields;
+    der_tlv bpp;
+    static const char *const names[] = {"transactionId"};
+    rsp_status st =
+        body != NULL ? open_ok(response, 0xBF3A, &fields, &call->err) : RSP_ERR_NO_MEMORY;
+    if (st == RSP_OK)
+        st = split_fields(&fields, names, 1, body, &call->err);
+    if (st == RSP_OK)
+        st = der_reader_next(&fields, &bpp, &call->err);
+    int rc = st == RSP_OK ? reply_with_base64_member(reply, body, "boundProfilePackage", bpp.whole)
+                          : smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
+    json_decref(body);
+    return rc;
+}
+
+static rsp_status request_sha256(const es9_call *call, uint8_t out[32])
+{
+    const uint8_t *parts[] = {call->request.buf};
+    const size_t lens[] = {call->request.len};
+    return rsp_sha256(parts, lens, 1, out);
+}
+
+/* SGP.22 v2.5 section 3.1.3: while the session is not finished, the same request (the
+ * client never got the answer) gets the same BPP again. It is bound to the eUICC's one-time
+ * key of this session, so it is of use to nobody else; a different request stays refused. */
+static bool answered_before(es9_call *call)
+{
+    uint8_t hash[32];
+    return call->session.state == SMDP_SESSION_BOUND && call->record.bpp_response != NULL &&
+           request_sha256(call, hash) == RSP_OK &&
+           memcmp(hash, call->record.bpp_request_sha256, sizeof hash) == 0;
+}
+
+/* Keeps the answer with the session (stored with its next step). */
+static rsp_status keep_bpp(es9_call *call)
+{
+    free(call->record.bpp_response);
+    call->record.bpp_response = malloc(call->response.len > 0 ? call->response.len : 1);
+    if (call->record.bpp_response == NULL)
+        return rsp_error_set(&call->err, RSP_ERR_NO_MEMORY, 0, 0, "BPP copy");
+    memcpy(call->record.bpp_response, call->response.buf, call->response.len);
+    call->record.bpp_response_len = call->response.len;
+    return request_sha256(call, call->record.bpp_request_sha256);
+}
+
 static int get_bound_profile_package(es9_call *call, http_reply *reply)
 {
     smdp_es9plus *es9 = call->es9;
     smdp_status status = wrap_request(call, 0xBF3A, "prepareDownloadResponse", 0);
     if (status == SMDP_STATUS_OK)
         status = load_session(call);
+    if (status == SMDP_STATUS_OK && answered_before(call)) {
+        LOG_INFO(COMPONENT, "BPP handed out again", LOG_STR("transactionId", call->transaction_hex),
+                 LOG_STR("iccid", call->record.iccid));
+        metrics_counter_add(&es9->metrics.bpp_resent, 1);
+        return reply_bpp(call, reply,
+                         der_view_make(call->record.bpp_response, call->record.bpp_response_len));
+    }
     if (status == SMDP_STATUS_OK && call->record.iccid[0] == '\0')
         status = SMDP_STATUS_TRANSACTION_UNKNOWN; /* not authenticated yet */
     order_context ctx = {.es9 = es9, .transaction_hex = call->transaction_hex};
@@ -543,7 +599,7 @@ static int get_bound_profile_package(es9_call *call, http_reply *reply)
     der_writer stored;
     smdp_session_record next;
     der_writer_init_dynamic(&stored, NULL);
-    if (next_record(call, &stored, &next) != RSP_OK)
+    if (keep_bpp(call) != RSP_OK || next_record(call, &stored, &next) != RSP_OK)
         status = SMDP_STATUS_INTERNAL;
     else
         status = smdp_order_downloaded(es9->inventory, call->record.iccid, call->record.eid, &next,
@@ -552,21 +608,7 @@ static int get_bound_profile_package(es9_call *call, http_reply *reply)
     if (status != SMDP_STATUS_OK)
         return smdp_json_reply_status(reply, status);
     metrics_counter_add(&es9->metrics.downloads, 1);
-    json_t *body = success_body();
-    der_reader fields;
-    der_tlv bpp;
-    static const char *const names[] = {"transactionId"};
-    rsp_status st = body != NULL
-                        ? open_ok(der_writer_view(&call->response), 0xBF3A, &fields, &call->err)
-                        : RSP_ERR_NO_MEMORY;
-    if (st == RSP_OK)
-        st = split_fields(&fields, names, 1, body, &call->err);
-    if (st == RSP_OK)
-        st = der_reader_next(&fields, &bpp, &call->err);
-    int rc = st == RSP_OK ? reply_with_base64_member(reply, body, "boundProfilePackage", bpp.whole)
-                          : smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
-    json_decref(body);
-    return rc;
+    return reply_bpp(call, reply, der_writer_view(&call->response));
 }
 
 /* ---- handleNotification ---- */
@@ -722,13 +764,28 @@ static int cancel_session(es9_call *call, http_reply *reply)
         return smdp_json_reply_status(reply, status);
     }
     int64_t reason = 0;
+    smdp_session_state before = call->session.state;
     smdp_result result = smdp_cancel_session(es9->credentials, &call->session,
                                              der_writer_view(&call->request), &reason, &call->err);
     if (result != SMDP_OK) {
         log_failure("cancelSession", call, smdp_result_name(result));
         return reply_result(reply, result, SMDP_STATUS_OK);
     }
-    status = store_session(call);
+    if (before == SMDP_SESSION_BOUND && call->session.state == SMDP_SESSION_CANCELLED) {
+        /* the BPP was handed out but will not be installed: the order is released again, in
+         * one transaction with the session's end */
+        der_writer stored;
+        smdp_session_record next;
+        der_writer_init_dynamic(&stored, NULL);
+        status = next_record(call, &stored, &next) == RSP_OK
+                     ? smdp_order_download_cancelled(es9->inventory, call->record.iccid,
+                                                     call->record.eid, reason, &next,
+                                                     call->record.step, &call->err)
+                     : SMDP_STATUS_INTERNAL;
+        der_writer_free(&stored);
+    } else if (before != call->session.state) {
+        status = store_session(call);
+    } /* else a retried cancellation, or the eUICC's error for a bound session: nothing new */
     if (status != SMDP_STATUS_OK)
         return smdp_json_reply_status(reply, status);
     LOG_INFO(COMPONENT, "session cancelled", LOG_STR("transactionId", call->transaction_hex),
@@ -833,6 +890,10 @@ void smdp_es9plus_collect_metrics(metrics_text *out, void *user)
                         "counter");
     metrics_text_sample_u64(out, "rspkit_smdp_downloads_total", NULL,
                             metrics_counter_get(&es9->metrics.downloads));
+    metrics_text_family(out, "rspkit_smdp_bpp_resent_total",
+                        "Bound profile packages answered again to a retried request", "counter");
+    metrics_text_sample_u64(out, "rspkit_smdp_bpp_resent_total", NULL,
+                            metrics_counter_get(&es9->metrics.bpp_resent));
     metrics_text_family(out, "rspkit_smdp_installations_total",
                         "Successful installation results received", "counter");
     metrics_text_sample_u64(out, "rspkit_smdp_installations_total", NULL,

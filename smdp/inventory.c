@@ -1033,6 +1033,7 @@ typedef struct {
     const smdp_session_record *advance; /* session step stored with the change, or NULL */
     int64_t expected_step;
     const char *end_session; /* session deleted with the change, or NULL */
+    bool undo_download;      /* Downloaded -> Released, outside the ES2+ state machine */
 } progress_request;
 
 static rsp_status progress_in_transaction(store_conn *conn, void *context, rsp_error *err)
@@ -1044,7 +1045,10 @@ static rsp_status progress_in_transaction(store_conn *conn, void *context, rsp_e
     rsp_status st = load_row_where(conn, "iccid = $1", request->iccid, &op->row, &found, err);
     if (st != RSP_OK)
         return st;
-    if (!found || !smdp_profile_transition_allowed(op->row.info.state, request->target)) {
+    bool allowed = request->undo_download
+                       ? op->row.info.state == SMDP_PROFILE_DOWNLOADED
+                       : smdp_profile_transition_allowed(op->row.info.state, request->target);
+    if (!found || !allowed) {
         op->outcome = SMDP_STATUS_BPP_NOT_AVAILABLE;
         return RSP_OK;
     }
@@ -1082,6 +1086,30 @@ smdp_status smdp_order_downloaded(smdp_inventory *inventory, const char *iccid, 
                                 .point = SMDP_POINT_BPP_DOWNLOAD,
                                 .advance = next,
                                 .expected_step = expected_step};
+    operation op = {.request = &request};
+    return run_operation(inventory, progress_in_transaction, &op, err);
+}
+
+/* SGP.22 v2.5 section 5.6.5 (cancelSession after the BPP was delivered, before any
+ * installation result): the order is released again for a new download session, and the
+ * operator hears that the BPP download failed (notification point 3). */
+smdp_status smdp_order_download_cancelled(smdp_inventory *inventory, const char *iccid,
+                                          const char *eid, int64_t reason,
+                                          const smdp_session_record *next, int64_t expected_step,
+                                          rsp_error *err)
+{
+    char message[96];
+    snprintf(message, sizeof message, "session cancelled by the eUICC: reason %lld",
+             (long long)reason);
+    smdp_status_code_entry failure = {"8.1", "4.2", message};
+    progress_request request = {.iccid = iccid,
+                                .eid = eid,
+                                .target = SMDP_PROFILE_RELEASED,
+                                .point = SMDP_POINT_BPP_DOWNLOAD,
+                                .failure = &failure,
+                                .advance = next,
+                                .expected_step = expected_step,
+                                .undo_download = true};
     operation op = {.request = &request};
     return run_operation(inventory, progress_in_transaction, &op, err);
 }

@@ -259,6 +259,14 @@ rsp_status smdp_inventory_order_data(smdp_inventory *inventory, const char *icci
 smdp_status smdp_order_downloaded(smdp_inventory *inventory, const char *iccid, const char *eid,
                                   const smdp_session_record *next, int64_t expected_step,
                                   rsp_error *err);
+/* cancelSession after the BPP was handed out (signed by the eUICC, no installation result
+ * yet): Downloaded -> Released so that a new session can download the profile, with the
+ * session's next step stored in the same transaction as for smdp_order_downloaded; the
+ * operator gets notification point 3 as failed. */
+smdp_status smdp_order_download_cancelled(smdp_inventory *inventory, const char *iccid,
+                                          const char *eid, int64_t reason,
+                                          const smdp_session_record *next, int64_t expected_step,
+                                          rsp_error *err);
 /* Install result (notification point 4): Downloaded -> Installed on success, else Error with
  * the SGP.22 bppCommandId / errorReason in the callback. result_data (may be NULL) is the
  * ProfileInstallationResult DER, passed on as resultData. The session transaction_hex (may be
@@ -282,6 +290,12 @@ struct smdp_session_record {
     int64_t expires_at;
     uint8_t *data; /* owned (malloc) */
     size_t data_len;
+    /* The getBoundProfilePackage answer handed out in this session and SHA-256 of the request
+     * it answered, so that the same request is answered with the same BPP (its answer may
+     * have been lost); bpp_response NULL before. */
+    uint8_t bpp_request_sha256[32];
+    uint8_t *bpp_response; /* owned (malloc) */
+    size_t bpp_response_len;
 };
 
 void smdp_session_record_free(smdp_session_record *record);

@@ -94,6 +94,7 @@ typedef struct {
     metrics_counter failures[SMDP_ES9_FUNCTIONS];
     metrics_histogram latency[SMDP_ES9_FUNCTIONS];
     metrics_counter downloads;     /* BPPs handed out */
+    metrics_counter bpp_resent;    /* the same BPP answered again to a retried request */
     metrics_counter installations; /* successful install results */
 } smdp_es9plus_metrics;
 

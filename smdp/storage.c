@@ -76,6 +76,12 @@ static const store_migration smdp_migrations[] = {
     {.version = 3,
      .description = "download order expiry",
      .sql = "ALTER TABLE smdp_profiles ADD COLUMN order_expires_at BIGINT"},
+    {.version = 4,
+     .description = "the BPP handed out in a session, for a retried getBoundProfilePackage",
+     .sql_sqlite = "ALTER TABLE smdp_sessions ADD COLUMN bpp_request_sha256 BLOB;"
+                   "ALTER TABLE smdp_sessions ADD COLUMN bpp_response BLOB",
+     .sql_postgres = "ALTER TABLE smdp_sessions ADD COLUMN bpp_request_sha256 BYTEA;"
+                     "ALTER TABLE smdp_sessions ADD COLUMN bpp_response BYTEA"},
 };
 
 rsp_status smdp_storage_migrate(store *st, rsp_error *err)
@@ -105,6 +111,34 @@ void smdp_session_record_free(smdp_session_record *record)
     free(record->data);
     record->data = NULL;
     record->data_len = 0;
+    free(record->bpp_response);
+    record->bpp_response = NULL;
+    record->bpp_response_len = 0;
+}
+
+/* The column of the session's BPP or of its request hash: NULL until there is a BPP. */
+static store_value bpp_value(const smdp_session_record *record, const uint8_t *data, size_t len)
+{
+    return record->bpp_response != NULL ? STORE_VALUE_BLOB(data, len) : STORE_VALUE_NULL();
+}
+
+/* Copies a blob column into *out (malloc'd); absent or NULL leaves *out NULL. */
+static rsp_status copy_blob(store_stmt *stmt, int column, uint8_t **out, size_t *out_len,
+                            rsp_error *err)
+{
+    size_t len = 0;
+    const uint8_t *data = store_column_blob(stmt, column, &len);
+    *out = NULL;
+    *out_len = 0;
+    if (data == NULL)
+        return RSP_OK;
+    *out = malloc(len > 0 ? len : 1);
+    if (*out == NULL)
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "session blob");
+    if (len > 0)
+        memcpy(*out, data, len);
+    *out_len = len;
+    return RSP_OK;
 }
 
 rsp_status smdp_session_create(smdp_inventory *inventory, const smdp_session_record *record,
@@ -140,8 +174,8 @@ rsp_status smdp_session_load(smdp_inventory *inventory, const char *transaction_
         return st;
     store_stmt *stmt = NULL;
     st = store_prepare(conn,
-                       "SELECT iccid, eid, step, data, expires_at FROM smdp_sessions"
-                       " WHERE transaction_id = $1",
+                       "SELECT iccid, eid, step, data, expires_at, bpp_request_sha256,"
+                       " bpp_response FROM smdp_sessions WHERE transaction_id = $1",
                        &stmt, err);
     bool has_row = false;
     if (st == RSP_OK)
@@ -155,16 +189,13 @@ rsp_status smdp_session_load(smdp_inventory *inventory, const char *transaction_
         copy_text(out->iccid, sizeof out->iccid, store_column_text(stmt, 0));
         copy_text(out->eid, sizeof out->eid, store_column_text(stmt, 1));
         out->step = store_column_int64(stmt, 2);
-        size_t len = 0;
-        const uint8_t *data = store_column_blob(stmt, 3, &len);
         out->expires_at = store_column_int64(stmt, 4);
-        out->data = malloc(len > 0 ? len : 1);
-        if (out->data == NULL) {
-            st = rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "session data");
-        } else {
-            if (len > 0)
-                memcpy(out->data, data, len);
-            out->data_len = len;
+        st = copy_blob(stmt, 3, &out->data, &out->data_len, err);
+        size_t hash_len = 0;
+        const uint8_t *hash = store_column_blob(stmt, 5, &hash_len);
+        if (st == RSP_OK && hash != NULL && hash_len == sizeof out->bpp_request_sha256) {
+            memcpy(out->bpp_request_sha256, hash, hash_len);
+            st = copy_blob(stmt, 6, &out->bpp_response, &out->bpp_response_len, err);
         }
     }
     if (stmt != NULL)
@@ -192,13 +223,15 @@ rsp_status smdp_session_advance_on(store_conn *conn, const smdp_session_record *
         STORE_VALUE_INT64(record->expires_at),
         STORE_VALUE_TEXT(record->transaction_hex),
         STORE_VALUE_INT64(expected_step),
+        bpp_value(record, record->bpp_request_sha256, sizeof record->bpp_request_sha256),
+        bpp_value(record, record->bpp_response, record->bpp_response_len),
     };
     int64_t changes = 0;
     rsp_status st = store_exec(conn,
                                "UPDATE smdp_sessions SET data = $1, iccid = $2, eid = $3,"
-                               " step = step + 1, expires_at = $4 WHERE transaction_id = $5 AND"
-                               " step = $6",
-                               params, 6, &changes, err);
+                               " step = step + 1, expires_at = $4, bpp_request_sha256 = $7,"
+                               " bpp_response = $8 WHERE transaction_id = $5 AND step = $6",
+                               params, 8, &changes, err);
     *advanced = st == RSP_OK && changes == 1;
     return st;
 }

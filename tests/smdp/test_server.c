@@ -781,12 +781,32 @@ static void test_replayed_requests(void **state)
     expect(d.bound, "Executed-Success");
     json_t *bound = json_incref(d.bound);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_DOWNLOADED);
+    /* The same getBoundProfilePackage again (its answer was lost): the same BPP. */
+    assert_int_equal(step_get_bpp(&d), 200);
+    expect(d.bound, "Executed-Success");
+    assert_string_equal(json_string_value(json_object_get(d.bound, "boundProfilePackage")),
+                        json_string_value(json_object_get(bound, "boundProfilePackage")));
+    /* Another PrepareDownloadResponse for the transaction: no second binding. */
+    der_writer genuine;
+    der_writer_init_dynamic(&genuine, NULL);
+    der_put_raw(&genuine, d.prepare.buf, d.prepare.len);
+    d.prepare.buf[d.prepare.len - 1] ^= 0x01; /* last byte of euiccSignature2 */
     assert_int_equal(step_get_bpp(&d), 200);
     expect(d.bound, "Failed 8.2 3.7");
+    d.prepare.len = 0;
+    der_put_raw(&d.prepare, genuine.buf, genuine.len);
+    der_writer_free(&genuine);
     json_decref(d.bound);
     d.bound = bound;
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_DOWNLOADED);
     step_load_and_notify(&d);
+    /* After the installation result the session is over: no BPP any more. */
+    json_t *late = d.bound;
+    d.bound = NULL;
+    assert_int_equal(step_get_bpp(&d), 200);
+    expect(d.bound, "Failed 8.10.1 3.9");
+    json_decref(d.bound);
+    d.bound = late;
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_INSTALLED);
     /* The install notification again: acknowledged, nothing changes. */
     json_t *request = json_object();
@@ -913,15 +933,120 @@ static void test_cancel_session(void **state)
     assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
     expect(answer, "Executed-Success");
     json_decref(answer);
-    /* Again: the session is over. */
+    /* Again (the answer was lost on the way back): the same answer, nothing changes. */
     assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
-    expect(answer, "Failed 8.10.1 3.9");
+    expect(answer, "Executed-Success");
     json_decref(answer);
     json_decref(request);
     /* The order is still there for a later attempt. */
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
     der_writer_free(&command);
     der_writer_free(&response);
+    download_free(&d);
+    euicc_free(c.card);
+    http_client_free(client.http);
+}
+
+/* The eUICC's signed cancellation of a session whose BPP was handed out but never installed:
+ * accepted, and the order is released again for a new session, which then completes. */
+static void test_cancel_after_bpp_delivered(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    es9_client client;
+    client_open(f, &client);
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    order(f, "NoBERTLV.der", NULL, NULL, iccid, matching_id);
+    card c;
+    card_open(f, &c, 0, 2);
+    download d;
+    download_init(&d, &c, &client, matching_id);
+    step_initiate(&d, smdp_server_address(f->server));
+    step_authenticate_server(&d);
+    assert_int_equal(step_authenticate_client(&d), 200);
+    step_prepare(&d, NULL);
+    assert_int_equal(step_get_bpp(&d), 200);
+    expect(d.bound, "Executed-Success");
+    assert_int_equal(state_of(f, iccid), SMDP_PROFILE_DOWNLOADED);
+    uint8_t id[16];
+    size_t id_len = 0;
+    rsp_error err = {0};
+    check(rsp_hex_decode(d.transaction, strlen(d.transaction), id, sizeof id, &id_len, &err), &err);
+    der_writer command, response;
+    der_writer_init_dynamic(&command, NULL);
+    der_writer_init_dynamic(&response, NULL);
+    size_t outer = der_begin(&command, 0xBF41);
+    der_put_tlv(&command, 0x80, id, id_len);
+    der_put_int64(&command, 0x81, SGP22_CANCEL_SESSION_REASON_LOAD_BPP_EXECUTION_ERROR);
+    der_end(&command, outer);
+    assert_int_equal(es10(&c, der_writer_view(&command), &response), 0x9000);
+    json_t *request = json_object();
+    json_object_set_new(request, "transactionId", json_string(d.transaction));
+    set_b64(request, "cancelSessionResponse", der_writer_view(&response));
+    json_t *answer = NULL;
+    assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
+    expect(answer, "Executed-Success");
+    json_decref(answer);
+    assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
+    /* a retry of the cancellation is answered the same way */
+    assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
+    expect(answer, "Executed-Success");
+    json_decref(answer);
+    json_decref(request);
+    /* the cancelled session hands out no BPP any more */
+    assert_int_equal(step_get_bpp(&d), 200);
+    expect(d.bound, "Failed 8.10.1 3.9");
+    download_free(&d);
+    download_init(&d, &c, &client, matching_id);
+    download_all(&d, smdp_server_address(f->server));
+    assert_int_equal(state_of(f, iccid), SMDP_PROFILE_INSTALLED);
+    der_writer_free(&command);
+    der_writer_free(&response);
+    download_free(&d);
+    euicc_free(c.card);
+    http_client_free(client.http);
+}
+
+/* SGP.22 v2.5 section 5.6.5: the eUICC's CancelSessionResponse may be an error (lpac relays
+ * BF41 03 81 01 05, invalidTransactionId, after a failed installation). Well formed: the
+ * session ends; before a BPP was handed out the order stays Released. An unknown transaction
+ * is 8.10.1 / 3.9. */
+static void test_cancel_with_euicc_error(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    es9_client client;
+    client_open(f, &client);
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    order(f, "NoBERTLV.der", NULL, NULL, iccid, matching_id);
+    card c;
+    card_open(f, &c, 0, 2);
+    download d;
+    download_init(&d, &c, &client, matching_id);
+    step_initiate(&d, smdp_server_address(f->server));
+    step_authenticate_server(&d);
+    assert_int_equal(step_authenticate_client(&d), 200);
+    static const uint8_t invalid_transaction[] = {0xBF, 0x41, 0x03, 0x81, 0x01, 0x05};
+    json_t *request = json_object();
+    json_object_set_new(request, "transactionId", json_string(d.transaction));
+    set_b64(request, "cancelSessionResponse",
+            der_view_make(invalid_transaction, sizeof invalid_transaction));
+    json_t *answer = NULL;
+    assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
+    expect(answer, "Executed-Success");
+    json_decref(answer);
+    assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
+    /* the session is over */
+    step_prepare(&d, NULL);
+    assert_int_equal(step_get_bpp(&d), 200);
+    expect(d.bound, "Failed 8.10.1 3.9");
+    json_object_set_new(request, "transactionId", json_string("00112233445566778899AABBCCDDEEFF"));
+    assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
+    expect(answer, "Failed 8.10.1 3.9");
+    json_decref(answer);
+    json_decref(request);
     download_free(&d);
     euicc_free(c.card);
     http_client_free(client.http);
@@ -1214,6 +1339,8 @@ int main(void)
         cmocka_unit_test(test_confirmation_code_retry_limit),
         cmocka_unit_test(test_right_confirmation_code),
         cmocka_unit_test(test_cancel_session),
+        cmocka_unit_test(test_cancel_after_bpp_delivered),
+        cmocka_unit_test(test_cancel_with_euicc_error),
         cmocka_unit_test(test_transaction_survives_restart),
         cmocka_unit_test(test_signature_and_release_checks),
         cmocka_unit_test(test_other_notifications),
