@@ -13,6 +13,18 @@
 #include "eim/storage.h"
 #include "net/json.h"
 
+/* Release credit is kept in thousandths of an order, so rates below one order per second
+ * (and between whole numbers per second) are kept exactly across passes. */
+#define CAMPAIGN_CREDIT_UNIT 1000
+
+/* The bucket's size in credit units: one second's worth of the rate plus one order, so that
+ * passes a second apart never lose credit to the cap and a new campaign starts with a small
+ * burst instead of a minute's worth. */
+static int64_t campaign_capacity(int64_t rate_per_minute)
+{
+    return rate_per_minute * CAMPAIGN_CREDIT_UNIT / 60 + CAMPAIGN_CREDIT_UNIT;
+}
+
 static rsp_status campaign_event(store_conn *conn, int64_t tenant_id, int64_t campaign_id,
                                  const char *state, rsp_error *err)
 {
@@ -145,14 +157,15 @@ static rsp_status create_transaction(store_conn *conn, void *user, rsp_error *er
         STORE_VALUE_INT64(rate),
         STORE_VALUE_INT64((int64_t)(ratio * 1000.0 + 0.5)),
         STORE_VALUE_INT64(min_results),
-        STORE_VALUE_INT64(now - 60),
         STORE_VALUE_INT64(now),
+        STORE_VALUE_INT64(campaign_capacity(rate)),
     };
+    /* the bucket starts full: the first burst goes out on the next pass, then the rate */
     rsp_status status = store_query_int64(
         conn,
         "INSERT INTO eim_campaigns (tenant_id, name, operation, state, rate_per_minute, "
-        "max_failure_permille, min_results, last_release_at, created_at, updated_at) VALUES ($1, "
-        "$2, $3, 'running', $4, $5, $6, $7, $8, $8) RETURNING id",
+        "max_failure_permille, min_results, last_release_at, release_credit, created_at, "
+        "updated_at) VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $7, $7) RETURNING id",
         params, 8, &ctx->campaign_id, err);
     json_t *devices = json_object_get(body, "devices");
     if (status == RSP_OK && json_is_array(devices)) {
@@ -396,6 +409,7 @@ int eim_campaign_rest(rest_call *call, http_reply *reply)
 typedef struct {
     int64_t id, tenant_id, rate, last_release, permille, min_results;
     int64_t total, released, succeeded, failed, cancelled, base_succeeded, base_failed;
+    int64_t credit; /* release tokens in CAMPAIGN_CREDIT_UNIT */
 } campaign_row;
 
 static rsp_status release_one(store_conn *conn, const campaign_row *c, rsp_error *err)
@@ -427,11 +441,24 @@ static rsp_status release_one(store_conn *conn, const campaign_row *c, rsp_error
             status = campaign_event(conn, c->tenant_id, c->id, "paused", err);
         return status;
     }
-    int64_t due = c->rate * (now - c->last_release) / 60;
-    if (due <= 0 || c->released + c->cancelled >= c->total)
+    if (c->released + c->cancelled >= c->total)
         return RSP_OK;
+    /* token bucket at the rate per minute; fractions of an order carry over in the credit, so
+     * a rate that is not a whole number per second is kept exactly */
+    int64_t elapsed = now - c->last_release;
+    if (elapsed < 0)
+        elapsed = 0;
+    if (elapsed > 3600)
+        elapsed = 3600;
+    int64_t capacity = campaign_capacity(c->rate);
+    int64_t credit = c->credit + c->rate * CAMPAIGN_CREDIT_UNIT * elapsed / 60;
+    if (credit > capacity)
+        credit = capacity;
+    int64_t due = credit / CAMPAIGN_CREDIT_UNIT;
     if (due > 10000)
         due = 10000; /* bounded transactions; the next pass continues */
+    if (due <= 0 && elapsed == 0)
+        return RSP_OK;
     char sql[320];
     snprintf(sql, sizeof sql,
              "UPDATE eim_orders SET state = 'pending' WHERE id IN (SELECT id FROM eim_orders "
@@ -439,13 +466,14 @@ static rsp_status release_one(store_conn *conn, const campaign_row *c, rsp_error
              store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
     store_value params[] = {id, STORE_VALUE_INT64(due)};
     int64_t released = 0;
-    rsp_status status = store_exec(conn, sql, params, 2, &released, err);
+    rsp_status status = due > 0 ? store_exec(conn, sql, params, 2, &released, err) : RSP_OK;
     if (status == RSP_OK) {
-        store_value update[] = {STORE_VALUE_INT64(released), STORE_VALUE_INT64(now), id};
+        store_value update[] = {STORE_VALUE_INT64(released), STORE_VALUE_INT64(now),
+                                STORE_VALUE_INT64(credit - released * CAMPAIGN_CREDIT_UNIT), id};
         status = store_exec(conn,
                             "UPDATE eim_campaigns SET released = released + $1, last_release_at "
-                            "= $2, updated_at = $2 WHERE id = $3",
-                            update, 3, NULL, err);
+                            "= $2, release_credit = $3, updated_at = $2 WHERE id = $4",
+                            update, 4, NULL, err);
     }
     return status;
 }
@@ -457,7 +485,8 @@ static rsp_status release_transaction(store_conn *conn, void *user, rsp_error *e
     snprintf(sql, sizeof sql,
              "SELECT id, tenant_id, rate_per_minute, last_release_at, max_failure_permille, "
              "min_results, total, released, succeeded, failed, cancelled, baseline_succeeded, "
-             "baseline_failed FROM eim_campaigns WHERE state = 'running' ORDER BY id LIMIT 64%s",
+             "baseline_failed, release_credit FROM eim_campaigns WHERE state = 'running' ORDER BY "
+             "id LIMIT 64%s",
              store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
     store_stmt *stmt = NULL;
     rsp_status status = store_prepare(conn, sql, &stmt, err);
@@ -481,6 +510,7 @@ static rsp_status release_transaction(store_conn *conn, void *user, rsp_error *e
         c->cancelled = store_column_int64(stmt, 10);
         c->base_succeeded = store_column_int64(stmt, 11);
         c->base_failed = store_column_int64(stmt, 12);
+        c->credit = store_column_int64(stmt, 13);
     }
     store_finish(stmt);
     for (size_t i = 0; i < count && status == RSP_OK; i++)

@@ -207,9 +207,9 @@ static void test_smdp_outage_pauses_campaign(void **state)
     provision_on_a(s, DEVICES);
     scenario_stop_smdp(s, SCENARIO_OPERATOR_B);
     scenario_outcome o;
-    /* The eIM releases one minute's worth at once, then at the rate: 15 of the 20 devices
-     * are tried first, so the pause comes before every device was. */
-    scenario_set_campaign_rate(s, 15);
+    /* The eIM releases at the rate from the start (5 at once, then 4 a second), so the pause
+     * (after 5 results) comes before every device was tried. */
+    scenario_set_campaign_rate(s, 240);
     CHECK(scenario_campaign_download_start(s, SCENARIO_OPERATOR_B, 0.2, &o, err));
     int64_t id = o.campaign_id;
     CHECK(scenario_campaign_wait(s, id, true, &o, err));
