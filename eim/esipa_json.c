@@ -4,9 +4,11 @@
  *
  * The binding is a translation: each JSON request becomes the ASN.1 request of the same
  * function and goes through the one ESipa implementation (eim_esipa_dispatch); its ASN.1
- * answer becomes JSON. Field names are the ASN.1 field names; identifiers (eidValue,
- * transactionId, rPLMN) are hex; ASN.1 structures are base64 of their whole DER TLV, signed
- * parts included byte for byte; error alternatives are integers. An ESipa error alternative is
+ * answer becomes JSON. Field names are the ASN.1 field names (euiccCiPKIdentifierToBeUsed as
+ * SGP.32 v1.1 renamed it); identifiers (eidValue, transactionId, rPLMN) are hex; matchingId is
+ * a string; ASN.1 structures (eimAcknowledgements too) are base64 of their whole DER TLV,
+ * signed parts included byte for byte; error alternatives are integers; the request header
+ * is optional. An ESipa error alternative is
  * an answer of the function (status Executed-Success); "Failed" is kept for requests the eIM
  * could not read (statusCodeData 1.2 / 2.1 invalid, 1.2 / 2.2 mandatory element missing). */
 #include <stdlib.h>
@@ -75,7 +77,7 @@ static const json_function functions[] = {
      {{"transactionId", 0x80},
       {"serverSigned1", 0x30},
       {"serverSignature1", 0x5F37},
-      {"euiccCiPKIdToBeUsed", 0x04},
+      {"euiccCiPKIdentifierToBeUsed", 0x04},
       {"serverCertificate", 0x30},
       {"matchingId", 0x0C},
       {"ctxParams1", 0xA2}},
@@ -103,9 +105,11 @@ static const json_function functions[] = {
       {"cancelSessionResponse", 0xA1, FIELD_B64_RETAG, true}},
      {{NULL, 0}},
      "cancelSessionErrorEsipa"},
+    /* one of the two alternatives of HandleNotificationEsipa (checked in the handler) */
     {"handleNotification",
      0xBF3D,
-     {{"pendingNotification", 0xA0, FIELD_B64_WRAP, true}},
+     {{"pendingNotification", 0xA0, FIELD_B64_WRAP, false},
+      {"provideEimPackageResult", 0xBF50, FIELD_B64_TLV, false}},
      {{NULL, 0}},
      NULL},
 };
@@ -215,6 +219,9 @@ static rsp_status ok_fields(const json_function *fn, const der_tlv *ok, json_t *
             break; /* an extension this version does not name: left out */
         if (child.tag == 0x80)
             rsp_json_set_hex(answer, fn->ok[next].name, child.value.data, child.value.len);
+        else if (child.tag == 0x0C) /* matchingId: the UTF8String as a JSON string */
+            json_object_set_new(answer, fn->ok[next].name,
+                                json_stringn((const char *)child.value.data, child.value.len));
         else
             rsp_json_set_base64(answer, fn->ok[next].name, child.whole.data, child.whole.len);
         next++;
@@ -245,20 +252,9 @@ static rsp_status to_json(const json_function *fn, der_view response, json_t *an
     if (fn->tag == 0xBF50) {
         if (child.tag != 0xBF53)
             return RSP_OK; /* emptyResponse */
-        json_t *acks = json_array();
-        der_reader list;
-        status = der_reader_enter(&child, 1, &list, err);
-        while (status == RSP_OK && !der_reader_at_end(&list)) {
-            der_tlv seq;
-            int64_t value = 0;
-            status = der_reader_next(&list, &seq, err);
-            if (status == RSP_OK)
-                status = der_decode_int64(&seq, &value, err);
-            if (status == RSP_OK)
-                json_array_append_new(acks, json_integer(value));
-        }
-        json_object_set_new(answer, "eimAcknowledgements", acks);
-        return status;
+        /* EimAcknowledgements as base64 of its DER, like every other structure */
+        return rsp_json_set_base64(answer, "eimAcknowledgements", child.whole.data,
+                                   child.whole.len);
     }
     return ok_fields(fn, &child, answer, err);
 }
@@ -296,7 +292,15 @@ int eim_esipa_json_handle(const http_request *request, http_reply *reply, void *
     der_writer asn1, out;
     der_writer_init_dynamic(&asn1, NULL);
     der_writer_init_dynamic(&out, NULL);
-    status = rsp_json_parse_request_header(body, &requester, &call, &err);
+    /* the header is read when present: IPAs such as onomondo-ipa send none */
+    if (json_object_get(body, "header") != NULL)
+        status = rsp_json_parse_request_header(body, &requester, &call, &err);
+    if (status == RSP_OK && fn->tag == 0xBF3D &&
+        (json_object_get(body, "pendingNotification") != NULL) ==
+            (json_object_get(body, "provideEimPackageResult") != NULL))
+        status = rsp_error_set(&err, RSP_ERR_MISSING_FIELD, 0xBF3D, 0,
+                               "handleNotification: pendingNotification or "
+                               "provideEimPackageResult, exactly one");
     if (status == RSP_OK)
         status = to_asn1(fn, body, &asn1, &err);
     bool no_content = false;

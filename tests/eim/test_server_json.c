@@ -226,14 +226,32 @@ static void test_poll_and_result(void **state)
     check(rsp_euicc_package_result_build(f->euicc_key, 0xA0, der_writer_view(&signed_w), NULL,
                                          &result, &err),
           &err, "result");
+    /* without a request header, as onomondo-ipa sends it */
     json_t *provide = json_pack("{s:s}", "eidValue", EID);
     rsp_json_set_base64(provide, "eimPackageResult", result.buf, result.len);
-    answer = esipa(f, "provideEimPackageResult", provide, true, &status);
+    answer = esipa(f, "provideEimPackageResult", provide, false, &status);
     assert_int_equal(status, 200);
-    json_t *acks = json_object_get(answer, "eimAcknowledgements");
-    assert_int_equal(json_array_size(acks), 1);
-    assert_int_equal(json_integer_value(json_array_get(acks, 0)), 9);
+    assert_string_equal(execution_status(answer), "Executed-Success");
+    /* EimAcknowledgements as base64 of BF53 { 80 01 09 } (SequenceNumber is [0]) */
+    assert_string_equal(json_string_value(json_object_get(answer, "eimAcknowledgements")),
+                        "v1MDgAEJ");
     json_decref(answer);
+    /* the same result again in HandleNotification's provideEimPackageResult alternative (an
+     * IPA whose acknowledgement was lost): taken, no answer body */
+    uint8_t eid[16];
+    der_hex_decode(EID, eid, sizeof eid);
+    der_writer wrapped;
+    der_writer_init_dynamic(&wrapped, NULL);
+    size_t mark = der_begin(&wrapped, 0xBF50);
+    der_put_tlv(&wrapped, 0x5A, eid, sizeof eid);
+    der_put_raw(&wrapped, result.buf, result.len);
+    der_end(&wrapped, mark);
+    json_t *notification = json_object();
+    rsp_json_set_base64(notification, "provideEimPackageResult", wrapped.buf, wrapped.len);
+    answer = esipa(f, "handleNotification", notification, false, &status);
+    assert_int_equal(status, 204);
+    assert_null(answer);
+    der_writer_free(&wrapped);
     der_writer_free(&signed_w);
     der_writer_free(&result);
     free(package);
@@ -265,8 +283,8 @@ static void test_malformed(void **state)
 {
     fixture *f = *state;
     long status = 0;
-    /* no header: Failed, mandatory element missing */
-    json_t *answer = esipa(f, "getEimPackage", json_pack("{s:s}", "eidValue", EID), false, &status);
+    /* no eidValue: Failed, mandatory element missing */
+    json_t *answer = esipa(f, "getEimPackage", json_object(), true, &status);
     assert_string_equal(execution_status(answer), "Failed");
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(json_object_get(json_object_get(answer, "header"),
@@ -274,6 +292,16 @@ static void test_malformed(void **state)
                                             "statusCodeData"),
                             "reasonCode")),
                         "2.2");
+    json_decref(answer);
+    /* handleNotification with neither or both alternatives */
+    answer = esipa(f, "handleNotification", json_object(), true, &status);
+    assert_string_equal(execution_status(answer), "Failed");
+    json_decref(answer);
+    answer = esipa(
+        f, "handleNotification",
+        json_pack("{s:s, s:s}", "pendingNotification", "vzcA", "provideEimPackageResult", "v1AA"),
+        true, &status);
+    assert_string_equal(execution_status(answer), "Failed");
     json_decref(answer);
     /* EID of the wrong length, base64 that is not base64 */
     answer = esipa(f, "getEimPackage", json_pack("{s:s}", "eidValue", "8904"), true, &status);

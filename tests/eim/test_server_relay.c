@@ -518,6 +518,54 @@ static void test_notification_retried_and_foreign_address(void **state)
     assert_int_equal(f->smdp_state.notifications, 2);
 }
 
+/* One ESipa JSON call without a request header (as onomondo-ipa sends them). */
+static json_t *esipa_json(fixture *f, const char *function, json_t *request, long *status)
+{
+    http_client_config config = {.ca_file = f->tls.ca_cert};
+    rsp_error err = {0};
+    http_client *client = http_client_new(&config, &err);
+    char url[160];
+    snprintf(url, sizeof url, "%s/gsma/rsp2/esipa/%s", f->base, function);
+    json_t *answer = NULL;
+    check(rsp_json_call(client, url, request, RSP_ADMIN_PROTOCOL_SGP22_V2_5, NULL, 1u << 20, status,
+                        &answer, NULL, &err),
+          &err, function);
+    json_decref(request);
+    http_client_free(client);
+    return answer;
+}
+
+/* The JSON binding's names: euiccCiPKIdentifierToBeUsed (SGP.32 v1.1 and later), and a
+ * pendingNotification relayed like its ASN.1 form. */
+static void test_json_binding(void **state)
+{
+    fixture *f = *state;
+    uint8_t txid[16];
+    trigger(f, f->smdp_address, txid);
+    static const uint8_t challenge[16] = {9, 8, 7};
+    static const uint8_t info1[] = {0xBF, 0x20, 0x03, 0x82, 0x01, 0x02};
+    json_t *request = json_pack("{s:s}", "smdpAddress", f->smdp_address);
+    rsp_json_set_base64(request, "euiccChallenge", challenge, sizeof challenge);
+    rsp_json_set_base64(request, "euiccInfo1", info1, sizeof info1);
+    rsp_json_set_hex(request, "eimTransactionId", txid, 16);
+    long status = 0;
+    json_t *answer = esipa_json(f, "initiateAuthentication", request, &status);
+    assert_int_equal(status, 200);
+    assert_null(json_object_get(answer, "euiccCiPKIdToBeUsed"));
+    assert_string_equal(json_string_value(json_object_get(answer, "euiccCiPKIdentifierToBeUsed")),
+                        "BAL1QQ==");
+    json_decref(answer);
+    uint8_t buf[512];
+    der_view notification;
+    install_notification(f->smdp_address, 4, buf, sizeof buf, &notification);
+    request = json_object();
+    rsp_json_set_base64(request, "pendingNotification", notification.data, notification.len);
+    answer = esipa_json(f, "handleNotification", request, &status);
+    assert_int_equal(status, 204);
+    assert_null(answer);
+    assert_int_equal(f->smdp_state.notifications, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +574,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_notification_after_order_finished, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notification_retried_and_foreign_address, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_json_binding, setup, teardown),
     };
     return cmocka_run_group_tests_name("eim download relay", tests, NULL, NULL);
 }
