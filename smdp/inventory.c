@@ -250,6 +250,42 @@ rsp_status smdp_personalise_copy(const uint8_t *package, size_t package_len, uin
 
 /* ---- import ---- */
 
+typedef struct {
+    const char *iccid;
+    const char *operator_id;
+    const char *profile_type;
+    const uint8_t *package;
+    size_t package_len;
+    int64_t now;
+    bool duplicate; /* the ICCID is already in the inventory */
+} import_request;
+
+/* The profile row and its package (table of its own: it never changes) in one transaction. */
+static rsp_status import_in_transaction(store_conn *conn, void *context, rsp_error *err)
+{
+    import_request *request = context;
+    const store_value profile[] = {
+        STORE_VALUE_TEXT(request->iccid),
+        STORE_VALUE_TEXT(request->operator_id),
+        STORE_VALUE_TEXT(request->profile_type),
+        STORE_VALUE_TEXT(state_names[SMDP_PROFILE_AVAILABLE]),
+        STORE_VALUE_INT64(request->now),
+    };
+    const store_value package[] = {
+        STORE_VALUE_TEXT(request->iccid),
+        STORE_VALUE_BLOB(request->package, request->package_len),
+    };
+    rsp_status st = store_exec(conn,
+                               "INSERT INTO smdp_profiles (iccid, operator_id, profile_type, state,"
+                               " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+                               profile, 5, NULL, err);
+    if (st == RSP_OK)
+        st = store_exec(conn, "INSERT INTO smdp_packages (iccid, package) VALUES ($1, $2)", package,
+                        2, NULL, err);
+    request->duplicate = st != RSP_OK && store_last_failure(conn) == STORE_FAILURE_UNIQUE;
+    return st;
+}
+
 rsp_status smdp_inventory_import(smdp_inventory *inventory, const char *operator_id,
                                  const uint8_t *package, size_t package_len,
                                  char iccid_out[SMDP_ICCID_SIZE], rsp_error *err)
@@ -280,28 +316,18 @@ rsp_status smdp_inventory_import(smdp_inventory *inventory, const char *operator
         snprintf(profile_type, sizeof profile_type, "%.*s", (int)header.profile_type.len,
                  (const char *)header.profile_type.data);
 
-    store_conn *conn = NULL;
-    if ((st = store_borrow(inventory->store, &conn, err)) != RSP_OK)
-        return st;
-    int64_t now = smdp_inventory_now(inventory);
-    const store_value params[] = {
-        STORE_VALUE_TEXT(iccid_out),
-        STORE_VALUE_TEXT(operator_id),
-        STORE_VALUE_TEXT(profile_type),
-        STORE_VALUE_TEXT(state_names[SMDP_PROFILE_AVAILABLE]),
-        STORE_VALUE_BLOB(package, package_len),
-        STORE_VALUE_INT64(now),
-    };
-    st = store_exec(conn,
-                    "INSERT INTO smdp_profiles (iccid, operator_id, profile_type, state, package,"
-                    " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-                    params, 6, NULL, err);
-    if (st != RSP_OK && store_last_failure(conn) == STORE_FAILURE_UNIQUE) {
+    import_request request = {.iccid = iccid_out,
+                              .operator_id = operator_id,
+                              .profile_type = profile_type,
+                              .package = package,
+                              .package_len = package_len,
+                              .now = smdp_inventory_now(inventory)};
+    st = store_transaction(inventory->store, import_in_transaction, &request, err);
+    if (st != RSP_OK && request.duplicate) {
         rsp_error_clear(err);
         st = rsp_error_set(err, RSP_ERR_STATE, 0, 0, "ICCID %s is already in the inventory",
                            iccid_out);
     }
-    store_return(conn);
     return st;
 }
 
@@ -444,7 +470,7 @@ rsp_status smdp_inventory_package(smdp_inventory *inventory, const char *iccid,
         return st;
     store_stmt *stmt = NULL;
     bool found = false;
-    st = store_prepare(conn, "SELECT package FROM smdp_profiles WHERE iccid = $1", &stmt, err);
+    st = store_prepare(conn, "SELECT package FROM smdp_packages WHERE iccid = $1", &stmt, err);
     if (st == RSP_OK)
         st = store_bind_text(stmt, 1, iccid);
     if (st == RSP_OK)
@@ -993,7 +1019,8 @@ rsp_status smdp_inventory_order_data(smdp_inventory *inventory, const char *icci
     bool found = false;
     profile_row row;
     st = store_prepare(conn,
-                       "SELECT " PROFILE_COLUMNS ", package FROM smdp_profiles WHERE iccid = $1",
+                       "SELECT " PROFILE_COLUMNS ", package FROM smdp_profiles"
+                       " JOIN smdp_packages USING (iccid) WHERE iccid = $1",
                        &stmt, err);
     if (st == RSP_OK)
         st = store_bind_text(stmt, 1, iccid);

@@ -136,6 +136,8 @@ const smdp_operator *smdp_inventory_operator(const smdp_inventory *inventory, co
 
 /* Applies the "smdp" migrations (both dialects); safe from several processes at once. */
 rsp_status smdp_storage_migrate(store *st, rsp_error *err);
+/* The migrations up to `version` only: for testing how a later one moves existing data. */
+rsp_status smdp_storage_migrate_to(store *st, unsigned version, rsp_error *err);
 
 /* ---- import ----------------------------------------------------------------------------- */
 

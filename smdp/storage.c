@@ -59,6 +59,11 @@
     " received_at BIGINT NOT NULL,"                                                                \
     " UNIQUE (eid, sequence_number, event))"
 
+#define PACKAGES_TABLE(BINARY)                                                                     \
+    "CREATE TABLE smdp_packages (iccid TEXT PRIMARY KEY, package " BINARY " NOT NULL);"            \
+    "INSERT INTO smdp_packages (iccid, package) SELECT iccid, package FROM smdp_profiles;"         \
+    "ALTER TABLE smdp_profiles DROP COLUMN package"
+
 static const store_migration smdp_migrations[] = {
     {.version = 1,
      .description = "profiles, orders and download sessions",
@@ -82,7 +87,22 @@ static const store_migration smdp_migrations[] = {
                    "ALTER TABLE smdp_sessions ADD COLUMN bpp_response BLOB",
      .sql_postgres = "ALTER TABLE smdp_sessions ADD COLUMN bpp_request_sha256 BYTEA;"
                      "ALTER TABLE smdp_sessions ADD COLUMN bpp_response BYTEA"},
+    /* The package never changes after import while a profile row changes three times or
+     * more per download: out of that row, an update no longer rewrites the package too. */
+    {.version = 5,
+     .description = "profile packages in their own table",
+     .sql_sqlite = PACKAGES_TABLE("BLOB"),
+     .sql_postgres = PACKAGES_TABLE("BYTEA")},
 };
+
+rsp_status smdp_storage_migrate_to(store *st, unsigned version, rsp_error *err)
+{
+    size_t count = 0;
+    while (count < sizeof smdp_migrations / sizeof smdp_migrations[0] &&
+           smdp_migrations[count].version <= version)
+        count++;
+    return store_migrate(st, "smdp", smdp_migrations, count, err);
+}
 
 rsp_status smdp_storage_migrate(store *st, rsp_error *err)
 {

@@ -688,6 +688,80 @@ static void test_order_expiry(void **state)
         SMDP_STATUS_OK);
 }
 
+/* Schema v5 moves the packages out of smdp_profiles: a database at v4 with profiles in it
+ * keeps every package, readable through the inventory, and the profile rows lose the column. */
+static void test_packages_move_to_their_table(void **state)
+{
+    fixture *f = *state;
+    char url[sizeof f->url + 32], schema[sizeof f->schema + 8] = "";
+    if (f->postgres) {
+        const char *base = getenv("RSPKIT_TEST_POSTGRES");
+        snprintf(schema, sizeof schema, "%s_v4", f->schema);
+        postgres_admin("CREATE SCHEMA %s", schema);
+        snprintf(url, sizeof url, "%s%soptions=-csearch_path%%3D%s", base,
+                 strchr(base, '?') != NULL ? "&" : "?", schema);
+    } else {
+        snprintf(url, sizeof url, "sqlite:%s/v4.db", f->directory);
+    }
+    store *old = NULL;
+    rsp_error err = {0};
+    store_options options = {.pool_size = 1, .borrow_timeout_ms = 5000};
+    check(store_open(url, &options, &old, &err), &err);
+    check(smdp_storage_migrate_to(old, 4, &err), &err);
+    static const uint8_t first[] = {0xA0, 0x03, 0x80, 0x01, 0x01};
+    static const uint8_t second[] = {0xA0, 0x04, 0x80, 0x02, 0x02, 0x02};
+    const char *iccids[] = {"89000000000000000011", "89000000000000000029"};
+    const uint8_t *packages[] = {first, second};
+    const size_t lengths[] = {sizeof first, sizeof second};
+    store_conn *conn = NULL;
+    check(store_borrow(old, &conn, &err), &err);
+    for (int i = 0; i < 2; i++) {
+        const store_value params[] = {STORE_VALUE_TEXT(iccids[i]),
+                                      STORE_VALUE_BLOB(packages[i], lengths[i])};
+        check(store_exec(conn,
+                         "INSERT INTO smdp_profiles (iccid, operator_id, state, package,"
+                         " created_at, updated_at) VALUES ($1, 'op-a', 'available', $2, 1, 1)",
+                         params, 2, NULL, &err),
+              &err);
+    }
+    store_return(conn);
+    check(smdp_storage_migrate(old, &err), &err);
+    smdp_inventory inventory = f->inventory;
+    inventory.store = old;
+    for (int i = 0; i < 2; i++) {
+        uint8_t *package = NULL;
+        size_t len = 0;
+        check(smdp_inventory_package(&inventory, iccids[i], &package, &len, &err), &err);
+        assert_int_equal(len, lengths[i]);
+        assert_memory_equal(package, packages[i], len);
+        free(package);
+        smdp_profile_info info;
+        check(smdp_inventory_get(&inventory, iccids[i], &info, &err), &err);
+        assert_int_equal(info.state, SMDP_PROFILE_AVAILABLE);
+    }
+    check(store_borrow(old, &conn, &err), &err);
+    int64_t count = -1;
+    check(store_query_int64(conn, "SELECT COUNT(*) FROM smdp_packages", NULL, 0, &count, &err),
+          &err);
+    assert_int_equal(count, 2);
+    rsp_error expected = {0};
+    assert_int_not_equal(store_query_int64(conn, "SELECT COUNT(package) FROM smdp_profiles", NULL,
+                                           0, &count, &expected),
+                         RSP_OK);
+    store_return(conn);
+    store_close(old);
+    if (f->postgres) {
+        postgres_admin("DROP SCHEMA %s CASCADE", schema);
+    } else {
+        char path[160];
+        static const char *const suffixes[] = {"", "-wal", "-shm"};
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "%s/v4.db%s", f->directory, suffixes[i]);
+            unlink(path);
+        }
+    }
+}
+
 static void postgres_missing(void **state)
 {
     (void)state;
@@ -706,7 +780,8 @@ static void postgres_missing(void **state)
         cmocka_unit_test_setup_teardown(test_profile_type_handout, setup_fn, teardown),            \
         cmocka_unit_test_setup_teardown(test_sessions_compare_and_set, setup_fn, teardown),        \
         cmocka_unit_test_setup_teardown(test_outbox_retries, setup_fn, teardown),                  \
-        cmocka_unit_test_setup_teardown(test_order_expiry, setup_fn, teardown)
+        cmocka_unit_test_setup_teardown(test_order_expiry, setup_fn, teardown),                    \
+        cmocka_unit_test_setup_teardown(test_packages_move_to_their_table, setup_fn, teardown)
 
 int main(void)
 {
