@@ -546,12 +546,12 @@ static void test_webhook_signed_with_retry(void **state)
 }
 
 /* A signed result for a delivered package, as BF51 appended to w. */
-static void signed_result(fixture *f, const uint8_t txid[16], int64_t counter, int64_t seq,
-                          der_writer *w)
+static void signed_result_for(fixture *f, const char *eim_id, const uint8_t txid[16],
+                              int64_t counter, int64_t seq, der_writer *w)
 {
     sgp32_euicc_result_data item = {.choice = SGP32_EUICC_RESULT_DATA_ENABLE_RESULT};
     sgp32_euicc_package_result_data_signed data = {
-        .eim_id = der_view_make((const uint8_t *)EIM_ID, strlen(EIM_ID)),
+        .eim_id = der_view_make((const uint8_t *)eim_id, strlen(eim_id)),
         .counter_value = counter,
         .has_eim_transaction_id = true,
         .eim_transaction_id = der_view_make(txid, 16),
@@ -566,6 +566,12 @@ static void signed_result(fixture *f, const uint8_t txid[16], int64_t counter, i
     check(rsp_euicc_package_result_build(f->euicc_key, 0xA0, der_writer_view(&s), NULL, w, &err),
           &err, "result");
     der_writer_free(&s);
+}
+
+static void signed_result(fixture *f, const uint8_t txid[16], int64_t counter, int64_t seq,
+                          der_writer *w)
+{
+    signed_result_for(f, EIM_ID, txid, counter, seq, w);
 }
 
 static const char *order_state(fixture *f, long long id, char *buf, size_t size)
@@ -797,6 +803,48 @@ static void test_result_with_notifications(void **state)
     json_decref(audit);
 }
 
+/* A result the eUICC signed for another eIM (an IPA that posts a deleted eIM's last result to
+ * the eIM left on the eUICC) is refused as such, and the order keeps waiting for its own. */
+static void test_result_for_another_eim(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    json_t *device = json_pack("{s:s}", "eid", EID_A);
+    der_view der = rsp_certificate_der(f->euicc_cert);
+    rsp_json_set_base64(device, "euiccCertificate", der.data, der.len);
+    json_decref(post_json(f, "/api/v1/devices", device, 201));
+    json_t *created =
+        post_json(f, "/api/v1/devices/" EID_A "/operations",
+                  json_pack("{s:s, s:s}", "type", "enable", "iccid", "8944476500001234567"), 201);
+    long long enable_id = json_integer_value(json_object_get(created, "orderId"));
+    json_decref(created);
+    uint8_t txid[16];
+    int64_t counter = 0;
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    uint8_t eid[16];
+    der_hex_decode(EID_A, eid, 16);
+    der_writer w;
+    der_writer_init_dynamic(&w, NULL);
+    size_t outer = der_begin(&w, 0xBF50);
+    der_put_tlv(&w, 0x5A, eid, 16);
+    signed_result_for(f, "eim.other.example", txid, counter, 12, &w);
+    der_end(&w, outer);
+    http_response answer;
+    esipa(f, w.buf, w.len, &answer);
+    http_response_free(&answer);
+    der_writer_free(&w);
+    char state_buf[32];
+    assert_string_equal(order_state(f, enable_id, state_buf, sizeof state_buf), "delivered");
+    json_t *audit = get(f, "/api/v1/audit?action=result.refused", 200);
+    json_t *entries = json_object_get(audit, "entries");
+    assert_int_equal(json_array_size(entries), 1);
+    const char *detail = json_string_value(json_object_get(json_array_get(entries, 0), "detail"));
+    assert_non_null(detail);
+    assert_non_null(strstr(detail, "another eIM"));
+    json_decref(audit);
+}
+
 static void skip_postgres(void **state)
 {
     (void)state;
@@ -812,7 +860,8 @@ static void skip_postgres(void **state)
         cmocka_unit_test_setup_teardown(test_webhook_signed_with_retry, SETUP, teardown),          \
         cmocka_unit_test_setup_teardown(test_lost_result_recovered_and_cancel, SETUP, teardown),   \
         cmocka_unit_test_setup_teardown(test_download_then_enable, SETUP, teardown),               \
-        cmocka_unit_test_setup_teardown(test_result_with_notifications, SETUP, teardown)
+        cmocka_unit_test_setup_teardown(test_result_with_notifications, SETUP, teardown),          \
+        cmocka_unit_test_setup_teardown(test_result_for_another_eim, SETUP, teardown)
 
 int main(void)
 {
