@@ -80,6 +80,12 @@ static void step_pause(uint32_t milliseconds)
 #endif
 }
 
+static uint32_t step_delay(download *d, unsigned attempt)
+{
+    uint32_t delay = ipa_backoff_ms(d->ipa, attempt) / STEP_RETRY_DELAY_DIVISOR;
+    return delay < STEP_RETRY_DELAY_MAX_MS ? delay : STEP_RETRY_DELAY_MAX_MS;
+}
+
 /* Sends d->out to the eIM; the answer must carry `tag` with an ok alternative under ok_tag. */
 static rsp_status relay_once(download *d, uint32_t tag, uint32_t ok_tag, der_view *ok,
                              int64_t *refusal, rsp_error *err)
@@ -125,8 +131,7 @@ static rsp_status relay(download *d, uint32_t tag, uint32_t ok_tag, der_view *ok
         int64_t refusal = 0;
         rsp_error attempt_err = {0};
         if (attempt > 0) {
-            uint32_t delay = ipa_backoff_ms(d->ipa, attempt) / STEP_RETRY_DELAY_DIVISOR;
-            step_pause(delay < STEP_RETRY_DELAY_MAX_MS ? delay : STEP_RETRY_DELAY_MAX_MS);
+            step_pause(step_delay(d, attempt));
             LOG_INFO("ipa", "download step sent again", LOG_INT("attempt", attempt + 1));
         }
         st = relay_once(d, tag, ok_tag, ok, &refusal, &attempt_err);
@@ -311,9 +316,15 @@ static void cancel(download *d, int64_t reason)
      * tagging gives the eUICC's response [1], replacing its own [65] */
     der_put_tlv(&d->out, 0xA1, response.value.data, response.value.len);
     der_end(&d->out, mark);
-    d->esipa.len = 0;
-    if (der_writer_status(&d->out) == RSP_OK)
-        exchange(d, der_writer_view(&d->out), &d->esipa, &ignored);
+    /* the same signed cancellation again while nothing answered: the SM-DP+ accepts a
+     * repeated one, and the order is only released once it has it */
+    rsp_status st = der_writer_status(&d->out) == RSP_OK ? RSP_ERR_IO : RSP_OK;
+    for (unsigned attempt = 0; st == RSP_ERR_IO && attempt <= STEP_RETRIES; attempt++) {
+        if (attempt > 0)
+            step_pause(step_delay(d, attempt));
+        d->esipa.len = 0;
+        st = exchange(d, der_writer_view(&d->out), &d->esipa, &ignored);
+    }
 }
 
 /* SGP.32 v1.2 section 2.11.1.3 ProfileDownloadData */

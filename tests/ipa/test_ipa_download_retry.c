@@ -149,6 +149,23 @@ static void test_specific_refusal_is_not_retried(void **ctx)
     assert_int_equal(s->fx.euicc.cancels, 1);
 }
 
+/* The cancellation after a refusal is lost once on the way: sent again, the same bytes. */
+static void test_lost_cancellation_is_sent_again(void **ctx)
+{
+    state *s = *ctx;
+    ipa_poll_report report;
+    rsp_error err = {0};
+    queue_trigger(s);
+    s->fx.eim.refuse_bpp = true;
+    s->fx.eim.flaky_tag = 0xBF41;
+    s->fx.eim.lose_requests = 1;
+    assert_status(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
+    assert_int_equal(s->fx.euicc.cancels, 1);
+    assert_int_equal(s->fx.eim.flaky_resent_same, 1);
+    assert_int_equal(s->fx.eim.flaky_resent_other, 0);
+    assert_int_equal(s->fx.eim.cancel_sessions, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +175,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lasting_failure_cancels_after_bounded_retries, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_specific_refusal_is_not_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_cancellation_is_sent_again, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
