@@ -279,7 +279,9 @@ static rsp_status put_acks(der_view value, der_writer *out, rsp_error *err)
     while (st == RSP_OK && json_min_array_next(value, &pos, &item)) {
         int64_t seq = 0;
         st = json_min_int64(item, &seq, err);
-        der_put_int64(out, 0x02, seq);
+        /* SequenceNumber ::= [0] INTEGER (SGP.32 v1.2 section 2.11.1.4): the eIM's own DER
+         * form, so the answer decodes as EimAcknowledgements */
+        der_put_int64(out, 0x80, seq);
     }
     if (st == RSP_OK && pos != value.len)
         st = rsp_error_set(err, RSP_ERR_BAD_VALUE, 0xBF53, 0,

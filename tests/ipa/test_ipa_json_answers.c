@@ -11,7 +11,10 @@
 #include <cmocka.h>
 
 #include "core/json_min.h"
+#include "core/schema.h"
+#include "core/sgp32.h"
 #include "ipa/ipa.h"
+#include "ipa/ipa_internal.h"
 #include "ipa_fakes.h"
 
 #define OK_HEADER  "{\"header\":{\"functionExecutionStatus\":{\"status\":\"Executed-Success\"}}"
@@ -306,7 +309,7 @@ static void test_acknowledgements_remove_notifications(void **ctx)
     fake_euicc_add_notification(&s->fx.euicc, iccid, 2);
     int64_t second = s->fx.euicc.notifications[s->fx.euicc.notification_count - 1].seq;
     assert_true(second > 0 && second < 128);
-    uint8_t acks[6] = {0xBF, 0x53, 0x03, 0x02, 0x01, (uint8_t)second};
+    uint8_t acks[6] = {0xBF, 0x53, 0x03, 0x80, 0x01, (uint8_t)second};
     der_writer w;
     der_writer_init_fixed(&w, (uint8_t *)s->provide_answer, sizeof s->provide_answer - 1);
     json_min_put_raw(&w, OK_HEADER ",\"eimAcknowledgements\":");
@@ -317,6 +320,47 @@ static void test_acknowledgements_remove_notifications(void **ctx)
     assert_int_equal(ipa_poll_once(s->ipa, &report, &err), RSP_OK);
     assert_int_equal(report.results_delivered, 1);
     assert_false(has_notification(s, second));
+}
+
+/* The array form becomes the DER the ASN.1 binding carries: SequenceNumber is [0] INTEGER
+ * (80), so the answer decodes as ProvideEimPackageResultResponse (SGP.32 v1.2 section 6.3.2.7). */
+static void test_array_acknowledgements_decode_as_asn1(void **ctx)
+{
+    state *s = *ctx;
+    snprintf(s->provide_answer, sizeof s->provide_answer, "%s",
+             OK_HEADER ",\"eimAcknowledgements\":[5,300]}");
+    uint8_t message[64];
+    der_writer w;
+    der_writer_init_fixed(&w, message, sizeof message);
+    size_t mark = der_begin(&w, 0xBF50);
+    der_put_tlv(&w, 0x5A, s->fx.euicc.eid, 16);
+    der_put_tlv(&w, 0xBF51, NULL, 0);
+    der_end(&w, mark);
+    assert_int_equal(der_writer_status(&w), RSP_OK);
+
+    der_writer answer;
+    der_writer_init_dynamic(&answer, NULL);
+    rsp_error err = {0};
+    assert_int_equal(ipa_esipa_exchange(s->ipa, der_writer_view(&w), &answer, &err), RSP_OK);
+    static const uint8_t expected[] = {0xBF, 0x50, 0x0A, 0xBF, 0x53, 0x07, 0x80,
+                                       0x01, 0x05, 0x80, 0x02, 0x01, 0x2C};
+    assert_int_equal(answer.len, sizeof expected);
+    assert_memory_equal(answer.buf, expected, sizeof expected);
+
+    sgp32_provide_eim_package_result_response decoded;
+    uint8_t arena_buf[512];
+    schema_arena arena;
+    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
+    assert_int_equal(schema_decode(&sgp32_provide_eim_package_result_response_type,
+                                   der_writer_view(&answer), &decoded, &arena, &err),
+                     RSP_OK);
+    assert_int_equal(decoded.choice,
+                     SGP32_PROVIDE_EIM_PACKAGE_RESULT_RESPONSE_EIM_ACKNOWLEDGEMENTS);
+    assert_int_equal(decoded.u.eim_acknowledgements.sequence_numbers.count, 2);
+    const int64_t *seqs = decoded.u.eim_acknowledgements.sequence_numbers.items;
+    assert_int_equal(seqs[0], 5);
+    assert_int_equal(seqs[1], 300);
+    der_writer_free(&answer);
 }
 
 /* Answers to GetEimPackage from which nothing may run. */
@@ -370,6 +414,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_result_answers_keep_the_result, setup_json,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_acknowledgements_remove_notifications, setup_json,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_array_acknowledgements_decode_as_asn1, setup_json,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_malformed_package_answers_run_nothing, setup_json,
                                         teardown),
