@@ -278,16 +278,89 @@ static void relay_client_drop(relay_client_slot *slot)
     memset(slot, 0, sizeof *slot);
 }
 
+/* The statusCodeData of an SM-DP+ refusal (SGP.22 v2.5 section 6.5.1.4), copied out of the
+ * answer it is borrowed from; refused false when the SM-DP+ gave no answer. */
+typedef struct {
+    bool refused;
+    char subject_code[16];
+    char reason_code[16];
+} es9_refusal;
+
+static const char *es9_refusal_take(es9_refusal *refusal, const rsp_status_code_data *data)
+{
+    refusal->refused = true;
+    snprintf(refusal->subject_code, sizeof refusal->subject_code, "%s",
+             data->subject_code ? data->subject_code : "");
+    snprintf(refusal->reason_code, sizeof refusal->reason_code, "%s",
+             data->reason_code ? data->reason_code : "");
+    return "SM-DP+ refused the request";
+}
+
+/* One SGP.22 ES9+ subjectCode/reasonCode pair and the ESipa error it becomes for a function;
+ * a NULL reason matches any reason of the subject. */
+typedef struct {
+    uint32_t function_tag;
+    const char *subject_code;
+    const char *reason_code;
+    int64_t esipa_error;
+} es9_error_map;
+
+/* SGP.22 v2.5 sections 5.6.1, 5.6.2, 5.6.3, 5.6.5 (ES9+ error codes) onto the error enums of
+ * SGP.32 v1.2 sections 6.3.2.1 to 6.3.2.5 (ESipa responses). */
+static const es9_error_map es9_errors[] = {
+    {0xBF39, "8.8.1", "3.8", SGP32_INITIATE_AUTHENTICATION_ERROR_INVALID_DP_ADDRESS},
+    {0xBF39, "8.8.2", "3.1", SGP32_INITIATE_AUTHENTICATION_ERROR_CI_PK_ID_NOT_SUPPORTED},
+    {0xBF39, "8.8.3", "3.1", SGP32_INITIATE_AUTHENTICATION_ERROR_EUICC_VERSION_NOT_SUPPORTED_BY_DP},
+    {0xBF39, "8.8.4", "3.7", SGP32_INITIATE_AUTHENTICATION_ERROR_CI_PK_ID_NOT_SUPPORTED},
+    {0xBF3B, "8.1", "6.1", SGP32_AUTHENTICATE_CLIENT_ERROR_EUICC_SIGNATURE_INVALID},
+    {0xBF3B, "8.1", "4.8", SGP32_AUTHENTICATE_CLIENT_ERROR_INSUFFICIENT_MEMORY},
+    {0xBF3B, "8.1.2", "6.1", SGP32_AUTHENTICATE_CLIENT_ERROR_EUM_CERTIFICATE_INVALID},
+    {0xBF3B, "8.1.2", "6.3", SGP32_AUTHENTICATE_CLIENT_ERROR_EUM_CERTIFICATE_EXPIRED},
+    {0xBF3B, "8.1.3", "6.1", SGP32_AUTHENTICATE_CLIENT_ERROR_EUICC_CERTIFICATE_INVALID},
+    {0xBF3B, "8.1.3", "6.3", SGP32_AUTHENTICATE_CLIENT_ERROR_EUICC_CERTIFICATE_EXPIRED},
+    {0xBF3B, "8.1.1", NULL, SGP32_AUTHENTICATE_CLIENT_ERROR_EID_MISMATCH},
+    {0xBF3B, "8.2.6", NULL, SGP32_AUTHENTICATE_CLIENT_ERROR_MATCHING_ID_REFUSED},
+    {0xBF3B, "8.2.5", "4.3", SGP32_AUTHENTICATE_CLIENT_ERROR_NO_ELIGIBLE_PROFILE},
+    {0xBF3B, "8.2", "1.2", SGP32_AUTHENTICATE_CLIENT_ERROR_NO_ELIGIBLE_PROFILE},
+    {0xBF3B, "8.11.1", "3.9", SGP32_AUTHENTICATE_CLIENT_ERROR_CI_PK_UNKNOWN},
+    {0xBF3B, "8.10.1", "3.9", SGP32_AUTHENTICATE_CLIENT_ERROR_INVALID_TRANSACTION_ID},
+    {0xBF3A, "8.1", "6.1", SGP32_GET_BOUND_PROFILE_PACKAGE_ERROR_EUICC_SIGNATURE_INVALID},
+    {0xBF3A, "8.2.7", "2.2", SGP32_GET_BOUND_PROFILE_PACKAGE_ERROR_CONFIRMATION_CODE_MISSING},
+    {0xBF3A, "8.2.7", "3.8", SGP32_GET_BOUND_PROFILE_PACKAGE_ERROR_CONFIRMATION_CODE_REFUSED},
+    {0xBF3A, "8.2.7", "6.4",
+     SGP32_GET_BOUND_PROFILE_PACKAGE_ERROR_CONFIRMATION_CODE_RETRIES_EXCEEDED},
+    {0xBF3A, "8.2", "3.7", SGP32_GET_BOUND_PROFILE_PACKAGE_ERROR_BPP_REBINDING_REFUSED},
+    {0xBF3A, "8.8.5", "4.10", SGP32_GET_BOUND_PROFILE_PACKAGE_ERROR_DOWNLOAD_ORDER_EXPIRED},
+    {0xBF3A, "8.10.1", "3.9", SGP32_GET_BOUND_PROFILE_PACKAGE_ERROR_INVALID_TRANSACTION_ID},
+    {0xBF41, "8.10.1", "3.9", SGP32_CANCEL_SESSION_ERROR_INVALID_TRANSACTION_ID},
+    {0xBF41, "8.1", "6.1", SGP32_CANCEL_SESSION_ERROR_EUICC_SIGNATURE_INVALID},
+};
+
+/* The ESipa error for the SM-DP+'s answer: undefinedError (which the IPA treats as transient
+ * and sends again) only when the SM-DP+ gave no answer or a code without an ESipa
+ * equivalent; a specific refusal is final and must not be counted twice by the SM-DP+. */
+static int64_t esipa_error_of(const relay_function *fn, const es9_refusal *refusal)
+{
+    for (size_t i = 0; refusal->refused && i < sizeof es9_errors / sizeof es9_errors[0]; i++) {
+        const es9_error_map *e = &es9_errors[i];
+        if (e->function_tag == fn->tag && strcmp(e->subject_code, refusal->subject_code) == 0 &&
+            (e->reason_code == NULL || strcmp(e->reason_code, refusal->reason_code) == 0))
+            return e->esipa_error;
+    }
+    return RELAY_UNDEFINED_ERROR;
+}
+
 /* POSTs one ES9+ call; false when the SM-DP+ could not be reached or answered something that
  * is not a successful ES9+ response (then *reason says why). *response is the answer body
  * (NULL for 204 No Content, which SGP.22 v2.5 section 6.5.1 allows for functions without
  * output data, e.g. handleNotification: then no_content_ok makes it a success). */
 static bool es9_call(eim_server *server, const char *address, const char *function,
                      bool no_content_ok, const json_t *request, json_t **response,
-                     const char **reason)
+                     const char **reason, es9_refusal *refusal)
 {
     *response = NULL;
     *reason = NULL;
+    memset(refusal, 0, sizeof *refusal);
     metrics_counter_add(&server->relay_calls, 1);
     http_client_config config = {
         .ca_file = server->config.smdp_ca_file,
@@ -319,7 +392,7 @@ static bool es9_call(eim_server *server, const char *address, const char *functi
         if (rsp_json_parse_response_header(body, &execution, &data, &err) != RSP_OK)
             *reason = "SM-DP+ answer has no valid header";
         else if (execution != RSP_EXECUTION_SUCCESS && execution != RSP_EXECUTION_WITH_WARNING)
-            *reason = "SM-DP+ refused the request";
+            *reason = es9_refusal_take(refusal, &data);
     }
     if (*reason == NULL) {
         *response = body;
@@ -429,10 +502,12 @@ static rsp_status relay_initiate(eim_server *server, const der_tlv *request, der
     rsp_json_set_base64(json, "euiccInfo1", info1.whole.data, info1.whole.len);
     json_t *response = NULL;
     const char *reason = NULL;
-    bool answered = es9_call(server, address, fn->function, false, json, &response, &reason);
+    es9_refusal refusal;
+    bool answered =
+        es9_call(server, address, fn->function, false, json, &response, &reason, &refusal);
     json_decref(json);
     if (!answered)
-        return write_error(fn, RELAY_UNDEFINED_ERROR, out);
+        return write_error(fn, esipa_error_of(fn, &refusal), out);
     char txid[33] = "";
     size_t outer = der_begin(out, fn->tag);
     size_t ok = der_begin(out, 0xA0);
@@ -495,10 +570,12 @@ static rsp_status relay_in_session(eim_server *server, const relay_function *fn,
     }
     json_t *response = NULL;
     const char *reason = NULL;
-    bool answered = es9_call(server, address, fn->function, false, json, &response, &reason);
+    es9_refusal refusal;
+    bool answered =
+        es9_call(server, address, fn->function, false, json, &response, &reason, &refusal);
     json_decref(json);
     if (!answered)
-        return write_error(fn, RELAY_UNDEFINED_ERROR, out);
+        return write_error(fn, esipa_error_of(fn, &refusal), out);
     size_t outer = der_begin(out, fn->tag);
     size_t ok = der_begin(out, 0xA0);
     if (fn->tag == 0xBF3B) {
@@ -615,7 +692,9 @@ static void outbox_forward(eim_server *server, const relay_outbox_item *item)
     rsp_json_set_base64(json, "pendingNotification", item->notification, item->notification_len);
     json_t *response = NULL;
     const char *reason = NULL;
-    bool ok = es9_call(server, item->address, "handleNotification", true, json, &response, &reason);
+    es9_refusal refusal;
+    bool ok = es9_call(server, item->address, "handleNotification", true, json, &response, &reason,
+                       &refusal);
     json_decref(json);
     json_decref(response);
     int64_t attempts = item->attempts + 1;

@@ -52,6 +52,9 @@ typedef struct {
     json_t *last_request;
     unsigned notifications;      /* handleNotification calls */
     unsigned fail_notifications; /* the next ones answered HTTP 500 */
+    const char *refuse_function; /* answered Failed with the code below, or HTTP 500 */
+    const char *refuse_subject;  /* NULL: HTTP 500 */
+    const char *refuse_reason;
 } smdp_state;
 
 typedef struct {
@@ -96,6 +99,18 @@ static int smdp_handler(const http_request *request, http_reply *reply, void *us
                        RSP_OK
                    ? 0
                    : -1;
+    }
+    if (s->refuse_function != NULL && strcmp(function, s->refuse_function) == 0) {
+        rsp_status_code_data code = {.subject_code = s->refuse_subject,
+                                     .reason_code = s->refuse_reason};
+        json_t *refusal = json_object();
+        json_object_set_new(refusal, "header",
+                            rsp_json_response_header(RSP_EXECUTION_FAILED, &code));
+        rsp_status st =
+            rsp_json_reply(reply, s->refuse_subject ? 200 : 500, s->refuse_subject ? refusal : NULL,
+                           RSP_ADMIN_PROTOCOL_SGP22_V2_5);
+        json_decref(refusal);
+        return st == RSP_OK ? 0 : -1;
     }
     json_t *answer = json_object();
     json_object_set_new(answer, "header", rsp_json_response_header(RSP_EXECUTION_SUCCESS, NULL));
@@ -371,6 +386,80 @@ static void test_download_relayed_byte_for_byte(void **state)
     assert_true(http_server_connections_total(f->smdp) <= 2);
 }
 
+/* GetBoundProfilePackage relayed in an open session (initiate and authenticate done). */
+static void relay_get_bpp(fixture *f, der_writer *answer)
+{
+    static const uint8_t server_response[] = {0xBF, 0x38, 0x02, 0xA1, 0x00};
+    static const uint8_t prepare[] = {0xBF, 0x21, 0x02, 0xA0, 0x00};
+    uint8_t txid[16], buf[128];
+    trigger(f, f->smdp_address, txid);
+    initiate(f, f->smdp_address, txid, answer);
+    der_writer_free(answer);
+    der_writer w;
+    der_writer_init_fixed(&w, buf, sizeof buf);
+    size_t mark = der_begin(&w, 0xBF3B);
+    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
+    der_put_raw(&w, server_response, sizeof server_response);
+    der_end(&w, mark);
+    esipa(f, buf, w.len, answer);
+    der_writer_free(answer);
+    der_writer_init_fixed(&w, buf, sizeof buf);
+    mark = der_begin(&w, 0xBF3A);
+    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
+    der_put_raw(&w, prepare, sizeof prepare);
+    der_end(&w, mark);
+    esipa(f, buf, w.len, answer);
+}
+
+/* An SM-DP+ refusal becomes the function's specific ESipa error (SGP.22 v2.5 section 5.6.2
+ * onto SGP.32 v1.2 section 6.3.2.3), which the IPA takes as final: a wrong confirmation code
+ * reaches the SM-DP+ once. undefinedError (127) stays for an SM-DP+ that gave no answer. */
+static void test_smdp_refusal_mapped(void **state)
+{
+    fixture *f = *state;
+    f->smdp_state.refuse_function = "getBoundProfilePackage";
+    f->smdp_state.refuse_subject = "8.2.7";
+    f->smdp_state.refuse_reason = "3.8";
+    unsigned before = f->smdp_state.calls;
+    der_writer answer;
+    relay_get_bpp(f, &answer);
+    static const uint8_t refused[] = {
+        0xBF, 0x3A, 0x03,
+        0x81, 0x01, SGP32_GET_BOUND_PROFILE_PACKAGE_ERROR_CONFIRMATION_CODE_REFUSED};
+    expect_bytes(&answer, refused, sizeof refused);
+    der_writer_free(&answer);
+    assert_string_equal(f->smdp_state.last_function, "getBoundProfilePackage");
+    assert_int_equal(f->smdp_state.calls - before, 3); /* one each: no hidden retry */
+
+    f->smdp_state.refuse_function = "authenticateClient";
+    f->smdp_state.refuse_subject = "8.2.6";
+    f->smdp_state.refuse_reason = "3.8";
+    uint8_t txid[16], buf[128];
+    trigger(f, f->smdp_address, txid);
+    initiate(f, f->smdp_address, txid, &answer);
+    der_writer_free(&answer);
+    static const uint8_t server_response[] = {0xBF, 0x38, 0x02, 0xA1, 0x00};
+    der_writer w;
+    der_writer_init_fixed(&w, buf, sizeof buf);
+    size_t mark = der_begin(&w, 0xBF3B);
+    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
+    der_put_raw(&w, server_response, sizeof server_response);
+    der_end(&w, mark);
+    esipa(f, buf, w.len, &answer);
+    static const uint8_t matching_id[] = {
+        0xBF, 0x3B, 0x03, 0x82, 0x01, SGP32_AUTHENTICATE_CLIENT_ERROR_MATCHING_ID_REFUSED};
+    expect_bytes(&answer, matching_id, sizeof matching_id);
+    der_writer_free(&answer);
+
+    /* no ES9+ answer (HTTP 500): the transient undefinedError */
+    f->smdp_state.refuse_function = "getBoundProfilePackage";
+    f->smdp_state.refuse_subject = NULL;
+    relay_get_bpp(f, &answer);
+    static const uint8_t transient[] = {0xBF, 0x3A, 0x03, 0x81, 0x01, 0x7F};
+    expect_bytes(&answer, transient, sizeof transient);
+    der_writer_free(&answer);
+}
+
 static void test_blocked_and_foreign_smdp(void **state)
 {
     fixture *f = *state;
@@ -571,6 +660,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_download_relayed_byte_for_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_and_foreign_smdp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_smdp_refusal_mapped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notification_after_order_finished, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notification_retried_and_foreign_address, setup,
                                         teardown),
