@@ -36,6 +36,8 @@
 #include "smdp/binding.h"
 #include "smdp/download.h"
 
+#include "e2e_fixture.h"
+
 #define SMDP_ADDRESS       "smdp.rspkit.test"
 #define MATCHING_ID        "CRASH-0001"
 #define EIM_ID             "eim.rspkit.test"
@@ -102,24 +104,6 @@ typedef struct {
     uint8_t resp[600];
 } lpa;
 
-static uint8_t *read_whole_file(const char *path, size_t *len)
-{
-    FILE *file = fopen(path, "rb");
-    if (file == NULL)
-        return NULL;
-    fseek(file, 0, SEEK_END);
-    long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    uint8_t *data = malloc(size > 0 ? (size_t)size : 1);
-    if (data != NULL && fread(data, 1, (size_t)size, file) != (size_t)size) {
-        free(data);
-        data = NULL;
-    }
-    fclose(file);
-    *len = (size_t)size;
-    return data;
-}
-
 static void write_whole_file(const char *path, const uint8_t *data, size_t len)
 {
     FILE *file = fopen(path, "wb");
@@ -128,62 +112,11 @@ static void write_whole_file(const char *path, const uint8_t *data, size_t len)
     assert_int_equal(fclose(file), 0);
 }
 
-static void remove_tree(const char *dir)
-{
-    DIR *handle = opendir(dir);
-    if (handle == NULL) {
-        remove(dir);
-        return;
-    }
-    struct dirent *entry;
-    while ((entry = readdir(handle)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
-        if (remove(path) != 0)
-            remove_tree(path);
-    }
-    closedir(handle);
-    remove(dir);
-}
-
-static rsp_certificate *load_certificate(const char *dir, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/nist/%s", dir, name);
-    rsp_certificate *cert = NULL;
-    rsp_error err = {0};
-    assert_int_equal(rsp_certificate_load_file(path, &cert, &err), RSP_OK);
-    return cert;
-}
-
-static rsp_private_key *load_key(const char *dir, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/nist/%s", dir, name);
-    rsp_private_key *key = NULL;
-    rsp_error err = {0};
-    assert_int_equal(rsp_private_key_load_file(path, &key, &err), RSP_OK);
-    return key;
-}
-
-static bool shared_data_present(void)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/testdata/ts48/NoBERTLV.der", RSPKIT_SHARED_DIR);
-    if (access(path, R_OK) == 0)
-        return true;
-    fprintf(stderr, "SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
-            RSPKIT_SHARED_DIR);
-    return false;
-}
-
 static void load_packages(fixture *f)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/testdata/ts48/NoBERTLV.der", RSPKIT_SHARED_DIR);
-    f->packages[0] = read_whole_file(path, &f->package_lens[0]);
+    f->packages[0] = e2e_read_file(path, &f->package_lens[0]);
     assert_non_null(f->packages[0]);
     der_writer second;
     rsp_error err = {0};
@@ -226,16 +159,16 @@ static int group_setup(void **state)
     if (der_hex_decode(eid, f->eid, sizeof f->eid) != 16)
         return -1;
     char name[128];
-    f->ci = load_certificate(f->dir, "CERT_CI_ECDSA.der");
-    f->eum = load_certificate(f->dir, "CERT_EUM_ECDSA.der");
-    f->dpauth = load_certificate(f->dir, "CERT_S_SM_DPauth_ECDSA.der");
-    f->dppb = load_certificate(f->dir, "CERT_S_SM_DPpb_ECDSA.der");
-    f->dpauth_key = load_key(f->dir, "SK_S_SM_DPauth_ECDSA.pem");
-    f->dppb_key = load_key(f->dir, "SK_S_SM_DPpb_ECDSA.pem");
+    f->ci = e2e_load_certificate(f->dir, "nist", "CERT_CI_ECDSA.der");
+    f->eum = e2e_load_certificate(f->dir, "nist", "CERT_EUM_ECDSA.der");
+    f->dpauth = e2e_load_certificate(f->dir, "nist", "CERT_S_SM_DPauth_ECDSA.der");
+    f->dppb = e2e_load_certificate(f->dir, "nist", "CERT_S_SM_DPpb_ECDSA.der");
+    f->dpauth_key = e2e_load_key(f->dir, "nist", "SK_S_SM_DPauth_ECDSA.pem");
+    f->dppb_key = e2e_load_key(f->dir, "nist", "SK_S_SM_DPpb_ECDSA.pem");
     snprintf(name, sizeof name, "euicc/CERT_EUICC_ECDSA_%s.der", eid);
-    f->euicc_cert = load_certificate(f->dir, name);
+    f->euicc_cert = e2e_load_certificate(f->dir, "nist", name);
     snprintf(name, sizeof name, "euicc/SK_EUICC_ECDSA_%s.pem", eid);
-    f->euicc_key = load_key(f->dir, name);
+    f->euicc_key = e2e_load_key(f->dir, "nist", name);
     if (rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->eim_key, &err) != RSP_OK)
         return -1;
     f->cis[0] = f->ci;
@@ -263,7 +196,7 @@ static int group_teardown(void **state)
     rsp_private_key_free(f->eim_key);
     free(f->packages[0]);
     free(f->packages[1]);
-    remove_tree(f->dir);
+    e2e_remove_tree(f->dir);
     free(f);
     return 0;
 }
@@ -799,7 +732,7 @@ static bool kill_round(fixture *f, operation op, crash_run *run, const kill_plan
     run->kills_before += killed && is_before;
     run->kills_after += killed && is_after;
     if (killed && is_before && run->recover_bytes == NULL)
-        run->recover_bytes = read_whole_file(f->state_path, &run->recover_len);
+        run->recover_bytes = e2e_read_file(f->state_path, &run->recover_len);
     check_still_answers(f);
     return is_after;
 }
@@ -819,7 +752,7 @@ static void crash_operation(fixture *f, operation op, const char *name)
     der_writer_init_dynamic(&run.before, NULL);
     der_writer_init_dynamic(&run.after, NULL);
     der_writer_init_dynamic(&run.seen, NULL);
-    run.before_bytes = read_whole_file(f->state_path, &run.before_len);
+    run.before_bytes = e2e_read_file(f->state_path, &run.before_len);
     assert_non_null(run.before_bytes);
     summarise_file(f->state_path, &run.before);
 
@@ -949,7 +882,7 @@ static void learn_iccid(fixture *f, euicc *e)
 static void test_sigkill_at_every_step(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("NoBERTLV.der"))
         skip();
     load_packages(f);
     f->durable = true;

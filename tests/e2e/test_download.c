@@ -23,6 +23,8 @@
 #include "smdp/binding.h"
 #include "smdp/download.h"
 
+#include "e2e_fixture.h"
+
 #define SMDP_ADDRESS "smdp.rspkit.test"
 #define MATCHING_ID  "MATCH-0001"
 #define PIECES_MAX   512
@@ -58,44 +60,6 @@ typedef struct {
 
 /* ---- files and PKI ------------------------------------------------------------------- */
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *file = fopen(path, "rb");
-    if (file == NULL)
-        return NULL;
-    fseek(file, 0, SEEK_END);
-    long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    uint8_t *data = malloc(size > 0 ? (size_t)size : 1);
-    if (data != NULL && fread(data, 1, (size_t)size, file) != (size_t)size) {
-        free(data);
-        data = NULL;
-    }
-    fclose(file);
-    *len = (size_t)size;
-    return data;
-}
-
-static rsp_certificate *load_certificate(const char *dir, const char *sub, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
-    rsp_certificate *cert = NULL;
-    rsp_error err = {0};
-    assert_int_equal(rsp_certificate_load_file(path, &cert, &err), RSP_OK);
-    return cert;
-}
-
-static rsp_private_key *load_key(const char *dir, const char *sub, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
-    rsp_private_key *key = NULL;
-    rsp_error err = {0};
-    assert_int_equal(rsp_private_key_load_file(path, &key, &err), RSP_OK);
-    return key;
-}
-
 static void read_eids(const char *dir, char eids[2][RSP_EID_STRING_SIZE])
 {
     char path[512];
@@ -115,17 +79,17 @@ static void load_curve(const char *dir, const char *sub, curve_pki *pki)
 {
     char name[128];
     read_eids(dir, pki->eid);
-    pki->ci = load_certificate(dir, sub, "CERT_CI_ECDSA.der");
-    pki->eum = load_certificate(dir, sub, "CERT_EUM_ECDSA.der");
-    pki->dpauth = load_certificate(dir, sub, "CERT_S_SM_DPauth_ECDSA.der");
-    pki->dppb = load_certificate(dir, sub, "CERT_S_SM_DPpb_ECDSA.der");
-    pki->dpauth_key = load_key(dir, sub, "SK_S_SM_DPauth_ECDSA.pem");
-    pki->dppb_key = load_key(dir, sub, "SK_S_SM_DPpb_ECDSA.pem");
+    pki->ci = e2e_load_certificate(dir, sub, "CERT_CI_ECDSA.der");
+    pki->eum = e2e_load_certificate(dir, sub, "CERT_EUM_ECDSA.der");
+    pki->dpauth = e2e_load_certificate(dir, sub, "CERT_S_SM_DPauth_ECDSA.der");
+    pki->dppb = e2e_load_certificate(dir, sub, "CERT_S_SM_DPpb_ECDSA.der");
+    pki->dpauth_key = e2e_load_key(dir, sub, "SK_S_SM_DPauth_ECDSA.pem");
+    pki->dppb_key = e2e_load_key(dir, sub, "SK_S_SM_DPpb_ECDSA.pem");
     for (int i = 0; i < 2; i++) {
         snprintf(name, sizeof name, "euicc/CERT_EUICC_ECDSA_%s.der", pki->eid[i]);
-        pki->euicc_cert[i] = load_certificate(dir, sub, name);
+        pki->euicc_cert[i] = e2e_load_certificate(dir, sub, name);
         snprintf(name, sizeof name, "euicc/SK_EUICC_ECDSA_%s.pem", pki->eid[i]);
-        pki->euicc_key[i] = load_key(dir, sub, name);
+        pki->euicc_key[i] = e2e_load_key(dir, sub, name);
     }
 }
 
@@ -141,27 +105,6 @@ static void free_curve(curve_pki *pki)
         rsp_certificate_free(pki->euicc_cert[i]);
         rsp_private_key_free(pki->euicc_key[i]);
     }
-}
-
-/* Removes dir and everything below it (the throw-away PKI). */
-static void remove_tree(const char *dir)
-{
-    DIR *handle = opendir(dir);
-    if (handle == NULL) {
-        remove(dir);
-        return;
-    }
-    struct dirent *entry;
-    while ((entry = readdir(handle)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
-        if (remove(path) != 0)
-            remove_tree(path);
-    }
-    closedir(handle);
-    remove(dir);
 }
 
 static int group_setup(void **state)
@@ -189,7 +132,7 @@ static int group_teardown(void **state)
     fixture *f = *state;
     free_curve(&f->pki[0]);
     free_curve(&f->pki[1]);
-    remove_tree(f->dir);
+    e2e_remove_tree(f->dir);
     free(f);
     return 0;
 }
@@ -223,7 +166,7 @@ static void setup_smdp(fixture *f, int c, const char *package_name)
     char path[512];
     snprintf(path, sizeof path, "%s/testdata/ts48/%s", RSPKIT_SHARED_DIR, package_name);
     free(f->package);
-    f->package = read_file(path, &f->package_len);
+    f->package = e2e_read_file(path, &f->package_len);
     assert_non_null(f->package);
     memset(&f->order, 0, sizeof f->order);
     f->order.package = der_view_make(f->package, f->package_len);
@@ -275,56 +218,6 @@ static int test_teardown(void **state)
     free(f->package);
     f->package = NULL;
     return 0;
-}
-
-/* The LPA side of ES10: STORE DATA blocks of at most 255 bytes, then GET RESPONSE while the
- * card says 61xx. Returns the status word; the response data is appended to out. */
-static unsigned es10(fixture *f, der_view command, der_writer *out)
-{
-    size_t blocks = (command.len + 254) / 255;
-    size_t len = 0;
-    for (size_t b = 0; b < blocks; b++) {
-        uint8_t apdu[262];
-        size_t chunk = command.len - b * 255 < 255 ? command.len - b * 255 : 255;
-        apdu[0] = 0x80;
-        apdu[1] = 0xE2;
-        apdu[2] = b + 1 == blocks ? 0x91 : 0x11;
-        apdu[3] = (uint8_t)b;
-        apdu[4] = (uint8_t)chunk;
-        memcpy(apdu + 5, command.data + b * 255, chunk);
-        apdu[5 + chunk] = 0x00;
-        len = euicc_transmit(f->card, apdu, chunk + 6, f->resp, sizeof f->resp);
-        assert_true(len >= 2);
-        if (b + 1 < blocks)
-            assert_int_equal(f->resp[len - 2], 0x90);
-    }
-    for (;;) {
-        der_put_raw(out, f->resp, len - 2);
-        unsigned sw = (unsigned)(f->resp[len - 2] << 8 | f->resp[len - 1]);
-        if ((sw & 0xFF00) != 0x6100)
-            return sw;
-        uint8_t get_response[] = {0x80, 0xC0, 0x00, 0x00, (uint8_t)(sw & 0xFF)};
-        len = euicc_transmit(f->card, get_response, sizeof get_response, f->resp, sizeof f->resp);
-        assert_true(len >= 2);
-    }
-}
-
-/* The content TLVs of a response's OK alternative: outer { A0 { children } }. */
-static size_t children(der_view message, der_tlv *out, size_t cap)
-{
-    der_tlv outer;
-    der_tlv alternative;
-    der_reader r;
-    rsp_error err = {0};
-    assert_int_equal(der_parse_single(message, &outer, &err), RSP_OK);
-    assert_int_equal(der_reader_enter(&outer, 0, &r, &err), RSP_OK);
-    assert_int_equal(der_reader_next(&r, &alternative, &err), RSP_OK);
-    assert_int_equal(alternative.tag, 0xA0);
-    assert_int_equal(der_reader_enter(&alternative, 1, &r, &err), RSP_OK);
-    size_t n = 0;
-    while (!der_reader_at_end(&r) && n < cap)
-        assert_int_equal(der_reader_next(&r, &out[n++], &err), RSP_OK);
-    return n;
 }
 
 /* Tag of the alternative a response carries (A0 ok, 81/A1 error) and its first integer. */
@@ -380,6 +273,13 @@ static void download_free(download *d)
     der_writer_free(&d->bound);
 }
 
+/* The LPA side of ES10: STORE DATA blocks of at most 255 bytes, then GET RESPONSE while the
+ * card says 61xx. Returns the status word; the response data is appended to out. */
+static unsigned es10(fixture *f, der_view command, der_writer *out)
+{
+    return e2e_es10(f->card, f->resp, sizeof f->resp, command, out);
+}
+
 /* GetEUICCChallenge and GetEUICCInfo1, then ES9+.InitiateAuthentication. */
 static smdp_result initiate(fixture *f, download *d, const char *address)
 {
@@ -415,7 +315,7 @@ static smdp_result initiate(fixture *f, download *d, const char *address)
 static uint32_t authenticate_server(fixture *f, download *d, int64_t *error)
 {
     der_tlv items[8];
-    assert_int_equal(children(der_writer_view(&d->initiate), items, 8), 5);
+    assert_int_equal(e2e_ok_children(der_writer_view(&d->initiate), items, 8), 5);
     der_writer request;
     der_writer_init_dynamic(&request, NULL);
     size_t outer = der_begin(&request, 0xBF38);
@@ -455,7 +355,7 @@ static smdp_result authenticate_client(fixture *f, download *d, time_t now)
 static uint32_t prepare_download(fixture *f, download *d, const uint8_t *hash_cc, int64_t *error)
 {
     der_tlv items[8];
-    assert_int_equal(children(der_writer_view(&d->client), items, 8), 5);
+    assert_int_equal(e2e_ok_children(der_writer_view(&d->client), items, 8), 5);
     der_writer request;
     der_writer_init_dynamic(&request, NULL);
     size_t outer = der_begin(&request, 0xBF21);
@@ -485,7 +385,7 @@ static smdp_result get_bpp(fixture *f, download *d)
     der_writer_free(&request);
     if (result == SMDP_OK) {
         der_tlv items[2];
-        assert_int_equal(children(der_writer_view(&d->bound), items, 2), 2);
+        assert_int_equal(e2e_ok_children(der_writer_view(&d->bound), items, 2), 2);
         assert_int_equal(items[1].tag, 0xBF36);
         d->bpp = items[1].whole;
     }
@@ -581,17 +481,6 @@ static size_t profile_count(fixture *f)
     return euicc_state_count(euicc_get_state_const(f->card), EUICC_LIST_PROFILES);
 }
 
-static bool shared_data_present(void)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/testdata/ts48/BERTLV_SUCI.der", RSPKIT_SHARED_DIR);
-    if (access(path, R_OK) == 0)
-        return true;
-    fprintf(stderr, "SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
-            RSPKIT_SHARED_DIR);
-    return false;
-}
-
 /* ---- positive ------------------------------------------------------------------------ */
 
 static void download_one(fixture *f, int curve, const char *package, bool replace_keys)
@@ -614,7 +503,7 @@ static void download_one(fixture *f, int curve, const char *package, bool replac
 static void test_every_ts48_package_both_curves(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     static const char *const packages[] = {"BERTLV_SUCI.der", "BERTLV_SUCI_NoRAMRFM.der",
                                            "NoBERTLV.der", "NoBERTLV_NoRAMRFM.der"};
@@ -626,7 +515,7 @@ static void test_every_ts48_package_both_curves(void **state)
 static void test_replace_session_keys_both_curves(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     download_one(f, 0, "BERTLV_SUCI.der", true);
     download_one(f, 1, "NoBERTLV.der", true);
@@ -635,7 +524,7 @@ static void test_replace_session_keys_both_curves(void **state)
 static void test_confirmation_code(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 0, "NoBERTLV.der");
     const uint8_t *code[] = {(const uint8_t *)"12345678"};
@@ -667,7 +556,7 @@ static void test_confirmation_code(void **state)
 static void test_wrong_confirmation_code_until_blocked(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 0, "NoBERTLV.der");
     memset(f->order.cc_hash, 0x11, sizeof f->order.cc_hash);
@@ -705,7 +594,7 @@ static void test_wrong_confirmation_code_until_blocked(void **state)
 static void test_bpp_for_another_euicc(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 0, "NoBERTLV.der");
     /* eUICC 0 gets its BPP, but the pieces go to eUICC 1 in its own prepared session */
@@ -781,7 +670,7 @@ static void flipped_piece(fixture *f, uint32_t tag, int64_t command, int64_t rea
 static void test_flipped_byte_in_each_segment_kind(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     flipped_piece(f, 0xBF36, SGP22_BPP_COMMAND_INITIALISE_SECURE_CHANNEL,
                   SGP22_ERROR_REASON_INVALID_SIGNATURE);
@@ -798,7 +687,7 @@ static void test_flipped_byte_in_each_segment_kind(void **state)
 static void test_wrong_server_address(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 0, "NoBERTLV.der");
     setup_euicc(f, 0, 0, NULL, 0);
@@ -813,7 +702,7 @@ static void test_wrong_server_address(void **state)
 static void test_wrong_challenge(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 0, "NoBERTLV.der");
     setup_euicc(f, 0, 0, NULL, 0);
@@ -835,7 +724,7 @@ static void test_wrong_challenge(void **state)
 static void test_smdp_certificate_from_untrusted_ci(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     /* NIST CI named (so the eUICC's list matches) but DPauth issued under the brainpool CI */
     setup_smdp(f, 0, "NoBERTLV.der");
@@ -866,7 +755,7 @@ static void test_smdp_certificate_from_untrusted_ci(void **state)
 static void test_expired_certificates(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 0, "NoBERTLV.der");
     /* eUICC clock 20 years ahead: the 10-year DPauth certificate has expired */
@@ -891,7 +780,7 @@ static void test_expired_certificates(void **state)
 static void test_matching_id_refused(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 0, "NoBERTLV.der");
     f->order.eid = f->pki[0].eid[1]; /* the order is for the other eUICC */
@@ -907,7 +796,7 @@ static void test_matching_id_refused(void **state)
 static void test_cancel_session(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 1, "NoBERTLV.der");
     setup_euicc(f, 1, 0, NULL, 0);
@@ -972,7 +861,7 @@ static smdp_result client_with(fixture *f, download *d, size_t offset_in_signed1
                                bool resign, bool flip_signature)
 {
     der_tlv items[4];
-    assert_int_equal(children(der_writer_view(&d->authenticate), items, 4), 4);
+    assert_int_equal(e2e_ok_children(der_writer_view(&d->authenticate), items, 4), 4);
     uint8_t signed1[2048];
     assert_true(items[0].whole.len <= sizeof signed1);
     memcpy(signed1, items[0].whole.data, items[0].whole.len);
@@ -1010,7 +899,7 @@ static smdp_result client_with(fixture *f, download *d, size_t offset_in_signed1
 static void test_smdp_checks_the_euicc_answer(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 0, "NoBERTLV.der");
     setup_euicc(f, 0, 0, NULL, 0);
@@ -1020,7 +909,7 @@ static void test_smdp_checks_the_euicc_answer(void **state)
     assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
     /* euiccSigned1 = 30 len 80 10 <tid> 83 len <address> 84 10 <challenge> ... */
     der_tlv items[4];
-    assert_int_equal(children(der_writer_view(&d.authenticate), items, 4), 4);
+    assert_int_equal(e2e_ok_children(der_writer_view(&d.authenticate), items, 4), 4);
     size_t header = items[0].whole.len - items[0].value.len;
     size_t tid_byte = header + 2;
     size_t address_byte = header + 18 + 2;
@@ -1047,7 +936,7 @@ static void test_smdp_checks_the_euicc_answer(void **state)
 static void test_bpp_pieces_out_of_order(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 0, "NoBERTLV.der");
     setup_euicc(f, 0, 0, NULL, 0);
@@ -1083,7 +972,7 @@ static rsp_crl *issue_crl_at(fixture *f, int c, int signer, const rsp_certificat
 {
     char sub[16];
     snprintf(sub, sizeof sub, "%s", signer == 0 ? "nist" : "brainpool");
-    rsp_private_key *ci_key = load_key(f->dir, sub, "SK_CI_ECDSA.pem");
+    rsp_private_key *ci_key = e2e_load_key(f->dir, sub, "SK_CI_ECDSA.pem");
     const rsp_certificate *list[] = {revoked};
     rsp_crl *crl = NULL;
     rsp_error err = {0};
@@ -1107,7 +996,7 @@ static uint32_t load_crl(fixture *f, const rsp_crl *crl, int64_t *error)
     rsp_error err = {0};
     assert_int_equal(rsp_crl_write_der_file(crl, path, &err), RSP_OK);
     size_t len = 0;
-    uint8_t *der = read_file(path, &len);
+    uint8_t *der = e2e_read_file(path, &len);
     assert_non_null(der);
     remove(path);
     der[0] = 0xA0; /* LoadCRLRequest: crl [0] IMPLICIT CertificateList */
@@ -1136,7 +1025,7 @@ static uint32_t load_crl(fixture *f, const rsp_crl *crl, int64_t *error)
 static void test_load_crl_revokes_smdp(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 0, "NoBERTLV.der");
     setup_euicc(f, 0, 0, NULL, 0);
@@ -1171,7 +1060,7 @@ static void test_load_crl_revokes_smdp(void **state)
 static void test_smdp_applies_crl_to_eum(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 0, "NoBERTLV.der");
     rsp_crl *crl = issue_crl(f, 0, 0, f->pki[0].eum);
@@ -1192,7 +1081,7 @@ static void test_smdp_applies_crl_to_eum(void **state)
 static void test_reset_drops_the_session(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     setup_smdp(f, 0, "NoBERTLV.der");
     setup_euicc(f, 0, 0, NULL, 0);
@@ -1224,7 +1113,7 @@ static void test_reset_drops_the_session(void **state)
 static void test_installed_profile_survives_restart(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     char path[600];
     snprintf(path, sizeof path, "%s/euicc.state", f->dir);
@@ -1255,15 +1144,15 @@ static void sgp26_on(fixture *f, const char *dir, int c, const char *suffix)
 {
     char name[128];
     snprintf(name, sizeof name, "CERT_CI_ECDSA_%s.der", suffix);
-    rsp_certificate *ci = load_certificate(dir, "CertificateIssuer", name);
+    rsp_certificate *ci = e2e_load_certificate(dir, "CertificateIssuer", name);
     snprintf(name, sizeof name, "CERT_S_SM_DPauth_ECDSA_%s.der", suffix);
-    rsp_certificate *dpauth = load_certificate(dir, "DPauth", name);
+    rsp_certificate *dpauth = e2e_load_certificate(dir, "DPauth", name);
     snprintf(name, sizeof name, "SK_S_SM_DPauth_ECDSA_%s.pem", suffix);
-    rsp_private_key *dpauth_key = load_key(dir, "DPauth", name);
+    rsp_private_key *dpauth_key = e2e_load_key(dir, "DPauth", name);
     snprintf(name, sizeof name, "CERT_S_SM_DPpb_ECDSA_%s.der", suffix);
-    rsp_certificate *dppb = load_certificate(dir, "DPpb", name);
+    rsp_certificate *dppb = e2e_load_certificate(dir, "DPpb", name);
     snprintf(name, sizeof name, "SK_S_SM_DPpb_ECDSA_%s.pem", suffix);
-    rsp_private_key *dppb_key = load_key(dir, "DPpb", name);
+    rsp_private_key *dppb_key = e2e_load_key(dir, "DPpb", name);
     f->identity = (smdp_identity){ci, dpauth, dpauth_key, dppb, dppb_key};
     f->smdp_cis[0] = f->pki[c].ci;
     f->credentials = (smdp_credentials){.address = SMDP_ADDRESS,
@@ -1277,7 +1166,7 @@ static void sgp26_on(fixture *f, const char *dir, int c, const char *suffix)
     download_init(&d);
     assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
     der_tlv items[8];
-    assert_int_equal(children(der_writer_view(&d.initiate), items, 8), 5);
+    assert_int_equal(e2e_ok_children(der_writer_view(&d.initiate), items, 8), 5);
     der_view sgp26_id;
     assert_int_equal(rsp_certificate_subject_key_id(ci, &sgp26_id), RSP_OK);
     assert_true(der_view_equal(items[3].value, sgp26_id));

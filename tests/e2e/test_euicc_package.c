@@ -23,6 +23,8 @@
 #include "smdp/binding.h"
 #include "smdp/download.h"
 
+#include "e2e_fixture.h"
+
 #define SMDP_ADDRESS "smdp.rspkit.test"
 #define MATCHING_ID  "MATCH-PACKAGES"
 #define EIM_ID       "eim.rspkit.test"
@@ -198,23 +200,6 @@ static unsigned es10(fixture *f, der_view command, der_writer *out)
     }
 }
 
-/* The children of outer { A0 { ... } } (the OK alternative of an ES9+ response). */
-static size_t ok_children(der_view message, der_tlv *out, size_t cap)
-{
-    der_tlv outer, alternative;
-    der_reader r;
-    rsp_error err = {0};
-    assert_int_equal(der_parse_single(message, &outer, &err), RSP_OK);
-    assert_int_equal(der_reader_enter(&outer, 0, &r, &err), RSP_OK);
-    assert_int_equal(der_reader_next(&r, &alternative, &err), RSP_OK);
-    assert_int_equal(alternative.tag, 0xA0);
-    assert_int_equal(der_reader_enter(&alternative, 1, &r, &err), RSP_OK);
-    size_t n = 0;
-    while (!der_reader_at_end(&r) && n < cap)
-        assert_int_equal(der_reader_next(&r, &out[n++], &err), RSP_OK);
-    return n;
-}
-
 static smdp_result lookup_order(void *context, der_view matching_id, const char *eid,
                                 smdp_order *order)
 {
@@ -250,7 +235,7 @@ static void download(fixture *f)
                                                   &session, &w[0], &err),
                      SMDP_OK);
     /* AuthenticateServer */
-    assert_int_equal(ok_children(der_writer_view(&w[0]), items, 8), 5);
+    assert_int_equal(e2e_ok_children(der_writer_view(&w[0]), items, 8), 5);
     w[2].len = 0;
     mark = der_begin(&w[2], 0xBF38);
     for (int i = 1; i < 5; i++)
@@ -276,7 +261,7 @@ static void download(fixture *f)
                                               lookup_order, f, &w[3], &err),
                      SMDP_OK);
     /* PrepareDownload */
-    assert_int_equal(ok_children(der_writer_view(&w[3]), items, 8), 5);
+    assert_int_equal(e2e_ok_children(der_writer_view(&w[3]), items, 8), 5);
     w[2].len = 0;
     mark = der_begin(&w[2], 0xBF21);
     for (int i = 2; i < 5; i++)
@@ -293,7 +278,7 @@ static void download(fixture *f)
     assert_int_equal(smdp_get_bound_profile_package(&f->credentials, &session,
                                                     der_writer_view(&w[2]), &f->order, &w[4], &err),
                      SMDP_OK);
-    assert_int_equal(ok_children(der_writer_view(&w[4]), items, 2), 2);
+    assert_int_equal(e2e_ok_children(der_writer_view(&w[4]), items, 2), 2);
     der_view pieces[PIECES_MAX];
     size_t count = 0;
     assert_int_equal(smdp_bpp_split(items[1].whole, pieces, PIECES_MAX, &count, &err), RSP_OK);

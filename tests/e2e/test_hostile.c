@@ -31,6 +31,8 @@
 #include "smdp/binding.h"
 #include "smdp/download.h"
 
+#include "e2e_fixture.h"
+
 #define SMDP_ADDRESS "smdp.rspkit.test"
 #define MATCHING_ID  "HOSTILE-0001"
 #define EIM_ID       "eim.rspkit.test"
@@ -64,75 +66,6 @@ typedef struct {
 
 /* ---- files, PKI ----------------------------------------------------------------------- */
 
-static uint8_t *read_whole_file(const char *path, size_t *len)
-{
-    FILE *file = fopen(path, "rb");
-    if (file == NULL)
-        return NULL;
-    fseek(file, 0, SEEK_END);
-    long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    uint8_t *data = malloc(size > 0 ? (size_t)size : 1);
-    if (data != NULL && fread(data, 1, (size_t)size, file) != (size_t)size) {
-        free(data);
-        data = NULL;
-    }
-    fclose(file);
-    *len = (size_t)size;
-    return data;
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *handle = opendir(dir);
-    if (handle == NULL) {
-        remove(dir);
-        return;
-    }
-    struct dirent *entry;
-    while ((entry = readdir(handle)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
-        if (remove(path) != 0)
-            remove_tree(path);
-    }
-    closedir(handle);
-    remove(dir);
-}
-
-static rsp_certificate *load_certificate(const char *dir, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/nist/%s", dir, name);
-    rsp_certificate *cert = NULL;
-    rsp_error err = {0};
-    assert_int_equal(rsp_certificate_load_file(path, &cert, &err), RSP_OK);
-    return cert;
-}
-
-static rsp_private_key *load_key(const char *dir, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/nist/%s", dir, name);
-    rsp_private_key *key = NULL;
-    rsp_error err = {0};
-    assert_int_equal(rsp_private_key_load_file(path, &key, &err), RSP_OK);
-    return key;
-}
-
-static bool shared_data_present(void)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/testdata/ts48/BERTLV_SUCI.der", RSPKIT_SHARED_DIR);
-    if (access(path, R_OK) == 0)
-        return true;
-    fprintf(stderr, "SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
-            RSPKIT_SHARED_DIR);
-    return false;
-}
-
 static void load_euiccs(fixture *f)
 {
     char path[512], line[128], eid[2][RSP_EID_STRING_SIZE];
@@ -149,9 +82,9 @@ static void load_euiccs(fixture *f)
         char name[128];
         assert_int_equal(der_hex_decode(eid[i], f->eid[i], 16), 16);
         snprintf(name, sizeof name, "euicc/CERT_EUICC_ECDSA_%s.der", eid[i]);
-        f->euicc_cert[i] = load_certificate(f->dir, name);
+        f->euicc_cert[i] = e2e_load_certificate(f->dir, "nist", name);
         snprintf(name, sizeof name, "euicc/SK_EUICC_ECDSA_%s.pem", eid[i]);
-        f->euicc_key[i] = load_key(f->dir, name);
+        f->euicc_key[i] = e2e_load_key(f->dir, "nist", name);
     }
 }
 
@@ -171,12 +104,12 @@ static int group_setup(void **state)
         return -1;
     }
     load_euiccs(f);
-    f->ci = load_certificate(f->dir, "CERT_CI_ECDSA.der");
-    f->eum = load_certificate(f->dir, "CERT_EUM_ECDSA.der");
-    f->dpauth = load_certificate(f->dir, "CERT_S_SM_DPauth_ECDSA.der");
-    f->dppb = load_certificate(f->dir, "CERT_S_SM_DPpb_ECDSA.der");
-    f->dpauth_key = load_key(f->dir, "SK_S_SM_DPauth_ECDSA.pem");
-    f->dppb_key = load_key(f->dir, "SK_S_SM_DPpb_ECDSA.pem");
+    f->ci = e2e_load_certificate(f->dir, "nist", "CERT_CI_ECDSA.der");
+    f->eum = e2e_load_certificate(f->dir, "nist", "CERT_EUM_ECDSA.der");
+    f->dpauth = e2e_load_certificate(f->dir, "nist", "CERT_S_SM_DPauth_ECDSA.der");
+    f->dppb = e2e_load_certificate(f->dir, "nist", "CERT_S_SM_DPpb_ECDSA.der");
+    f->dpauth_key = e2e_load_key(f->dir, "nist", "SK_S_SM_DPauth_ECDSA.pem");
+    f->dppb_key = e2e_load_key(f->dir, "nist", "SK_S_SM_DPpb_ECDSA.pem");
     if (rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->eim_key, &err) != RSP_OK ||
         rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->stranger_key, &err) != RSP_OK)
         return -1;
@@ -209,7 +142,7 @@ static int group_teardown(void **state)
         rsp_private_key_free(f->euicc_key[i]);
     }
     free(f->package);
-    remove_tree(f->dir);
+    e2e_remove_tree(f->dir);
     free(f);
     return 0;
 }
@@ -239,53 +172,6 @@ static void open_euicc(fixture *f, int n, lpa *l)
     assert_int_equal(l->resp[len - 2], 0x90);
 }
 
-/* STORE DATA blocks of at most 255 bytes, then GET RESPONSE while the card says 61xx. */
-static unsigned es10(lpa *l, der_view command, der_writer *out)
-{
-    size_t blocks = (command.len + 254) / 255;
-    size_t len = 0;
-    for (size_t b = 0; b < blocks; b++) {
-        uint8_t apdu[262];
-        size_t chunk = command.len - b * 255 < 255 ? command.len - b * 255 : 255;
-        apdu[0] = 0x80;
-        apdu[1] = 0xE2;
-        apdu[2] = b + 1 == blocks ? 0x91 : 0x11;
-        apdu[3] = (uint8_t)b;
-        apdu[4] = (uint8_t)chunk;
-        memcpy(apdu + 5, command.data + b * 255, chunk);
-        apdu[5 + chunk] = 0x00;
-        len = euicc_transmit(l->card, apdu, chunk + 6, l->resp, sizeof l->resp);
-        assert_true(len >= 2);
-        if (b + 1 < blocks)
-            assert_int_equal(l->resp[len - 2], 0x90);
-    }
-    for (;;) {
-        der_put_raw(out, l->resp, len - 2);
-        unsigned sw = (unsigned)(l->resp[len - 2] << 8 | l->resp[len - 1]);
-        if ((sw & 0xFF00) != 0x6100)
-            return sw;
-        uint8_t get_response[] = {0x80, 0xC0, 0x00, 0x00, (uint8_t)(sw & 0xFF)};
-        len = euicc_transmit(l->card, get_response, sizeof get_response, l->resp, sizeof l->resp);
-        assert_true(len >= 2);
-    }
-}
-
-static size_t children(der_view message, der_tlv *out, size_t cap)
-{
-    der_tlv outer, alternative;
-    der_reader r;
-    rsp_error err = {0};
-    assert_int_equal(der_parse_single(message, &outer, &err), RSP_OK);
-    assert_int_equal(der_reader_enter(&outer, 0, &r, &err), RSP_OK);
-    assert_int_equal(der_reader_next(&r, &alternative, &err), RSP_OK);
-    assert_int_equal(alternative.tag, 0xA0);
-    assert_int_equal(der_reader_enter(&alternative, 1, &r, &err), RSP_OK);
-    size_t n = 0;
-    while (!der_reader_at_end(&r) && n < cap)
-        assert_int_equal(der_reader_next(&r, &out[n++], &err), RSP_OK);
-    return n;
-}
-
 static smdp_result lookup_order(void *context, der_view matching_id, const char *eid,
                                 smdp_order *order)
 {
@@ -301,7 +187,7 @@ static void set_order(fixture *f, const char *iccid)
     char path[512];
     size_t len = 0;
     snprintf(path, sizeof path, "%s/testdata/ts48/BERTLV_SUCI.der", RSPKIT_SHARED_DIR);
-    uint8_t *published = read_whole_file(path, &len);
+    uint8_t *published = e2e_read_file(path, &len);
     assert_non_null(published);
     free(f->package);
     f->package = published;
@@ -342,6 +228,12 @@ static void download_free(download *d)
     der_writer_free(&d->bound);
 }
 
+/* STORE DATA blocks of at most 255 bytes, then GET RESPONSE while the card says 61xx. */
+static unsigned es10(lpa *l, der_view command, der_writer *out)
+{
+    return e2e_es10(l->card, l->resp, sizeof l->resp, command, out);
+}
+
 /* Everything up to the BPP (SGP.22 v2.5 section 3.1.3), asserting each step. */
 static void run_until_bpp(fixture *f, lpa *l, download *d)
 {
@@ -370,7 +262,7 @@ static void run_until_bpp(fixture *f, lpa *l, download *d)
                                                   &d->session, &d->initiate, &err),
                      SMDP_OK);
     der_tlv items[8];
-    assert_int_equal(children(der_writer_view(&d->initiate), items, 8), 5);
+    assert_int_equal(e2e_ok_children(der_writer_view(&d->initiate), items, 8), 5);
     request.len = 0;
     outer = der_begin(&request, 0xBF38);
     for (int i = 1; i < 5; i++)
@@ -395,7 +287,7 @@ static void run_until_bpp(fixture *f, lpa *l, download *d)
                                               der_writer_view(&request), 0, lookup_order, f,
                                               &d->client, &err),
                      SMDP_OK);
-    assert_int_equal(children(der_writer_view(&d->client), items, 8), 5);
+    assert_int_equal(e2e_ok_children(der_writer_view(&d->client), items, 8), 5);
     request.len = 0;
     outer = der_begin(&request, 0xBF21);
     for (int i = 2; i < 5; i++)
@@ -412,7 +304,7 @@ static void run_until_bpp(fixture *f, lpa *l, download *d)
                                                     der_writer_view(&request), &f->order, &d->bound,
                                                     &err),
                      SMDP_OK);
-    assert_int_equal(children(der_writer_view(&d->bound), items, 2), 2);
+    assert_int_equal(e2e_ok_children(der_writer_view(&d->bound), items, 2), 2);
     assert_int_equal(items[1].tag, 0xBF36);
     d->bpp = items[1].whole;
     der_writer_free(&challenge);
@@ -591,7 +483,7 @@ typedef struct {
 static file_copy snapshot(const fixture *f)
 {
     file_copy copy;
-    copy.bytes = read_whole_file(f->state_path, &copy.len);
+    copy.bytes = e2e_read_file(f->state_path, &copy.len);
     assert_non_null(copy.bytes);
     return copy;
 }
@@ -693,7 +585,7 @@ static void prepare_card(fixture *f, uint8_t iccid_buffer[10], der_view *iccid)
 static void test_hostile_packages(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     uint8_t iccid_buffer[10];
     der_view iccid;
@@ -789,7 +681,7 @@ static void refused_bpp(fixture *f, bool other_euicc, uint32_t flip_tag, int64_t
 static void test_hostile_bpps(void **state)
 {
     fixture *f = *state;
-    if (!shared_data_present())
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
     uint8_t iccid_buffer[10];
     der_view iccid;

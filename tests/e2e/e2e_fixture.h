@@ -1,0 +1,149 @@
+/* Helpers shared by the end-to-end tests: whole files, the temporary PKI folder, the skip
+ * check for the shared TS.48 profiles, and the LPA's ES10 transport (STORE DATA + GET
+ * RESPONSE) over APDUs. Static inline so that each test includes only what it uses; every
+ * helper fails the running cmocka test on an unexpected answer. Include after <cmocka.h>. */
+#ifndef RSPKIT_TESTS_E2E_FIXTURE_H
+#define RSPKIT_TESTS_E2E_FIXTURE_H
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/der.h"
+#include "crypto/certificate.h"
+#include "crypto/key.h"
+#include "euicc/euicc.h"
+
+/* The whole file, malloc'd (caller frees); NULL when it cannot be read. */
+static inline uint8_t *e2e_read_file(const char *path, size_t *len)
+{
+    FILE *file = fopen(path, "rb");
+    if (file == NULL)
+        return NULL;
+    fseek(file, 0, SEEK_END);
+    long size = ftell(file);
+    fseek(file, 0, SEEK_SET);
+    uint8_t *data = malloc(size > 0 ? (size_t)size : 1);
+    if (data != NULL && fread(data, 1, (size_t)size, file) != (size_t)size) {
+        free(data);
+        data = NULL;
+    }
+    fclose(file);
+    *len = (size_t)size;
+    return data;
+}
+
+static inline void e2e_remove_tree(const char *dir)
+{
+    DIR *handle = opendir(dir);
+    if (handle == NULL) {
+        remove(dir);
+        return;
+    }
+    struct dirent *entry;
+    while ((entry = readdir(handle)) != NULL) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+            continue;
+        char path[1024];
+        int path_len = snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        if (path_len < 0 || (size_t)path_len >= sizeof path)
+            continue; /* deeper than any folder these tests make */
+        if (remove(path) != 0)
+            e2e_remove_tree(path);
+    }
+    closedir(handle);
+    remove(dir);
+}
+
+/* dir/sub/name from a PKI folder (rsp_pki_init's "nist" or a test-data tree). */
+static inline rsp_certificate *e2e_load_certificate(const char *dir, const char *sub,
+                                                    const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+    rsp_certificate *cert = NULL;
+    rsp_error err = {0};
+    assert_int_equal(rsp_certificate_load_file(path, &cert, &err), RSP_OK);
+    return cert;
+}
+
+static inline rsp_private_key *e2e_load_key(const char *dir, const char *sub, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+    rsp_private_key *key = NULL;
+    rsp_error err = {0};
+    assert_int_equal(rsp_private_key_load_file(path, &key, &err), RSP_OK);
+    return key;
+}
+
+/* Whether the TS.48 profile `profile` is in the shared test data; says why when it is not,
+ * so that the caller's skip() is loud. */
+static inline bool e2e_shared_data_present(const char *profile)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/testdata/ts48/%s", RSPKIT_SHARED_DIR, profile);
+    if (access(path, R_OK) == 0)
+        return true;
+    fprintf(stderr, "SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
+            RSPKIT_SHARED_DIR);
+    return false;
+}
+
+/* SGP.22 v2.5 section 5.7.2 (ES10 over STORE DATA): blocks of at most 255 bytes (each but the
+ * last must answer 9000), then GET RESPONSE while the card says 61xx. The answer's data goes to
+ * out; returns the last status word. resp is the reader's buffer. */
+static inline unsigned e2e_es10(euicc *card, uint8_t *resp, size_t resp_cap, der_view command,
+                                der_writer *out)
+{
+    size_t blocks = (command.len + 254) / 255;
+    size_t len = 0;
+    for (size_t b = 0; b < blocks; b++) {
+        uint8_t apdu[262];
+        size_t chunk = command.len - b * 255 < 255 ? command.len - b * 255 : 255;
+        apdu[0] = 0x80;
+        apdu[1] = 0xE2;
+        apdu[2] = b + 1 == blocks ? 0x91 : 0x11;
+        apdu[3] = (uint8_t)b;
+        apdu[4] = (uint8_t)chunk;
+        memcpy(apdu + 5, command.data + b * 255, chunk);
+        apdu[5 + chunk] = 0x00;
+        len = euicc_transmit(card, apdu, chunk + 6, resp, resp_cap);
+        assert_true(len >= 2);
+        if (b + 1 < blocks)
+            assert_int_equal(resp[len - 2], 0x90);
+    }
+    for (;;) {
+        der_put_raw(out, resp, len - 2);
+        unsigned sw = (unsigned)(resp[len - 2] << 8 | resp[len - 1]);
+        if ((sw & 0xFF00) != 0x6100)
+            return sw;
+        uint8_t get_response[] = {0x80, 0xC0, 0x00, 0x00, (uint8_t)(sw & 0xFF)};
+        len = euicc_transmit(card, get_response, sizeof get_response, resp, resp_cap);
+        assert_true(len >= 2);
+    }
+}
+
+/* The content TLVs of a response's OK alternative: outer { A0 { children } }. */
+static inline size_t e2e_ok_children(der_view message, der_tlv *out, size_t cap)
+{
+    der_tlv outer, alternative;
+    der_reader r;
+    rsp_error err = {0};
+    assert_int_equal(der_parse_single(message, &outer, &err), RSP_OK);
+    assert_int_equal(der_reader_enter(&outer, 0, &r, &err), RSP_OK);
+    assert_int_equal(der_reader_next(&r, &alternative, &err), RSP_OK);
+    assert_int_equal(alternative.tag, 0xA0);
+    assert_int_equal(der_reader_enter(&alternative, 1, &r, &err), RSP_OK);
+    size_t n = 0;
+    while (!der_reader_at_end(&r) && n < cap)
+        assert_int_equal(der_reader_next(&r, &out[n++], &err), RSP_OK);
+    return n;
+}
+
+#endif
