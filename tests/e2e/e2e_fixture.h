@@ -18,6 +18,7 @@
 #include "crypto/certificate.h"
 #include "crypto/key.h"
 #include "euicc/euicc.h"
+#include "smdp/download.h"
 
 /* The whole file, malloc'd (caller frees); NULL when it cannot be read. */
 static inline uint8_t *e2e_read_file(const char *path, size_t *len)
@@ -144,6 +145,44 @@ static inline size_t e2e_ok_children(der_view message, der_tlv *out, size_t cap)
     while (!der_reader_at_end(&r) && n < cap)
         assert_int_equal(der_reader_next(&r, &out[n++], &err), RSP_OK);
     return n;
+}
+
+/* The SM-DP+ side of an rsp_pki_init folder (its "nist" tree): the CI and EUM certificates,
+ * DPauth and DPpb with their keys, as the SM-DP+ core's credentials for `address`. The
+ * credentials point into the struct, which must therefore stay where it was loaded. */
+typedef struct {
+    rsp_certificate *ci, *eum, *dpauth, *dppb;
+    rsp_private_key *dpauth_key, *dppb_key;
+    const rsp_certificate *cis[1];
+    smdp_identity identity;
+    smdp_credentials credentials;
+} e2e_smdp;
+
+static inline void e2e_smdp_load(e2e_smdp *s, const char *dir, const char *address)
+{
+    s->ci = e2e_load_certificate(dir, "nist", "CERT_CI_ECDSA.der");
+    s->eum = e2e_load_certificate(dir, "nist", "CERT_EUM_ECDSA.der");
+    s->dpauth = e2e_load_certificate(dir, "nist", "CERT_S_SM_DPauth_ECDSA.der");
+    s->dppb = e2e_load_certificate(dir, "nist", "CERT_S_SM_DPpb_ECDSA.der");
+    s->dpauth_key = e2e_load_key(dir, "nist", "SK_S_SM_DPauth_ECDSA.pem");
+    s->dppb_key = e2e_load_key(dir, "nist", "SK_S_SM_DPpb_ECDSA.pem");
+    s->cis[0] = s->ci;
+    s->identity = (smdp_identity){s->ci, s->dpauth, s->dpauth_key, s->dppb, s->dppb_key};
+    s->credentials = (smdp_credentials){.address = address,
+                                        .identities = &s->identity,
+                                        .identity_count = 1,
+                                        .cis = s->cis,
+                                        .ci_count = 1};
+}
+
+static inline void e2e_smdp_free(e2e_smdp *s)
+{
+    rsp_certificate_free(s->ci);
+    rsp_certificate_free(s->eum);
+    rsp_certificate_free(s->dpauth);
+    rsp_certificate_free(s->dppb);
+    rsp_private_key_free(s->dpauth_key);
+    rsp_private_key_free(s->dppb_key);
 }
 
 #endif

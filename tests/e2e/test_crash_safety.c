@@ -70,12 +70,10 @@ typedef enum { OP_DOWNLOAD, OP_ENABLE, OP_DISABLE, OP_DELETE } operation;
 typedef struct {
     char dir[64];
     char state_path[128];
-    rsp_certificate *ci, *eum, *dpauth, *dppb, *euicc_cert;
-    rsp_private_key *dpauth_key, *dppb_key, *euicc_key, *eim_key;
-    const rsp_certificate *cis[1];
+    rsp_certificate *euicc_cert;
+    rsp_private_key *euicc_key, *eim_key;
     uint8_t eid[16];
-    smdp_identity identity;
-    smdp_credentials credentials;
+    e2e_smdp smdp; /* CI, EUM, the SM-DP+ identity and its credentials */
     smdp_order order;
     uint8_t *packages[2]; /* [0] TS.48 as published, [1] the same with SECOND_ICCID */
     size_t package_lens[2];
@@ -159,25 +157,13 @@ static int group_setup(void **state)
     if (der_hex_decode(eid, f->eid, sizeof f->eid) != 16)
         return -1;
     char name[128];
-    f->ci = e2e_load_certificate(f->dir, "nist", "CERT_CI_ECDSA.der");
-    f->eum = e2e_load_certificate(f->dir, "nist", "CERT_EUM_ECDSA.der");
-    f->dpauth = e2e_load_certificate(f->dir, "nist", "CERT_S_SM_DPauth_ECDSA.der");
-    f->dppb = e2e_load_certificate(f->dir, "nist", "CERT_S_SM_DPpb_ECDSA.der");
-    f->dpauth_key = e2e_load_key(f->dir, "nist", "SK_S_SM_DPauth_ECDSA.pem");
-    f->dppb_key = e2e_load_key(f->dir, "nist", "SK_S_SM_DPpb_ECDSA.pem");
+    e2e_smdp_load(&f->smdp, f->dir, SMDP_ADDRESS);
     snprintf(name, sizeof name, "euicc/CERT_EUICC_ECDSA_%s.der", eid);
     f->euicc_cert = e2e_load_certificate(f->dir, "nist", name);
     snprintf(name, sizeof name, "euicc/SK_EUICC_ECDSA_%s.pem", eid);
     f->euicc_key = e2e_load_key(f->dir, "nist", name);
     if (rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->eim_key, &err) != RSP_OK)
         return -1;
-    f->cis[0] = f->ci;
-    f->identity = (smdp_identity){f->ci, f->dpauth, f->dpauth_key, f->dppb, f->dppb_key};
-    f->credentials = (smdp_credentials){.address = SMDP_ADDRESS,
-                                        .identities = &f->identity,
-                                        .identity_count = 1,
-                                        .cis = f->cis,
-                                        .ci_count = 1};
     *state = f;
     return 0;
 }
@@ -185,13 +171,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     fixture *f = *state;
-    rsp_certificate_free(f->ci);
-    rsp_certificate_free(f->eum);
-    rsp_certificate_free(f->dpauth);
-    rsp_certificate_free(f->dppb);
+    e2e_smdp_free(&f->smdp);
     rsp_certificate_free(f->euicc_cert);
-    rsp_private_key_free(f->dpauth_key);
-    rsp_private_key_free(f->dppb_key);
     rsp_private_key_free(f->euicc_key);
     rsp_private_key_free(f->eim_key);
     free(f->packages[0]);
@@ -208,8 +189,8 @@ static euicc *open_euicc(fixture *f)
     memcpy(config.eid, f->eid, sizeof config.eid);
     config.euicc_key = f->euicc_key;
     config.euicc_certificate = rsp_certificate_der(f->euicc_cert);
-    config.eum_certificate = rsp_certificate_der(f->eum);
-    config.ci_certificates = f->cis;
+    config.eum_certificate = rsp_certificate_der(f->smdp.eum);
+    config.ci_certificates = f->smdp.cis;
     config.ci_count = 1;
     config.state_path = f->state_path;
     config.durable = f->durable;
@@ -351,7 +332,7 @@ static bool authenticate(fixture *f, lpa *l, download *d)
         der_put_tlv(&request, 0x83, (const uint8_t *)SMDP_ADDRESS, strlen(SMDP_ADDRESS));
         der_put_raw(&request, info1.buf, info1.len);
         der_end(&request, outer);
-        ok = smdp_initiate_authentication(&f->credentials, der_writer_view(&request), 0,
+        ok = smdp_initiate_authentication(&f->smdp.credentials, der_writer_view(&request), 0,
                                           &d->session, &d->initiate, &err) == SMDP_OK;
     }
     der_tlv items[8];
@@ -388,8 +369,8 @@ static bool prepare(fixture *f, lpa *l, download *d)
     der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
     der_put_raw(&request, d->authenticate.buf, d->authenticate.len);
     der_end(&request, outer);
-    bool ok = smdp_authenticate_client(&f->credentials, &d->session, der_writer_view(&request), 0,
-                                       lookup_order, f, &d->client, &err) == SMDP_OK;
+    bool ok = smdp_authenticate_client(&f->smdp.credentials, &d->session, der_writer_view(&request),
+                                       0, lookup_order, f, &d->client, &err) == SMDP_OK;
     der_tlv items[8];
     ok = ok && children(der_writer_view(&d->client), items, 8) == 5;
     if (ok) {
@@ -407,8 +388,9 @@ static bool prepare(fixture *f, lpa *l, download *d)
         der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
         der_put_raw(&request, d->prepare.buf, d->prepare.len);
         der_end(&request, outer);
-        ok = smdp_get_bound_profile_package(&f->credentials, &d->session, der_writer_view(&request),
-                                            &f->order, &d->bound, &err) == SMDP_OK;
+        ok = smdp_get_bound_profile_package(&f->smdp.credentials, &d->session,
+                                            der_writer_view(&request), &f->order, &d->bound,
+                                            &err) == SMDP_OK;
     }
     der_writer_free(&request);
     return ok;
@@ -440,7 +422,7 @@ static bool run_download(fixture *f, lpa *l, int index)
     for (size_t i = 0; ok && i < count && d.result.len == 0; i++)
         ok = es10(l, pieces[i], &d.result) == 0x9000;
     ok = ok && d.result.len > 0 &&
-         smdp_handle_install_result(&f->credentials, &d.session, der_writer_view(&d.result),
+         smdp_handle_install_result(&f->smdp.credentials, &d.session, der_writer_view(&d.result),
                                     &err) == SMDP_OK &&
          d.session.state == SMDP_SESSION_INSTALLED;
     download_free(&d);

@@ -32,13 +32,11 @@
 
 typedef struct {
     char dir[64];
-    rsp_certificate *ci, *eum, *dpauth, *dppb, *euicc_cert;
-    rsp_private_key *dpauth_key, *dppb_key, *euicc_key, *eim_key;
+    rsp_certificate *euicc_cert;
+    rsp_private_key *euicc_key, *eim_key;
     rsp_public_key *euicc_public;
     char eid[RSP_EID_STRING_SIZE];
-    smdp_identity identity;
-    const rsp_certificate *cis[1];
-    smdp_credentials credentials;
+    e2e_smdp smdp; /* CI, EUM, the SM-DP+ identity and its credentials */
     smdp_order order;
     uint8_t *package;
     size_t package_len;
@@ -102,28 +100,16 @@ static int group_setup(void **state)
             break;
     if (eids != NULL)
         fclose(eids);
+    e2e_smdp_load(&f->smdp, f->dir, SMDP_ADDRESS);
     char name[128];
-    f->ci = certificate(f, "CERT_CI_ECDSA.der");
-    f->eum = certificate(f, "CERT_EUM_ECDSA.der");
-    f->dpauth = certificate(f, "CERT_S_SM_DPauth_ECDSA.der");
-    f->dppb = certificate(f, "CERT_S_SM_DPpb_ECDSA.der");
     snprintf(name, sizeof name, "euicc/CERT_EUICC_ECDSA_%s.der", f->eid);
     f->euicc_cert = certificate(f, name);
     snprintf(name, sizeof name, "euicc/SK_EUICC_ECDSA_%s.pem", f->eid);
     f->euicc_key = key(f, name);
-    f->dpauth_key = key(f, "SK_S_SM_DPauth_ECDSA.pem");
-    f->dppb_key = key(f, "SK_S_SM_DPpb_ECDSA.pem");
     f->eim_key = key(f, "SK_EIM_ECDSA.pem");
-    if (f->euicc_cert == NULL || f->eim_key == NULL || f->dppb_key == NULL ||
+    if (f->euicc_cert == NULL || f->eim_key == NULL ||
         rsp_certificate_public_key(f->euicc_cert, &f->euicc_public, &err) != RSP_OK)
         return -1;
-    f->identity = (smdp_identity){f->ci, f->dpauth, f->dpauth_key, f->dppb, f->dppb_key};
-    f->cis[0] = f->ci;
-    f->credentials = (smdp_credentials){.address = SMDP_ADDRESS,
-                                        .identities = &f->identity,
-                                        .identity_count = 1,
-                                        .cis = f->cis,
-                                        .ci_count = 1};
     *state = f;
     return 0;
 }
@@ -132,13 +118,8 @@ static int group_teardown(void **state)
 {
     fixture *f = *state;
     char command[128];
-    rsp_certificate_free(f->ci);
-    rsp_certificate_free(f->eum);
-    rsp_certificate_free(f->dpauth);
-    rsp_certificate_free(f->dppb);
+    e2e_smdp_free(&f->smdp);
     rsp_certificate_free(f->euicc_cert);
-    rsp_private_key_free(f->dpauth_key);
-    rsp_private_key_free(f->dppb_key);
     rsp_private_key_free(f->euicc_key);
     rsp_private_key_free(f->eim_key);
     rsp_public_key_free(f->euicc_public);
@@ -158,8 +139,8 @@ static void new_card(fixture *f)
     assert_int_equal(der_hex_decode(f->eid, config.eid, sizeof config.eid), 16);
     config.euicc_key = f->euicc_key;
     config.euicc_certificate = rsp_certificate_der(f->euicc_cert);
-    config.eum_certificate = rsp_certificate_der(f->eum);
-    config.ci_certificates = f->cis;
+    config.eum_certificate = rsp_certificate_der(f->smdp.eum);
+    config.ci_certificates = f->smdp.cis;
     config.ci_count = 1;
     euicc_free(f->card);
     f->card = NULL;
@@ -231,7 +212,7 @@ static void download(fixture *f)
     der_end(&w[2], mark);
     memset(&session, 0, sizeof session);
     w[0].len = 0;
-    assert_int_equal(smdp_initiate_authentication(&f->credentials, der_writer_view(&w[2]), 0,
+    assert_int_equal(smdp_initiate_authentication(&f->smdp.credentials, der_writer_view(&w[2]), 0,
                                                   &session, &w[0], &err),
                      SMDP_OK);
     /* AuthenticateServer */
@@ -257,8 +238,9 @@ static void download(fixture *f)
     der_put_tlv(&w[2], 0x80, session.transaction_id, 16);
     der_put_raw(&w[2], w[1].buf, w[1].len);
     der_end(&w[2], mark);
-    assert_int_equal(smdp_authenticate_client(&f->credentials, &session, der_writer_view(&w[2]), 0,
-                                              lookup_order, f, &w[3], &err),
+    assert_int_equal(smdp_authenticate_client(&f->smdp.credentials, &session,
+                                              der_writer_view(&w[2]), 0, lookup_order, f, &w[3],
+                                              &err),
                      SMDP_OK);
     /* PrepareDownload */
     assert_int_equal(e2e_ok_children(der_writer_view(&w[3]), items, 8), 5);
@@ -275,7 +257,7 @@ static void download(fixture *f)
     der_put_tlv(&w[2], 0x80, session.transaction_id, 16);
     der_put_raw(&w[2], w[1].buf, w[1].len);
     der_end(&w[2], mark);
-    assert_int_equal(smdp_get_bound_profile_package(&f->credentials, &session,
+    assert_int_equal(smdp_get_bound_profile_package(&f->smdp.credentials, &session,
                                                     der_writer_view(&w[2]), &f->order, &w[4], &err),
                      SMDP_OK);
     assert_int_equal(e2e_ok_children(der_writer_view(&w[4]), items, 2), 2);
@@ -286,7 +268,7 @@ static void download(fixture *f)
         assert_int_equal(es10(f, pieces[i], &w[5]), 0x9000);
     assert_true(w[5].len > 2 && w[5].buf[0] == 0xBF && w[5].buf[1] == 0x37);
     assert_int_equal(
-        smdp_handle_install_result(&f->credentials, &session, der_writer_view(&w[5]), &err),
+        smdp_handle_install_result(&f->smdp.credentials, &session, der_writer_view(&w[5]), &err),
         SMDP_OK);
     assert_int_equal(session.state, SMDP_SESSION_INSTALLED);
     for (int i = 0; i < 6; i++)

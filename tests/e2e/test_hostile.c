@@ -47,14 +47,11 @@ typedef struct {
 typedef struct {
     char dir[64];
     char state_path[128];
-    rsp_certificate *ci, *eum, *dpauth, *dppb;
     rsp_certificate *euicc_cert[2];
-    rsp_private_key *dpauth_key, *dppb_key, *eim_key, *stranger_key;
+    rsp_private_key *eim_key, *stranger_key;
     rsp_private_key *euicc_key[2];
-    const rsp_certificate *cis[1];
     uint8_t eid[2][16];
-    smdp_identity identity;
-    smdp_credentials credentials;
+    e2e_smdp smdp; /* CI, EUM, the SM-DP+ identity and its credentials */
     smdp_order order;
     uint8_t *package;
     size_t package_len;
@@ -104,22 +101,10 @@ static int group_setup(void **state)
         return -1;
     }
     load_euiccs(f);
-    f->ci = e2e_load_certificate(f->dir, "nist", "CERT_CI_ECDSA.der");
-    f->eum = e2e_load_certificate(f->dir, "nist", "CERT_EUM_ECDSA.der");
-    f->dpauth = e2e_load_certificate(f->dir, "nist", "CERT_S_SM_DPauth_ECDSA.der");
-    f->dppb = e2e_load_certificate(f->dir, "nist", "CERT_S_SM_DPpb_ECDSA.der");
-    f->dpauth_key = e2e_load_key(f->dir, "nist", "SK_S_SM_DPauth_ECDSA.pem");
-    f->dppb_key = e2e_load_key(f->dir, "nist", "SK_S_SM_DPpb_ECDSA.pem");
+    e2e_smdp_load(&f->smdp, f->dir, SMDP_ADDRESS);
     if (rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->eim_key, &err) != RSP_OK ||
         rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->stranger_key, &err) != RSP_OK)
         return -1;
-    f->cis[0] = f->ci;
-    f->identity = (smdp_identity){f->ci, f->dpauth, f->dpauth_key, f->dppb, f->dppb_key};
-    f->credentials = (smdp_credentials){.address = SMDP_ADDRESS,
-                                        .identities = &f->identity,
-                                        .identity_count = 1,
-                                        .cis = f->cis,
-                                        .ci_count = 1};
     *state = f;
     return 0;
 }
@@ -129,12 +114,7 @@ static int group_teardown(void **state)
     fixture *f = *state;
     euicc_free(f->card.card);
     euicc_free(f->other.card);
-    rsp_certificate_free(f->ci);
-    rsp_certificate_free(f->eum);
-    rsp_certificate_free(f->dpauth);
-    rsp_certificate_free(f->dppb);
-    rsp_private_key_free(f->dpauth_key);
-    rsp_private_key_free(f->dppb_key);
+    e2e_smdp_free(&f->smdp);
     rsp_private_key_free(f->eim_key);
     rsp_private_key_free(f->stranger_key);
     for (int i = 0; i < 2; i++) {
@@ -156,8 +136,8 @@ static void open_euicc(fixture *f, int n, lpa *l)
     memcpy(config.eid, f->eid[n], 16);
     config.euicc_key = f->euicc_key[n];
     config.euicc_certificate = rsp_certificate_der(f->euicc_cert[n]);
-    config.eum_certificate = rsp_certificate_der(f->eum);
-    config.ci_certificates = f->cis;
+    config.eum_certificate = rsp_certificate_der(f->smdp.eum);
+    config.ci_certificates = f->smdp.cis;
     config.ci_count = 1;
     config.state_path = n == 0 ? f->state_path : NULL;
     rsp_error err = {0};
@@ -258,8 +238,8 @@ static void run_until_bpp(fixture *f, lpa *l, download *d)
     der_put_tlv(&request, 0x83, (const uint8_t *)SMDP_ADDRESS, strlen(SMDP_ADDRESS));
     der_put_raw(&request, info1.buf, info1.len);
     der_end(&request, outer);
-    assert_int_equal(smdp_initiate_authentication(&f->credentials, der_writer_view(&request), 0,
-                                                  &d->session, &d->initiate, &err),
+    assert_int_equal(smdp_initiate_authentication(&f->smdp.credentials, der_writer_view(&request),
+                                                  0, &d->session, &d->initiate, &err),
                      SMDP_OK);
     der_tlv items[8];
     assert_int_equal(e2e_ok_children(der_writer_view(&d->initiate), items, 8), 5);
@@ -283,7 +263,7 @@ static void run_until_bpp(fixture *f, lpa *l, download *d)
     der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
     der_put_raw(&request, d->authenticate.buf, d->authenticate.len);
     der_end(&request, outer);
-    assert_int_equal(smdp_authenticate_client(&f->credentials, &d->session,
+    assert_int_equal(smdp_authenticate_client(&f->smdp.credentials, &d->session,
                                               der_writer_view(&request), 0, lookup_order, f,
                                               &d->client, &err),
                      SMDP_OK);
@@ -300,7 +280,7 @@ static void run_until_bpp(fixture *f, lpa *l, download *d)
     der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
     der_put_raw(&request, d->prepare.buf, d->prepare.len);
     der_end(&request, outer);
-    assert_int_equal(smdp_get_bound_profile_package(&f->credentials, &d->session,
+    assert_int_equal(smdp_get_bound_profile_package(&f->smdp.credentials, &d->session,
                                                     der_writer_view(&request), &f->order, &d->bound,
                                                     &err),
                      SMDP_OK);
@@ -539,7 +519,8 @@ static void assert_install_error(fixture *f, download *d, der_view pir, int64_t 
                                  int64_t reason)
 {
     rsp_error err = {0};
-    assert_int_equal(smdp_handle_install_result(&f->credentials, &d->session, pir, &err), SMDP_OK);
+    assert_int_equal(smdp_handle_install_result(&f->smdp.credentials, &d->session, pir, &err),
+                     SMDP_OK);
     assert_int_equal(d->session.state, SMDP_SESSION_FAILED);
     assert_int_equal(d->session.bpp_command_id, command);
     assert_int_equal(d->session.error_reason, reason);
@@ -574,7 +555,7 @@ static void prepare_card(fixture *f, uint8_t iccid_buffer[10], der_view *iccid)
     load_bpp(&f->card, d.bpp, 0, &pir);
     rsp_error err = {0};
     assert_int_equal(
-        smdp_handle_install_result(&f->credentials, &d.session, der_writer_view(&pir), &err),
+        smdp_handle_install_result(&f->smdp.credentials, &d.session, der_writer_view(&pir), &err),
         SMDP_OK);
     assert_int_equal(d.session.state, SMDP_SESSION_INSTALLED);
     der_writer_free(&pir);
@@ -707,7 +688,7 @@ static void test_hostile_bpps(void **state)
     load_bpp(&f->card, d.bpp, 0, &pir);
     rsp_error err = {0};
     assert_int_equal(
-        smdp_handle_install_result(&f->credentials, &d.session, der_writer_view(&pir), &err),
+        smdp_handle_install_result(&f->smdp.credentials, &d.session, der_writer_view(&pir), &err),
         SMDP_OK);
     assert_int_equal(d.session.state, SMDP_SESSION_INSTALLED);
     assert_int_equal(euicc_state_count(euicc_get_state_const(f->card.card), EUICC_LIST_PROFILES),
