@@ -76,26 +76,7 @@ static void test_download_and_enable_through_the_eim_server(void **state)
     real_eim_poll_ok(f, &report);
     assert_int_equal(report.results_delivered, 1);
     assert_string_equal(real_eim_order_state(f, data, buf, sizeof buf), "succeeded");
-    /* the eUICC has the profile enabled; nothing is left pending on the device */
-    der_writer list;
-    der_writer_init_dynamic(&list, NULL);
-    real_eim_check(ipa_list_profiles(f->ipa, &list, &err), &err, "profiles");
-    static uint8_t arena_buf[16384];
-    schema_arena arena;
-    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
-    sgp32_profile_info_list_response profiles;
-    real_eim_check(schema_decode(&sgp32_profile_info_list_response_type, der_writer_view(&list),
-                                 &profiles, &arena, &err),
-                   &err, "decode profiles");
-    assert_int_equal(profiles.u.profile_info_list_ok.count, 1);
-    const sgp32_profile_info *info = profiles.u.profile_info_list_ok.items;
-    assert_int_equal(info->profile_state, 1);
-    der_writer_free(&list);
-    der_writer pending;
-    der_writer_init_dynamic(&pending, NULL);
-    assert_int_equal(ipa_file_storage_read(&f->storage, IPA_STORAGE_PENDING, &pending, &err),
-                     RSP_ERR_NOT_FOUND);
-    der_writer_free(&pending);
+    real_eim_assert_enabled_and_settled(f);
 }
 
 int main(void)
