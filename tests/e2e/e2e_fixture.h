@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include "core/der.h"
+#include "core/sgp32.h"
 #include "crypto/certificate.h"
 #include "crypto/key.h"
 #include "euicc/euicc.h"
+#include "euicc/euicc_package.h"
 #include "smdp/download.h"
 
 /* The whole file, malloc'd (caller frees); NULL when it cannot be read. */
@@ -183,6 +185,56 @@ static inline void e2e_smdp_free(e2e_smdp *s)
     rsp_certificate_free(s->dppb);
     rsp_private_key_free(s->dpauth_key);
     rsp_private_key_free(s->dppb_key);
+}
+
+/* SGP.32 v1.2 section 5.9.4: the AddInitialEim command for one eIM (eim_id, also as its FQDN
+ * when with_fqdn) with the public key of eim_key, asking for an association token. */
+static inline void e2e_add_initial_eim_command(const rsp_private_key *eim_key, const char *eim_id,
+                                               bool with_fqdn, der_writer *command)
+{
+    rsp_public_key *public_key = NULL;
+    uint8_t *spki = NULL;
+    size_t spki_len = 0;
+    rsp_error err = {0};
+    assert_int_equal(rsp_private_key_public(eim_key, &public_key, &err), RSP_OK);
+    assert_int_equal(rsp_public_key_to_spki(public_key, &spki, &spki_len, &err), RSP_OK);
+    sgp32_eim_configuration_data configuration;
+    memset(&configuration, 0, sizeof configuration);
+    configuration.eim_id = der_view_make((const uint8_t *)eim_id, strlen(eim_id));
+    if (with_fqdn) {
+        configuration.has_eim_fqdn = true;
+        configuration.eim_fqdn = configuration.eim_id;
+    }
+    configuration.has_counter_value = true;
+    configuration.has_association_token = true;
+    configuration.association_token = EUICC_ASSOCIATION_TOKEN_REQUEST;
+    configuration.has_eim_public_key_data = true;
+    configuration.eim_public_key_data.choice = SGP32_EIM_PUBLIC_KEY_DATA_EIM_PUBLIC_KEY;
+    configuration.eim_public_key_data.u.eim_public_key = der_view_make(spki, spki_len);
+    sgp32_add_initial_eim_request request;
+    request.eim_configuration_data_list.count = 1;
+    request.eim_configuration_data_list.items = &configuration;
+    assert_int_equal(schema_encode(&sgp32_add_initial_eim_request_type, &request, command), RSP_OK);
+    free(spki);
+    rsp_public_key_free(public_key);
+}
+
+/* SGP.32 v1.2 section 5.9.4: the association token of an AddInitialEimResponse that must be
+ * addInitialEimOk with a token. */
+static inline int64_t e2e_association_token(der_view answer)
+{
+    sgp32_add_initial_eim_response response;
+    uint8_t arena_buffer[256];
+    schema_arena arena;
+    rsp_error err = {0};
+    schema_arena_init(&arena, arena_buffer, sizeof arena_buffer);
+    assert_int_equal(
+        schema_decode(&sgp32_add_initial_eim_response_type, answer, &response, &arena, &err),
+        RSP_OK);
+    assert_int_equal(response.choice, SGP32_ADD_INITIAL_EIM_RESPONSE_ADD_INITIAL_EIM_OK);
+    const sgp32_add_initial_eim_ok_item *item = response.u.add_initial_eim_ok.items;
+    assert_int_equal(item->choice, SGP32_ADD_INITIAL_EIM_OK_ASSOCIATION_TOKEN);
+    return item->u.association_token;
 }
 
 #endif

@@ -795,48 +795,15 @@ static void crash_operation(fixture *f, operation op, const char *name)
 
 static void add_initial_eim(fixture *f, lpa *l)
 {
-    rsp_public_key *public_key = NULL;
-    uint8_t *spki = NULL;
-    size_t spki_len = 0;
-    rsp_error err = {0};
-    assert_int_equal(rsp_private_key_public(f->eim_key, &public_key, &err), RSP_OK);
-    assert_int_equal(rsp_public_key_to_spki(public_key, &spki, &spki_len, &err), RSP_OK);
-    sgp32_eim_configuration_data configuration;
-    memset(&configuration, 0, sizeof configuration);
-    configuration.eim_id = der_view_make((const uint8_t *)EIM_ID, strlen(EIM_ID));
-    configuration.has_eim_fqdn = true;
-    configuration.eim_fqdn = configuration.eim_id;
-    configuration.has_counter_value = true;
-    configuration.has_association_token = true;
-    configuration.association_token = EUICC_ASSOCIATION_TOKEN_REQUEST;
-    configuration.has_eim_public_key_data = true;
-    configuration.eim_public_key_data.choice = SGP32_EIM_PUBLIC_KEY_DATA_EIM_PUBLIC_KEY;
-    configuration.eim_public_key_data.u.eim_public_key = der_view_make(spki, spki_len);
-    sgp32_add_initial_eim_request request;
-    request.eim_configuration_data_list.count = 1;
-    request.eim_configuration_data_list.items = &configuration;
     der_writer command, answer;
     der_writer_init_dynamic(&command, NULL);
     der_writer_init_dynamic(&answer, NULL);
-    assert_int_equal(schema_encode(&sgp32_add_initial_eim_request_type, &request, &command),
-                     RSP_OK);
+    e2e_add_initial_eim_command(f->eim_key, EIM_ID, true, &command);
     assert_int_equal(es10(l, der_writer_view(&command), &answer), 0x9000);
-    sgp32_add_initial_eim_response response;
-    uint8_t arena_buffer[256];
-    schema_arena arena;
-    schema_arena_init(&arena, arena_buffer, sizeof arena_buffer);
-    assert_int_equal(schema_decode(&sgp32_add_initial_eim_response_type, der_writer_view(&answer),
-                                   &response, &arena, &err),
-                     RSP_OK);
-    assert_int_equal(response.choice, SGP32_ADD_INITIAL_EIM_RESPONSE_ADD_INITIAL_EIM_OK);
-    const sgp32_add_initial_eim_ok_item *item = response.u.add_initial_eim_ok.items;
-    assert_int_equal(item->choice, SGP32_ADD_INITIAL_EIM_OK_ASSOCIATION_TOKEN);
-    f->eim_token = item->u.association_token;
+    f->eim_token = e2e_association_token(der_writer_view(&answer));
     f->eim_counter = 0;
     der_writer_free(&command);
     der_writer_free(&answer);
-    free(spki);
-    rsp_public_key_free(public_key);
 }
 
 /* ICCID of packages[0] as the eUICC stores it (the profile named by its order). */
