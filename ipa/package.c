@@ -69,11 +69,6 @@ rsp_status ipa_run_euicc_package(ipa_instance *ipa, der_view request, der_writer
     rsp_status st =
         decode_with_arena(ipa, &sgp32_euicc_package_request_type, request, &decoded, &arena, err);
     bool rollback = st == RSP_OK && package_requests_rollback(&decoded);
-    /* eIM configuration operations may change the eIM's address or TLS key: read it again
-     * before the next exchange */
-    if (st == RSP_OK &&
-        decoded.euicc_package_signed.euicc_package.choice == SGP32_EUICC_PACKAGE_ECO_LIST)
-        ipa->eim_loaded = false;
     ipa_release(ipa, arena);
     /* marker first: if we die after the eUICC ran the package, the result is recovered from
      * the eUICC on the next start instead of being lost */

@@ -168,8 +168,14 @@ static rsp_status fetch_and_run(ipa_instance *ipa, ipa_poll_report *report, bool
         snprintf(tag_text, sizeof tag_text, "%X", (unsigned)package.tag);
         LOG_INFO("ipa", "eIM package", LOG_STR("tag", tag_text));
         st = run_package(ipa, &package, report, err);
+        bool ran_euicc_package = st == RSP_OK && package.tag == 0xBF51;
         if (st == RSP_OK)
             st = ipa_pending_deliver(ipa, report, err);
+        /* an eUICC Package may change the eIM configuration (eCO: updateEim, deleteEim of this
+         * eIM): its result was offered to the eIM that sent it, later exchanges read the
+         * configuration again (SGP.32 v1.2 section 2.11.2.1) */
+        if (ran_euicc_package)
+            ipa->eim_loaded = false;
         *more = st == RSP_OK;
     }
     der_writer_free(&request);

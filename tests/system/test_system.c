@@ -257,16 +257,10 @@ static void test_eim_handover(void **state)
     provision_on_a(s, DEVICES);
     scenario_outcome o;
     CHECK(scenario_handover(s, 0, DEVICES / 2, &o, err));
-    /* KNOWN PROBLEM (IPA): the eUICC signs the deleteEim result for the first eIM with the
-     * first eIM's association token (right), but the IPA reads the eIM configuration again
-     * before posting it (ipa/package.c after an eCO list) and posts it to the second eIM, which
-     * refuses a result for another eIM. Make this a hard check once the IPA posts a result to
-     * the eIM whose package it answers. */
+    /* the eUICC signs each deleteEim result for the first eIM: the IPA posts it there */
     if (o.succeeded != DEVICES / 2)
-        printf("# KNOWN PROBLEM: the first eIM recorded %zu of %d deleteEim results (%zu "
-               "failed: %s); the eUICCs did delete it, the IPA sent the results to the second "
-               "eIM\n",
-               o.succeeded, DEVICES / 2, o.failed, o.first_reason);
+        fail_msg("the first eIM recorded %zu of %d deleteEim results (%zu failed: %s)", o.succeeded,
+                 DEVICES / 2, o.failed, o.first_reason);
     fleet *f = scenario_fleet(s);
     for (size_t i = 0; i < DEVICES; i++) {
         char eims[256];
