@@ -98,6 +98,26 @@ static inline bool e2e_shared_data_present(const char *profile)
     return false;
 }
 
+/* header, Lc, 255 data bytes, Le */
+#define E2E_STORE_DATA_MAX 262
+
+/* SGP.22 v2.5 section 5.7.2: the b-th of `blocks` STORE DATA APDUs (CLA 80, INS E2, P1 91 on
+ * the last block and 11 before it, P2 the block number, Le 00) carrying up to 255 bytes of
+ * command. Returns the APDU's length. */
+static inline size_t e2e_store_data_apdu(der_view command, size_t b, size_t blocks,
+                                         uint8_t apdu[E2E_STORE_DATA_MAX])
+{
+    size_t chunk = command.len - b * 255 < 255 ? command.len - b * 255 : 255;
+    apdu[0] = 0x80;
+    apdu[1] = 0xE2;
+    apdu[2] = b + 1 == blocks ? 0x91 : 0x11;
+    apdu[3] = (uint8_t)b;
+    apdu[4] = (uint8_t)chunk;
+    memcpy(apdu + 5, command.data + b * 255, chunk);
+    apdu[5 + chunk] = 0x00;
+    return chunk + 6;
+}
+
 /* SGP.22 v2.5 section 5.7.2 (ES10 over STORE DATA): blocks of at most 255 bytes (each but the
  * last must answer 9000), then GET RESPONSE while the card says 61xx. The answer's data goes to
  * out; returns the last status word. resp is the reader's buffer. */
@@ -107,16 +127,9 @@ static inline unsigned e2e_es10(euicc *card, uint8_t *resp, size_t resp_cap, der
     size_t blocks = (command.len + 254) / 255;
     size_t len = 0;
     for (size_t b = 0; b < blocks; b++) {
-        uint8_t apdu[262];
-        size_t chunk = command.len - b * 255 < 255 ? command.len - b * 255 : 255;
-        apdu[0] = 0x80;
-        apdu[1] = 0xE2;
-        apdu[2] = b + 1 == blocks ? 0x91 : 0x11;
-        apdu[3] = (uint8_t)b;
-        apdu[4] = (uint8_t)chunk;
-        memcpy(apdu + 5, command.data + b * 255, chunk);
-        apdu[5 + chunk] = 0x00;
-        len = euicc_transmit(card, apdu, chunk + 6, resp, resp_cap);
+        uint8_t apdu[E2E_STORE_DATA_MAX];
+        size_t apdu_len = e2e_store_data_apdu(command, b, blocks, apdu);
+        len = euicc_transmit(card, apdu, apdu_len, resp, resp_cap);
         assert_true(len >= 2);
         if (b + 1 < blocks)
             assert_int_equal(resp[len - 2], 0x90);

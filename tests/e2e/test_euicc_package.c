@@ -158,16 +158,9 @@ static unsigned es10(fixture *f, der_view command, der_writer *out)
     size_t blocks = (command.len + 254) / 255;
     size_t len = 0;
     for (size_t b = 0; b < blocks; b++) {
-        uint8_t apdu[262];
-        size_t chunk = command.len - b * 255 < 255 ? command.len - b * 255 : 255;
-        apdu[0] = 0x80;
-        apdu[1] = 0xE2;
-        apdu[2] = b + 1 == blocks ? 0x91 : 0x11;
-        apdu[3] = (uint8_t)b;
-        apdu[4] = (uint8_t)chunk;
-        memcpy(apdu + 5, command.data + b * 255, chunk);
-        apdu[5 + chunk] = 0x00;
-        len = euicc_transmit(f->card, apdu, chunk + 6, f->resp, sizeof f->resp);
+        uint8_t apdu[E2E_STORE_DATA_MAX];
+        size_t apdu_len = e2e_store_data_apdu(command, b, blocks, apdu);
+        len = euicc_transmit(f->card, apdu, apdu_len, f->resp, sizeof f->resp);
         assert_true(len >= 2);
     }
     for (;;) {
