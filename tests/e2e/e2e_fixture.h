@@ -18,6 +18,7 @@
 #include "core/sgp32.h"
 #include "crypto/certificate.h"
 #include "crypto/key.h"
+#include "crypto/pki_generate.h"
 #include "euicc/euicc.h"
 #include "euicc/euicc_package.h"
 #include "smdp/download.h"
@@ -83,6 +84,50 @@ static inline rsp_private_key *e2e_load_key(const char *dir, const char *sub, co
     rsp_error err = {0};
     assert_int_equal(rsp_private_key_load_file(path, &key, &err), RSP_OK);
     return key;
+}
+
+/* A fresh folder /tmp/rspkit-e2e-<name>-XXXXXX holding a test PKI (rsp_pki_init) with
+ * euicc_count eUICCs on `curves`; false, having said why, when either cannot be made. */
+static inline bool e2e_make_pki_folder(char *dir, size_t dir_size, const char *name,
+                                       unsigned curves, unsigned euicc_count)
+{
+    snprintf(dir, dir_size, "/tmp/rspkit-e2e-%s-XXXXXX", name);
+    if (mkdtemp(dir) == NULL)
+        return false;
+    rsp_pki_options options = {.curves = curves, .euicc_count = euicc_count};
+    rsp_error err = {0};
+    if (rsp_pki_init(dir, &options, &err) != RSP_OK) {
+        fprintf(stderr, "pki: %s\n", err.message);
+        return false;
+    }
+    return true;
+}
+
+/* The first `count` EIDs the PKI in dir issued (its eids.txt); returns how many were found. */
+static inline size_t e2e_read_eids(const char *dir, char (*eids)[RSP_EID_STRING_SIZE], size_t count)
+{
+    char path[512], line[128];
+    size_t found = 0;
+    snprintf(path, sizeof path, "%s/eids.txt", dir);
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return 0;
+    while (found < count && fgets(line, sizeof line, file) != NULL)
+        if (sscanf(line, "issued %32s", eids[found]) == 1)
+            found++;
+    fclose(file);
+    return found;
+}
+
+/* The certificate and private key of the eUICC `eid` from dir/sub/euicc. */
+static inline void e2e_load_euicc_identity(const char *dir, const char *sub, const char *eid,
+                                           rsp_certificate **certificate, rsp_private_key **key)
+{
+    char name[128];
+    snprintf(name, sizeof name, "euicc/CERT_EUICC_ECDSA_%s.der", eid);
+    *certificate = e2e_load_certificate(dir, sub, name);
+    snprintf(name, sizeof name, "euicc/SK_EUICC_ECDSA_%s.pem", eid);
+    *key = e2e_load_key(dir, sub, name);
 }
 
 /* Whether the TS.48 profile `profile` is in the shared test data; says why when it is not,

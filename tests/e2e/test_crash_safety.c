@@ -134,34 +134,15 @@ static int group_setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/rspkit-e2e-crash-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (!e2e_make_pki_folder(f->dir, sizeof f->dir, "crash", RSP_PKI_CURVE_NIST, 1))
         return -1;
     snprintf(f->state_path, sizeof f->state_path, "%s/euicc.state", f->dir);
-    rsp_pki_options options = {.curves = RSP_PKI_CURVE_NIST, .euicc_count = 1};
-    rsp_error err = {0};
-    if (rsp_pki_init(f->dir, &options, &err) != RSP_OK) {
-        fprintf(stderr, "pki: %s\n", err.message);
+    char eid[1][RSP_EID_STRING_SIZE] = {{0}};
+    if (e2e_read_eids(f->dir, eid, 1) != 1 || der_hex_decode(eid[0], f->eid, sizeof f->eid) != 16)
         return -1;
-    }
-    char eid[RSP_EID_STRING_SIZE] = {0};
-    char path[512], line[128];
-    snprintf(path, sizeof path, "%s/eids.txt", f->dir);
-    FILE *eids = fopen(path, "r");
-    if (eids == NULL)
-        return -1;
-    while (fgets(line, sizeof line, eids) != NULL)
-        if (sscanf(line, "issued %32s", eid) == 1)
-            break;
-    fclose(eids);
-    if (der_hex_decode(eid, f->eid, sizeof f->eid) != 16)
-        return -1;
-    char name[128];
     e2e_smdp_load(&f->smdp, f->dir, SMDP_ADDRESS);
-    snprintf(name, sizeof name, "euicc/CERT_EUICC_ECDSA_%s.der", eid);
-    f->euicc_cert = e2e_load_certificate(f->dir, "nist", name);
-    snprintf(name, sizeof name, "euicc/SK_EUICC_ECDSA_%s.pem", eid);
-    f->euicc_key = e2e_load_key(f->dir, "nist", name);
+    e2e_load_euicc_identity(f->dir, "nist", eid[0], &f->euicc_cert, &f->euicc_key);
+    rsp_error err = {0};
     if (rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->eim_key, &err) != RSP_OK)
         return -1;
     *state = f;

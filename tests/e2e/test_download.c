@@ -60,37 +60,17 @@ typedef struct {
 
 /* ---- files and PKI ------------------------------------------------------------------- */
 
-static void read_eids(const char *dir, char eids[2][RSP_EID_STRING_SIZE])
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/eids.txt", dir);
-    FILE *file = fopen(path, "r");
-    assert_non_null(file);
-    char line[128];
-    int count = 0;
-    while (fgets(line, sizeof line, file) != NULL && count < 2)
-        if (sscanf(line, "issued %32s", eids[count]) == 1)
-            count++;
-    fclose(file);
-    assert_int_equal(count, 2);
-}
-
 static void load_curve(const char *dir, const char *sub, curve_pki *pki)
 {
-    char name[128];
-    read_eids(dir, pki->eid);
+    assert_int_equal(e2e_read_eids(dir, pki->eid, 2), 2);
     pki->ci = e2e_load_certificate(dir, sub, "CERT_CI_ECDSA.der");
     pki->eum = e2e_load_certificate(dir, sub, "CERT_EUM_ECDSA.der");
     pki->dpauth = e2e_load_certificate(dir, sub, "CERT_S_SM_DPauth_ECDSA.der");
     pki->dppb = e2e_load_certificate(dir, sub, "CERT_S_SM_DPpb_ECDSA.der");
     pki->dpauth_key = e2e_load_key(dir, sub, "SK_S_SM_DPauth_ECDSA.pem");
     pki->dppb_key = e2e_load_key(dir, sub, "SK_S_SM_DPpb_ECDSA.pem");
-    for (int i = 0; i < 2; i++) {
-        snprintf(name, sizeof name, "euicc/CERT_EUICC_ECDSA_%s.der", pki->eid[i]);
-        pki->euicc_cert[i] = e2e_load_certificate(dir, sub, name);
-        snprintf(name, sizeof name, "euicc/SK_EUICC_ECDSA_%s.pem", pki->eid[i]);
-        pki->euicc_key[i] = e2e_load_key(dir, sub, name);
-    }
+    for (int i = 0; i < 2; i++)
+        e2e_load_euicc_identity(dir, sub, pki->eid[i], &pki->euicc_cert[i], &pki->euicc_key[i]);
 }
 
 static void free_curve(curve_pki *pki)
@@ -112,15 +92,8 @@ static int group_setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/rspkit-e2e-download-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (!e2e_make_pki_folder(f->dir, sizeof f->dir, "download", RSP_PKI_CURVE_BOTH, 2))
         return -1;
-    rsp_pki_options options = {.curves = RSP_PKI_CURVE_BOTH, .euicc_count = 2};
-    rsp_error err = {0};
-    if (rsp_pki_init(f->dir, &options, &err) != RSP_OK) {
-        fprintf(stderr, "pki: %s\n", err.message);
-        return -1;
-    }
     load_curve(f->dir, "nist", &f->pki[0]);
     load_curve(f->dir, "brainpool", &f->pki[1]);
     *state = f;

@@ -85,21 +85,10 @@ static rsp_private_key *key(fixture *f, const char *name)
 static int group_setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char path[256], line[128];
     rsp_error err = {0};
-    if (f == NULL)
+    if (f == NULL || !e2e_make_pki_folder(f->dir, sizeof f->dir, "package", RSP_PKI_CURVE_NIST, 1))
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/rspkit-e2e-package-XXXXXX");
-    rsp_pki_options options = {.curves = RSP_PKI_CURVE_NIST, .euicc_count = 1};
-    if (mkdtemp(f->dir) == NULL || rsp_pki_init(f->dir, &options, &err) != RSP_OK)
-        return -1;
-    snprintf(path, sizeof path, "%s/eids.txt", f->dir);
-    FILE *eids = fopen(path, "r");
-    while (eids != NULL && fgets(line, sizeof line, eids) != NULL)
-        if (sscanf(line, "issued %32s", f->eid) == 1)
-            break;
-    if (eids != NULL)
-        fclose(eids);
+    e2e_read_eids(f->dir, &f->eid, 1);
     e2e_smdp_load(&f->smdp, f->dir, SMDP_ADDRESS);
     char name[128];
     snprintf(name, sizeof name, "euicc/CERT_EUICC_ECDSA_%s.der", f->eid);

@@ -65,23 +65,11 @@ typedef struct {
 
 static void load_euiccs(fixture *f)
 {
-    char path[512], line[128], eid[2][RSP_EID_STRING_SIZE];
-    int count = 0;
-    snprintf(path, sizeof path, "%s/eids.txt", f->dir);
-    FILE *eids = fopen(path, "r");
-    assert_non_null(eids);
-    while (count < 2 && fgets(line, sizeof line, eids) != NULL)
-        if (sscanf(line, "issued %32s", eid[count]) == 1)
-            count++;
-    fclose(eids);
-    assert_int_equal(count, 2);
+    char eid[2][RSP_EID_STRING_SIZE];
+    assert_int_equal(e2e_read_eids(f->dir, eid, 2), 2);
     for (int i = 0; i < 2; i++) {
-        char name[128];
         assert_int_equal(der_hex_decode(eid[i], f->eid[i], 16), 16);
-        snprintf(name, sizeof name, "euicc/CERT_EUICC_ECDSA_%s.der", eid[i]);
-        f->euicc_cert[i] = e2e_load_certificate(f->dir, "nist", name);
-        snprintf(name, sizeof name, "euicc/SK_EUICC_ECDSA_%s.pem", eid[i]);
-        f->euicc_key[i] = e2e_load_key(f->dir, "nist", name);
+        e2e_load_euicc_identity(f->dir, "nist", eid[i], &f->euicc_cert[i], &f->euicc_key[i]);
     }
 }
 
@@ -90,18 +78,12 @@ static int group_setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/rspkit-e2e-hostile-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (!e2e_make_pki_folder(f->dir, sizeof f->dir, "hostile", RSP_PKI_CURVE_NIST, 2))
         return -1;
     snprintf(f->state_path, sizeof f->state_path, "%s/euicc.state", f->dir);
-    rsp_pki_options options = {.curves = RSP_PKI_CURVE_NIST, .euicc_count = 2};
-    rsp_error err = {0};
-    if (rsp_pki_init(f->dir, &options, &err) != RSP_OK) {
-        fprintf(stderr, "pki: %s\n", err.message);
-        return -1;
-    }
     load_euiccs(f);
     e2e_smdp_load(&f->smdp, f->dir, SMDP_ADDRESS);
+    rsp_error err = {0};
     if (rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->eim_key, &err) != RSP_OK ||
         rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->stranger_key, &err) != RSP_OK)
         return -1;
