@@ -471,7 +471,8 @@ static int parse(int argc, char **argv, options *o)
                    .devices = 10000,
                    .packages = 2000,
                    .campaign = 1000000};
-    for (int i = 1; i < argc; i++) {
+    /* options come in "--name value" pairs */
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL)
@@ -490,7 +491,6 @@ static int parse(int argc, char **argv, options *o)
             o->campaign = atol(v);
         else
             return -1;
-        i++;
     }
     bool ok = o->clients >= 1 && o->clients <= 256 && o->server_threads >= 1 &&
               o->server_threads <= 64 && o->seconds > 0 && o->seconds <= 60 &&

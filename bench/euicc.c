@@ -745,13 +745,13 @@ static uint8_t *read_package(size_t *len)
 
 static bool parse_options(int argc, char **argv, int *downloads, int *instances)
 {
-    for (int i = 1; i < argc; i++) {
+    /* options come in "--name value" pairs */
+    for (int i = 1; i < argc; i += 2) {
         int *target = strcmp(argv[i], "--downloads") == 0   ? downloads
                       : strcmp(argv[i], "--instances") == 0 ? instances
                                                             : NULL;
         if (target == NULL || i + 1 >= argc || (*target = atoi(argv[i + 1])) <= 0)
             return false;
-        i++;
     }
     return true;
 }
