@@ -29,6 +29,8 @@ struct store_conn {
     store_failure failure;
     bool in_transaction;
     bool borrowed;
+    bool relaxed;        /* the commit under way may skip the durability wait */
+    bool relaxed_always; /* store_options.relaxed_durability */
 };
 
 typedef struct {
@@ -51,6 +53,12 @@ typedef struct {
     const uint8_t *(*column_blob)(store_stmt *stmt, int column, size_t *size);
     rsp_status (*exec_script)(store_conn *conn, const char *sql, rsp_error *err);
     const char *begin_sql;
+    /* Starts a transaction whose commit may skip the durability wait (when the backend can
+     * say so per transaction). */
+    const char *relaxed_begin_sql;
+    /* Makes every commit that returned on any connection of this process durable; NULL when
+     * the server already did so before answering the commit. */
+    rsp_status (*sync_log)(store_conn *conn, rsp_error *err);
     /* true when the connection is still inside a transaction (after an error, say) */
     bool (*transaction_open)(store_conn *conn);
 } store_backend;
@@ -62,5 +70,9 @@ extern const store_backend store_backend_postgres;
 rsp_status store_fail(store_conn *conn, store_failure kind, rsp_error *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 rsp_status store_failure_status(store_failure kind);
+/* A backend calls this once after each commit on conn (explicit or of a write statement run
+ * outside a transaction): counts it and, unless conn->relaxed, returns once it is durable
+ * (RSP_ERR_IO when the sync failed). */
+rsp_status store_committed(store_conn *conn, rsp_error *err);
 
 #endif

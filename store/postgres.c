@@ -103,7 +103,10 @@ static rsp_status configure_session(store_conn *conn, rsp_error *err)
     PGconn *pg = conn_pg(conn);
     PQsetNoticeProcessor(pg, quiet_notices, NULL);
     /* Column reads decode bytea from hex and expect UTF-8 text whatever the server default. */
-    PGresult *result = PQexec(pg, "SET bytea_output = 'hex'; SET client_encoding = 'UTF8'");
+    PGresult *result =
+        PQexec(pg, conn->relaxed_always ? "SET bytea_output = 'hex'; SET client_encoding = 'UTF8';"
+                                          " SET synchronous_commit = off"
+                                        : "SET bytea_output = 'hex'; SET client_encoding = 'UTF8'");
     if (!result_ok(result))
         return fail_from_result(conn, result, err, "session settings");
     PQclear(result);
@@ -296,8 +299,11 @@ static rsp_status pg_step(store_stmt *stmt, bool *has_row, rsp_error *err)
         const char *changed = PQcmdTuples(result);
         stmt->changes = changed[0] != '\0' ? strtoll(changed, NULL, 10) : 0;
         /* A SELECT reports its row count here; only writes count as changes. */
-        if (strncmp(PQcmdStatus(result), "SELECT", 6) == 0)
+        bool reads = strncmp(PQcmdStatus(result), "SELECT", 6) == 0;
+        if (reads)
             stmt->changes = 0;
+        if (!reads && PQtransactionStatus(conn_pg(stmt->conn)) == PQTRANS_IDLE)
+            store_committed(stmt->conn, err);
     }
     state->row++;
     *has_row = state->row < state->rows;
@@ -431,6 +437,8 @@ static rsp_status pg_exec_script(store_conn *conn, const char *sql, rsp_error *e
     if (rolled_back)
         return store_fail(conn, STORE_FAILURE_SQL, err,
                           "postgres: COMMIT rolled back: an earlier statement failed");
+    if (strcmp(sql, "COMMIT") == 0)
+        return store_committed(conn, err);
     return RSP_OK;
 }
 
@@ -460,5 +468,9 @@ const store_backend store_backend_postgres = {
     /* READ COMMITTED: row locks taken by UPDATE and FOR UPDATE make counters and hand-outs
      * safe without serialization failures; deadlocks are still re-run. */
     .begin_sql = "BEGIN",
+    /* The server then answers COMMIT before its log reaches the disk; a later synchronous
+     * commit flushes the log up to its own record, so earlier relaxed commits with it. */
+    .relaxed_begin_sql = "BEGIN; SET LOCAL synchronous_commit = off",
+    .sync_log = NULL,
     .transaction_open = pg_transaction_open,
 };

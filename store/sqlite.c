@@ -1,16 +1,27 @@
-/* SQLite backend: one file in WAL mode (readers never block the writer), synchronous=FULL so a
- * committed transaction survives power loss, foreign keys enforced. */
+/* SQLite backend: one file in WAL mode (readers never block the writer), foreign keys enforced.
+ * Connections run synchronous=NORMAL (a commit appends to the log without syncing it); a
+ * durable commit then waits in store_committed() for a sync of the log shared with the
+ * commits of other threads, which makes it survive power loss as synchronous=FULL would. */
+#include <errno.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "store/backend.h"
 
+/* Frames in the log after which a commit copies them back into the database (SQLite's own
+ * default): a longer log makes reads slower, a shorter one checkpoints more often. */
+#define SQLITE_CHECKPOINT_FRAMES 1000
+
 typedef struct {
     sqlite3 *db;
     unsigned busy_timeout_ms;
     struct timespec busy_since; /* start of the current wait for a lock */
+    /* Why the last commit could not be made durable, reported by the failing statement. */
+    bool commit_failed;
+    char commit_failure[sizeof((rsp_error *)0)->message];
 } sqlite_conn;
 
 static sqlite3 *conn_db(const store_conn *conn)
@@ -51,6 +62,13 @@ static store_failure classify(int extended_code)
 
 static rsp_status fail_from_db(store_conn *conn, rsp_error *err, const char *what)
 {
+    sqlite_conn *handle = conn->handle;
+    if (handle->commit_failed) {
+        /* The commit itself is done; what failed is making it durable. */
+        handle->commit_failed = false;
+        return store_fail(conn, STORE_FAILURE_IO, err, "sqlite: %s: %s", what,
+                          handle->commit_failure);
+    }
     sqlite3 *db = conn_db(conn);
     int code = sqlite3_extended_errcode(db);
     int system_errno = sqlite3_system_errno(db);
@@ -110,6 +128,41 @@ static rsp_status enable_wal(store_conn *conn, const char *target, rsp_error *er
     return RSP_OK;
 }
 
+/* Called by SQLite after each commit of this connection, once the write lock is released (so
+ * other threads commit while this one waits for the sync). Registering it replaces SQLite's
+ * automatic checkpoints, which are therefore run here. An error makes the statement that
+ * committed fail, although its changes stay committed. */
+static int committed(void *context, sqlite3 *db, const char *name, int frames)
+{
+    store_conn *conn = context;
+    sqlite_conn *handle = conn->handle;
+    rsp_error err = {0};
+    rsp_status status = store_committed(conn, &err);
+    if (frames >= SQLITE_CHECKPOINT_FRAMES)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (status == RSP_OK)
+        return SQLITE_OK;
+    handle->commit_failed = true;
+    snprintf(handle->commit_failure, sizeof handle->commit_failure, "%s", err.message);
+    return SQLITE_IOERR_FSYNC;
+}
+
+/* SQLite's own handle of the log: the file may have been re-created since the connection
+ * opened, and syncing through another descriptor would be a second source of truth. */
+static rsp_status sqlite_sync_log(store_conn *conn, rsp_error *err)
+{
+    sqlite3_file *log = NULL;
+    int rc = sqlite3_file_control(conn_db(conn), "main", SQLITE_FCNTL_JOURNAL_POINTER, &log);
+    if (rc != SQLITE_OK || log == NULL || log->pMethods == NULL)
+        return rsp_error_set(err, RSP_ERR_IO, 0, 0, "sqlite: no write-ahead log to sync (%d)", rc);
+    errno = 0;
+    rc = log->pMethods->xSync(log, SQLITE_SYNC_NORMAL);
+    if (rc != SQLITE_OK)
+        return rsp_error_set(err, RSP_ERR_IO, 0, 0, "sqlite: sync of the write-ahead log (%d, %s)",
+                             rc, strerror(errno));
+    return RSP_OK;
+}
+
 static rsp_status sqlite_connect(store_conn *conn, const char *target, const store_options *options,
                                  rsp_error *err)
 {
@@ -133,9 +186,11 @@ static rsp_status sqlite_connect(store_conn *conn, const char *target, const sto
         status = enable_wal(conn, target, err);
     }
     if (status == RSP_OK &&
-        sqlite3_exec(handle->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL, NULL,
+        sqlite3_exec(handle->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", NULL, NULL,
                      NULL) != SQLITE_OK)
         status = fail_from_db(conn, err, "pragmas");
+    if (status == RSP_OK)
+        sqlite3_wal_hook(handle->db, committed, conn);
     if (status != RSP_OK) {
         sqlite3_close_v2(handle->db);
         free(handle);
@@ -279,8 +334,19 @@ static rsp_status sqlite_step(store_stmt *stmt, bool *has_row, rsp_error *err)
 
 static void sqlite_reset(store_stmt *stmt)
 {
-    sqlite3_reset(stmt_handle(stmt));
-    sqlite3_clear_bindings(stmt_handle(stmt));
+    sqlite3_stmt *handle = stmt_handle(stmt);
+    sqlite3 *db = conn_db(stmt->conn);
+    /* A write statement (with RETURNING) left before its end outside a transaction commits
+     * here, and SQLite calls the commit hook only from a step. */
+    bool commits_now = stmt->executed && !stmt->done && !sqlite3_stmt_readonly(handle) &&
+                       sqlite3_get_autocommit(db);
+    int rc = sqlite3_reset(handle);
+    sqlite3_clear_bindings(handle);
+    if (commits_now && rc == SQLITE_OK) {
+        /* Nothing to report the error to: it stays sticky in the store (see store.h). */
+        rsp_error ignored = {0};
+        store_committed(stmt->conn, &ignored);
+    }
 }
 
 static int sqlite_column_count(const store_stmt *stmt)
@@ -357,5 +423,8 @@ const store_backend store_backend_sqlite = {
     /* Takes the write lock at BEGIN: a deferred transaction that reads and then writes can
      * fail with SQLITE_BUSY_SNAPSHOT half-way, which the busy handler cannot wait out. */
     .begin_sql = "BEGIN IMMEDIATE",
+    /* Whether to wait for the sync is decided after the commit (store_committed). */
+    .relaxed_begin_sql = NULL,
+    .sync_log = sqlite_sync_log,
     .transaction_open = sqlite_transaction_open,
 };

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,17 @@ struct store {
     size_t conn_count;
     size_t *free_slots; /* stack of indexes into conns */
     size_t free_count;
+    /* Group commit (see store_committed). */
+    pthread_mutex_t sync_lock;
+    pthread_cond_t synced;
+    uint64_t commit_sequence; /* durable commits numbered so far */
+    uint64_t synced_sequence; /* every commit numbered up to here is durable */
+    bool syncing;             /* a leader is syncing the log right now */
+    bool sync_failed;         /* sticky: see store.h */
+    char sync_failure[sizeof((rsp_error *)0)->message];
+    atomic_uint_fast64_t commits;
+    atomic_uint_fast64_t durable_commits;
+    atomic_uint_fast64_t wal_syncs;
 };
 
 rsp_status store_failure_status(store_failure kind)
@@ -125,6 +137,8 @@ static void store_free(store *st)
         st->backend->disconnect(conn);
         conn_drop_cache(conn);
     }
+    pthread_cond_destroy(&st->synced);
+    pthread_mutex_destroy(&st->sync_lock);
     pthread_cond_destroy(&st->available);
     pthread_mutex_destroy(&st->lock);
     free(st->conns);
@@ -147,6 +161,17 @@ static rsp_status init_sync(store *st, rsp_error *err)
     if (pthread_mutex_init(&st->lock, NULL) != 0) {
         pthread_cond_destroy(&st->available);
         return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "store: mutex");
+    }
+    if (pthread_mutex_init(&st->sync_lock, NULL) != 0) {
+        pthread_mutex_destroy(&st->lock);
+        pthread_cond_destroy(&st->available);
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "store: mutex");
+    }
+    if (pthread_cond_init(&st->synced, NULL) != 0) {
+        pthread_mutex_destroy(&st->sync_lock);
+        pthread_mutex_destroy(&st->lock);
+        pthread_cond_destroy(&st->available);
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "store: cond");
     }
     return RSP_OK;
 }
@@ -190,6 +215,8 @@ rsp_status store_open(const char *url, const store_options *options, store **out
     for (size_t i = 0; i < st->options.pool_size; i++) {
         store_conn *conn = &st->conns[i];
         conn->owner = st;
+        conn->relaxed_always = st->options.relaxed_durability;
+        conn->relaxed = conn->relaxed_always;
         status = backend->connect(conn, st->target, &st->options, err);
         if (status != RSP_OK) {
             store_free(st);
@@ -590,7 +617,11 @@ rsp_status store_begin(store_conn *conn, rsp_error *err)
 {
     if (conn->in_transaction)
         return store_fail(conn, STORE_FAILURE_SQL, err, "store: transaction already open");
-    rsp_status status = store_exec_script(conn, conn->owner->backend->begin_sql, err);
+    const store_backend *backend = conn->owner->backend;
+    const char *sql = conn->relaxed && !conn->relaxed_always && backend->relaxed_begin_sql != NULL
+                          ? backend->relaxed_begin_sql
+                          : backend->begin_sql;
+    rsp_status status = store_exec_script(conn, sql, err);
     if (status == RSP_OK)
         conn->in_transaction = true;
     return status;
@@ -685,6 +716,94 @@ rsp_status store_transaction(store *st, store_transaction_fn fn, void *ctx, rsp_
     status = store_transaction_on(conn, fn, ctx, err);
     store_return(conn);
     return status;
+}
+
+rsp_status store_transaction_relaxed_on(store_conn *conn, store_transaction_fn fn, void *ctx,
+                                        rsp_error *err)
+{
+    if (conn == NULL)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "store_transaction: NULL");
+    bool was_relaxed = conn->relaxed;
+    conn->relaxed = true;
+    rsp_status status = store_transaction_on(conn, fn, ctx, err);
+    conn->relaxed = was_relaxed;
+    return status;
+}
+
+rsp_status store_transaction_relaxed(store *st, store_transaction_fn fn, void *ctx, rsp_error *err)
+{
+    store_conn *conn;
+    rsp_status status = store_borrow(st, &conn, err);
+    if (status != RSP_OK)
+        return status;
+    status = store_transaction_relaxed_on(conn, fn, ctx, err);
+    store_return(conn);
+    return status;
+}
+
+/* ---- group commit ---- */
+
+/* Runs on the leader: syncs the log once for every commit numbered up to target. */
+static void lead_sync(store *st, store_conn *conn)
+{
+    uint64_t target = st->commit_sequence;
+    st->syncing = true;
+    pthread_mutex_unlock(&st->sync_lock);
+    rsp_error sync_error = {0};
+    rsp_status status = st->backend->sync_log(conn, &sync_error);
+    atomic_fetch_add_explicit(&st->wal_syncs, 1, memory_order_relaxed);
+    pthread_mutex_lock(&st->sync_lock);
+    st->syncing = false;
+    if (status == RSP_OK) {
+        if (target > st->synced_sequence)
+            st->synced_sequence = target;
+    } else {
+        st->sync_failed = true;
+        snprintf(st->sync_failure, sizeof st->sync_failure, "%s", sync_error.message);
+    }
+    pthread_cond_broadcast(&st->synced);
+}
+
+/* The durability barrier. Why one shared sync is exactly as durable as synchronous=FULL (one
+ * sync per commit): in WAL mode a commit appends its frames to the log, under the write lock,
+ * after every frame of every earlier commit, and a commit is recovered after a power cut
+ * exactly when its frames and all frames before them are on disk (recovery replays the log
+ * up to the last valid commit frame). A commit is numbered only after its COMMIT returned, so
+ * its frames are in the file; a sync of the log started later puts on disk every frame
+ * written before it, hence every commit numbered before the leader took its target, and with
+ * them all earlier commits of any connection or process. The log header is still synced by
+ * SQLite itself when the log restarts, as in FULL mode. */
+rsp_status store_committed(store_conn *conn, rsp_error *err)
+{
+    store *st = conn->owner;
+    atomic_fetch_add_explicit(&st->commits, 1, memory_order_relaxed);
+    if (conn->relaxed)
+        return RSP_OK;
+    atomic_fetch_add_explicit(&st->durable_commits, 1, memory_order_relaxed);
+    if (st->backend->sync_log == NULL)
+        return RSP_OK;
+    pthread_mutex_lock(&st->sync_lock);
+    uint64_t mine = ++st->commit_sequence;
+    while (st->synced_sequence < mine && !st->sync_failed) {
+        if (st->syncing)
+            pthread_cond_wait(&st->synced, &st->sync_lock);
+        else
+            lead_sync(st, conn);
+    }
+    bool durable = st->synced_sequence >= mine;
+    char failure[sizeof st->sync_failure];
+    memcpy(failure, st->sync_failure, sizeof failure);
+    pthread_mutex_unlock(&st->sync_lock);
+    if (durable)
+        return RSP_OK;
+    return store_fail(conn, STORE_FAILURE_IO, err, "store: commit not durable: %s", failure);
+}
+
+void store_stats(store *st, store_statistics *out)
+{
+    out->commits = atomic_load_explicit(&st->commits, memory_order_relaxed);
+    out->durable_commits = atomic_load_explicit(&st->durable_commits, memory_order_relaxed);
+    out->wal_syncs = atomic_load_explicit(&st->wal_syncs, memory_order_relaxed);
 }
 
 /* ---- migrations ---- */

@@ -48,6 +48,9 @@ typedef struct {
     unsigned borrow_timeout_ms; /* how long store_borrow waits for a free connection */
     unsigned busy_timeout_ms;   /* SQLite: how long to wait for the write lock; 0 means 5000 */
     unsigned max_attempts;      /* store_transaction re-runs on conflict; 0 means 20 */
+    /* Every commit is relaxed (see store_transaction_relaxed): for deployments that accept
+     * losing the last commits to a power cut. */
+    bool relaxed_durability;
 } store_options;
 
 /* Opens a pool. url: "sqlite:PATH", "sqlite://PATH", a bare path, or "postgresql://..." /
@@ -144,6 +147,28 @@ rsp_status store_transaction(store *st, store_transaction_fn fn, void *ctx, rsp_
 /* Same on a connection already borrowed (which must not be in a transaction). */
 rsp_status store_transaction_on(store_conn *conn, store_transaction_fn fn, void *ctx,
                                 rsp_error *err);
+
+/* Like store_transaction, but the commit may be lost by a power cut (never by a process
+ * crash): for state a client recreates by retrying (e.g. a download session step). A later
+ * durable commit on the same database makes every earlier relaxed commit durable too. */
+rsp_status store_transaction_relaxed(store *st, store_transaction_fn fn, void *ctx, rsp_error *err);
+rsp_status store_transaction_relaxed_on(store_conn *conn, store_transaction_fn fn, void *ctx,
+                                        rsp_error *err);
+
+/* Durability: every other commit (store_transaction, store_commit, a write statement run
+ * outside a transaction) returns only once it survives a power cut. On SQLite, commits of
+ * concurrent threads share one sync of the write-ahead log (group commit). When such a sync
+ * fails, the commits waiting for it fail with RSP_ERR_IO, and so does every later durable
+ * commit of this store: after a failed fsync the kernel may have dropped the unsynced pages,
+ * so no later sync can vouch for them (reopen the store, which recovers from the file). */
+typedef struct {
+    uint64_t commits;         /* committed transactions, relaxed ones included */
+    uint64_t durable_commits; /* of those, the ones that waited until durable */
+    uint64_t wal_syncs;       /* SQLite: syncs of the log shared by the durable commits */
+} store_statistics;
+
+/* Counters since store_open, read without stopping the store. */
+void store_stats(store *st, store_statistics *out);
 
 /* Schema migrations: versions strictly increasing per component. sql applies to both
  * dialects unless the dialect's own variant is set. */
