@@ -3,8 +3,12 @@
  * file (WAL, synchronous=FULL), so the ratio shows what the layer costs. Workloads:
  *   - durable inserts: one row per transaction (each commit waits for the disk);
  *   - batched inserts: 1000 rows per transaction (CPU-bound: the layer's own overhead);
- *   - counter: autocommit UPDATE ... RETURNING, the eIM/SM-DP+ counter pattern.
+ *   - counter: autocommit UPDATE ... RETURNING, the eIM/SM-DP+ counter pattern;
+ *   - concurrent durable commits: T threads x N one-row transactions, as the servers' request
+ *     threads commit, with group commit against one sync per commit (synchronous=FULL, what
+ *     the store did before group commit) and against relaxed commits (no sync at all).
  * With RSPKIT_TEST_POSTGRES or --postgres URL the same workloads also run on PostgreSQL. */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,8 @@ typedef struct {
     long rows;       /* batched inserts */
     long durable;    /* single-row transactions */
     long increments; /* counter updates */
+    long threads;    /* concurrent committers */
+    long commits;    /* single-row transactions per concurrent committer */
 } bench_sizes;
 
 typedef struct {
@@ -114,6 +120,158 @@ static rsp_status run_store(const char *url, const bench_sizes *sizes, bench_res
     result->increments_per_second = (double)sizes->increments / (bench_now() - start);
     store_close(st);
     return status;
+}
+
+/* ---- concurrent durable commits ---- */
+
+typedef enum {
+    COMMIT_EACH_SYNCED, /* synchronous=FULL on every connection, no shared sync: the old store */
+    COMMIT_GROUP,       /* durable commits sharing syncs */
+    COMMIT_RELAXED,     /* no sync */
+} commit_mode;
+
+typedef struct {
+    double commits_per_second;
+    double cpu_us_per_commit;
+    double syncs_per_commit;
+} concurrent_result;
+
+typedef struct {
+    store *st;
+    long first;
+    long count;
+    rsp_status status;
+    rsp_error err;
+} committer;
+
+static void *commit_rows(void *arg)
+{
+    committer *job = arg;
+    for (long i = 0; i < job->count && job->status == RSP_OK; i++) {
+        insert_range range = {.first = job->first + i, .count = 1};
+        job->status = store_transaction(job->st, insert_rows, &range, &job->err);
+    }
+    return NULL;
+}
+
+/* The old store: every pooled connection syncs at each commit by itself. */
+static rsp_status sync_every_commit(store *st, rsp_error *err)
+{
+    store_conn *conns[64];
+    unsigned held = 0;
+    rsp_status status = RSP_OK;
+    while (held < store_pool_size(st) && status == RSP_OK) {
+        status = store_borrow(st, &conns[held], err);
+        if (status == RSP_OK)
+            status = store_exec_script(conns[held++], "PRAGMA synchronous=FULL", err);
+    }
+    while (held > 0)
+        store_return(conns[--held]);
+    return status;
+}
+
+static rsp_status run_committers(store *st, const bench_sizes *sizes, rsp_error *err)
+{
+    committer jobs[64];
+    pthread_t threads[64];
+    long started = 0;
+    for (; started < sizes->threads; started++) {
+        jobs[started] = (committer){
+            .st = st, .first = started * sizes->commits, .count = sizes->commits, .status = RSP_OK};
+        if (pthread_create(&threads[started], NULL, commit_rows, &jobs[started]) != 0)
+            break;
+    }
+    rsp_status status = started == sizes->threads ? RSP_OK : RSP_ERR_NO_MEMORY;
+    if (status != RSP_OK)
+        rsp_error_set(err, status, 0, 0, "cannot start committer threads");
+    for (long i = 0; i < started; i++) {
+        pthread_join(threads[i], NULL);
+        if (jobs[i].status != RSP_OK && status == RSP_OK) {
+            status = jobs[i].status;
+            *err = jobs[i].err;
+        }
+    }
+    return status;
+}
+
+static rsp_status run_concurrent(const char *url, commit_mode mode, const bench_sizes *sizes,
+                                 concurrent_result *result, rsp_error *err)
+{
+    store *st = NULL;
+    store_options options = {.pool_size = (unsigned)sizes->threads,
+                             .borrow_timeout_ms = 30000,
+                             .relaxed_durability = mode != COMMIT_GROUP};
+    rsp_status status = store_open(url, &options, &st, err);
+    if (status == RSP_OK)
+        status = store_schema(st, err);
+    if (status == RSP_OK && mode == COMMIT_EACH_SYNCED)
+        status = sync_every_commit(st, err);
+    store_statistics before = {0}, after = {0};
+    if (status == RSP_OK)
+        store_stats(st, &before);
+    double start = bench_now(), cpu = bench_cpu_seconds();
+    if (status == RSP_OK)
+        status = run_committers(st, sizes, err);
+    double elapsed = bench_now() - start;
+    cpu = bench_cpu_seconds() - cpu;
+    double commits = (double)(sizes->threads * sizes->commits);
+    if (status == RSP_OK) {
+        store_stats(st, &after);
+        result->commits_per_second = commits / elapsed;
+        result->cpu_us_per_commit = cpu * 1e6 / commits;
+        /* synchronous=FULL syncs inside SQLite, once per commit, unseen by the counter. */
+        result->syncs_per_commit = mode == COMMIT_EACH_SYNCED
+                                       ? 1.0
+                                       : (double)(after.wal_syncs - before.wal_syncs) / commits;
+    }
+    store_close(st);
+    return status;
+}
+
+static void print_concurrent(const char *what, const concurrent_result *result)
+{
+    printf("  %-38s %12.0f/s %11.1f us %10.3f\n", what, result->commits_per_second,
+           result->cpu_us_per_commit, result->syncs_per_commit);
+}
+
+static void remove_database(const char *path)
+{
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    char name[300];
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+        unlink(name);
+    }
+}
+
+static rsp_status bench_concurrent(const char *folder, const bench_sizes *sizes, rsp_error *err)
+{
+    static const struct {
+        commit_mode mode;
+        const char *name;
+        const char *label;
+    } modes[] = {
+        {COMMIT_EACH_SYNCED, "each", "durable, one sync per commit (FULL)"},
+        {COMMIT_GROUP, "group", "durable, group commit"},
+        {COMMIT_RELAXED, "relaxed", "relaxed (no sync)"},
+    };
+    concurrent_result results[3] = {{0}};
+    rsp_status status = RSP_OK;
+    for (size_t i = 0; i < 3 && status == RSP_OK; i++) {
+        char path[240], url[260];
+        snprintf(path, sizeof path, "%s/%s.db", folder, modes[i].name);
+        snprintf(url, sizeof url, "sqlite:%s", path);
+        status = run_concurrent(url, modes[i].mode, sizes, &results[i], err);
+        remove_database(path);
+    }
+    if (status != RSP_OK)
+        return status;
+    printf("bench store: %ld threads x %ld one-row transactions, SQLite WAL\n", sizes->threads,
+           sizes->commits);
+    printf("  %-38s %14s %14s %10s\n", "", "commits", "CPU/commit", "syncs/commit");
+    for (size_t i = 0; i < 3; i++)
+        print_concurrent(modes[i].label, &results[i]);
+    return RSP_OK;
 }
 
 /* ---- raw sqlite3, the same statements ---- */
@@ -258,16 +416,6 @@ static void print_result(const bench_result *layer, const bench_result *referenc
               reference != NULL ? reference->increments_per_second : 0, reference != NULL);
 }
 
-static void remove_database(const char *path)
-{
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    char name[300];
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
-        unlink(name);
-    }
-}
-
 static int bench_sqlite(const bench_sizes *sizes)
 {
     char folder[] = "/tmp/rspkit-bench-store-XXXXXX";
@@ -287,14 +435,19 @@ static int bench_sqlite(const bench_sizes *sizes)
         status = run_store(url, sizes, &layer, &err);
     remove_database(layer_path);
     remove_database(raw_path);
+    if (status == RSP_OK) {
+        printf("bench store: SQLite %s, WAL, file in /tmp (store: group commit; raw sqlite3:"
+               " synchronous=FULL)\n",
+               sqlite3_libversion());
+        print_result(&layer, &reference);
+        status = bench_concurrent(folder, sizes, &err);
+    }
     rmdir(folder);
     if (status != RSP_OK) {
         char text[200];
         fprintf(stderr, "bench store: %s\n", rsp_error_format(&err, text, sizeof text));
         return 1;
     }
-    printf("bench store: SQLite %s, WAL, synchronous=FULL, file in /tmp\n", sqlite3_libversion());
-    print_result(&layer, &reference);
     return 0;
 }
 
@@ -334,7 +487,8 @@ static bool parse_count(const char *text, long *out)
 
 int bench_store(int argc, char **argv)
 {
-    bench_sizes sizes = {.rows = 20000, .durable = 500, .increments = 2000};
+    bench_sizes sizes = {
+        .rows = 20000, .durable = 500, .increments = 2000, .threads = 8, .commits = 250};
     const char *postgres = getenv("RSPKIT_TEST_POSTGRES");
     for (int i = 1; i < argc; i++) {
         bool has_value = i + 1 < argc;
@@ -346,12 +500,18 @@ int bench_store(int argc, char **argv)
         else if (strcmp(argv[i], "--increments") == 0 && has_value &&
                  parse_count(argv[i + 1], &sizes.increments))
             i++;
+        else if (strcmp(argv[i], "--threads") == 0 && has_value &&
+                 parse_count(argv[i + 1], &sizes.threads) && sizes.threads <= 64)
+            i++;
+        else if (strcmp(argv[i], "--commits") == 0 && has_value &&
+                 parse_count(argv[i + 1], &sizes.commits))
+            i++;
         else if (strcmp(argv[i], "--postgres") == 0 && has_value)
             postgres = argv[++i];
         else {
             fprintf(stderr,
-                    "usage: %s [--rows N] [--durable N] [--increments N]"
-                    " [--postgres URL]\n",
+                    "usage: %s [--rows N] [--durable N] [--increments N] [--threads N (<= 64)]"
+                    " [--commits N per thread] [--postgres URL]\n",
                     argv[0]);
             return 2;
         }
