@@ -224,14 +224,18 @@ static rsp_status next_record(es9_call *call, der_writer *out, smdp_session_reco
 }
 
 /* Stores the session as the next step; a concurrent or replayed request that got there first
- * makes this one fail as an unknown transaction, and nothing of it is kept. */
-static smdp_status store_session(es9_call *call)
+ * makes this one fail as an unknown transaction, and nothing of it is kept. relaxed: a power
+ * cut may lose the step (the eUICC then starts over), for steps that count nothing. */
+static smdp_status store_session(es9_call *call, bool relaxed)
 {
     der_writer out;
     smdp_session_record next;
     der_writer_init_dynamic(&out, NULL);
     rsp_status st = next_record(call, &out, &next);
-    if (st == RSP_OK)
+    if (st == RSP_OK && relaxed)
+        st = smdp_session_advance_relaxed(call->es9->inventory, &next, call->record.step,
+                                          &call->err);
+    else if (st == RSP_OK)
         st = smdp_session_advance(call->es9->inventory, &next, call->record.step, &call->err);
     der_writer_free(&out);
     return st == RSP_OK          ? SMDP_STATUS_OK
@@ -445,7 +449,7 @@ static int authenticate_client(es9_call *call, http_reply *reply)
     }
     memcpy(call->record.iccid, ctx.iccid, sizeof call->record.iccid);
     memcpy(call->record.eid, call->session.eid, sizeof call->record.eid);
-    status = store_session(call);
+    status = store_session(call, true);
     if (status != SMDP_STATUS_OK)
         return smdp_json_reply_status(reply, status);
     json_t *body = success_body();
@@ -581,8 +585,9 @@ static int get_bound_profile_package(es9_call *call, http_reply *reply)
                                                         &call->response, &call->err);
     free(ctx.package);
     if (result == SMDP_ERR_CC_REFUSED || result == SMDP_ERR_CC_RETRIES_EXCEEDED) {
-        /* The attempt counts in the session and against the order, both kept. */
-        status = store_session(call);
+        /* The attempt counts in the session and against the order, both kept: the order's
+         * durable commit makes the session's relaxed one before it durable too. */
+        status = store_session(call, true);
         if (status == SMDP_STATUS_OK)
             status =
                 smdp_order_confirmation_code_failed(es9->inventory, call->record.iccid, &call->err);
@@ -591,7 +596,7 @@ static int get_bound_profile_package(es9_call *call, http_reply *reply)
     }
     if (result != SMDP_OK) {
         if (result == SMDP_ERR_EUICC_DOWNLOAD_ERROR)
-            store_session(call); /* the session is over: keep that */
+            store_session(call, false); /* the session is over: keep that */
         log_failure("getBoundProfilePackage", call, smdp_result_name(result));
         return reply_result(reply, result, SMDP_STATUS_OK);
     }
@@ -613,21 +618,35 @@ static int get_bound_profile_package(es9_call *call, http_reply *reply)
 
 /* ---- handleNotification ---- */
 
-static void record_notification(smdp_es9plus *es9, const char *eid,
-                                const sgp22_notification_metadata *metadata, der_view raw)
+/* The audit record of a notification; iccid is the caller's buffer the entry points into. */
+static smdp_notification_entry notification_entry(const char *eid,
+                                                  const sgp22_notification_metadata *metadata,
+                                                  der_view raw, char iccid[SMDP_ICCID_SIZE])
 {
-    char iccid[SMDP_ICCID_SIZE] = "";
     rsp_error err = {0};
     int event = -1;
+    iccid[0] = '\0';
     if (metadata->has_iccid)
         saip_iccid_digits(metadata->iccid, iccid, &err);
     const schema_bits *bits = &metadata->profile_management_operation;
     for (size_t i = 0; i < bits->bytes.len * 8 && event < 0; i++)
         if (bits->bytes.data[i / 8] & (0x80 >> (i % 8)))
             event = (int)i;
-    rsp_error_clear(&err);
-    if (smdp_notification_record(es9->inventory, eid, iccid, metadata->seq_number, event, raw.data,
-                                 raw.len, &err) != RSP_OK)
+    return (smdp_notification_entry){.eid = eid,
+                                     .iccid = iccid,
+                                     .sequence_number = metadata->seq_number,
+                                     .event = event,
+                                     .data = raw.data,
+                                     .len = raw.len};
+}
+
+static void record_notification(smdp_es9plus *es9, const char *eid,
+                                const sgp22_notification_metadata *metadata, der_view raw)
+{
+    char iccid[SMDP_ICCID_SIZE];
+    rsp_error err = {0};
+    smdp_notification_entry entry = notification_entry(eid, metadata, raw, iccid);
+    if (smdp_notification_record(es9->inventory, &entry, &err) != RSP_OK)
         LOG_WARN(COMPONENT, "notification not recorded", LOG_STR("detail", err.message));
 }
 
@@ -649,13 +668,17 @@ static void install_result(es9_call *call, der_view raw,
     smdp_result result = SMDP_ERR_INTERNAL;
     if (status == SMDP_STATUS_OK)
         result = smdp_handle_install_result(es9->credentials, &call->session, raw, &call->err);
-    /* The session ends with the order's move, in one transaction: a replayed result then finds
-     * no session, and a concurrent duplicate that got past the load finds the order moved on. */
+    /* The session ends with the order's move and the notification's record, in one
+     * transaction: a replayed result then finds no session, and a concurrent duplicate that got
+     * past the load finds the order moved on. */
+    char iccid[SMDP_ICCID_SIZE];
+    smdp_notification_entry entry = notification_entry(
+        call->record.eid, &pir->profile_installation_result_data.notification_metadata, raw, iccid);
     if (status == SMDP_STATUS_OK && result == SMDP_OK)
         status = smdp_order_install_result(
             es9->inventory, call->record.iccid, call->record.eid, call->session.install_success,
             (int)call->session.bpp_command_id, (int)call->session.error_reason, raw.data, raw.len,
-            call->transaction_hex, &call->err);
+            call->transaction_hex, &entry, &call->err);
     if (status != SMDP_STATUS_OK || result != SMDP_OK) {
         log_failure("handleNotification", call,
                     status != SMDP_STATUS_OK ? smdp_status_code(status)->message
@@ -664,8 +687,6 @@ static void install_result(es9_call *call, der_view raw,
     }
     if (call->session.install_success)
         metrics_counter_add(&es9->metrics.installations, 1);
-    record_notification(es9, call->record.eid,
-                        &pir->profile_installation_result_data.notification_metadata, raw);
     LOG_INFO(COMPONENT, "installation result", LOG_STR("iccid", call->record.iccid),
              LOG_STR("eid", call->record.eid), LOG_BOOL("success", call->session.install_success));
 }
@@ -784,7 +805,7 @@ static int cancel_session(es9_call *call, http_reply *reply)
                      : SMDP_STATUS_INTERNAL;
         der_writer_free(&stored);
     } else if (before != call->session.state) {
-        status = store_session(call);
+        status = store_session(call, false);
     } /* else a retried cancellation, or the eUICC's error for a bound session: nothing new */
     if (status != SMDP_STATUS_OK)
         return smdp_json_reply_status(reply, status);

@@ -702,6 +702,15 @@ static smdp_status run_operation(smdp_inventory *inventory, store_transaction_fn
     return st == RSP_OK ? op->outcome : SMDP_STATUS_INTERNAL;
 }
 
+/* For changes a power cut may lose because the client starts over (store.h). */
+static smdp_status run_operation_relaxed(smdp_inventory *inventory, store_transaction_fn fn,
+                                         operation *op, rsp_error *err)
+{
+    op->inventory = inventory;
+    rsp_status st = store_transaction_relaxed(inventory->store, fn, op, err);
+    return st == RSP_OK ? op->outcome : SMDP_STATUS_INTERNAL;
+}
+
 /* SGP.22 v2.5 section 5.3.1 ES2+.DownloadOrder */
 smdp_status smdp_order_download(smdp_inventory *inventory, const smdp_download_order *order,
                                 char iccid_out[SMDP_ICCID_SIZE], rsp_error *err)
@@ -971,7 +980,9 @@ smdp_status smdp_order_begin_download(smdp_inventory *inventory, const char *mat
     operation op = {.request = &request};
     iccid_out[0] = '\0';
     *cc_required = false;
-    return run_operation(inventory, begin_in_transaction, &op, err);
+    /* Relaxed: what a power cut may lose is one counted attempt and the transaction's binding
+     * to the order (its session, written after, is lost with it); the eUICC starts over. */
+    return run_operation_relaxed(inventory, begin_in_transaction, &op, err);
 }
 
 static rsp_status cc_failed_in_transaction(store_conn *conn, void *context, rsp_error *err)
@@ -1059,8 +1070,9 @@ typedef struct {
     size_t result_len;
     const smdp_session_record *advance; /* session step stored with the change, or NULL */
     int64_t expected_step;
-    const char *end_session; /* session deleted with the change, or NULL */
-    bool undo_download;      /* Downloaded -> Released, outside the ES2+ state machine */
+    const char *end_session;                     /* session deleted with the change, or NULL */
+    const smdp_notification_entry *notification; /* recorded with the change, or NULL */
+    bool undo_download; /* Downloaded -> Released, outside the ES2+ state machine */
 } progress_request;
 
 static rsp_status progress_in_transaction(store_conn *conn, void *context, rsp_error *err)
@@ -1085,6 +1097,9 @@ static rsp_status progress_in_transaction(store_conn *conn, void *context, rsp_e
             smdp_session_advance_on(conn, request->advance, request->expected_step, &advanced, err);
     if (st == RSP_OK && request->end_session != NULL)
         st = smdp_session_delete_on(conn, request->end_session, err);
+    if (st == RSP_OK && request->notification != NULL)
+        st = smdp_notification_record_on(conn, request->notification,
+                                         smdp_inventory_now(op->inventory), err);
     if (st != RSP_OK)
         return st;
     if (!advanced) {
@@ -1145,7 +1160,8 @@ smdp_status smdp_order_download_cancelled(smdp_inventory *inventory, const char 
 smdp_status smdp_order_install_result(smdp_inventory *inventory, const char *iccid, const char *eid,
                                       bool success, int bpp_command_id, int error_reason,
                                       const uint8_t *result_data, size_t result_len,
-                                      const char *transaction_hex, rsp_error *err)
+                                      const char *transaction_hex,
+                                      const smdp_notification_entry *notification, rsp_error *err)
 {
     /* SGP.22 v2.5 section 5.3.5: the failure is described by bppCommandId / errorReason in
      * the message; resultData carries the eUICC's own result for the operator. */
@@ -1160,7 +1176,8 @@ smdp_status smdp_order_install_result(smdp_inventory *inventory, const char *icc
                                 .failure = success ? NULL : &failure,
                                 .result_data = result_data,
                                 .result_len = result_len,
-                                .end_session = transaction_hex};
+                                .end_session = transaction_hex,
+                                .notification = notification};
     operation op = {.request = &request};
     return run_operation(inventory, progress_in_transaction, &op, err);
 }

@@ -269,14 +269,25 @@ smdp_status smdp_order_download_cancelled(smdp_inventory *inventory, const char 
                                           const char *eid, int64_t reason,
                                           const smdp_session_record *next, int64_t expected_step,
                                           rsp_error *err);
+/* A received notification, recorded for audit. */
+typedef struct {
+    const char *eid;
+    const char *iccid; /* NULL or "" when it names none */
+    int64_t sequence_number;
+    int event; /* bit number of profileManagementOperation, -1 when none is set */
+    const uint8_t *data;
+    size_t len;
+} smdp_notification_entry;
+
 /* Install result (notification point 4): Downloaded -> Installed on success, else Error with
  * the SGP.22 bppCommandId / errorReason in the callback. result_data (may be NULL) is the
  * ProfileInstallationResult DER, passed on as resultData. The session transaction_hex (may be
- * NULL) ends in the same transaction. */
+ * NULL) ends in the same transaction, and notification (may be NULL) is recorded in it. */
 smdp_status smdp_order_install_result(smdp_inventory *inventory, const char *iccid, const char *eid,
                                       bool success, int bpp_command_id, int error_reason,
                                       const uint8_t *result_data, size_t result_len,
-                                      const char *transaction_hex, rsp_error *err);
+                                      const char *transaction_hex,
+                                      const smdp_notification_entry *notification, rsp_error *err);
 
 /* ---- download sessions --------------------------------------------------------------------- */
 
@@ -301,6 +312,8 @@ struct smdp_session_record {
 };
 
 void smdp_session_record_free(smdp_session_record *record);
+/* Relaxed commit (store_transaction_relaxed): a session lost to a power cut makes the next
+ * call fail as an unknown transaction and the LPA starts over (SGP.22 v2.5 section 3.1.3). */
 rsp_status smdp_session_create(smdp_inventory *inventory, const smdp_session_record *record,
                                rsp_error *err);
 /* RSP_ERR_NOT_FOUND when unknown or expired (expired ones are deleted). */
@@ -310,6 +323,10 @@ rsp_status smdp_session_load(smdp_inventory *inventory, const char *transaction_
  * expected_step; RSP_ERR_STATE when another request got there first. */
 rsp_status smdp_session_advance(smdp_inventory *inventory, const smdp_session_record *record,
                                 int64_t expected_step, rsp_error *err);
+/* The same with a relaxed commit, for steps a power cut may lose (authenticateClient). */
+rsp_status smdp_session_advance_relaxed(smdp_inventory *inventory,
+                                        const smdp_session_record *record, int64_t expected_step,
+                                        rsp_error *err);
 rsp_status smdp_session_delete(smdp_inventory *inventory, const char *transaction_hex,
                                rsp_error *err);
 /* The same two on a borrowed connection, inside the caller's transaction. */
@@ -324,10 +341,12 @@ rsp_status smdp_session_expire(smdp_inventory *inventory, int64_t *deleted, rsp_
 /* Notifications recorded for eid (all when eid is NULL). */
 rsp_status smdp_notification_count(smdp_inventory *inventory, const char *eid, int64_t *count,
                                    rsp_error *err);
-/* Records a received notification (any kind) for audit. */
-rsp_status smdp_notification_record(smdp_inventory *inventory, const char *eid, const char *iccid,
-                                    int64_t sequence_number, int event, const uint8_t *data,
-                                    size_t len, rsp_error *err);
+/* Records a received notification (any kind) for audit; a repeat is ignored. The _on form
+ * runs inside the caller's transaction. */
+rsp_status smdp_notification_record(smdp_inventory *inventory, const smdp_notification_entry *entry,
+                                    rsp_error *err);
+rsp_status smdp_notification_record_on(store_conn *conn, const smdp_notification_entry *entry,
+                                       int64_t now, rsp_error *err);
 
 /* ---- ES2+ callback outbox ------------------------------------------------------------------ */
 

@@ -460,37 +460,27 @@ static void collect_server_metrics(metrics_text *out, void *user)
     }
 }
 
-/* The setting is per connection: hold every pooled connection at once so each gets it. */
-static rsp_status relax_sqlite_sync(store *st, unsigned pool_size, rsp_error *err)
-{
-    store_conn *conns[256];
-    unsigned held = 0;
-    rsp_status status = RSP_OK;
-    while (status == RSP_OK && held < pool_size && held < 256) {
-        status = store_borrow(st, &conns[held], err);
-        if (status == RSP_OK)
-            status = store_exec_script(conns[held++], "PRAGMA synchronous=NORMAL", err);
-    }
-    for (unsigned i = 0; i < held; i++)
-        store_return(conns[i]);
-    return status;
-}
-
 static rsp_status open_store(smdp_server *server, rsp_error *err)
 {
     unsigned threads = server->config.threads > 0 ? server->config.threads : 2;
     store_options options = {
         .pool_size = server->config.db_pool > 0 ? server->config.db_pool : threads + 2,
         .borrow_timeout_ms = 10000,
+        .relaxed_durability = strcmp(server->config.sqlite_synchronous, "normal") == 0,
     };
     if (strstr(server->config.database, ":memory:") != NULL)
         options.pool_size = 1;
     rsp_status st = store_open(server->config.database, &options, &server->store, err);
+    if (st == RSP_OK && options.relaxed_durability &&
+        store_dialect(server->store) != STORE_DIALECT_SQLITE) {
+        /* The setting names SQLite: PostgreSQL keeps its own synchronous_commit setting. */
+        store_close(server->store);
+        server->store = NULL;
+        options.relaxed_durability = false;
+        st = store_open(server->config.database, &options, &server->store, err);
+    }
     if (st == RSP_OK)
         st = smdp_storage_migrate(server->store, err);
-    if (st == RSP_OK && strcmp(server->config.sqlite_synchronous, "normal") == 0 &&
-        store_dialect(server->store) == STORE_DIALECT_SQLITE)
-        st = relax_sqlite_sync(server->store, options.pool_size, err);
     return st;
 }
 

@@ -161,13 +161,9 @@ static rsp_status copy_blob(store_stmt *stmt, int column, uint8_t **out, size_t 
     return RSP_OK;
 }
 
-rsp_status smdp_session_create(smdp_inventory *inventory, const smdp_session_record *record,
-                               rsp_error *err)
+static rsp_status create_in_transaction(store_conn *conn, void *context, rsp_error *err)
 {
-    store_conn *conn = NULL;
-    rsp_status st = store_borrow(inventory->store, &conn, err);
-    if (st != RSP_OK)
-        return st;
+    const smdp_session_record *record = context;
     const store_value params[] = {
         STORE_VALUE_TEXT(record->transaction_hex),
         STORE_VALUE_TEXT(record->iccid),
@@ -176,12 +172,19 @@ rsp_status smdp_session_create(smdp_inventory *inventory, const smdp_session_rec
         STORE_VALUE_BLOB(record->data, record->data_len),
         STORE_VALUE_INT64(record->expires_at),
     };
-    st = store_exec(conn,
-                    "INSERT INTO smdp_sessions (transaction_id, iccid, eid, step, data, expires_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $6)",
-                    params, 6, NULL, err);
-    store_return(conn);
-    return st;
+    return store_exec(
+        conn,
+        "INSERT INTO smdp_sessions (transaction_id, iccid, eid, step, data, expires_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        params, 6, NULL, err);
+}
+
+/* Relaxed: a session lost to a power cut only makes the eUICC's next call fail as an unknown
+ * transaction, and the LPA starts the download over (SGP.22 v2.5 sections 3.1.3, 5.6). */
+rsp_status smdp_session_create(smdp_inventory *inventory, const smdp_session_record *record,
+                               rsp_error *err)
+{
+    return store_transaction_relaxed(inventory->store, create_in_transaction, (void *)record, err);
 }
 
 rsp_status smdp_session_load(smdp_inventory *inventory, const char *transaction_hex,
@@ -256,20 +259,42 @@ rsp_status smdp_session_advance_on(store_conn *conn, const smdp_session_record *
     return st;
 }
 
-rsp_status smdp_session_advance(smdp_inventory *inventory, const smdp_session_record *record,
-                                int64_t expected_step, rsp_error *err)
+typedef struct {
+    const smdp_session_record *record;
+    int64_t expected_step;
+    bool advanced;
+} advance_context;
+
+static rsp_status advance_in_transaction(store_conn *conn, void *context, rsp_error *err)
 {
-    store_conn *conn = NULL;
-    bool advanced = false;
-    rsp_status st = store_borrow(inventory->store, &conn, err);
-    if (st != RSP_OK)
-        return st;
-    st = smdp_session_advance_on(conn, record, expected_step, &advanced, err);
-    store_return(conn);
-    if (st == RSP_OK && !advanced)
+    advance_context *ctx = context;
+    return smdp_session_advance_on(conn, ctx->record, ctx->expected_step, &ctx->advanced, err);
+}
+
+static rsp_status advance(smdp_inventory *inventory, const smdp_session_record *record,
+                          int64_t expected_step, bool relaxed, rsp_error *err)
+{
+    advance_context ctx = {.record = record, .expected_step = expected_step};
+    rsp_status st =
+        relaxed ? store_transaction_relaxed(inventory->store, advance_in_transaction, &ctx, err)
+                : store_transaction(inventory->store, advance_in_transaction, &ctx, err);
+    if (st == RSP_OK && !ctx.advanced)
         st = rsp_error_set(err, RSP_ERR_STATE, 0, 0, "transaction %s moved on concurrently",
                            record->transaction_hex);
     return st;
+}
+
+rsp_status smdp_session_advance(smdp_inventory *inventory, const smdp_session_record *record,
+                                int64_t expected_step, rsp_error *err)
+{
+    return advance(inventory, record, expected_step, false, err);
+}
+
+rsp_status smdp_session_advance_relaxed(smdp_inventory *inventory,
+                                        const smdp_session_record *record, int64_t expected_step,
+                                        rsp_error *err)
+{
+    return advance(inventory, record, expected_step, true, err);
 }
 
 rsp_status smdp_session_delete_on(store_conn *conn, const char *transaction_hex, rsp_error *err)
@@ -306,31 +331,34 @@ rsp_status smdp_session_expire(smdp_inventory *inventory, int64_t *deleted, rsp_
 
 /* ---- notifications ---- */
 
-rsp_status smdp_notification_record(smdp_inventory *inventory, const char *eid, const char *iccid,
-                                    int64_t sequence_number, int event, const uint8_t *data,
-                                    size_t len, rsp_error *err)
+/* An LPA retries a notification until it is acknowledged: a repeat is no error and, inside a
+ * caller's transaction, must not abort it (PostgreSQL would), hence ON CONFLICT. */
+rsp_status smdp_notification_record_on(store_conn *conn, const smdp_notification_entry *entry,
+                                       int64_t now, rsp_error *err)
+{
+    const char *iccid = entry->iccid;
+    const store_value params[] = {
+        STORE_VALUE_TEXT(entry->eid),
+        iccid != NULL && iccid[0] != '\0' ? STORE_VALUE_TEXT(iccid) : STORE_VALUE_NULL(),
+        STORE_VALUE_INT64(entry->sequence_number),
+        STORE_VALUE_INT64(entry->event),
+        STORE_VALUE_BLOB(entry->data, entry->len),
+        STORE_VALUE_INT64(now),
+    };
+    return store_exec(conn,
+                      "INSERT INTO smdp_notifications (eid, iccid, sequence_number, event, data,"
+                      " received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                      params, 6, NULL, err);
+}
+
+rsp_status smdp_notification_record(smdp_inventory *inventory, const smdp_notification_entry *entry,
+                                    rsp_error *err)
 {
     store_conn *conn = NULL;
     rsp_status st = store_borrow(inventory->store, &conn, err);
     if (st != RSP_OK)
         return st;
-    const store_value params[] = {
-        STORE_VALUE_TEXT(eid),
-        iccid != NULL && iccid[0] != '\0' ? STORE_VALUE_TEXT(iccid) : STORE_VALUE_NULL(),
-        STORE_VALUE_INT64(sequence_number),
-        STORE_VALUE_INT64(event),
-        STORE_VALUE_BLOB(data, len),
-        STORE_VALUE_INT64(smdp_inventory_now(inventory)),
-    };
-    st = store_exec(conn,
-                    "INSERT INTO smdp_notifications (eid, iccid, sequence_number, event, data,"
-                    " received_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                    params, 6, NULL, err);
-    /* An LPA retries a notification until it is acknowledged: a repeat is not an error. */
-    if (st == RSP_ERR_STATE && store_last_failure(conn) == STORE_FAILURE_UNIQUE) {
-        rsp_error_clear(err);
-        st = RSP_OK;
-    }
+    st = smdp_notification_record_on(conn, entry, smdp_inventory_now(inventory), err);
     store_return(conn);
     return st;
 }

@@ -381,9 +381,9 @@ static void test_es2_flow_and_ownership(void **state)
     assert_int_equal(smdp_order_begin_download(&f->inventory, result.matching_id, EID_A,
                                                "00112233445566778899AABBCCDDEEF0", got, &cc, &err),
                      SMDP_STATUS_MATCHING_ID_REFUSED);
-    assert_int_equal(
-        smdp_order_install_result(&f->inventory, iccid, EID_A, true, 0, 0, NULL, 0, "0011", &err),
-        SMDP_STATUS_OK);
+    assert_int_equal(smdp_order_install_result(&f->inventory, iccid, EID_A, true, 0, 0, NULL, 0,
+                                               "0011", NULL, &err),
+                     SMDP_STATUS_OK);
     assert_int_equal(smdp_session_load(&f->inventory, "0011", &loaded, &err), RSP_ERR_NOT_FOUND);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_INSTALLED);
     /* Installed profiles cannot be cancelled back into the pool. */

@@ -145,6 +145,9 @@ static int group_setup(void **state)
     f->config.max_body = 256 * 1024;
     f->config.threads = 4;
     f->config.confirmation_code_attempts = 2;
+    /* The callback sender's periodic (durable) commits would blur the commit counts that
+     * test_relaxed_session_lost compares: it wakes once a minute here. */
+    f->config.callback_interval_ms = 60000;
     check(smdp_config_add_operator(&f->config, "op", "key", NULL, NULL, &err), &err);
     snprintf(f->ca_file, sizeof f->ca_file, "%s/nist/CERT_CI_ECDSA.pem", f->dir);
     start_server(f);
@@ -1087,6 +1090,93 @@ static void test_transaction_survives_restart(void **state)
     http_client_free(client.http);
 }
 
+static store_statistics server_store_stats(fixture *f)
+{
+    store_statistics stats;
+    store_stats(smdp_server_inventory(f->server)->store, &stats);
+    return stats;
+}
+
+/* A session step a power cut may lose: committed, but not waited on until durable. */
+static void expect_relaxed_commit(const store_statistics *before, const store_statistics *after)
+{
+    assert_true(after->commits > before->commits);
+    assert_int_equal(after->durable_commits, before->durable_commits);
+}
+
+/* initiateAuthentication and authenticateClient commit relaxed: a power cut may lose their
+ * session, which the eUICC's next call then finds unknown (8.10.1 / 3.9), and the LPA starts
+ * the download over (SGP.22 v2.5 section 3.1.3). The loss is modelled by deleting the row. */
+static void test_relaxed_session_lost(void **state)
+{
+    fixture *f = *state;
+    if (!shared_data_present())
+        skip();
+    rsp_error err = {0};
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    order(f, "NoBERTLV.der", NULL, NULL, iccid, matching_id);
+    es9_client client;
+    client_open(f, &client);
+    smdp_inventory *inventory = smdp_server_inventory(f->server);
+    for (int lost_after = 0; lost_after < 2; lost_after++) {
+        card c;
+        card_open(f, &c, 0, 2);
+        download d;
+        download_init(&d, &c, &client, matching_id);
+        store_statistics before = server_store_stats(f);
+        step_initiate(&d, smdp_server_address(f->server));
+        expect(d.initiate, "Executed-Success");
+        store_statistics after = server_store_stats(f);
+        expect_relaxed_commit(&before, &after);
+        step_authenticate_server(&d);
+        if (lost_after == 0) {
+            check(smdp_session_delete(inventory, d.transaction, &err), &err);
+            assert_int_equal(step_authenticate_client(&d), 200);
+            expect(d.authenticate, "Failed 8.10.1 3.9");
+        } else {
+            before = server_store_stats(f);
+            assert_int_equal(step_authenticate_client(&d), 200);
+            expect(d.authenticate, "Executed-Success");
+            after = server_store_stats(f);
+            expect_relaxed_commit(&before, &after);
+            check(smdp_session_delete(inventory, d.transaction, &err), &err);
+            step_prepare(&d, NULL);
+            assert_int_equal(step_get_bpp(&d), 200);
+            expect(d.bound, "Failed 8.10.1 3.9");
+        }
+        assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
+        download_free(&d);
+        euicc_free(c.card);
+    }
+    /* The LPA starts over: the order is still there, and the BPP and the installation result
+     * are durable before they are answered. */
+    card c;
+    card_open(f, &c, 0, 2);
+    download d;
+    download_init(&d, &c, &client, matching_id);
+    step_initiate(&d, smdp_server_address(f->server));
+    step_authenticate_server(&d);
+    assert_int_equal(step_authenticate_client(&d), 200);
+    expect(d.authenticate, "Executed-Success");
+    step_prepare(&d, NULL);
+    store_statistics before = server_store_stats(f);
+    assert_int_equal(step_get_bpp(&d), 200);
+    expect(d.bound, "Executed-Success");
+    store_statistics after = server_store_stats(f);
+    assert_true(after.durable_commits > before.durable_commits);
+    before = after;
+    step_load_and_notify(&d);
+    after = server_store_stats(f);
+    assert_true(after.durable_commits > before.durable_commits);
+    assert_int_equal(state_of(f, iccid), SMDP_PROFILE_INSTALLED);
+    int64_t recorded = 0;
+    check(smdp_notification_count(inventory, f->eids[2], &recorded, &err), &err);
+    assert_true(recorded >= 1);
+    download_free(&d);
+    euicc_free(c.card);
+    http_client_free(client.http);
+}
+
 static void test_signature_and_release_checks(void **state)
 {
     fixture *f = *state;
@@ -1341,6 +1431,7 @@ int main(void)
         cmocka_unit_test(test_cancel_session),
         cmocka_unit_test(test_cancel_after_bpp_delivered),
         cmocka_unit_test(test_cancel_with_euicc_error),
+        cmocka_unit_test(test_relaxed_session_lost),
         cmocka_unit_test(test_transaction_survives_restart),
         cmocka_unit_test(test_signature_and_release_checks),
         cmocka_unit_test(test_other_notifications),
