@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store/store.h"
 
@@ -1128,6 +1130,442 @@ static void test_durability_sigkill(void **state)
     assert_true(batches > 0);
 }
 
+/* ---- durable, relaxed and group commits ---- */
+
+typedef struct {
+    int64_t id;
+    char synchronous_commit[16]; /* PostgreSQL: the setting the transaction ran with */
+} insert_ctx;
+
+static rsp_status insert_note(store_conn *conn, void *arg, rsp_error *err)
+{
+    insert_ctx *ctx = arg;
+    rsp_status status = store_exec(conn, "INSERT INTO notes (id) VALUES ($1)",
+                                   (store_value[]){STORE_VALUE_INT64(ctx->id)}, 1, NULL, err);
+    ctx->synchronous_commit[0] = '\0';
+    if (status != RSP_OK || store_conn_dialect(conn) != STORE_DIALECT_POSTGRES)
+        return status;
+    store_stmt *stmt;
+    status = store_prepare(conn, "SELECT current_setting('synchronous_commit')", &stmt, err);
+    bool row = false;
+    if (status == RSP_OK)
+        status = store_step(stmt, &row, err);
+    if (status == RSP_OK && row)
+        snprintf(ctx->synchronous_commit, sizeof ctx->synchronous_commit, "%s",
+                 store_column_text(stmt, 0));
+    if (status == RSP_OK)
+        store_finish(stmt);
+    return status;
+}
+
+static void create_notes(store *st)
+{
+    store_conn *conn = borrow(st);
+    script(conn, "CREATE TABLE notes (id BIGINT PRIMARY KEY)");
+    store_return(conn);
+}
+
+static int64_t count_notes(store_conn *conn)
+{
+    return query_int(conn, "SELECT count(*) FROM notes", NULL, 0);
+}
+
+static void stats_delta(store *st, const store_statistics *before, store_statistics *delta)
+{
+    store_statistics now;
+    store_stats(st, &now);
+    delta->commits = now.commits - before->commits;
+    delta->durable_commits = now.durable_commits - before->durable_commits;
+    delta->wal_syncs = now.wal_syncs - before->wal_syncs;
+}
+
+static void test_relaxed_then_durable(void **state)
+{
+    const fixture *f = *state;
+    bool sqlite = f->dialect == STORE_DIALECT_SQLITE;
+    store *st = open_default(f);
+    create_notes(st);
+    store_conn *writer = borrow(st);
+    store_conn *reader = borrow(st);
+    store_statistics before, delta;
+    store_stats(st, &before);
+    rsp_error err = {0};
+
+    insert_ctx ctx = {.id = 1};
+    check_ok(store_transaction_relaxed_on(writer, insert_note, &ctx, &err), &err, "relaxed");
+    assert_int_equal(count_notes(reader), 1);
+    stats_delta(st, &before, &delta);
+    assert_int_equal(delta.commits, 1);
+    assert_int_equal(delta.durable_commits, 0);
+    assert_int_equal(delta.wal_syncs, 0);
+    if (!sqlite)
+        assert_string_equal(ctx.synchronous_commit, "off");
+
+    ctx.id = 2;
+    check_ok(store_transaction_on(writer, insert_note, &ctx, &err), &err, "durable");
+    assert_int_equal(count_notes(reader), 2);
+    stats_delta(st, &before, &delta);
+    assert_int_equal(delta.commits, 2);
+    assert_int_equal(delta.durable_commits, 1);
+    /* This sync also covers the relaxed commit before it. */
+    assert_int_equal(delta.wal_syncs, sqlite ? 1 : 0);
+    if (!sqlite)
+        assert_string_equal(ctx.synchronous_commit, "on");
+
+    /* Manual transactions and writes outside a transaction are durable too. */
+    check_ok(store_begin(writer, &err), &err, "begin");
+    check_ok(store_exec(writer, "INSERT INTO notes (id) VALUES (3)", NULL, 0, NULL, &err), &err,
+             "insert");
+    check_ok(store_commit(writer, &err), &err, "commit");
+    check_ok(store_exec(writer, "INSERT INTO notes (id) VALUES (4)", NULL, 0, NULL, &err), &err,
+             "autocommit insert");
+    /* A RETURNING write left before its end commits when it is finished. */
+    store_stmt *stmt;
+    bool row = false;
+    check_ok(
+        store_prepare(writer, "INSERT INTO notes (id) VALUES (5), (6) RETURNING id", &stmt, &err),
+        &err, "prepare");
+    check_ok(store_step(stmt, &row, &err), &err, "step");
+    assert_true(row);
+    store_finish(stmt);
+    assert_int_equal(count_notes(reader), 6);
+    stats_delta(st, &before, &delta);
+    assert_int_equal(delta.commits, 5);
+    assert_int_equal(delta.durable_commits, 4);
+    assert_int_equal(delta.wal_syncs, sqlite ? 4 : 0);
+    store_return(reader);
+    store_return(writer);
+    store_close(st);
+
+    /* relaxed_durability: every commit relaxed, none waits for a sync. */
+    store_options options = {.pool_size = 2, .borrow_timeout_ms = 1000, .relaxed_durability = true};
+    check_ok(store_open(f->url, &options, &st, &err), &err, "open relaxed");
+    store_stats(st, &before);
+    ctx.id = 7;
+    check_ok(store_transaction(st, insert_note, &ctx, &err), &err, "relaxed store");
+    if (!sqlite)
+        assert_string_equal(ctx.synchronous_commit, "off");
+    reader = borrow(st);
+    assert_int_equal(count_notes(reader), 7);
+    store_return(reader);
+    stats_delta(st, &before, &delta);
+    assert_int_equal(delta.commits, 1);
+    assert_int_equal(delta.durable_commits, 0);
+    assert_int_equal(delta.wal_syncs, 0);
+    store_close(st);
+}
+
+#define COMMIT_THREADS     8
+#define COMMITS_PER_THREAD 40
+
+typedef struct {
+    store *st;
+    int64_t first;
+    rsp_status status;
+} committer_ctx;
+
+static void *commit_notes(void *arg)
+{
+    committer_ctx *job = arg;
+    rsp_error err = {0};
+    for (int i = 0; i < COMMITS_PER_THREAD && job->status == RSP_OK; i++) {
+        insert_ctx ctx = {.id = job->first + i};
+        job->status = store_transaction(job->st, insert_note, &ctx, &err);
+    }
+    return NULL;
+}
+
+static void test_group_commit_threads(void **state)
+{
+    const fixture *f = *state;
+    store *st = open_store(f, COMMIT_THREADS, 30000, 0, 0);
+    create_notes(st);
+    store_statistics before, delta;
+    store_stats(st, &before);
+    committer_ctx jobs[COMMIT_THREADS];
+    pthread_t threads[COMMIT_THREADS];
+    for (int i = 0; i < COMMIT_THREADS; i++) {
+        jobs[i] = (committer_ctx){.st = st, .first = (int64_t)i * 1000, .status = RSP_OK};
+        assert_int_equal(pthread_create(&threads[i], NULL, commit_notes, &jobs[i]), 0);
+    }
+    for (int i = 0; i < COMMIT_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(jobs[i].status, RSP_OK);
+    }
+    stats_delta(st, &before, &delta);
+    print_message("%d durable commits, %llu log syncs\n", COMMIT_THREADS * COMMITS_PER_THREAD,
+                  (unsigned long long)delta.wal_syncs);
+    assert_int_equal(delta.commits, COMMIT_THREADS * COMMITS_PER_THREAD);
+    assert_int_equal(delta.durable_commits, COMMIT_THREADS * COMMITS_PER_THREAD);
+    if (f->dialect == STORE_DIALECT_SQLITE) {
+        assert_true(delta.wal_syncs > 0);
+        assert_true(delta.wal_syncs <= delta.durable_commits);
+    } else {
+        assert_int_equal(delta.wal_syncs, 0); /* the server syncs before answering */
+    }
+    store_close(st);
+
+    /* Everything is in the file for a fresh process. */
+    st = open_default(f);
+    store_conn *conn = borrow(st);
+    assert_int_equal(count_notes(conn), COMMIT_THREADS * COMMITS_PER_THREAD);
+    for (int i = 0; i < COMMIT_THREADS; i++)
+        assert_int_equal(query_int(conn, "SELECT count(*) FROM notes WHERE id >= $1 AND id < $2",
+                                   (store_value[]){STORE_VALUE_INT64((int64_t)i * 1000),
+                                                   STORE_VALUE_INT64((int64_t)i * 1000 + 1000)},
+                                   2),
+                         COMMITS_PER_THREAD);
+    store_return(conn);
+    store_close(st);
+}
+
+/* The child reports each commit through the pipe only once store_transaction returned, then
+ * kills itself: whatever it reported must be there. */
+static void committing_child(const char *url, int report_fd)
+{
+    store *st = NULL;
+    rsp_error err = {0};
+    store_options options = {.pool_size = 2, .borrow_timeout_ms = 5000};
+    if (store_open(url, &options, &st, &err) != RSP_OK)
+        _exit(3);
+    for (int64_t id = 1; id <= 20; id++) {
+        insert_ctx ctx = {.id = id};
+        rsp_status status = id % 2 == 0 ? store_transaction(st, insert_note, &ctx, &err)
+                                        : store_transaction_relaxed(st, insert_note, &ctx, &err);
+        if (status != RSP_OK)
+            _exit(4);
+        if (write(report_fd, &id, sizeof id) != (ssize_t)sizeof id)
+            _exit(5);
+    }
+    raise(SIGKILL);
+    _exit(6);
+}
+
+static void test_sigkill_after_durable_commit(void **state)
+{
+    const fixture *f = *state;
+    store *st = open_default(f);
+    create_notes(st);
+    store_close(st);
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(pipe_fds[0]);
+        committing_child(f->url, pipe_fds[1]);
+    }
+    close(pipe_fds[1]);
+    int64_t reported = 0, id = 0;
+    while (read(pipe_fds[0], &id, sizeof id) == (ssize_t)sizeof id)
+        reported = id;
+    close(pipe_fds[0]);
+    int wstatus = 0;
+    assert_int_equal(waitpid(child, &wstatus, 0), child);
+    assert_true(WIFSIGNALED(wstatus));
+    assert_int_equal(WTERMSIG(wstatus), SIGKILL);
+    assert_int_equal(reported, 20);
+
+    st = open_default(f);
+    store_conn *conn = borrow(st);
+    assert_int_equal(count_notes(conn), 20);
+    assert_int_equal(query_int(conn, "SELECT max(id) FROM notes", NULL, 0), 20);
+    store_return(conn);
+    store_close(st);
+}
+
+/* A VFS over SQLite's default one whose log syncs fail on demand: the only way to see what a
+ * failed fsync does without a failing disk. */
+typedef struct {
+    sqlite3_file base;
+    sqlite3_file *real;
+    bool log;
+} test_file;
+
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs failing_vfs;
+static atomic_bool fail_log_syncs;
+static atomic_int log_syncs;
+
+static sqlite3_file *real_file(sqlite3_file *file)
+{
+    return ((test_file *)file)->real;
+}
+
+static int tf_close(sqlite3_file *f)
+{
+    return real_file(f)->pMethods->xClose(real_file(f));
+}
+static int tf_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+{
+    return real_file(f)->pMethods->xRead(real_file(f), b, n, o);
+}
+static int tf_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{
+    return real_file(f)->pMethods->xWrite(real_file(f), b, n, o);
+}
+static int tf_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+    return real_file(f)->pMethods->xTruncate(real_file(f), size);
+}
+static int tf_sync(sqlite3_file *f, int flags)
+{
+    if (((test_file *)f)->log) {
+        atomic_fetch_add(&log_syncs, 1);
+        if (atomic_load(&fail_log_syncs)) {
+            errno = EIO;
+            return SQLITE_IOERR_FSYNC;
+        }
+    }
+    return real_file(f)->pMethods->xSync(real_file(f), flags);
+}
+static int tf_file_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+    return real_file(f)->pMethods->xFileSize(real_file(f), size);
+}
+static int tf_lock(sqlite3_file *f, int lock)
+{
+    return real_file(f)->pMethods->xLock(real_file(f), lock);
+}
+static int tf_unlock(sqlite3_file *f, int lock)
+{
+    return real_file(f)->pMethods->xUnlock(real_file(f), lock);
+}
+static int tf_check_reserved(sqlite3_file *f, int *out)
+{
+    return real_file(f)->pMethods->xCheckReservedLock(real_file(f), out);
+}
+static int tf_file_control(sqlite3_file *f, int op, void *arg)
+{
+    return real_file(f)->pMethods->xFileControl(real_file(f), op, arg);
+}
+static int tf_sector_size(sqlite3_file *f)
+{
+    return real_file(f)->pMethods->xSectorSize(real_file(f));
+}
+static int tf_device_characteristics(sqlite3_file *f)
+{
+    return real_file(f)->pMethods->xDeviceCharacteristics(real_file(f));
+}
+static int tf_shm_map(sqlite3_file *f, int region, int size, int extend, void volatile **out)
+{
+    return real_file(f)->pMethods->xShmMap(real_file(f), region, size, extend, out);
+}
+static int tf_shm_lock(sqlite3_file *f, int offset, int n, int flags)
+{
+    return real_file(f)->pMethods->xShmLock(real_file(f), offset, n, flags);
+}
+static void tf_shm_barrier(sqlite3_file *f)
+{
+    real_file(f)->pMethods->xShmBarrier(real_file(f));
+}
+static int tf_shm_unmap(sqlite3_file *f, int delete_flag)
+{
+    return real_file(f)->pMethods->xShmUnmap(real_file(f), delete_flag);
+}
+static int tf_fetch(sqlite3_file *f, sqlite3_int64 offset, int amount, void **out)
+{
+    return real_file(f)->pMethods->xFetch(real_file(f), offset, amount, out);
+}
+static int tf_unfetch(sqlite3_file *f, sqlite3_int64 offset, void *page)
+{
+    return real_file(f)->pMethods->xUnfetch(real_file(f), offset, page);
+}
+
+static const sqlite3_io_methods test_file_methods = {
+    .iVersion = 3,
+    .xClose = tf_close,
+    .xRead = tf_read,
+    .xWrite = tf_write,
+    .xTruncate = tf_truncate,
+    .xSync = tf_sync,
+    .xFileSize = tf_file_size,
+    .xLock = tf_lock,
+    .xUnlock = tf_unlock,
+    .xCheckReservedLock = tf_check_reserved,
+    .xFileControl = tf_file_control,
+    .xSectorSize = tf_sector_size,
+    .xDeviceCharacteristics = tf_device_characteristics,
+    .xShmMap = tf_shm_map,
+    .xShmLock = tf_shm_lock,
+    .xShmBarrier = tf_shm_barrier,
+    .xShmUnmap = tf_shm_unmap,
+    .xFetch = tf_fetch,
+    .xUnfetch = tf_unfetch,
+};
+
+static int test_vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags,
+                         int *out_flags)
+{
+    (void)vfs;
+    test_file *wrapper = (test_file *)file;
+    wrapper->real = (sqlite3_file *)(wrapper + 1);
+    wrapper->log = (flags & SQLITE_OPEN_WAL) != 0;
+    int rc = real_vfs->xOpen(real_vfs, name, wrapper->real, flags, out_flags);
+    /* SQLite closes a file whose methods are set, even when the open failed. */
+    file->pMethods = wrapper->real->pMethods != NULL ? &test_file_methods : NULL;
+    return rc;
+}
+
+static void install_failing_vfs(void)
+{
+    real_vfs = sqlite3_vfs_find(NULL);
+    assert_non_null(real_vfs);
+    failing_vfs = *real_vfs;
+    failing_vfs.zName = "rspkit-failing-sync";
+    failing_vfs.szOsFile = (int)sizeof(test_file) + real_vfs->szOsFile;
+    failing_vfs.xOpen = test_vfs_open;
+    failing_vfs.pNext = NULL;
+    atomic_store(&fail_log_syncs, false);
+    atomic_store(&log_syncs, 0);
+    assert_int_equal(sqlite3_vfs_register(&failing_vfs, 1), SQLITE_OK);
+}
+
+static void test_sync_failure(void **state)
+{
+    const fixture *f = *state;
+    install_failing_vfs();
+    store *st = open_default(f);
+    create_notes(st);
+    rsp_error err = {0};
+    insert_ctx ctx = {.id = 1};
+    check_ok(store_transaction(st, insert_note, &ctx, &err), &err, "durable");
+    /* The store's syncs went through SQLite's own handle of the log. */
+    assert_true(atomic_load(&log_syncs) >= 1);
+
+    atomic_store(&fail_log_syncs, true);
+    ctx.id = 2;
+    assert_int_equal(store_transaction(st, insert_note, &ctx, &err), RSP_ERR_IO);
+    print_message("failed sync: %s\n", err.message);
+    assert_non_null(strstr(err.message, "sync"));
+    /* A relaxed commit promises nothing a failed sync breaks. */
+    ctx.id = 3;
+    rsp_error_clear(&err);
+    check_ok(store_transaction_relaxed(st, insert_note, &ctx, &err), &err, "relaxed");
+
+    /* Later durable commits fail too, even once the disk answers again: the kernel may have
+     * dropped the pages the failed sync did not write. */
+    atomic_store(&fail_log_syncs, false);
+    ctx.id = 4;
+    rsp_error_clear(&err);
+    assert_int_equal(store_transaction(st, insert_note, &ctx, &err), RSP_ERR_IO);
+    store_conn *conn = borrow(st);
+    rsp_error_clear(&err);
+    assert_int_equal(store_exec(conn, "INSERT INTO notes (id) VALUES (5)", NULL, 0, NULL, &err),
+                     RSP_ERR_IO);
+    assert_int_equal(store_last_failure(conn), STORE_FAILURE_IO);
+    store_return(conn);
+    store_close(st);
+
+    /* Reopened, the store recovers from the file and commits durably again. */
+    st = open_default(f);
+    ctx.id = 6;
+    rsp_error_clear(&err);
+    check_ok(store_transaction(st, insert_note, &ctx, &err), &err, "after reopen");
+    store_close(st);
+    assert_int_equal(sqlite3_vfs_unregister(&failing_vfs), SQLITE_OK);
+}
+
 /* ---- opening ---- */
 
 static void test_open_urls(void **state)
@@ -1188,13 +1626,17 @@ static void postgres_unavailable(void **state)
         cmocka_unit_test_setup_teardown(test_counter_update_returning, setup, teardown),           \
         cmocka_unit_test_setup_teardown(test_handout_exactly_once, setup, teardown),               \
         cmocka_unit_test_setup_teardown(test_pool_exhaustion, setup, teardown),                    \
-        cmocka_unit_test_setup_teardown(test_durability_sigkill, setup, teardown)
+        cmocka_unit_test_setup_teardown(test_durability_sigkill, setup, teardown),                 \
+        cmocka_unit_test_setup_teardown(test_relaxed_then_durable, setup, teardown),               \
+        cmocka_unit_test_setup_teardown(test_group_commit_threads, setup, teardown),               \
+        cmocka_unit_test_setup_teardown(test_sigkill_after_durable_commit, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest sqlite_tests[] = {
         BOTH_BACKENDS(setup_sqlite, teardown_sqlite),
         cmocka_unit_test_setup_teardown(test_open_urls, setup_sqlite, teardown_sqlite),
+        cmocka_unit_test_setup_teardown(test_sync_failure, setup_sqlite, teardown_sqlite),
     };
     const struct CMUnitTest postgres_tests[] = {
         BOTH_BACKENDS(setup_postgres, teardown_postgres),
