@@ -43,7 +43,8 @@ typedef struct {
     rest_call *call;
     const json_t *operation;
     eim_operation shared; /* the order body when it is the same for every device */
-    bool per_device;      /* per-device activation codes */
+    bool per_device;      /* per-device values (activationCodes, iccids, deleteIccids) */
+    const char *map_key;  /* the first per-device map: its EIDs are the members by default */
     int64_t campaign_id;
     int64_t total;
     char unknown[64]; /* first EID of the list not registered to this tenant */
@@ -128,6 +129,53 @@ static rsp_status insert_by_selector(store_conn *conn, create_ctx *ctx, const js
     return status;
 }
 
+/* Per-device values with a selector: every selected device must have its entry, so the
+ * members are listed first and built one by one (a missing entry fails the whole campaign). */
+static rsp_status insert_selected_each(store_conn *conn, create_ctx *ctx, const json_t *selector,
+                                       rsp_error *err)
+{
+    const char *name = "", *value = "";
+    json_t *labels = json_object_get(selector, "labels");
+    if (json_object_size(labels) > 1)
+        return rsp_error_set(err, RSP_ERR_UNSUPPORTED, 0, 0, "selector: one label at most");
+    const char *key;
+    json_t *v;
+    json_object_foreach(labels, key, v)
+    {
+        if (!json_is_string(v))
+            return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "label values are strings");
+        name = key;
+        value = json_string_value(v);
+    }
+    store_stmt *stmt = NULL;
+    rsp_status status = store_prepare(
+        conn,
+        "SELECT d.eid FROM eim_devices d WHERE d.tenant_id = $1 AND d.blocked = 0 AND ($2 = '' "
+        "OR EXISTS (SELECT 1 FROM eim_device_labels l WHERE l.device_id = d.id AND l.name = $2 "
+        "AND l.value = $3)) ORDER BY d.id",
+        &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_value params[] = {STORE_VALUE_INT64(ctx->call->tenant_id), STORE_VALUE_TEXT(name),
+                            STORE_VALUE_TEXT(value)};
+    store_bind_values(stmt, params, 3);
+    json_t *eids = json_array();
+    bool has_row = false;
+    while ((status = store_step(stmt, &has_row, err)) == RSP_OK && has_row)
+        json_array_append_new(eids, json_string(store_column_text(stmt, 0)));
+    store_finish(stmt);
+    size_t index;
+    json_t *eid;
+    json_array_foreach(eids, index, eid)
+    {
+        if (status != RSP_OK)
+            break;
+        status = insert_for_eid(conn, ctx, json_string_value(eid), err);
+    }
+    json_decref(eids);
+    return status;
+}
+
 static rsp_status create_transaction(store_conn *conn, void *user, rsp_error *err)
 {
     create_ctx *ctx = user;
@@ -183,11 +231,14 @@ static rsp_status create_transaction(store_conn *conn, void *user, rsp_error *er
         }
         if (status == RSP_OK && ctx->unknown[0] != '\0')
             status = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "no device %s", ctx->unknown);
+    } else if (status == RSP_OK && ctx->per_device &&
+               json_is_object(json_object_get(body, "selector"))) {
+        status = insert_selected_each(conn, ctx, json_object_get(body, "selector"), err);
     } else if (status == RSP_OK && ctx->per_device) {
-        /* per-device codes without a list: the codes' EIDs are the members */
+        /* per-device values without a list: the map's EIDs are the members */
         const char *eid;
         json_t *code;
-        json_object_foreach(json_object_get(ctx->operation, "activationCodes"), eid, code)
+        json_object_foreach(json_object_get(ctx->operation, ctx->map_key), eid, code)
         {
             status = insert_for_eid(conn, ctx, eid, err);
             if (status != RSP_OK)
@@ -221,15 +272,29 @@ static int create_campaign(rest_call *call, http_reply *reply)
     ctx.operation = json_object_get(call->body, "operation");
     if (!json_is_object(ctx.operation))
         return eim_rest_problem(reply, 400, "operation object required");
-    ctx.per_device = json_is_object(json_object_get(ctx.operation, "activationCodes"));
+    static const char *const maps[] = {"activationCodes", "iccids", "deleteIccids"};
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0] && ctx.map_key == NULL; i++)
+        if (json_object_get(ctx.operation, maps[i]) != NULL)
+            ctx.map_key = maps[i];
+    ctx.per_device = ctx.map_key != NULL;
     rsp_status status = RSP_OK;
     if (ctx.per_device) {
-        /* validates the operation once; bodies are built per device */
+        /* bodies are built (and each device's entries checked) per device */
         const char *type = json_string_value(json_object_get(ctx.operation, "type"));
         snprintf(ctx.shared.name, sizeof ctx.shared.name, "%s", type != NULL ? type : "");
-        if (type == NULL || strcmp(type, "download") != 0)
+        bool download = type != NULL && strcmp(type, "download") == 0;
+        if (type == NULL)
+            status = rsp_error_set(&err, RSP_ERR_MISSING_FIELD, 0, 0, "operation type required");
+        else if (!download && (json_object_get(ctx.operation, "activationCodes") != NULL ||
+                               json_object_get(ctx.operation, "deleteIccids") != NULL))
             status = rsp_error_set(&err, RSP_ERR_BAD_VALUE, 0, 0,
-                                   "activationCodes only with type download");
+                                   "activationCodes and deleteIccids only with type download");
+        for (size_t i = 0; i < sizeof maps / sizeof maps[0] && status == RSP_OK; i++) {
+            json_t *map = json_object_get(ctx.operation, maps[i]);
+            if (map != NULL && (!json_is_object(map) || json_object_size(map) == 0))
+                status = rsp_error_set(&err, RSP_ERR_BAD_VALUE, 0, 0,
+                                       "%s: a non-empty object of EID: value", maps[i]);
+        }
     } else {
         status = eim_operation_build(ctx.operation, NULL, &ctx.shared, &err);
     }
@@ -284,12 +349,14 @@ static int show_campaign(rest_call *call, http_reply *reply, int64_t id)
     /* not finished yet, by state: waiting for release, released, handed out */
     status = store_prepare(call->conn,
                            "SELECT state, COUNT(*) FROM eim_orders WHERE campaign_id = $1 AND "
-                           "state IN ('queued', 'pending', 'delivered') GROUP BY state",
+                           "state IN ('queued', 'pending', 'delivered', 'following') GROUP BY "
+                           "state",
                            &stmt, &err);
     if (status == RSP_OK) {
         store_bind_int64(stmt, 1, id);
         json_object_set_new(body, "pending", json_integer(0));
         json_object_set_new(body, "delivered", json_integer(0));
+        json_object_set_new(body, "following", json_integer(0));
         while (store_step(stmt, &has_row, &err) == RSP_OK && has_row)
             json_object_set_new(body, store_column_text(stmt, 0),
                                 json_integer(store_column_int64(stmt, 1)));

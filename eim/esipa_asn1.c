@@ -316,6 +316,7 @@ typedef struct {
     char reason_buf[96];
     char why_buf[sizeof(((rsp_error *)0)->message)];
     char installed_iccid[24]; /* from a successful installation result: follow-ups use it */
+    bool rolled_back;         /* the result reports a ProfileRollback (rollbackResult ok) */
 } record_ctx;
 
 /* The package the order holds answers the verified result: eimId, counterValue and
@@ -375,6 +376,8 @@ static rsp_status find_order(store_conn *conn, record_ctx *ctx, char *state, siz
     return status;
 }
 
+/* The same result again (its acknowledgement was lost): any result stored for the order with
+ * the same bytes. An order may hold two results (an enable and its rollback). */
 static rsp_status is_duplicate(store_conn *conn, record_ctx *ctx, bool *duplicate, rsp_error *err)
 {
     *duplicate = false;
@@ -388,8 +391,7 @@ static rsp_status is_duplicate(store_conn *conn, record_ctx *ctx, bool *duplicat
     store_bind_int64(stmt, 1, ctx->device->id);
     store_bind_int64(stmt, 2, ctx->order_id);
     bool has_row = false;
-    status = store_step(stmt, &has_row, err);
-    if (status == RSP_OK && has_row) {
+    while (!*duplicate && (status = store_step(stmt, &has_row, err)) == RSP_OK && has_row) {
         size_t len = 0;
         const uint8_t *stored = store_column_blob(stmt, 0, &len);
         *duplicate = len == ctx->raw.len && memcmp(stored, ctx->raw.data, len) == 0;
@@ -446,41 +448,46 @@ static rsp_status update_facts(store_conn *conn, record_ctx *ctx, rsp_error *err
     return status;
 }
 
-/* The order a successful download asked for (enable, with rollback or not), for the ICCID
- * the installation result names. */
-static rsp_status create_follow_up(store_conn *conn, record_ctx *ctx, rsp_error *err)
+/* The next link of a chain (SGP.32 v1.2 section 2.11.1.1: one PSMO per eUICC Package): the
+ * enable a successful download asked for, for the ICCID its installation result names, or the
+ * delete ordered after that enable. Its own follow-up ("then") goes with it. A follow-up that
+ * cannot be built (no ICCID reported) fails the chain. */
+static rsp_status create_follow_up(store_conn *conn, record_ctx *ctx, const char *follow_up,
+                                   int64_t chain_root, rsp_error *err)
 {
-    store_stmt *stmt = NULL;
-    rsp_status status = store_prepare(
-        conn, "SELECT follow_up, campaign_id FROM eim_orders WHERE id = $1", &stmt, err);
-    if (status != RSP_OK)
-        return status;
-    store_bind_int64(stmt, 1, ctx->order_id);
-    bool has_row = false;
-    json_t *op = NULL;
-    status = store_step(stmt, &has_row, err);
-    if (status == RSP_OK && has_row && store_column_text(stmt, 0) != NULL)
-        op = json_loads(store_column_text(stmt, 0), 0, NULL);
-    store_finish(stmt);
-    if (status != RSP_OK || !json_is_object(op)) {
+    json_t *op = json_loads(follow_up, 0, NULL);
+    if (!json_is_object(op)) {
         json_decref(op);
-        return status;
+        return eim_storage_chain_fail(conn, chain_root, "followUpUnreadable", err);
     }
-    json_object_set_new(op, "iccid", json_string(ctx->installed_iccid));
+    if (json_object_get(op, "iccid") == NULL && ctx->installed_iccid[0] != '\0')
+        json_object_set_new(op, "iccid", json_string(ctx->installed_iccid));
+    if (json_object_get(op, "iccid") == NULL) {
+        json_decref(op);
+        return eim_storage_chain_fail(conn, chain_root, "noIccidInResult", err);
+    }
+    json_t *then = json_object_get(op, "then");
+    char *next = json_is_object(then) ? json_dumps(then, JSON_COMPACT) : NULL;
+    json_object_del(op, "then");
     eim_operation built;
     int64_t order_id = 0;
-    status = eim_operation_build(op, NULL, &built, err);
+    rsp_error build_err = {0};
+    rsp_status status = eim_operation_build(op, NULL, &built, &build_err);
     json_decref(op);
-    if (status == RSP_OK) {
-        eim_order_spec spec = {.tenant_id = ctx->device->tenant_id,
-                               .device_id = ctx->device->id,
-                               .kind = built.kind,
-                               .operation = built.name,
-                               .body = built.body,
-                               .body_len = built.body_len,
-                               .state = "pending"};
-        status = eim_storage_order_create(conn, &spec, &order_id, err);
+    if (status != RSP_OK) {
+        free(next);
+        return eim_storage_chain_fail(conn, chain_root, "followUpInvalid", err);
     }
+    eim_order_spec spec = {.tenant_id = ctx->device->tenant_id,
+                           .device_id = ctx->device->id,
+                           .kind = built.kind,
+                           .operation = built.name,
+                           .body = built.body,
+                           .body_len = built.body_len,
+                           .state = "pending",
+                           .follow_up = next,
+                           .chain_root = chain_root};
+    status = eim_storage_order_create(conn, &spec, &order_id, err);
     if (status == RSP_OK) {
         char detail[96];
         snprintf(detail, sizeof detail, "{\"orderId\":%lld,\"after\":%lld}", (long long)order_id,
@@ -489,6 +496,47 @@ static rsp_status create_follow_up(store_conn *conn, record_ctx *ctx, rsp_error 
                                           "order.created", built.name, detail, err);
     }
     eim_operation_free(&built);
+    free(next);
+    return status;
+}
+
+static rsp_status insert_result(store_conn *conn, record_ctx *ctx, bool *inserted, rsp_error *err)
+{
+    store_value params[] = {
+        STORE_VALUE_INT64(ctx->device->id),
+        STORE_VALUE_INT64(ctx->order_id),
+        ctx->has_seq ? STORE_VALUE_INT64(ctx->seq) : STORE_VALUE_NULL(),
+        STORE_VALUE_BLOB(ctx->raw.data, ctx->raw.len),
+        STORE_VALUE_INT64(eim_storage_now()),
+    };
+    /* a sequence number already used by another result of this device: nothing inserted
+     * (unique index eim_results_seq), nothing else written */
+    int64_t changes = 0;
+    rsp_status status = store_exec(conn,
+                                   "INSERT INTO eim_results (device_id, order_id, seq_number, "
+                                   "result, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT "
+                                   "(device_id, seq_number) DO NOTHING",
+                                   params, 5, &changes, err);
+    *inserted = changes > 0;
+    if (status == RSP_OK && !*inserted)
+        ctx->why = "sequence number already used by another result";
+    return status;
+}
+
+/* SGP.32 v1.2 section 5.9.16: the rollback result of an enable already reported as done
+ * (signed for the same package, new sequence number). */
+static rsp_status record_rollback(store_conn *conn, record_ctx *ctx, rsp_error *err)
+{
+    bool inserted = false, changed = false;
+    rsp_status status = insert_result(conn, ctx, &inserted, err);
+    if (status == RSP_OK && inserted)
+        status = eim_storage_order_rolled_back(conn, ctx->order_id, ctx->summary, ctx->reason,
+                                               &changed, err);
+    if (status == RSP_OK && inserted)
+        status = eim_storage_device_event(conn, ctx->device->tenant_id, NULL, ctx->device->id,
+                                          "result.received", ctx->state, ctx->summary, err);
+    if (status == RSP_OK && inserted)
+        ctx->outcome = OUTCOME_ACCEPTED;
     return status;
 }
 
@@ -506,38 +554,24 @@ static rsp_status record_transaction(store_conn *conn, void *user, rsp_error *er
         status = is_duplicate(conn, ctx, &duplicate, err);
         if (status == RSP_OK && duplicate)
             ctx->outcome = OUTCOME_DUPLICATE;
+        else if (status == RSP_OK && ctx->rolled_back && strcmp(state, "succeeded") == 0)
+            status = record_rollback(conn, ctx, err);
         else
             ctx->why = "replayed result: the package already has a different result";
         return status;
     }
-    store_value params[] = {
-        STORE_VALUE_INT64(ctx->device->id),
-        STORE_VALUE_INT64(ctx->order_id),
-        ctx->has_seq ? STORE_VALUE_INT64(ctx->seq) : STORE_VALUE_NULL(),
-        STORE_VALUE_BLOB(ctx->raw.data, ctx->raw.len),
-        STORE_VALUE_INT64(eim_storage_now()),
-    };
-    /* a sequence number already used by another result of this device: nothing inserted
-     * (unique index eim_results_seq), nothing else written */
-    int64_t inserted = 0;
-    status = store_exec(conn,
-                        "INSERT INTO eim_results (device_id, order_id, seq_number, "
-                        "result, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT "
-                        "(device_id, seq_number) DO NOTHING",
-                        params, 5, &inserted, err);
-    if (status == RSP_OK && inserted == 0) {
-        ctx->why = "sequence number already used by another result";
-        return RSP_OK;
-    }
-    bool changed = false;
-    if (status == RSP_OK)
-        status = eim_storage_order_finish(conn, ctx->order_id, ctx->state, ctx->summary,
-                                          ctx->reason, &changed, err);
+    bool inserted = false;
+    status = insert_result(conn, ctx, &inserted, err);
+    if (status != RSP_OK || !inserted)
+        return status;
+    eim_order_finished finished = {0};
+    status = eim_storage_order_finish(conn, ctx->order_id, ctx->state, ctx->summary, ctx->reason,
+                                      &finished, err);
     if (status == RSP_OK)
         status = update_facts(conn, ctx, err);
-    if (status == RSP_OK && changed && strcmp(ctx->state, "succeeded") == 0 &&
-        ctx->installed_iccid[0] != '\0')
-        status = create_follow_up(conn, ctx, err);
+    if (status == RSP_OK && finished.follow_up != NULL)
+        status = create_follow_up(conn, ctx, finished.follow_up, finished.chain_root, err);
+    free(finished.follow_up);
     if (status == RSP_OK)
         status = eim_storage_device_event(conn, ctx->device->tenant_id, NULL, ctx->device->id,
                                           "result.received", ctx->state, ctx->summary, err);
@@ -638,6 +672,13 @@ static void summarise_results(record_ctx *ctx, const schema_list *results)
             } else {
                 code = r->u.list_eim_result.u.list_eim_error;
             }
+            break;
+        case SGP32_EUICC_RESULT_DATA_ROLLBACK_RESULT:
+            /* the profile an enable switched to was left again (SGP.32 v1.2 section 5.9.16):
+             * whatever the enable said, the operation did not hold */
+            code = r->u.rollback_result;
+            ctx->rolled_back = code == SGP32_ROLLBACK_PROFILE_RESULT_OK;
+            item_ok = false;
             break;
         case SGP32_EUICC_RESULT_DATA_PROCESSING_TERMINATED:
             item_ok = false;

@@ -611,24 +611,34 @@ static int cancel_order(rest_call *call, http_reply *reply, int64_t order_id)
                             "= $2 AND tenant_id = $3 AND state IN ('queued', 'pending')",
                             params, 3, &changes, &err);
     if (status == RSP_OK && changes == 0) {
-        bool changed = false;
         int64_t owned = 0;
         store_value own[] = {params[1], params[2]};
         status = store_query_int64(call->conn,
                                    "SELECT COUNT(*) FROM eim_orders WHERE id = $1 AND tenant_id "
                                    "= $2",
                                    own, 2, &owned, &err);
+        eim_order_finished finished = {0};
         if (status == RSP_OK && owned == 1)
             status = eim_storage_order_finish(call->conn, order_id, "failed",
                                               "[{\"type\":\"cancelled\",\"ok\":false}]",
-                                              "cancelled", &changed, &err);
-        changes = changed ? 1 : 0;
+                                              "cancelled", &finished, &err);
+        free(finished.follow_up);
+        changes = finished.changed ? 1 : 0;
     } else if (status == RSP_OK) {
         store_value campaign[] = {params[1]};
         status = store_exec(call->conn,
                             "UPDATE eim_campaigns SET cancelled = cancelled + 1 WHERE id = "
                             "(SELECT campaign_id FROM eim_orders WHERE id = $1)",
                             campaign, 1, NULL, &err);
+        /* a follow-up not sent yet: the chain it belongs to stops here */
+        int64_t chain_root = 0;
+        if (status == RSP_OK)
+            status = store_query_int64(call->conn,
+                                       "SELECT COALESCE(chain_root, 0) FROM eim_orders WHERE id "
+                                       "= $1",
+                                       campaign, 1, &chain_root, &err);
+        if (status == RSP_OK)
+            status = eim_storage_chain_fail(call->conn, chain_root, "cancelled", &err);
     }
     if (status == RSP_OK && changes == 1)
         status = eim_storage_audit(call->conn, call->tenant_id, call->key_id, "order.cancel", NULL,

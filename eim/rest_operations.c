@@ -50,22 +50,52 @@ static rsp_status string_field(const json_t *op, const char *key, const char **o
     return rsp_json_get_string(op, key, true, out, NULL, err);
 }
 
-static rsp_status build_psmo(const json_t *op, int which, bool needs_iccid, der_writer *w,
-                             rsp_error *err)
+/* A value given once for every device (single_key) or per device in an object keyed by EID
+ * (map_key), e.g. "iccid" / "iccids". *present false when neither is there. */
+static rsp_status per_device_string(const json_t *op, const char *single_key, const char *map_key,
+                                    const char *eid, const char **out, bool *present,
+                                    rsp_error *err)
+{
+    json_t *map = json_object_get(op, map_key);
+    if (map == NULL)
+        return rsp_json_get_string(op, single_key, false, out, present, err);
+    if (!json_is_object(map))
+        return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "%s: an object of EID: value", map_key);
+    if (json_object_get(op, single_key) != NULL)
+        return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "%s and %s together", single_key,
+                             map_key);
+    json_t *value = eid != NULL ? json_object_get(map, eid) : NULL;
+    if (!json_is_string(value))
+        return rsp_error_set(err, RSP_ERR_MISSING_FIELD, 0, 0, "%s has no entry for %s", map_key,
+                             eid != NULL ? eid : "this device");
+    *out = json_string_value(value);
+    *present = true;
+    return RSP_OK;
+}
+
+static rsp_status build_psmo(const json_t *op, const char *eid, int which, bool needs_iccid,
+                             der_writer *w, rsp_error *err)
 {
     sgp32_psmo psmo = {.choice = which};
     uint8_t iccid[10];
     const char *text = NULL;
+    bool present = false;
     rsp_status status = RSP_OK;
     if (needs_iccid) {
-        status = string_field(op, "iccid", &text, err);
+        /* "iccid" for every device, or "iccids": {EID: ICCID} (fleet owners' per-device
+         * profiles) */
+        status = per_device_string(op, "iccid", "iccids", eid, &text, &present, err);
+        if (status == RSP_OK && !present)
+            status = rsp_error_set(err, RSP_ERR_MISSING_FIELD, 0, 0, "missing field 'iccid'");
         if (status == RSP_OK && !iccid_encode(text, iccid))
-            status = rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "iccid: 18 to 20 digits");
+            status = rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "iccid %s: 18 to 20 digits", text);
+    } else if (json_object_get(op, "iccids") != NULL) {
+        status = rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "iccids: not for this operation");
     }
     if (status != RSP_OK)
         return status;
     der_view iccid_view = der_view_make(iccid, sizeof iccid);
-    bool flag = false, present = false;
+    bool flag = false;
     switch (which) {
     case SGP32_PSMO_ENABLE:
         psmo.u.enable.iccid = iccid_view;
@@ -219,8 +249,26 @@ static rsp_status build_download(const json_t *op, const char *eid, eim_operatio
         status = rsp_json_get_bool(op, "enable", false, &enable, &present, err);
     if (status == RSP_OK)
         status = rsp_json_get_bool(op, "rollback", false, &rollback, &present, err);
+    /* "deleteIccid" (or per device "deleteIccids": {EID: ICCID}): once the enable succeeded,
+     * the profile left is deleted; a chain download -> enable -> delete */
+    const char *delete_iccid = NULL;
+    bool has_delete = false;
+    uint8_t iccid_check[10];
+    if (status == RSP_OK)
+        status = per_device_string(op, "deleteIccid", "deleteIccids", eid, &delete_iccid,
+                                   &has_delete, err);
+    if (status == RSP_OK && has_delete && !iccid_encode(delete_iccid, iccid_check))
+        status = rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "deleteIccid %s: 18 to 20 digits",
+                               delete_iccid);
+    if (status == RSP_OK && has_delete && !enable)
+        status =
+            rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0,
+                          "deleteIccid needs \"enable\": true (the delete follows the enable)");
     if (status == RSP_OK && enable) {
         json_t *follow = json_pack("{s:s, s:b}", "type", "enable", "rollback", rollback);
+        if (has_delete)
+            json_object_set_new(follow, "then",
+                                json_pack("{s:s, s:s}", "type", "delete", "iccid", delete_iccid));
         out->follow_up = json_dumps(follow, JSON_COMPACT);
         json_decref(follow);
     }
@@ -273,7 +321,7 @@ rsp_status eim_operation_build(const json_t *op, const char *eid, eim_operation 
     status = RSP_ERR_NOT_FOUND;
     for (size_t i = 0; i < sizeof psmo_names / sizeof psmo_names[0]; i++)
         if (strcmp(type, psmo_names[i].name) == 0)
-            status = build_psmo(op, psmo_names[i].psmo, psmo_names[i].needs_iccid, &w, err);
+            status = build_psmo(op, eid, psmo_names[i].psmo, psmo_names[i].needs_iccid, &w, err);
     if (status == RSP_ERR_NOT_FOUND) {
         if (strcmp(type, "addEim") == 0 || strcmp(type, "updateEim") == 0 ||
             strcmp(type, "deleteEim") == 0 || strcmp(type, "listEim") == 0) {

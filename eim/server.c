@@ -218,10 +218,11 @@ static rsp_status expire_transaction(store_conn *conn, void *user, rsp_error *er
         ids[count++] = store_column_int64(stmt, 0);
     store_finish(stmt);
     for (size_t i = 0; i < count && status == RSP_OK; i++) {
-        bool changed = false;
+        eim_order_finished finished;
         status = eim_storage_order_finish(conn, ids[i], "failed",
                                           "[{\"type\":\"timeout\",\"ok\":false}]", "timeout",
-                                          &changed, err);
+                                          &finished, err);
+        free(finished.follow_up);
     }
     return status;
 }

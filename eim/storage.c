@@ -116,6 +116,12 @@ static const store_migration eim_migrations[] = {
      .description = "notification relay outbox",
      .sql_sqlite = EIM_SCHEMA_V6("INTEGER PRIMARY KEY", "BLOB"),
      .sql_postgres = EIM_SCHEMA_V6("BIGSERIAL PRIMARY KEY", "BYTEA")},
+    /* A follow-up order names the order that started its chain (download, then enable, then
+     * delete): that order stays "following" until the last link finished, so a campaign
+     * member succeeds only when the whole chain did. */
+    {.version = 7,
+     .description = "follow-up chains",
+     .sql = "ALTER TABLE eim_orders ADD COLUMN chain_root BIGINT"},
 };
 
 rsp_status eim_storage_migrate(store *st, rsp_error *err)
@@ -281,23 +287,31 @@ rsp_status eim_storage_order_create(store_conn *conn, const eim_order_spec *spec
         STORE_VALUE_TEXT(spec->smdp_address),
         STORE_VALUE_INT64(eim_storage_now()),
         STORE_VALUE_TEXT(spec->follow_up),
+        spec->chain_root > 0 ? STORE_VALUE_INT64(spec->chain_root) : STORE_VALUE_NULL(),
     };
     return store_query_int64(conn,
                              "INSERT INTO eim_orders (tenant_id, device_id, campaign_id, kind, "
-                             "operation, body, state, smdp_address, created_at, follow_up) VALUES "
-                             "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                             params, 10, order_id, err);
+                             "operation, body, state, smdp_address, created_at, follow_up, "
+                             "chain_root) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+                             "RETURNING id",
+                             params, 11, order_id, err);
 }
 
-/* What the webhook event of a finished order names, read back by the UPDATE that finished it
- * (no second read of the order). */
+/* What the webhook event and the chain of a finished order need, read back by the UPDATE that
+ * finished it (no second read of the order). */
 typedef struct {
+    int64_t id;
     int64_t tenant_id;
+    int64_t device_id;
     bool has_campaign;
     int64_t campaign_id;
+    int64_t chain_root; /* 0: not a follow-up */
     char eid[33];
     char operation[64];
     char transaction_id[33];
+    char state[16];
+    char *summary;   /* owned */
+    char *follow_up; /* owned */
 } finished_order;
 
 static void copy_column(store_stmt *stmt, int column, char *out, size_t size)
@@ -306,9 +320,58 @@ static void copy_column(store_stmt *stmt, int column, char *out, size_t size)
     snprintf(out, size, "%s", text != NULL ? text : "");
 }
 
-static rsp_status order_event(store_conn *conn, int64_t order_id, const finished_order *order,
-                              const char *state, const char *summary_json, const char *reason,
-                              rsp_error *err)
+static char *dup_column(store_stmt *stmt, int column)
+{
+    const char *text = store_column_text(stmt, column);
+    return text != NULL ? strdup(text) : NULL;
+}
+
+static void finished_order_free(finished_order *order)
+{
+    free(order->summary);
+    free(order->follow_up);
+    order->summary = NULL;
+    order->follow_up = NULL;
+}
+
+#define FINISHED_ORDER_COLUMNS                                                                     \
+    "RETURNING id, tenant_id, device_id, campaign_id, chain_root, operation, transaction_id, "     \
+    "state, summary, follow_up, (SELECT eid FROM eim_devices WHERE eim_devices.id = "              \
+    "eim_orders.device_id)"
+
+/* Runs an UPDATE ending in FINISHED_ORDER_COLUMNS; *changed false when no row matched. */
+static rsp_status finish_update(store_conn *conn, const char *sql, const store_value *params,
+                                size_t count, finished_order *order, bool *changed, rsp_error *err)
+{
+    *changed = false;
+    store_stmt *stmt = NULL;
+    rsp_status status = store_prepare(conn, sql, &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_values(stmt, params, count);
+    bool has_row = false;
+    status = store_step(stmt, &has_row, err);
+    if (status == RSP_OK && has_row) {
+        *changed = true;
+        order->id = store_column_int64(stmt, 0);
+        order->tenant_id = store_column_int64(stmt, 1);
+        order->device_id = store_column_int64(stmt, 2);
+        order->has_campaign = !store_column_is_null(stmt, 3);
+        order->campaign_id = store_column_int64(stmt, 3);
+        order->chain_root = store_column_int64(stmt, 4);
+        copy_column(stmt, 5, order->operation, sizeof order->operation);
+        copy_column(stmt, 6, order->transaction_id, sizeof order->transaction_id);
+        copy_column(stmt, 7, order->state, sizeof order->state);
+        order->summary = dup_column(stmt, 8);
+        order->follow_up = dup_column(stmt, 9);
+        copy_column(stmt, 10, order->eid, sizeof order->eid);
+    }
+    store_finish(stmt);
+    return status;
+}
+
+static rsp_status order_event(store_conn *conn, const finished_order *order, const char *reason,
+                              const char *key_suffix, rsp_error *err)
 {
     char *payload = NULL;
     size_t payload_len = 0;
@@ -321,62 +384,137 @@ static rsp_status order_event(store_conn *conn, int64_t order_id, const finished
             "{\"event\":\"order.finished\",\"orderId\":%lld,\"eid\":\"%s\",\"operation\":"
             "\"%s\",\"state\":\"%s\",\"campaignId\":%lld,\"transactionId\":\"%s\","
             "\"reason\":%s%s%s,\"summary\":%s}",
-            (long long)order_id, order->eid, order->operation, state, (long long)order->campaign_id,
-            order->transaction_id, reason != NULL ? "\"" : "", reason != NULL ? reason : "null",
-            reason != NULL ? "\"" : "", summary_json != NULL ? summary_json : "null");
+            (long long)order->id, order->eid, order->operation, order->state,
+            (long long)order->campaign_id, order->transaction_id, reason != NULL ? "\"" : "",
+            reason != NULL ? reason : "null", reason != NULL ? "\"" : "",
+            order->summary != NULL ? order->summary : "null");
     fclose(out);
     char key[64];
-    snprintf(key, sizeof key, "order-%lld", (long long)order_id);
+    snprintf(key, sizeof key, "order-%lld%s", (long long)order->id, key_suffix);
     rsp_status status =
         eim_storage_outbox_add(conn, order->tenant_id, "order.finished", key, payload, err);
     free(payload);
     return status;
 }
 
-rsp_status eim_storage_order_finish(store_conn *conn, int64_t order_id, const char *state,
-                                    const char *summary_json, const char *reason, bool *changed,
-                                    rsp_error *err)
+/* A final state reached: campaign figures (a member counts once, when its chain is done) and
+ * the webhook event. */
+static rsp_status order_settled(store_conn *conn, const finished_order *order, const char *reason,
+                                rsp_error *err)
 {
-    *changed = false;
-    store_value params[] = {STORE_VALUE_TEXT(state), STORE_VALUE_TEXT(summary_json),
-                            STORE_VALUE_TEXT(reason), STORE_VALUE_INT64(eim_storage_now()),
-                            STORE_VALUE_INT64(order_id)};
-    store_stmt *stmt = NULL;
-    rsp_status status = store_prepare(
-        conn,
-        "UPDATE eim_orders SET state = $1, summary = $2, reason = $3, finished_at = $4 WHERE id = "
-        "$5 AND state = 'delivered' RETURNING tenant_id, campaign_id, operation, transaction_id, "
-        "(SELECT eid FROM eim_devices WHERE eim_devices.id = eim_orders.device_id)",
-        &stmt, err);
-    if (status != RSP_OK)
-        return status;
-    store_bind_values(stmt, params, 5);
-    bool has_row = false;
-    finished_order order = {0};
-    status = store_step(stmt, &has_row, err);
-    if (status == RSP_OK && has_row) {
-        *changed = true;
-        order.tenant_id = store_column_int64(stmt, 0);
-        order.has_campaign = !store_column_is_null(stmt, 1);
-        order.campaign_id = store_column_int64(stmt, 1);
-        copy_column(stmt, 2, order.operation, sizeof order.operation);
-        copy_column(stmt, 3, order.transaction_id, sizeof order.transaction_id);
-        copy_column(stmt, 4, order.eid, sizeof order.eid);
-    }
-    store_finish(stmt);
-    if (status != RSP_OK || !*changed)
-        return status;
-    if (order.has_campaign) {
-        bool failed = strcmp(state, "succeeded") != 0;
+    rsp_status status = RSP_OK;
+    if (order->has_campaign) {
+        bool failed = strcmp(order->state, "succeeded") != 0;
         store_value campaign_params[] = {
             STORE_VALUE_INT64(failed ? 0 : 1), STORE_VALUE_INT64(failed ? 1 : 0),
-            STORE_VALUE_INT64(eim_storage_now()), STORE_VALUE_INT64(order.campaign_id)};
+            STORE_VALUE_INT64(eim_storage_now()), STORE_VALUE_INT64(order->campaign_id)};
         status = store_exec(conn,
                             "UPDATE eim_campaigns SET succeeded = succeeded + $1, failed = failed "
                             "+ $2, updated_at = $3 WHERE id = $4",
                             campaign_params, 4, NULL, err);
     }
     if (status == RSP_OK)
-        status = order_event(conn, order_id, &order, state, summary_json, reason, err);
+        status = order_event(conn, order, reason, "", err);
+    return status;
+}
+
+/* The order that started a chain takes the outcome of its last link (succeeded) or of the
+ * link that failed (with that link's reason). */
+static rsp_status chain_close(store_conn *conn, int64_t root_id, const char *state,
+                              const char *reason, rsp_error *err)
+{
+    store_value params[] = {STORE_VALUE_TEXT(state), STORE_VALUE_TEXT(reason),
+                            STORE_VALUE_INT64(eim_storage_now()), STORE_VALUE_INT64(root_id)};
+    finished_order root = {0};
+    bool changed = false;
+    rsp_status status =
+        finish_update(conn,
+                      "UPDATE eim_orders SET state = $1, reason = $2, finished_at "
+                      "= $3 WHERE id = $4 AND state = 'following' " FINISHED_ORDER_COLUMNS,
+                      params, 4, &root, &changed, err);
+    if (status == RSP_OK && changed)
+        status = order_settled(conn, &root, reason, err);
+    finished_order_free(&root);
+    return status;
+}
+
+rsp_status eim_storage_order_finish(store_conn *conn, int64_t order_id, const char *state,
+                                    const char *summary_json, const char *reason,
+                                    eim_order_finished *out, rsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    /* A succeeded order with a follow-up that started no chain yet becomes "following": the
+     * owner's order is done when its last link is. */
+    store_value params[] = {STORE_VALUE_TEXT(state), STORE_VALUE_TEXT(summary_json),
+                            STORE_VALUE_TEXT(reason), STORE_VALUE_INT64(eim_storage_now()),
+                            STORE_VALUE_INT64(order_id)};
+    finished_order order = {0};
+    rsp_status status = finish_update(
+        conn,
+        "UPDATE eim_orders SET state = CASE WHEN $1 = 'succeeded' AND follow_up IS NOT NULL AND "
+        "chain_root IS NULL THEN 'following' ELSE $1 END, summary = $2, reason = $3, finished_at "
+        "= $4 WHERE id = $5 AND state = 'delivered' " FINISHED_ORDER_COLUMNS,
+        params, 5, &order, &out->changed, err);
+    if (status != RSP_OK || !out->changed) {
+        finished_order_free(&order);
+        return status;
+    }
+    bool succeeded = strcmp(order.state, "failed") != 0;
+    bool following = strcmp(order.state, "following") == 0;
+    out->chain_root = following ? order.id : order.chain_root;
+    if (succeeded && order.follow_up != NULL) {
+        out->follow_up = order.follow_up; /* the caller orders the next link */
+        order.follow_up = NULL;
+    }
+    if (!following)
+        status = order_settled(conn, &order, reason, err);
+    if (status == RSP_OK && !following && order.chain_root > 0 && out->follow_up == NULL)
+        status = chain_close(conn, order.chain_root, order.state, reason, err);
+    finished_order_free(&order);
+    return status;
+}
+
+rsp_status eim_storage_chain_fail(store_conn *conn, int64_t chain_root, const char *reason,
+                                  rsp_error *err)
+{
+    return chain_root > 0 ? chain_close(conn, chain_root, "failed", reason, err) : RSP_OK;
+}
+
+rsp_status eim_storage_order_rolled_back(store_conn *conn, int64_t order_id,
+                                         const char *summary_json, const char *reason,
+                                         bool *changed, rsp_error *err)
+{
+    store_value params[] = {STORE_VALUE_TEXT(summary_json), STORE_VALUE_TEXT(reason),
+                            STORE_VALUE_INT64(eim_storage_now()), STORE_VALUE_INT64(order_id)};
+    finished_order order = {0};
+    rsp_status status = finish_update(conn,
+                                      "UPDATE eim_orders SET state = 'failed', summary = $1, "
+                                      "reason = $2, finished_at = $3 WHERE id = $4 AND state = "
+                                      "'succeeded' " FINISHED_ORDER_COLUMNS,
+                                      params, 4, &order, changed, err);
+    if (status == RSP_OK && *changed && order.has_campaign) {
+        /* counted as succeeded when the enable result came: moved to the failures */
+        store_value campaign_params[] = {STORE_VALUE_INT64(eim_storage_now()),
+                                         STORE_VALUE_INT64(order.campaign_id)};
+        status = store_exec(conn,
+                            "UPDATE eim_campaigns SET succeeded = succeeded - 1, failed = failed "
+                            "+ 1, updated_at = $1 WHERE id = $2",
+                            campaign_params, 2, NULL, err);
+    }
+    if (status == RSP_OK && *changed)
+        status = order_event(conn, &order, reason, "-rollback", err);
+    if (status == RSP_OK && *changed && order.chain_root > 0) {
+        /* the links ordered after the enable must not run on the profile rolled back to */
+        store_value links[] = {STORE_VALUE_INT64(eim_storage_now()),
+                               STORE_VALUE_INT64(order.device_id),
+                               STORE_VALUE_INT64(order.chain_root)};
+        status = store_exec(conn,
+                            "UPDATE eim_orders SET state = 'cancelled', finished_at = $1 WHERE "
+                            "device_id = $2 AND chain_root = $3 AND state = 'pending'",
+                            links, 3, NULL, err);
+        if (status == RSP_OK)
+            status = chain_close(conn, order.chain_root, "failed", reason, err);
+    }
+    finished_order_free(&order);
     return status;
 }

@@ -73,15 +73,40 @@ typedef struct {
     const char *state;
     const char *smdp_address; /* for download orders, the relay target; may be NULL */
     const char *follow_up;    /* JSON operation ordered when this one succeeds; may be NULL */
+    int64_t chain_root;       /* follow-ups: the order that started the chain; 0 otherwise */
 } eim_order_spec;
 rsp_status eim_storage_order_create(store_conn *conn, const eim_order_spec *spec, int64_t *order_id,
                                     rsp_error *err);
 
-/* Finishes an order: state "succeeded" or "failed", with a summary (JSON text) and the reason
- * reported by the eUICC (NULL when none); updates its campaign counters and queues the
- * webhook event. Only a delivered order changes; *changed tells whether this call did it. */
+/* How eim_storage_order_finish left an order. */
+typedef struct {
+    bool changed;       /* this call finished it (it was delivered) */
+    int64_t chain_root; /* the chain it starts or belongs to; 0: none */
+    char *follow_up; /* owned JSON operation to order next (succeeded with a follow-up), or NULL */
+} eim_order_finished;
+
+/* Finishes a delivered order: state "succeeded" or "failed", with a summary (JSON text) and the
+ * reason reported by the eUICC (NULL when none); updates its campaign counters and queues the
+ * webhook event. An order with a follow-up that succeeded becomes "following" instead, counted
+ * and announced when its chain ends: the caller creates the follow-up (out->follow_up, with
+ * chain_root out->chain_root). A link of a chain that fails, or the last one that succeeds,
+ * finishes the chain's first order the same way (a failure with the link's reason). Only a
+ * delivered order changes. Free out->follow_up. */
 rsp_status eim_storage_order_finish(store_conn *conn, int64_t order_id, const char *state,
-                                    const char *summary_json, const char *reason, bool *changed,
-                                    rsp_error *err);
+                                    const char *summary_json, const char *reason,
+                                    eim_order_finished *out, rsp_error *err);
+
+/* A chain that cannot go on (its follow-up cannot be built or was cancelled): its first
+ * order fails with reason. No-op for chain_root 0 or a chain already finished. */
+rsp_status eim_storage_chain_fail(store_conn *conn, int64_t chain_root, const char *reason,
+                                  rsp_error *err);
+
+/* SGP.32 v1.2 section 5.9.16: the eUICC rolled back the profile a succeeded enable order
+ * enabled (a second result for the same package). The order fails with reason, its campaign
+ * figures move, a second webhook event goes out, and the chain it belongs to fails without
+ * running its later links. *changed false when the order was not "succeeded". */
+rsp_status eim_storage_order_rolled_back(store_conn *conn, int64_t order_id,
+                                         const char *summary_json, const char *reason,
+                                         bool *changed, rsp_error *err);
 
 #endif

@@ -281,6 +281,10 @@ static void esipa(fixture *f, const uint8_t *body, size_t len, http_response *ou
     assert_int_equal(out->status, 200);
 }
 
+/* The PSMO of the last eUICC Package polled (0: another package) and its ICCID (BCD). */
+static int last_psmo;
+static uint8_t last_psmo_iccid[10];
+
 /* Polls and decodes; returns the response choice; txid/counter/activation code copied out. */
 static int poll(fixture *f, const char *eid, uint8_t txid[16], int64_t *counter, char *code,
                 size_t code_size)
@@ -310,6 +314,18 @@ static int poll(fixture *f, const char *eid, uint8_t txid[16], int64_t *counter,
         const sgp32_euicc_package_signed *s = &value.u.euicc_package_request.euicc_package_signed;
         memcpy(txid, s->eim_transaction_id.data, 16);
         *counter = s->counter_value;
+        last_psmo = 0;
+        if (s->euicc_package.choice == SGP32_EUICC_PACKAGE_PSMO_LIST &&
+            s->euicc_package.u.psmo_list.count == 1) {
+            const sgp32_psmo *psmo = s->euicc_package.u.psmo_list.items;
+            last_psmo = psmo->choice;
+            /* enable, disable and delete start with the ICCID */
+            if (psmo->choice == SGP32_PSMO_ENABLE || psmo->choice == SGP32_PSMO_DELETE)
+                memcpy(last_psmo_iccid,
+                       psmo->choice == SGP32_PSMO_ENABLE ? psmo->u.enable.iccid.data
+                                                         : psmo->u.delete_profile.iccid.data,
+                       10);
+        }
     } else if (choice == SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST) {
         der_view ac =
             value.u.profile_download_trigger_request.profile_download_data.u.activation_code;
@@ -546,10 +562,13 @@ static void test_webhook_signed_with_retry(void **state)
 }
 
 /* A signed result for a delivered package, as BF51 appended to w. */
-static void signed_result_for(fixture *f, const char *eim_id, const uint8_t txid[16],
-                              int64_t counter, int64_t seq, der_writer *w)
+static void signed_result_item(fixture *f, const char *eim_id, const uint8_t txid[16],
+                               int64_t counter, int64_t seq, int choice, int64_t code,
+                               der_writer *w)
 {
-    sgp32_euicc_result_data item = {.choice = SGP32_EUICC_RESULT_DATA_ENABLE_RESULT};
+    sgp32_euicc_result_data item = {.choice = choice};
+    /* every alternative used here is one INTEGER result code */
+    item.u.enable_result = code;
     sgp32_euicc_package_result_data_signed data = {
         .eim_id = der_view_make((const uint8_t *)eim_id, strlen(eim_id)),
         .counter_value = counter,
@@ -566,6 +585,12 @@ static void signed_result_for(fixture *f, const char *eim_id, const uint8_t txid
     check(rsp_euicc_package_result_build(f->euicc_key, 0xA0, der_writer_view(&s), NULL, w, &err),
           &err, "result");
     der_writer_free(&s);
+}
+
+static void signed_result_for(fixture *f, const char *eim_id, const uint8_t txid[16],
+                              int64_t counter, int64_t seq, der_writer *w)
+{
+    signed_result_item(f, eim_id, txid, counter, seq, SGP32_EUICC_RESULT_DATA_ENABLE_RESULT, 0, w);
 }
 
 static void signed_result(fixture *f, const uint8_t txid[16], int64_t counter, int64_t seq,
@@ -664,32 +689,20 @@ static void test_lost_result_recovered_and_cancel(void **state)
     der_writer_free(&w);
 }
 
-static void test_download_then_enable(void **state)
+/* ICCID 8944476500001234567 as the eUICC reports it (BCD, nibbles swapped). */
+static const uint8_t installed_iccid[10] = {0x98, 0x44, 0x74, 0x56, 0x00,
+                                            0x00, 0x21, 0x43, 0x65, 0xF7};
+
+/* The IPA's ProfileDownloadTriggerResult: a successful installation of installed_iccid. */
+static void send_install_result(fixture *f, const char *eid_text, const uint8_t txid[16])
 {
-    fixture *f = *state;
-    tenant(f);
-    json_decref(post_json(f, "/api/v1/devices", json_pack("{s:s}", "eid", EID_A), 201));
-    json_t *created =
-        post_json(f, "/api/v1/devices/" EID_A "/operations",
-                  json_pack("{s:s, s:s, s:b, s:b}", "type", "download", "activationCode",
-                            "1$smdp.example$MATCH-1", "enable", 1, "rollback", 1),
-                  201);
-    long long download_id = json_integer_value(json_object_get(created, "orderId"));
-    json_decref(created);
-    uint8_t txid[16];
-    int64_t counter = 0;
-    char code[128];
-    assert_int_equal(poll(f, EID_A, txid, &counter, code, sizeof code),
-                     SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST);
-    /* the eUICC installed ICCID 8944476500001234567 (BCD swapped in the result) */
-    static const uint8_t iccid[10] = {0x98, 0x44, 0x47, 0x56, 0x00, 0x00, 0x21, 0x43, 0x65, 0xF7};
     static const uint8_t smdp_txid[4] = {1, 2, 3, 4};
     static const uint8_t install_bit = 0x80;
     static const uint8_t oid[] = {0x2B, 0x06, 0x01, 0x04, 0x01};
     static const uint8_t aid[16] = {0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10};
     static const uint8_t signature[64] = {0};
     uint8_t eid[16];
-    der_hex_decode(EID_A, eid, 16);
+    der_hex_decode(eid_text, eid, 16);
     sgp32_provide_eim_package_result provided = {
         .has_eid_value = true,
         .eid_value = der_view_make(eid, 16),
@@ -711,7 +724,7 @@ static void test_download_then_enable(void **state)
     pir->notification_metadata.notification_address =
         der_view_make((const uint8_t *)"smdp.example", 12);
     pir->notification_metadata.has_iccid = true;
-    pir->notification_metadata.iccid = der_view_make(iccid, 10);
+    pir->notification_metadata.iccid = der_view_make(installed_iccid, 10);
     pir->smdp_oid = der_view_make(oid, sizeof oid);
     pir->final_result.choice = SGP22_FINAL_RESULT_SUCCESS_RESULT;
     pir->final_result.u.success_result.aid = der_view_make(aid, 16);
@@ -725,13 +738,61 @@ static void test_download_then_enable(void **state)
     esipa(f, w.buf, w.len, &answer);
     http_response_free(&answer);
     der_writer_free(&w);
+}
+
+/* A signed eUICC Package result of device A with one result code; returns whether the eIM
+ * acknowledged it (else it refused it). */
+static bool send_signed_result(fixture *f, const uint8_t txid[16], int64_t counter, int64_t seq,
+                               int choice, int64_t code)
+{
+    uint8_t eid[16];
+    der_hex_decode(EID_A, eid, 16);
+    der_writer w;
+    der_writer_init_dynamic(&w, NULL);
+    size_t outer = der_begin(&w, 0xBF50);
+    der_put_tlv(&w, 0x5A, eid, 16);
+    signed_result_item(f, EIM_ID, txid, counter, seq, choice, code, &w);
+    der_end(&w, outer);
+    http_response answer;
+    esipa(f, w.buf, w.len, &answer);
+    /* BF50 { BF53 { 80 seq } } acknowledges, BF50 { 02 7F } refuses */
+    bool acknowledged = answer.body_len > 5 && answer.body[3] == 0xBF && answer.body[4] == 0x53;
+    http_response_free(&answer);
+    der_writer_free(&w);
+    return acknowledged;
+}
+
+static void test_download_then_enable(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    json_t *device = json_pack("{s:s}", "eid", EID_A);
+    der_view cert = rsp_certificate_der(f->euicc_cert);
+    rsp_json_set_base64(device, "euiccCertificate", cert.data, cert.len);
+    json_decref(post_json(f, "/api/v1/devices", device, 201));
+    json_t *created =
+        post_json(f, "/api/v1/devices/" EID_A "/operations",
+                  json_pack("{s:s, s:s, s:b, s:b}", "type", "download", "activationCode",
+                            "1$smdp.example$MATCH-1", "enable", 1, "rollback", 1),
+                  201);
+    long long download_id = json_integer_value(json_object_get(created, "orderId"));
+    json_decref(created);
+    uint8_t txid[16];
+    int64_t counter = 0;
+    char code[128];
+    assert_int_equal(poll(f, EID_A, txid, &counter, code, sizeof code),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST);
+    send_install_result(f, EID_A, txid);
+    /* the download is done, the order goes on with its follow-up */
     char state_buf[32];
-    assert_string_equal(order_state(f, download_id, state_buf, sizeof state_buf), "succeeded");
+    assert_string_equal(order_state(f, download_id, state_buf, sizeof state_buf), "following");
     /* the follow-up: enable that ICCID, with the rollback flag */
     uint8_t package_txid[16];
     assert_int_equal(poll(f, EID_A, package_txid, &counter, NULL, 0),
                      SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
     assert_int_equal(counter, 1);
+    assert_int_equal(last_psmo, SGP32_PSMO_ENABLE);
+    assert_memory_equal(last_psmo_iccid, installed_iccid, 10);
     json_t *history = get(f, "/api/v1/devices/" EID_A "/history", 200);
     json_t *events = json_object_get(history, "history");
     bool follow_up = false;
@@ -744,6 +805,186 @@ static void test_download_then_enable(void **state)
     }
     assert_true(follow_up);
     json_decref(history);
+    assert_true(send_signed_result(f, package_txid, 1, 11, SGP32_EUICC_RESULT_DATA_ENABLE_RESULT,
+                                   SGP32_ENABLE_PROFILE_RESULT_OK));
+    assert_string_equal(order_state(f, download_id, state_buf, sizeof state_buf), "succeeded");
+}
+
+/* A one-device migration campaign: download (per-device code), enable with rollback, delete
+ * of the profile left (per-device ICCID). */
+static long long start_migration(fixture *f)
+{
+    json_t *device = json_pack("{s:s}", "eid", EID_A);
+    der_view cert = rsp_certificate_der(f->euicc_cert);
+    rsp_json_set_base64(device, "euiccCertificate", cert.data, cert.len);
+    json_decref(post_json(f, "/api/v1/devices", device, 201));
+    json_t *campaign = post_json(
+        f, "/api/v1/campaigns",
+        json_pack("{s:s, s:{s:s, s:{s:s}, s:b, s:b, s:{s:s}}, s:[s]}", "name", "move", "operation",
+                  "type", "download", "activationCodes", EID_A, "1$smdp.example$MATCH-A", "enable",
+                  1, "rollback", 1, "deleteIccids", EID_A, "8944476500000000019", "devices", EID_A),
+        201);
+    long long id = json_integer_value(json_object_get(campaign, "id"));
+    assert_int_equal(json_integer_value(json_object_get(campaign, "total")), 1);
+    json_decref(campaign);
+    eim_server_run_background(f->server);
+    uint8_t txid[16];
+    int64_t counter = 0;
+    char code[128];
+    assert_int_equal(poll(f, EID_A, txid, &counter, code, sizeof code),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST);
+    assert_string_equal(code, "1$smdp.example$MATCH-A");
+    send_install_result(f, EID_A, txid);
+    return id;
+}
+
+/* Campaign figures and the one device's state and reason. */
+static void expect_campaign(fixture *f, long long id, long long succeeded, long long failed,
+                            long long following, const char *device_state, const char *reason)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/campaigns/%lld", id);
+    json_t *campaign = get(f, path, 200);
+    assert_int_equal(json_integer_value(json_object_get(campaign, "succeeded")), succeeded);
+    assert_int_equal(json_integer_value(json_object_get(campaign, "failed")), failed);
+    assert_int_equal(json_integer_value(json_object_get(campaign, "following")), following);
+    json_decref(campaign);
+    snprintf(path, sizeof path, "/api/v1/campaigns/%lld/devices", id);
+    json_t *list = get(f, path, 200);
+    json_t *devices = json_object_get(list, "devices");
+    assert_int_equal(json_array_size(devices), 1); /* one entry per device, whatever the chain */
+    json_t *entry = json_array_get(devices, 0);
+    assert_string_equal(json_string_value(json_object_get(entry, "state")), device_state);
+    if (reason != NULL)
+        assert_string_equal(json_string_value(json_object_get(entry, "reason")), reason);
+    json_decref(list);
+}
+
+static void test_campaign_chain_succeeds(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    long long id = start_migration(f);
+    expect_campaign(f, id, 0, 0, 1, "following", NULL);
+    uint8_t txid[16];
+    int64_t counter = 0;
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    assert_int_equal(last_psmo, SGP32_PSMO_ENABLE);
+    assert_true(send_signed_result(f, txid, counter, 11, SGP32_EUICC_RESULT_DATA_ENABLE_RESULT,
+                                   SGP32_ENABLE_PROFILE_RESULT_OK));
+    expect_campaign(f, id, 0, 0, 1, "following", NULL);
+    /* then the delete of the profile left, by its ICCID 8944476500000000019 */
+    static const uint8_t left[10] = {0x98, 0x44, 0x74, 0x56, 0x00, 0x00, 0x00, 0x00, 0x10, 0xF9};
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    assert_int_equal(last_psmo, SGP32_PSMO_DELETE);
+    assert_memory_equal(last_psmo_iccid, left, 10);
+    assert_int_equal(counter, 2);
+    assert_true(send_signed_result(f, txid, counter, 12, SGP32_EUICC_RESULT_DATA_DELETE_RESULT,
+                                   SGP32_DELETE_PROFILE_RESULT_OK));
+    expect_campaign(f, id, 1, 0, 0, "succeeded", NULL);
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EIM_PACKAGE_ERROR);
+    eim_server_run_background(f->server);
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/campaigns/%lld", id);
+    json_t *campaign = get(f, path, 200);
+    assert_string_equal(json_string_value(json_object_get(campaign, "state")), "completed");
+    json_decref(campaign);
+}
+
+static void test_campaign_chain_enable_fails(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    long long id = start_migration(f);
+    uint8_t txid[16];
+    int64_t counter = 0;
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    assert_true(send_signed_result(f, txid, counter, 11, SGP32_EUICC_RESULT_DATA_ENABLE_RESULT,
+                                   SGP32_ENABLE_PROFILE_RESULT_PROFILE_NOT_IN_DISABLED_STATE));
+    /* no delete, the device fails with the enable's reason */
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EIM_PACKAGE_ERROR);
+    expect_campaign(f, id, 0, 1, 0, "failed", "enableResult:2");
+}
+
+static void test_campaign_chain_rolled_back(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    long long id = start_migration(f);
+    uint8_t txid[16];
+    int64_t counter = 0;
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    /* the enable result and then the rollback's result for the same package arrive together
+     * (the IPA could not reach the eIM over the new profile and rolled back) */
+    assert_true(send_signed_result(f, txid, counter, 11, SGP32_EUICC_RESULT_DATA_ENABLE_RESULT,
+                                   SGP32_ENABLE_PROFILE_RESULT_OK));
+    assert_true(send_signed_result(f, txid, counter, 12, SGP32_EUICC_RESULT_DATA_ROLLBACK_RESULT,
+                                   SGP32_ROLLBACK_PROFILE_RESULT_OK));
+    /* another rollback result for the same package (new signature) is a replay */
+    assert_false(send_signed_result(f, txid, counter, 12, SGP32_EUICC_RESULT_DATA_ROLLBACK_RESULT,
+                                    SGP32_ROLLBACK_PROFILE_RESULT_OK));
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EIM_PACKAGE_ERROR);
+    expect_campaign(f, id, 0, 1, 0, "failed", "rollbackResult:0");
+}
+
+static void test_campaign_maps_validated(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    json_decref(post_json(f, "/api/v1/devices",
+                          json_pack("{s:[{s:s},{s:s}]}", "devices", "eid", EID_A, "eid", EID_B),
+                          201));
+    /* a selected device without its entry refuses the whole campaign, naming it */
+    json_t *answer =
+        post_json(f, "/api/v1/campaigns",
+                  json_pack("{s:{s:s, s:s, s:b, s:{s:s}}, s:[s, s]}", "operation", "type",
+                            "download", "activationCode", "1$smdp.example$M", "enable", 1,
+                            "deleteIccids", EID_A, "8944476500000000019", "devices", EID_A, EID_B),
+                  400);
+    assert_non_null(strstr(json_string_value(json_object_get(answer, "error")), EID_B));
+    json_decref(answer);
+    answer = post_json(f, "/api/v1/campaigns",
+                       json_pack("{s:{s:s, s:{s:s}}, s:{}}", "operation", "type", "enable",
+                                 "iccids", EID_A, "8944476500000000019", "selector"),
+                       400);
+    assert_non_null(strstr(json_string_value(json_object_get(answer, "error")), EID_B));
+    json_decref(answer);
+    /* ICCIDs are checked, a delete needs the enable it follows */
+    json_decref(post_json(f, "/api/v1/campaigns",
+                          json_pack("{s:{s:s, s:{s:s, s:s}}}", "operation", "type", "delete",
+                                    "iccids", EID_A, "8944476500000000019", EID_B, "89444765x"),
+                          400));
+    json_decref(post_json(f, "/api/v1/campaigns",
+                          json_pack("{s:{s:s, s:s, s:s}, s:[s]}", "operation", "type", "download",
+                                    "activationCode", "1$smdp.example$M", "deleteIccid",
+                                    "8944476500000000019", "devices", EID_A),
+                          400));
+    /* nothing of the refused campaigns remains */
+    uint8_t txid[16];
+    int64_t counter = 0;
+    eim_server_run_background(f->server);
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EIM_PACKAGE_ERROR);
+    /* per-device ICCIDs for an enable campaign, members from the selector */
+    answer = post_json(f, "/api/v1/campaigns",
+                       json_pack("{s:{s:s, s:{s:s, s:s}}, s:{}}", "operation", "type", "enable",
+                                 "iccids", EID_A, "8944476500000000019", EID_B,
+                                 "8944476500001234567", "selector"),
+                       201);
+    assert_int_equal(json_integer_value(json_object_get(answer, "total")), 2);
+    json_decref(answer);
+    eim_server_run_background(f->server);
+    assert_int_equal(poll(f, EID_B, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    assert_int_equal(last_psmo, SGP32_PSMO_ENABLE);
+    assert_memory_equal(last_psmo_iccid, installed_iccid, 10);
 }
 
 static void test_result_with_notifications(void **state)
@@ -860,6 +1101,10 @@ static void skip_postgres(void **state)
         cmocka_unit_test_setup_teardown(test_webhook_signed_with_retry, SETUP, teardown),          \
         cmocka_unit_test_setup_teardown(test_lost_result_recovered_and_cancel, SETUP, teardown),   \
         cmocka_unit_test_setup_teardown(test_download_then_enable, SETUP, teardown),               \
+        cmocka_unit_test_setup_teardown(test_campaign_chain_succeeds, SETUP, teardown),            \
+        cmocka_unit_test_setup_teardown(test_campaign_chain_enable_fails, SETUP, teardown),        \
+        cmocka_unit_test_setup_teardown(test_campaign_chain_rolled_back, SETUP, teardown),         \
+        cmocka_unit_test_setup_teardown(test_campaign_maps_validated, SETUP, teardown),            \
         cmocka_unit_test_setup_teardown(test_result_with_notifications, SETUP, teardown),          \
         cmocka_unit_test_setup_teardown(test_result_for_another_eim, SETUP, teardown)
 
