@@ -1,6 +1,7 @@
-/* bench http: N client threads (libcurl, one kept-alive connection each) POST an empty body to
- * an empty handler over loopback, first over plain HTTP, then over HTTPS (P-256 certificate,
- * TLS 1.3), for a fixed time each.
+/* bench http: N client threads (libcurl, one kept-alive connection each) POST a body (empty by
+ * default) to a handler answering a body of a fixed size (none by default: 204) over loopback,
+ * first over plain HTTP, then over HTTPS (P-256 certificate, TLS 1.3), for a fixed time each.
+ * --request-bytes/--response-bytes give the SM-DP+ case (a few KB up, a ~30 KB BPP down).
  *
  * Clients and server share the machine, so the request rate measured is a floor for what the
  * server alone could do. The server's own cost is therefore reported as CPU seconds per
@@ -12,9 +13,12 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,10 +32,20 @@
 #define MAX_REQUESTS_THREAD 5000000L /* hard bound besides the time limit */
 #define PATH                "/gsma/rsp2/asn1"
 #define CONTENT_TYPE        "application/x-gsma-rsp-asn1"
+#define MAX_BODY_BYTES      (512 * 1024)
+
+/* The bodies: the same bytes every time, so the figure is the transport's cost alone. */
+typedef struct {
+    const uint8_t *request;
+    size_t request_len;
+    const uint8_t *response;
+    size_t response_len;
+} bench_bodies;
 
 typedef struct {
     const char *url;
     const char *ca_file;
+    const bench_bodies *bodies;
     _Atomic int *ready; /* clients connected and waiting */
     _Atomic int *go;    /* 1: start the loop (or stop at once when the deadline is 0) */
     _Atomic double *deadline;
@@ -51,12 +65,22 @@ typedef struct {
     double client_cpu;
 } mode_result;
 
-static int empty_handler(const http_request *request, http_reply *reply, void *user)
+static int fixed_handler(const http_request *request, http_reply *reply, void *user)
 {
-    (void)request;
-    (void)user;
-    http_reply_borrowed(reply, 204, NULL, NULL, 0);
+    const bench_bodies *bodies = user;
+    if (request->body_len != bodies->request_len)
+        http_reply_borrowed(reply, 400, "text/plain", "wrong body length\n", 18);
+    else if (bodies->response_len == 0)
+        http_reply_borrowed(reply, 204, NULL, NULL, 0);
+    else
+        http_reply_borrowed(reply, 200, CONTENT_TYPE, bodies->response, bodies->response_len);
     return 0;
+}
+
+static bool answer_ok(const bench_bodies *bodies, const http_response *response)
+{
+    return response->status == (bodies->response_len ? 200 : 204) &&
+           response->body_len == bodies->response_len;
 }
 
 static double thread_cpu_seconds(void)
@@ -69,6 +93,8 @@ static double thread_cpu_seconds(void)
 static void *client_loop(void *context)
 {
     client_job *job = context;
+    /* Named so that a profile (perf report --comms) tells the clients from the server. */
+    prctl(PR_SET_NAME, "bench-client", 0, 0, 0);
     rsp_error err;
     rsp_error_clear(&err);
     http_client_config config = {.ca_file = job->ca_file};
@@ -76,8 +102,9 @@ static void *client_loop(void *context)
     http_response response;
     /* Connect (and handshake) before the clock starts: the figure is per request on a kept-alive
      * connection, as an IPA polling its eIM sees it. */
-    if (client == NULL ||
-        http_client_post(client, job->url, CONTENT_TYPE, NULL, 0, NULL, &response, &err) != RSP_OK)
+    const bench_bodies *bodies = job->bodies;
+    if (client == NULL || http_client_post(client, job->url, CONTENT_TYPE, bodies->request,
+                                           bodies->request_len, NULL, &response, &err) != RSP_OK)
         job->failures++;
     else {
         job->connections += response.new_connections;
@@ -91,9 +118,9 @@ static void *client_loop(void *context)
     double deadline = atomic_load(job->deadline);
     double cpu_start = thread_cpu_seconds();
     while (client != NULL && job->requests < MAX_REQUESTS_THREAD && bench_now() < deadline) {
-        if (http_client_post(client, job->url, CONTENT_TYPE, NULL, 0, NULL, &response, &err) !=
-                RSP_OK ||
-            response.status != 204)
+        if (http_client_post(client, job->url, CONTENT_TYPE, bodies->request, bodies->request_len,
+                             NULL, &response, &err) != RSP_OK ||
+            !answer_ok(bodies, &response))
             job->failures++;
         else
             job->connections += response.new_connections;
@@ -105,8 +132,8 @@ static void *client_loop(void *context)
     return NULL;
 }
 
-static int run_mode(const char *mode, const dev_pki *pki, int clients, unsigned server_threads,
-                    double seconds, mode_result *result)
+static int run_mode(const char *mode, const dev_pki *pki, const bench_bodies *bodies, int clients,
+                    unsigned server_threads, double seconds, mode_result *result)
 {
     rsp_error err;
     rsp_error_clear(&err);
@@ -118,7 +145,8 @@ static int run_mode(const char *mode, const dev_pki *pki, int clients, unsigned 
                                  .threads = server_threads};
     http_server *server = http_server_new(&config, &err);
     if (server == NULL ||
-        http_server_route(server, "POST", PATH, false, empty_handler, NULL, &err) != RSP_OK ||
+        http_server_route(server, "POST", PATH, false, fixed_handler, (void *)bodies, &err) !=
+            RSP_OK ||
         http_server_start(server, &err) != RSP_OK) {
         char text[256];
         fprintf(stderr, "bench http: %s server: %s\n", mode,
@@ -137,6 +165,7 @@ static int run_mode(const char *mode, const dev_pki *pki, int clients, unsigned 
     for (; jobs != NULL && threads != NULL && started < clients; started++) {
         jobs[started] = (client_job){.url = url,
                                      .ca_file = tls ? pki->ca_cert : NULL,
+                                     .bodies = bodies,
                                      .ready = &ready,
                                      .go = &go,
                                      .deadline = &deadline};
@@ -195,6 +224,8 @@ int bench_http(int argc, char **argv)
     int clients = 4;
     unsigned server_threads = 2;
     double seconds = 2.0;
+    long request_bytes = 0, response_bytes = 0;
+    const char *only_mode = NULL; /* NULL: both */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--clients") == 0 && i + 1 < argc)
             clients = atoi(argv[++i]);
@@ -202,15 +233,27 @@ int bench_http(int argc, char **argv)
             server_threads = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
             seconds = atof(argv[++i]);
+        else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc)
+            only_mode = argv[++i];
+        else if (strcmp(argv[i], "--request-bytes") == 0 && i + 1 < argc)
+            request_bytes = atol(argv[++i]);
+        else if (strcmp(argv[i], "--response-bytes") == 0 && i + 1 < argc)
+            response_bytes = atol(argv[++i]);
         else {
             fprintf(stderr, "usage: rspkit bench http [--clients N] [--server-threads N] "
-                            "[--seconds S]\n");
+                            "[--seconds S] [--mode http|https] [--request-bytes N] "
+                            "[--response-bytes N]\n");
             return 2;
         }
     }
     if (clients < 1 || clients > 256 || server_threads < 1 || server_threads > 64 || seconds <= 0 ||
-        seconds > 60) {
-        fprintf(stderr, "bench http: clients 1..256, server threads 1..64, seconds (0, 60]\n");
+        seconds > 60 || request_bytes < 0 || request_bytes > MAX_BODY_BYTES || response_bytes < 0 ||
+        response_bytes > MAX_BODY_BYTES ||
+        (only_mode != NULL && strcmp(only_mode, "http") != 0 && strcmp(only_mode, "https") != 0)) {
+        fprintf(stderr,
+                "bench http: clients 1..256, server threads 1..64, seconds (0, 60], "
+                "bodies 0..%d bytes, mode http or https\n",
+                MAX_BODY_BYTES);
         return 2;
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -225,19 +268,42 @@ int bench_http(int argc, char **argv)
         fprintf(stderr, "bench http: cannot create a test PKI in /tmp\n");
         return 1;
     }
+    uint8_t *request_body = malloc((size_t)request_bytes + 1);
+    uint8_t *response_body = malloc((size_t)response_bytes + 1);
+    if (request_body == NULL || response_body == NULL) {
+        fprintf(stderr, "bench http: out of memory\n");
+        free(request_body);
+        free(response_body);
+        dev_pki_remove(&pki);
+        rmdir(dir);
+        return 1;
+    }
+    for (long i = 0; i < request_bytes; i++)
+        request_body[i] = (uint8_t)(i * 7);
+    for (long i = 0; i < response_bytes; i++)
+        response_body[i] = (uint8_t)(i * 13);
+    const bench_bodies bodies = {.request = request_body,
+                                 .request_len = (size_t)request_bytes,
+                                 .response = response_body,
+                                 .response_len = (size_t)response_bytes};
     log_level saved_level = log_get_level();
     log_set_level(LOG_LEVEL_WARN);
 
-    printf("bench http: empty POST %s -> 204, %d client threads (libcurl, keep-alive), "
-           "%u server threads, %.1f s per mode, loopback, %ld cores\n",
-           PATH, clients, server_threads, seconds, cores);
+    printf("bench http: POST %s of %ld bytes -> %s %ld bytes, %d client threads (libcurl, "
+           "keep-alive), %u server threads, %.1f s per mode, loopback, %ld cores\n",
+           PATH, request_bytes, response_bytes ? "200" : "204", response_bytes, clients,
+           server_threads, seconds, cores);
     printf("  %-5s  %9s  %9s  %11s  %17s  %17s  %21s\n", "mode", "requests", "req/s", "connections",
            "server CPU us/req", "client CPU us/req", "server capacity req/s");
     mode_result results[2];
     const char *modes[2] = {"http", "https"};
     int status = 0;
     for (int m = 0; m < 2; m++) {
-        if (run_mode(modes[m], &pki, clients, server_threads, seconds, &results[m]) != 0) {
+        if (only_mode != NULL && strcmp(only_mode, modes[m]) != 0) {
+            results[m] = (mode_result){.mode = modes[m]};
+            continue;
+        }
+        if (run_mode(modes[m], &pki, &bodies, clients, server_threads, seconds, &results[m]) != 0) {
             status = 1;
             break;
         }
@@ -247,7 +313,7 @@ int bench_http(int argc, char **argv)
             status = 1;
         }
     }
-    if (status == 0) {
+    if (status == 0 && only_mode == NULL) {
         double server_s = results[1].server_cpu / (double)results[1].requests;
         double capacity = (double)cores / server_s;
         printf("  server capacity = cores / server CPU per request (clients excluded); "
@@ -259,6 +325,8 @@ int bench_http(int argc, char **argv)
                server_s / (results[0].server_cpu / (double)results[0].requests));
     }
     log_set_level(saved_level);
+    free(request_body);
+    free(response_body);
     dev_pki_remove(&pki);
     rmdir(dir);
     return status;
