@@ -667,33 +667,40 @@ static rsp_status eid_range_failure(const char *eid, const eid_ranges *ranges, r
                          organization[0] ? ")" : "", ranges->count > 1 ? " ..." : "");
 }
 
-/* Both forms are restrictions, so an EUM carrying both must satisfy both. */
-rsp_status rsp_certificate_check_eid_range(const rsp_certificate *eum, const rsp_certificate *euicc,
-                                           rsp_error *err)
+/* Both forms are restrictions, so an EUM carrying both must satisfy both. organization is the
+ * eUICC subject's O ("" when it has none). */
+static rsp_status check_eid_in_eum_range(const rsp_certificate *eum, const char *eid,
+                                         const char *organization, rsp_error *err)
 {
-    char eid[RSP_EID_STRING_SIZE];
-    char organization[65] = "";
     eid_ranges subtrees = {0};
     eid_ranges permitted_eins = {0};
-    rsp_status status = rsp_certificate_eid(euicc, eid, err);
-    if (status != RSP_OK)
-        return status;
     collect_name_constraints(eum->x509, &subtrees);
-    status = collect_permitted_eins(eum->x509, &permitted_eins, err);
+    rsp_status status = collect_permitted_eins(eum->x509, &permitted_eins, err);
     if (status != RSP_OK)
         return status;
     if (subtrees.count == 0 && permitted_eins.count == 0)
         return rsp_error_set(err, RSP_ERR_VERIFY, 0, 0,
                              "EUM certificate: no permitted EID range (nameConstraints "
                              "serialNumber or permittedEins)");
-    if (!name_entry_text(X509_get_subject_name(euicc->x509), NID_organizationName, organization,
-                         sizeof organization))
-        organization[0] = '\0';
     if (subtrees.count > 0 && !eid_in_ranges(&subtrees, eid, organization))
         return eid_range_failure(eid, &subtrees, err);
     if (permitted_eins.count > 0 && !eid_in_ranges(&permitted_eins, eid, organization))
         return eid_range_failure(eid, &permitted_eins, err);
     return RSP_OK;
+}
+
+rsp_status rsp_certificate_check_eid_range(const rsp_certificate *eum, const rsp_certificate *euicc,
+                                           rsp_error *err)
+{
+    char eid[RSP_EID_STRING_SIZE];
+    char organization[65] = "";
+    rsp_status status = rsp_certificate_eid(euicc, eid, err);
+    if (status != RSP_OK)
+        return status;
+    if (!name_entry_text(X509_get_subject_name(euicc->x509), NID_organizationName, organization,
+                         sizeof organization))
+        organization[0] = '\0';
+    return check_eid_in_eum_range(eum, eid, organization, err);
 }
 
 /* ---- description ---- */
@@ -1249,11 +1256,13 @@ static rsp_status crl_failure(verify_job *job, rsp_cert_role role, int openssl_e
     return fail(job, RSP_CERT_FAIL_CRL, role);
 }
 
-/* RFC 5280 section 6.3 for one certificate against the CRL of its issuer, if the call has one. */
-static rsp_status check_revocation(verify_job *job, const rsp_certificate *cert,
-                                   const rsp_certificate *issuer, rsp_cert_role role)
+/* RFC 5280 section 6.3 up to the lookup: *crl is the issuer's CRL for the call (NULL when the
+ * call has none), checked for key usage, signature and time. */
+static rsp_status usable_crl(verify_job *job, const rsp_certificate *issuer, rsp_cert_role role,
+                             const rsp_crl **out)
 {
     const rsp_crl *crl = crl_of(job, issuer);
+    *out = crl;
     if (crl == NULL)
         return RSP_OK; /* CRLs are optional per issuer */
     if ((X509_get_extension_flags(issuer->x509) & EXFLAG_KUSAGE) &&
@@ -1272,6 +1281,17 @@ static rsp_status check_revocation(verify_job *job, const rsp_certificate *cert,
         return crl_failure(job, role, X509_V_ERR_CRL_NOT_YET_VALID);
     if (now != 0 && next_update != NULL && X509_cmp_time(next_update, &now) < 0)
         return crl_failure(job, role, X509_V_ERR_CRL_HAS_EXPIRED);
+    return RSP_OK;
+}
+
+/* RFC 5280 section 6.3 for one certificate against the CRL of its issuer, if the call has one. */
+static rsp_status check_revocation(verify_job *job, const rsp_certificate *cert,
+                                   const rsp_certificate *issuer, rsp_cert_role role)
+{
+    const rsp_crl *crl = NULL;
+    rsp_status status = usable_crl(job, issuer, role, &crl);
+    if (status != RSP_OK || crl == NULL)
+        return status;
     X509_REVOKED *revoked = NULL;
     if (X509_CRL_get0_by_cert(crl->crl, &revoked, cert->x509) == 1) {
         rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0, "%s certificate: revoked (CRL)",
@@ -1465,6 +1485,455 @@ rsp_status rsp_certificate_verify(const rsp_certificate *leaf, rsp_cert_role rol
      * into the caller's next OpenSSL call (3.0 decoders read it) */
     ERR_clear_error();
     return status;
+}
+
+/* ---- eUICC certificates read without OpenSSL's X509 parser ----
+ * OpenSSL 3.0 decodes the public key of every certificate it parses through its provider
+ * decoders, which costs more than verifying the certificate's signature. An SM-DP+ sees each
+ * eUICC certificate once per download, under an EUM it has verified before: the certificate is
+ * read with the project's strict DER reader, and accepted when it has exactly the shape of the
+ * SGP.22 eUICC profile and passes every check of the cached-EUM path above. Anything else
+ * (another shape, an unknown extension, any failed check) goes through rsp_certificate_from_der
+ * and rsp_certificate_verify, which give the verdict and its wording: this path only accepts. */
+
+static const uint8_t oid_ecdsa_sha256[] = {0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02};
+static const uint8_t oid_ec_public_key[] = {0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01};
+static const uint8_t oid_prime256v1[] = {0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
+static const uint8_t oid_brainpool_p256r1[] = {0x2B, 0x24, 0x03, 0x03, 0x02,
+                                               0x08, 0x01, 0x01, 0x07};
+static const uint8_t oid_serial_number[] = {0x55, 0x04, 0x05};
+static const uint8_t oid_organization[] = {0x55, 0x04, 0x0A};
+/* id-rspRole 2.23.146.1.2.1 and id-rspRole-euicc 2.23.146.1.2.1.1 */
+static const uint8_t oid_rsp_role_arc[] = {0x67, 0x81, 0x12, 0x01, 0x02, 0x01};
+static const uint8_t oid_rsp_role_euicc[] = {0x67, 0x81, 0x12, 0x01, 0x02, 0x01, 0x01};
+/* id-ce 2.5.29: the last arc names the extension */
+static const uint8_t oid_id_ce[] = {0x55, 0x1D};
+
+enum {
+    EXTENSION_SUBJECT_KEY_ID = 14,
+    EXTENSION_KEY_USAGE = 15,
+    EXTENSION_BASIC_CONSTRAINTS = 19,
+    EXTENSION_POLICIES = 32,
+    EXTENSION_AUTHORITY_KEY_ID = 35,
+};
+
+typedef struct {
+    der_view tbs;                   /* whole TBSCertificate: the signed bytes */
+    der_view signature;             /* ECDSA-Sig-Value */
+    der_view serial;                /* whole INTEGER */
+    der_view issuer;                /* whole Name */
+    der_view not_before, not_after; /* whole times */
+    rsp_curve curve;
+    der_view point; /* 04 || X || Y */
+    der_view authority_key_id;
+    char eid[RSP_EID_STRING_SIZE];
+    char organization[65];
+} euicc_fields;
+
+static bool view_is(der_view view, const uint8_t *bytes, size_t len)
+{
+    return view.len == len && memcmp(view.data, bytes, len) == 0;
+}
+
+/* The next element, of any tag (tag 0) or of the given one. */
+static bool next_element(der_reader *reader, uint32_t tag, der_tlv *out)
+{
+    rsp_error ignored = {0};
+    return !der_reader_at_end(reader) && der_reader_next(reader, out, &ignored) == RSP_OK &&
+           (tag == 0 || out->tag == tag);
+}
+
+static bool enter(const der_tlv *tlv, der_reader *reader)
+{
+    rsp_error ignored = {0};
+    return der_reader_enter(tlv, 0, reader, &ignored) == RSP_OK;
+}
+
+/* AlgorithmIdentifier { ecdsa-with-SHA256 } without parameters (RFC 5758 section 3.2). */
+static bool is_ecdsa_sha256(const der_tlv *algorithm)
+{
+    der_reader reader;
+    der_tlv oid;
+    return algorithm->tag == 0x30 && enter(algorithm, &reader) &&
+           next_element(&reader, 0x06, &oid) &&
+           view_is(oid.value, oid_ecdsa_sha256, sizeof oid_ecdsa_sha256) &&
+           der_reader_at_end(&reader);
+}
+
+/* A string OpenSSL's name parser takes as it is: PrintableString or UTF8String of printable
+ * ASCII. */
+static bool plain_text(const der_tlv *value, char *out, size_t size)
+{
+    if ((value->tag != 0x13 && value->tag != 0x0C) || value->value.len >= size)
+        return false;
+    for (size_t i = 0; i < value->value.len; i++)
+        if (value->value.data[i] < 0x20 || value->value.data[i] > 0x7E)
+            return false;
+    memcpy(out, value->value.data, value->value.len);
+    out[value->value.len] = '\0';
+    return true;
+}
+
+/* SGP.22 v2.5 section 4.5.2.1.0.2: the subject's serialNumber is the EID. Single-valued RDNs
+ * of plain text only; the first serialNumber and the first O count, as for name_entry_text. */
+static bool read_subject(const der_tlv *name, euicc_fields *fields)
+{
+    der_reader rdns;
+    bool have_eid = false, have_organization = false;
+    if (name->tag != 0x30 || !enter(name, &rdns))
+        return false;
+    while (!der_reader_at_end(&rdns)) {
+        der_tlv rdn, attribute, type, value;
+        der_reader in_rdn, in_attribute;
+        char text[65];
+        if (!next_element(&rdns, 0x31, &rdn) || !enter(&rdn, &in_rdn) ||
+            !next_element(&in_rdn, 0x30, &attribute) || !der_reader_at_end(&in_rdn) ||
+            !enter(&attribute, &in_attribute) || !next_element(&in_attribute, 0x06, &type) ||
+            !next_element(&in_attribute, 0, &value) || !der_reader_at_end(&in_attribute) ||
+            !plain_text(&value, text, sizeof text))
+            return false;
+        if (!have_eid && view_is(type.value, oid_serial_number, sizeof oid_serial_number)) {
+            if (value.tag != 0x13 || !rsp_eid_is_valid(text))
+                return false;
+            memcpy(fields->eid, text, RSP_EID_STRING_SIZE);
+            have_eid = true;
+        } else if (!have_organization &&
+                   view_is(type.value, oid_organization, sizeof oid_organization)) {
+            memcpy(fields->organization, text, sizeof fields->organization);
+            have_organization = true;
+        }
+    }
+    return have_eid;
+}
+
+/* SubjectPublicKeyInfo { { id-ecPublicKey, named curve }, BIT STRING 00 04||X||Y }. */
+static bool read_public_key(const der_tlv *info, euicc_fields *fields)
+{
+    der_reader in_info, in_algorithm;
+    der_tlv algorithm, type, curve, key;
+    if (info->tag != 0x30 || !enter(info, &in_info) || !next_element(&in_info, 0x30, &algorithm) ||
+        !next_element(&in_info, 0x03, &key) || !der_reader_at_end(&in_info) ||
+        !enter(&algorithm, &in_algorithm) || !next_element(&in_algorithm, 0x06, &type) ||
+        !next_element(&in_algorithm, 0x06, &curve) || !der_reader_at_end(&in_algorithm) ||
+        !view_is(type.value, oid_ec_public_key, sizeof oid_ec_public_key))
+        return false;
+    if (view_is(curve.value, oid_prime256v1, sizeof oid_prime256v1))
+        fields->curve = RSP_CURVE_NIST_P256;
+    else if (view_is(curve.value, oid_brainpool_p256r1, sizeof oid_brainpool_p256r1))
+        fields->curve = RSP_CURVE_BRAINPOOL_P256R1;
+    else
+        return false;
+    if (key.value.len != 1 + RSP_EC_POINT_SIZE || key.value.data[0] != 0)
+        return false;
+    fields->point = der_view_make(key.value.data + 1, RSP_EC_POINT_SIZE);
+    return true;
+}
+
+/* One extension value of the eUICC profile (SGP.22 v2.5 section 4.5.2.1.0.2), checked the way
+ * check_profile and X509_check_issued would. */
+static bool read_extension(unsigned which, der_view value, euicc_fields *fields)
+{
+    der_tlv outer, item;
+    der_reader reader;
+    rsp_error ignored = {0};
+    if (der_parse_single(value, &outer, &ignored) != RSP_OK)
+        return false;
+    switch (which) {
+    case EXTENSION_SUBJECT_KEY_ID:
+        return outer.tag == 0x04;
+    case EXTENSION_AUTHORITY_KEY_ID: /* keyIdentifier only */
+        if (outer.tag != 0x30 || !enter(&outer, &reader) || !next_element(&reader, 0x80, &item) ||
+            !der_reader_at_end(&reader))
+            return false;
+        fields->authority_key_id = item.value;
+        return true;
+    case EXTENSION_KEY_USAGE: { /* digitalSignature, neither keyCertSign nor cRLSign */
+        if (outer.tag != 0x03 || outer.value.len < 2 || outer.value.data[0] > 7)
+            return false;
+        uint32_t usage = outer.value.data[1];
+        if (outer.value.len > 2)
+            usage |= (uint32_t)outer.value.data[2] << 8;
+        return (usage & KU_DIGITAL_SIGNATURE) && !(usage & (KU_KEY_CERT_SIGN | KU_CRL_SIGN));
+    }
+    case EXTENSION_BASIC_CONSTRAINTS: /* an end entity: cA absent, no path length */
+        return outer.tag == 0x30 && outer.value.len == 0;
+    case EXTENSION_POLICIES: { /* exactly one id-rspRole policy, the eUICC's; no qualifiers */
+        unsigned roles = 0;
+        bool euicc = false;
+        if (outer.tag != 0x30 || !enter(&outer, &reader))
+            return false;
+        while (!der_reader_at_end(&reader)) {
+            der_tlv policy, oid;
+            der_reader in_policy;
+            if (!next_element(&reader, 0x30, &policy) || !enter(&policy, &in_policy) ||
+                !next_element(&in_policy, 0x06, &oid) || !der_reader_at_end(&in_policy))
+                return false;
+            if (oid.value.len > sizeof oid_rsp_role_arc &&
+                memcmp(oid.value.data, oid_rsp_role_arc, sizeof oid_rsp_role_arc) == 0) {
+                roles++;
+                euicc = view_is(oid.value, oid_rsp_role_euicc, sizeof oid_rsp_role_euicc);
+            }
+        }
+        return roles == 1 && euicc;
+    }
+    default:
+        return false;
+    }
+}
+
+/* Extensions: only those of the eUICC profile, each at most once; key usage, policies and the
+ * authority key id required. */
+static bool read_extensions(const der_tlv *explicit_extensions, euicc_fields *fields)
+{
+    der_reader in_explicit, in_list;
+    der_tlv list;
+    uint64_t seen = 0;
+    if (!enter(explicit_extensions, &in_explicit) || !next_element(&in_explicit, 0x30, &list) ||
+        !der_reader_at_end(&in_explicit) || !enter(&list, &in_list))
+        return false;
+    while (!der_reader_at_end(&in_list)) {
+        der_tlv extension, oid, item;
+        der_reader in_extension;
+        if (!next_element(&in_list, 0x30, &extension) || !enter(&extension, &in_extension) ||
+            !next_element(&in_extension, 0x06, &oid) || oid.value.len != 3 ||
+            memcmp(oid.value.data, oid_id_ce, sizeof oid_id_ce) != 0 ||
+            !next_element(&in_extension, 0, &item))
+            return false;
+        unsigned which = oid.value.data[2];
+        if (which >= 64 || (seen & ((uint64_t)1 << which)))
+            return false;
+        seen |= (uint64_t)1 << which;
+        if (item.tag == 0x01) { /* critical: DER encodes only TRUE */
+            if (item.value.len != 1 || item.value.data[0] != 0xFF ||
+                !next_element(&in_extension, 0, &item))
+                return false;
+        }
+        if (item.tag != 0x04 || !der_reader_at_end(&in_extension) ||
+            !read_extension(which, item.value, fields))
+            return false;
+    }
+    const uint64_t required = ((uint64_t)1 << EXTENSION_KEY_USAGE) |
+                              ((uint64_t)1 << EXTENSION_POLICIES) |
+                              ((uint64_t)1 << EXTENSION_AUTHORITY_KEY_ID);
+    return (seen & required) == required;
+}
+
+/* Certificate { TBSCertificate v3, ecdsa-with-SHA256, signature } in the eUICC profile's shape.
+ * The issuer and subject unique ids of v2 are not part of it. */
+static bool read_euicc_certificate(der_view der, euicc_fields *fields)
+{
+    der_tlv certificate, tbs, algorithm, signature, version, integer, item;
+    der_reader in_certificate, in_tbs, in_version;
+    rsp_error ignored = {0};
+    memset(fields, 0, sizeof *fields);
+    if (der_parse_single(der, &certificate, &ignored) != RSP_OK || certificate.tag != 0x30 ||
+        !enter(&certificate, &in_certificate) || !next_element(&in_certificate, 0x30, &tbs) ||
+        !next_element(&in_certificate, 0x30, &algorithm) ||
+        !next_element(&in_certificate, 0x03, &signature) || !der_reader_at_end(&in_certificate) ||
+        !is_ecdsa_sha256(&algorithm) || signature.value.len < 2 || signature.value.data[0] != 0)
+        return false;
+    fields->tbs = tbs.whole;
+    fields->signature = der_view_make(signature.value.data + 1, signature.value.len - 1);
+    if (!enter(&tbs, &in_tbs) || !next_element(&in_tbs, 0xA0, &version) ||
+        !enter(&version, &in_version) || !next_element(&in_version, 0x02, &integer) ||
+        !der_reader_at_end(&in_version) || integer.value.len != 1 || integer.value.data[0] != 2)
+        return false;
+    if (!next_element(&in_tbs, 0x02, &item))
+        return false;
+    fields->serial = item.whole;
+    if (!next_element(&in_tbs, 0x30, &item) || !der_view_equal(item.whole, algorithm.whole))
+        return false;
+    if (!next_element(&in_tbs, 0x30, &item))
+        return false;
+    fields->issuer = item.whole;
+    der_tlv validity, not_before, not_after;
+    der_reader in_validity;
+    if (!next_element(&in_tbs, 0x30, &validity) || !enter(&validity, &in_validity) ||
+        !next_element(&in_validity, 0, &not_before) || !next_element(&in_validity, 0, &not_after) ||
+        !der_reader_at_end(&in_validity) || (not_before.tag != 0x17 && not_before.tag != 0x18) ||
+        (not_after.tag != 0x17 && not_after.tag != 0x18))
+        return false;
+    fields->not_before = not_before.whole;
+    fields->not_after = not_after.whole;
+    if (!next_element(&in_tbs, 0x30, &item) || !read_subject(&item, fields))
+        return false;
+    if (!next_element(&in_tbs, 0x30, &item) || !read_public_key(&item, fields))
+        return false;
+    return next_element(&in_tbs, 0xA3, &item) && der_reader_at_end(&in_tbs) &&
+           read_extensions(&item, fields);
+}
+
+/* The issuer Name of the EUM's own TBSCertificate is not needed: its subject is. */
+static bool certificate_subject(const rsp_certificate *cert, der_view *subject)
+{
+    der_tlv certificate, tbs, item;
+    der_reader in_certificate, in_tbs;
+    rsp_error ignored = {0};
+    if (der_parse_single(der_view_make(cert->der, cert->der_len), &certificate, &ignored) !=
+            RSP_OK ||
+        !enter(&certificate, &in_certificate) || !next_element(&in_certificate, 0x30, &tbs) ||
+        !enter(&tbs, &in_tbs))
+        return false;
+    if (der_reader_peek_tag(&in_tbs, &item.tag) && item.tag == 0xA0 &&
+        !next_element(&in_tbs, 0xA0, &item))
+        return false;
+    for (int i = 0; i < 5; i++) /* serial, signature, issuer, validity, subject */
+        if (!next_element(&in_tbs, 0, &item))
+            return false;
+    *subject = item.whole;
+    return item.tag == 0x30;
+}
+
+/* X509_cmp_time on a DER time element; 0 when OpenSSL cannot read it. */
+static int compare_time(der_view time_element, time_t now)
+{
+    const unsigned char *cursor = time_element.data;
+    ASN1_TIME *when = d2i_ASN1_TIME(NULL, &cursor, (long)time_element.len);
+    int order = when != NULL && ASN1_TIME_check(when) == 1 ? X509_cmp_time(when, &now) : 0;
+    ASN1_TIME_free(when);
+    return order;
+}
+
+/* The leaf's serial number is not on the EUM's CRL (any entry with it, as the CRL's only
+ * issuer is the EUM: plain CRLs are not indirect). */
+static bool leaf_not_revoked(verify_job *job, const euicc_fields *fields)
+{
+    const rsp_crl *crl = NULL;
+    if (usable_crl(job, job->eum, RSP_CERT_ROLE_EUICC, &crl) != RSP_OK)
+        return false;
+    if (crl == NULL)
+        return true;
+    const unsigned char *cursor = fields->serial.data;
+    ASN1_INTEGER *serial = d2i_ASN1_INTEGER(NULL, &cursor, (long)fields->serial.len);
+    X509_REVOKED *revoked = NULL;
+    bool listed = serial == NULL || X509_CRL_get0_by_serial(crl->crl, &revoked, serial) != 0;
+    ASN1_INTEGER_free(serial);
+    return !listed;
+}
+
+static bool signed_by(const euicc_fields *fields, EVP_PKEY *issuer_key)
+{
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    bool verified = context != NULL && issuer_key != NULL &&
+                    EVP_PKEY_get_base_id(issuer_key) == EVP_PKEY_EC &&
+                    EVP_DigestVerifyInit(context, NULL, EVP_sha256(), NULL, issuer_key) == 1 &&
+                    EVP_DigestVerify(context, fields->signature.data, fields->signature.len,
+                                     fields->tbs.data, fields->tbs.len) == 1;
+    EVP_MD_CTX_free(context);
+    return verified;
+}
+
+/* Every check of rsp_certificate_verify for an eUICC under a cached EUM (static_checks,
+ * verify_under_cached_eum, check_allowed_ci, check_curves, the EID range), on fields. */
+static bool euicc_checks_pass(verify_job *job, const euicc_fields *fields,
+                              const rsp_certificate **ci_out)
+{
+    const rsp_certificate *eum = job->eum;
+    const rsp_certificate *ci =
+        crls_are_plain(job) ? cached_eum_issuer(eum, job->cis, job->ci_count) : NULL;
+    const ASN1_OCTET_STRING *eum_key_id = X509_get0_subject_key_id(eum->x509);
+    der_view eum_subject;
+    time_t now = job->options->now;
+    if (ci == NULL || check_profile(eum, RSP_CERT_ROLE_EUM, job->err) != RSP_OK ||
+        eum_key_id == NULL || !certificate_subject(eum, &eum_subject) ||
+        !der_view_equal(eum_subject, fields->issuer) ||
+        !view_is(fields->authority_key_id, ASN1_STRING_get0_data(eum_key_id),
+                 (size_t)ASN1_STRING_length(eum_key_id)))
+        return false;
+    if (!leaf_not_revoked(job, fields) ||
+        check_revocation(job, eum, ci, RSP_CERT_ROLE_EUM) != RSP_OK ||
+        check_revocation(job, ci, ci, RSP_CERT_ROLE_CI) != RSP_OK ||
+        check_validity(job, ci, RSP_CERT_ROLE_CI) != RSP_OK ||
+        check_validity(job, eum, RSP_CERT_ROLE_EUM) != RSP_OK)
+        return false;
+    if (now != 0 &&
+        (compare_time(fields->not_before, now) >= 0 || compare_time(fields->not_after, now) <= 0))
+        return false;
+    rsp_curve ci_curve = rsp_certificate_curve(ci);
+    rsp_curve required = job->options->required_curve;
+    if (fields->curve != ci_curve || rsp_certificate_curve(eum) != ci_curve ||
+        (required != RSP_CURVE_UNKNOWN && ci_curve != required) ||
+        check_allowed_ci(job, ci) != RSP_OK ||
+        check_eid_in_eum_range(eum, fields->eid, fields->organization, job->err) != RSP_OK)
+        return false;
+    if (!signed_by(fields, X509_get0_pubkey(eum->x509)))
+        return false;
+    *ci_out = ci;
+    return true;
+}
+
+/* The fast path; false sends the caller to the full one. */
+static bool euicc_fast_path(der_view der, verify_job *job, rsp_euicc_identity *out)
+{
+    euicc_fields fields;
+    const rsp_certificate *ci = NULL;
+    rsp_error scratch = {0};
+    rsp_cert_verify_result scratch_result = {0};
+    verify_job checks = *job;
+    checks.err = &scratch;
+    checks.result = &scratch_result;
+    if (!read_euicc_certificate(der, &fields) || !euicc_checks_pass(&checks, &fields, &ci) ||
+        rsp_public_key_from_point(fields.curve, fields.point.data, fields.point.len, &out->key,
+                                  &scratch) != RSP_OK) {
+        ERR_clear_error();
+        return false;
+    }
+    memcpy(out->eid, fields.eid, sizeof out->eid);
+    job->result->ci = ci;
+    job->result->read_without_x509 = true;
+    return true;
+}
+
+/* The full path: OpenSSL's parser, rsp_certificate_verify, EID and key. */
+static rsp_status euicc_full_path(der_view der, verify_job *job, rsp_euicc_identity *out)
+{
+    rsp_certificate *leaf = NULL;
+    rsp_status status = rsp_certificate_from_der(der.data, der.len, &leaf, job->err);
+    if (status != RSP_OK) {
+        job->result->failure = RSP_CERT_FAIL_OTHER;
+        job->result->failed_role = RSP_CERT_ROLE_EUICC;
+        return status;
+    }
+    status = rsp_certificate_verify(leaf, RSP_CERT_ROLE_EUICC, job->eum, job->cis, job->ci_count,
+                                    job->options, job->result, job->err);
+    if (status == RSP_OK)
+        status = rsp_certificate_eid(leaf, out->eid, job->err);
+    if (status == RSP_OK)
+        status = rsp_certificate_public_key(leaf, &out->key, job->err);
+    if (status != RSP_OK && job->result->failure == RSP_CERT_OK) {
+        job->result->failure = RSP_CERT_FAIL_EID;
+        job->result->failed_role = RSP_CERT_ROLE_EUICC;
+    }
+    rsp_certificate_free(leaf);
+    return status;
+}
+
+rsp_status rsp_euicc_certificate_verify(der_view euicc_der, const rsp_certificate *eum,
+                                        const rsp_certificate *const *cis, size_t ci_count,
+                                        const rsp_cert_verify_options *options,
+                                        rsp_cert_verify_result *result, rsp_euicc_identity *out,
+                                        rsp_error *err)
+{
+    rsp_cert_verify_options no_options = {0};
+    rsp_cert_verify_result local_result;
+    verify_job job = {NULL,
+                      RSP_CERT_ROLE_EUICC,
+                      eum,
+                      cis,
+                      ci_count,
+                      options ? options : &no_options,
+                      result ? result : &local_result,
+                      err};
+    memset(job.result, 0, sizeof *job.result);
+    memset(out, 0, sizeof *out);
+    if (eum == NULL || (cis == NULL && ci_count > 0) || euicc_der.data == NULL) {
+        job.result->failure = RSP_CERT_FAIL_OTHER;
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0,
+                             "eUICC certificate verify: certificate and EUM needed");
+    }
+    if (euicc_fast_path(euicc_der, &job, out))
+        return RSP_OK;
+    return euicc_full_path(euicc_der, &job, out);
 }
 
 rsp_status rsp_ci_select(const rsp_certificate *const *cis, size_t ci_count, const der_view *ids,

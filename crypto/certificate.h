@@ -92,6 +92,9 @@ typedef struct {
     rsp_cert_failure failure;
     rsp_cert_role failed_role; /* role of the certificate that failed (CI, EUM, or the leaf) */
     const rsp_certificate *ci; /* on success: the anchoring CI, borrowed from cis */
+    /* rsp_euicc_certificate_verify accepted without OpenSSL's X509 parser (the cached-EUM
+     * fast path) */
+    bool read_without_x509;
 } rsp_cert_verify_result;
 
 /* ---- certificates ---- */
@@ -158,6 +161,25 @@ rsp_status rsp_certificate_verify(const rsp_certificate *leaf, rsp_cert_role rol
                                   const rsp_certificate *eum, const rsp_certificate *const *cis,
                                   size_t ci_count, const rsp_cert_verify_options *options,
                                   rsp_cert_verify_result *result, rsp_error *err);
+
+/* What a verified eUICC certificate gives its verifier. */
+typedef struct {
+    char eid[RSP_EID_STRING_SIZE];
+    rsp_public_key *key; /* the caller's (rsp_public_key_free) */
+} rsp_euicc_identity;
+
+/* SGP.22 v2.5 section 4.5.2 (eUICC -> EUM -> CI) on the DER of an eUICC certificate: the
+ * verdict, result and key of rsp_certificate_from_der + rsp_certificate_verify (role eUICC) +
+ * rsp_certificate_eid + rsp_certificate_public_key. When eum was verified before (cached), a
+ * certificate of the SGP.22 eUICC profile's exact shape is read with the DER reader instead of
+ * OpenSSL's X509 parser and accepted after the same checks; any other shape and every failure
+ * take the full path, so refusals and their messages are those of rsp_certificate_verify. An
+ * unreadable certificate fails with result->failure RSP_CERT_FAIL_OTHER. */
+rsp_status rsp_euicc_certificate_verify(der_view euicc_der, const rsp_certificate *eum,
+                                        const rsp_certificate *const *cis, size_t ci_count,
+                                        const rsp_cert_verify_options *options,
+                                        rsp_cert_verify_result *result, rsp_euicc_identity *out,
+                                        rsp_error *err);
 
 /* SGP.22 v2.5 section 3.1.2 (euiccCiPKIdListForVerification / ForSigning): the first key id
  * of ids (in the eUICC's order) that names a CI of the store. RSP_ERR_NOT_FOUND if none. */

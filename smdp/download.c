@@ -265,26 +265,18 @@ static smdp_result verify_euicc_chain(const smdp_credentials *credentials,
                                       rsp_public_key **euicc_key, char eid[RSP_EID_STRING_SIZE],
                                       rsp_error *err)
 {
-    rsp_certificate *euicc = NULL;
     rsp_certificate *eum = NULL;
     smdp_result result = SMDP_OK;
     rsp_error ignored = {0};
     /* The EUM is the same for a whole batch of eUICCs: parsed once per process (shared) */
     if (rsp_certificate_from_der_shared(ok->eum_certificate.data, ok->eum_certificate.len, &eum,
-                                        &ignored) != RSP_OK) {
-        result = fail(err, SMDP_ERR_EUM_CERTIFICATE_INVALID, "EUM certificate unreadable");
-        goto done;
-    }
-    if (rsp_certificate_from_der(ok->euicc_certificate.data, ok->euicc_certificate.len, &euicc,
-                                 &ignored) != RSP_OK) {
-        result = fail(err, SMDP_ERR_EUICC_CERTIFICATE_INVALID, "eUICC certificate unreadable");
-        goto done;
-    }
+                                        &ignored) != RSP_OK)
+        return fail(err, SMDP_ERR_EUM_CERTIFICATE_INVALID, "EUM certificate unreadable");
     der_view ci_id;
     if (rsp_certificate_subject_key_id(credentials->identities[session->identity_index].ci,
                                        &ci_id) != RSP_OK) {
-        result = fail(err, SMDP_ERR_INTERNAL, "CI without key identifier");
-        goto done;
+        rsp_certificate_free(eum);
+        return fail(err, SMDP_ERR_INTERNAL, "CI without key identifier");
     }
     rsp_cert_verify_options options = {.now = now,
                                        .crls = credentials->crls,
@@ -292,16 +284,15 @@ static smdp_result verify_euicc_chain(const smdp_credentials *credentials,
                                        .allowed_ci_ids = &ci_id,
                                        .allowed_ci_id_count = 1};
     rsp_cert_verify_result verified = {0};
-    if (rsp_certificate_verify(euicc, RSP_CERT_ROLE_EUICC, eum, credentials->cis,
-                               credentials->ci_count, &options, &verified, &ignored) != RSP_OK) {
+    rsp_euicc_identity identity;
+    if (rsp_euicc_certificate_verify(ok->euicc_certificate, eum, credentials->cis,
+                                     credentials->ci_count, &options, &verified, &identity,
+                                     &ignored) != RSP_OK)
         result = map_certificate_failure(&verified, err);
-        goto done;
+    else {
+        memcpy(eid, identity.eid, RSP_EID_STRING_SIZE);
+        *euicc_key = identity.key;
     }
-    if (rsp_certificate_eid(euicc, eid, &ignored) != RSP_OK ||
-        rsp_certificate_public_key(euicc, euicc_key, &ignored) != RSP_OK)
-        result = fail(err, SMDP_ERR_EUICC_CERTIFICATE_INVALID, "no EID or key");
-done:
-    rsp_certificate_free(euicc);
     rsp_certificate_free(eum);
     return result;
 }

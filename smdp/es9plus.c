@@ -703,30 +703,24 @@ static rsp_status verify_other_notification(const smdp_es9plus *es9, der_view ra
     rsp_cert_verify_options options = {.now = (time_t)smdp_inventory_now(es9->inventory),
                                        .crls = credentials->crls,
                                        .crl_count = credentials->crl_count};
-    rsp_certificate *euicc_certificate = NULL, *eum = NULL;
-    rsp_public_key *key = NULL;
+    rsp_certificate *eum = NULL;
+    rsp_euicc_identity identity = {.key = NULL};
     der_view signed_part;
-    rsp_status st = rsp_certificate_from_der(other->euicc_certificate.data,
-                                             other->euicc_certificate.len, &euicc_certificate, err);
+    rsp_status st = rsp_certificate_from_der_shared(other->eum_certificate.data,
+                                                    other->eum_certificate.len, &eum, err);
     if (st == RSP_OK)
-        st = rsp_certificate_from_der(other->eum_certificate.data, other->eum_certificate.len, &eum,
-                                      err);
+        st = rsp_euicc_certificate_verify(other->euicc_certificate, eum, credentials->cis,
+                                          credentials->ci_count, &options, NULL, &identity, err);
     if (st == RSP_OK)
-        st = rsp_certificate_verify(euicc_certificate, RSP_CERT_ROLE_EUICC, eum, credentials->cis,
-                                    credentials->ci_count, &options, NULL, err);
-    if (st == RSP_OK)
-        st = rsp_certificate_eid(euicc_certificate, eid, err);
-    if (st == RSP_OK)
-        st = rsp_certificate_public_key(euicc_certificate, &key, err);
+        memcpy(eid, identity.eid, RSP_EID_STRING_SIZE);
     if (st == RSP_OK)
         st = sgp22_find_signed_part(raw, path, SCHEMA_COUNT(path), &signed_part, err);
     if (st == RSP_OK)
-        st = rsp_ecdsa_verify(key, signed_part.data, signed_part.len,
+        st = rsp_ecdsa_verify(identity.key, signed_part.data, signed_part.len,
                               other->euicc_notification_signature.data,
                               other->euicc_notification_signature.len, err);
-    rsp_public_key_free(key);
+    rsp_public_key_free(identity.key);
     rsp_certificate_free(eum);
-    rsp_certificate_free(euicc_certificate);
     return st;
 }
 

@@ -287,6 +287,168 @@ static void test_same_names_other_keys_are_not_trusted(void **state)
     authority_close(&rogue);
 }
 
+/* ---- rsp_euicc_certificate_verify: the eUICC certificate read without the X509 parser ---- */
+
+/* Issues an eUICC certificate under a's EUM; eid_first_30 NULL takes the first eUICC's EID. */
+static rsp_certificate *issue_euicc(const authority *a, const char *eid_first_30, time_t not_after,
+                                    const char *policy)
+{
+    char eid[RSP_EID_STRING_SIZE];
+    assert_int_equal(
+        rsp_eid_complete(eid_first_30 != NULL ? eid_first_30 : "890490320000000000000000000013",
+                         eid),
+        RSP_OK);
+    rsp_pki_certificate_request euicc = {.role = RSP_CERT_ROLE_EUICC,
+                                         .common_name = "Cache Test eUICC",
+                                         .eid = eid,
+                                         .issuer = a->eum,
+                                         .issuer_key = a->eum_key,
+                                         .not_after = not_after,
+                                         .policy = policy};
+    return issue(&euicc, NULL);
+}
+
+/* Both ways to verify euicc: the X509 one (rsp_certificate_verify + EID + key) and
+ * rsp_euicc_certificate_verify on its DER. They must agree on everything; the second's result
+ * goes to *fast. */
+static rsp_status verify_both_ways(const rsp_certificate *euicc, const authority *a, time_t now,
+                                   const rsp_crl *const *crls, size_t crl_count,
+                                   rsp_cert_verify_result *fast, rsp_error *fast_err)
+{
+    rsp_cert_verify_options options = {.now = now, .crls = crls, .crl_count = crl_count};
+    const rsp_certificate *cis[1] = {a->ci};
+    rsp_cert_verify_result full;
+    rsp_error full_err = {0};
+    char full_eid[RSP_EID_STRING_SIZE] = "";
+    rsp_public_key *full_key = NULL;
+    rsp_euicc_identity identity;
+    rsp_error_clear(fast_err);
+    rsp_status full_status = rsp_certificate_verify(euicc, RSP_CERT_ROLE_EUICC, a->eum, cis, 1,
+                                                    &options, &full, &full_err);
+    if (full_status == RSP_OK)
+        full_status = rsp_certificate_eid(euicc, full_eid, &full_err);
+    if (full_status == RSP_OK)
+        full_status = rsp_certificate_public_key(euicc, &full_key, &full_err);
+    rsp_status fast_status = rsp_euicc_certificate_verify(rsp_certificate_der(euicc), a->eum, cis,
+                                                          1, &options, fast, &identity, fast_err);
+    assert_int_equal(fast_status, full_status);
+    assert_int_equal(fast->failure, full.failure);
+    assert_int_equal(fast->failed_role, full.failed_role);
+    assert_ptr_equal(fast->ci, full.ci);
+    if (full_status != RSP_OK) {
+        assert_string_equal(fast_err->message, full_err.message);
+        assert_null(identity.key);
+        assert_false(fast->read_without_x509);
+        return fast_status;
+    }
+    uint8_t full_point[RSP_EC_POINT_SIZE], fast_point[RSP_EC_POINT_SIZE];
+    assert_string_equal(identity.eid, full_eid);
+    assert_int_equal(rsp_public_key_point(full_key, full_point), RSP_OK);
+    assert_int_equal(rsp_public_key_point(identity.key, fast_point), RSP_OK);
+    assert_memory_equal(fast_point, full_point, sizeof full_point);
+    rsp_public_key_free(full_key);
+    rsp_public_key_free(identity.key);
+    return fast_status;
+}
+
+static void test_euicc_read_without_x509_once_the_eum_is_cached(void **state)
+{
+    (void)state;
+    authority a;
+    authority_open(&a, 0, 0);
+    rsp_cert_verify_result result;
+    rsp_error err = {0};
+    /* the first eUICC of an EUM: the full verification, which caches the EUM */
+    assert_int_equal(verify_both_ways(a.euicc[0], &a, NOW + DAY, NULL, 0, &result, &err), RSP_OK);
+    assert_int_equal(verify_both_ways(a.euicc[1], &a, NOW + DAY, NULL, 0, &result, &err), RSP_OK);
+    assert_true(result.read_without_x509);
+    /* no clock; a validity in UTCTime (the others run to 9999, GeneralizedTime) */
+    assert_int_equal(verify_both_ways(a.euicc[1], &a, 0, NULL, 0, &result, &err), RSP_OK);
+    assert_true(result.read_without_x509);
+    rsp_certificate *dated = issue_euicc(&a, NULL, NOW + 10 * DAY, NULL);
+    assert_int_equal(verify_both_ways(dated, &a, NOW + DAY, NULL, 0, &result, &err), RSP_OK);
+    assert_true(result.read_without_x509);
+    /* bytes that are no certificate */
+    static const uint8_t garbage[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+    const rsp_certificate *cis[1] = {a.ci};
+    rsp_euicc_identity identity;
+    assert_int_not_equal(rsp_euicc_certificate_verify(der_view_make(garbage, sizeof garbage), a.eum,
+                                                      cis, 1, NULL, &result, &identity, &err),
+                         RSP_OK);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_OTHER);
+    assert_int_equal(result.failed_role, RSP_CERT_ROLE_EUICC);
+    assert_null(identity.key);
+    rsp_certificate_free(dated);
+    authority_close(&a);
+}
+
+/* Under a cached EUM, every refusal is still made, with the full verification's verdict. */
+static void test_euicc_read_without_x509_refuses_like_the_full_path(void **state)
+{
+    (void)state;
+    authority a, rogue;
+    authority_open(&a, 0, 0);
+    authority_open(&rogue, 0, 0);
+    prime(&a);
+    rsp_cert_verify_result result;
+    rsp_error err = {0};
+    /* expired, and not yet valid */
+    rsp_certificate *dated = issue_euicc(&a, NULL, NOW + 10 * DAY, NULL);
+    assert_int_equal(verify_both_ways(dated, &a, NOW + 20 * DAY, NULL, 0, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_EXPIRED);
+    assert_int_equal(result.failed_role, RSP_CERT_ROLE_EUICC);
+    assert_int_equal(verify_both_ways(dated, &a, NOW - DAY, NULL, 0, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_NOT_YET_VALID);
+    /* revoked by the EUM's CRL */
+    rsp_crl *eum_crl = NULL;
+    const rsp_certificate *revoked[1] = {a.euicc[1]};
+    assert_int_equal(
+        rsp_pki_issue_crl(a.eum, a.eum_key, revoked, 1, NOW, NOW + 30 * DAY, &eum_crl, &err),
+        RSP_OK);
+    const rsp_crl *crls[1] = {eum_crl};
+    assert_int_equal(verify_both_ways(a.euicc[1], &a, NOW + DAY, crls, 1, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_REVOKED);
+    assert_int_equal(result.failed_role, RSP_CERT_ROLE_EUICC);
+    assert_int_equal(verify_both_ways(a.euicc[0], &a, NOW + DAY, crls, 1, &result, &err), RSP_OK);
+    assert_true(result.read_without_x509);
+    /* an EID outside the EUM's range */
+    rsp_certificate *outside = issue_euicc(&a, "890000000000000000000000000013", 0, NULL);
+    assert_int_equal(verify_both_ways(outside, &a, NOW + DAY, NULL, 0, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_EID_RANGE);
+    /* another role's policy */
+    rsp_certificate *wrong_role =
+        issue_euicc(&a, NULL, 0, "critical,2.23.146.1.2.1.4" /* id-rspRole-dp-auth */);
+    assert_int_equal(verify_both_ways(wrong_role, &a, NOW + DAY, NULL, 0, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_ROLE);
+    /* same names, signed by another EUM key */
+    assert_int_equal(verify_both_ways(rogue.euicc[0], &a, NOW + DAY, NULL, 0, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_ISSUER);
+    /* a signature changed in its last byte */
+    der_view der = rsp_certificate_der(a.euicc[1]);
+    uint8_t tampered_der[2048];
+    assert_true(der.len <= sizeof tampered_der);
+    memcpy(tampered_der, der.data, der.len);
+    tampered_der[der.len - 1] ^= 0x01;
+    rsp_certificate *tampered = NULL;
+    assert_int_equal(rsp_certificate_from_der(tampered_der, der.len, &tampered, &err), RSP_OK);
+    assert_int_equal(verify_both_ways(tampered, &a, NOW + DAY, NULL, 0, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_SIGNATURE);
+    rsp_certificate_free(tampered);
+    rsp_certificate_free(wrong_role);
+    rsp_certificate_free(outside);
+    rsp_crl_free(eum_crl);
+    rsp_certificate_free(dated);
+    authority_close(&a);
+    authority_close(&rogue);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +457,8 @@ int main(void)
         cmocka_unit_test(test_expired_under_a_later_clock),
         cmocka_unit_test(test_ci_expired_under_a_later_clock),
         cmocka_unit_test(test_same_names_other_keys_are_not_trusted),
+        cmocka_unit_test(test_euicc_read_without_x509_once_the_eum_is_cached),
+        cmocka_unit_test(test_euicc_read_without_x509_refuses_like_the_full_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
