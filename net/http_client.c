@@ -16,6 +16,9 @@
 struct http_client {
     CURL *curl;
     struct curl_slist *resolve; /* must live as long as the handle uses it */
+    /* Request header lines of the last call, kept because callers (the IPA, the eIM relay) send
+     * the same ones every time: rebuilt only when they change. */
+    struct curl_slist *request_headers;
     size_t max_response;
     char error_text[CURL_ERROR_SIZE];
     /* response being received */
@@ -46,9 +49,22 @@ static size_t on_body(char *data, size_t size, size_t count, void *context)
         return 0; /* makes libcurl abort with CURLE_WRITE_ERROR */
     }
     if (client->body_len + len > client->body_capacity) {
-        size_t capacity = client->body_capacity ? client->body_capacity : 1024;
+        size_t capacity = client->body_capacity;
+        if (capacity == 0) {
+            /* The declared length (already checked against max_response through
+             * CURLOPT_MAXFILESIZE) sizes the buffer once instead of doubling it up to there. */
+            curl_off_t declared = -1;
+            if (curl_easy_getinfo(client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared) ==
+                    CURLE_OK &&
+                declared > 0 && (uint64_t)declared <= client->max_response)
+                capacity = (size_t)declared;
+            else
+                capacity = 1024;
+        }
         while (capacity < client->body_len + len)
             capacity *= 2;
+        if (capacity > client->max_response)
+            capacity = client->max_response;
         uint8_t *grown = realloc(client->body, capacity);
         if (grown == NULL)
             return 0;
@@ -177,6 +193,7 @@ void http_client_free(http_client *client)
         return;
     curl_easy_cleanup(client->curl);
     curl_slist_free_all(client->resolve);
+    curl_slist_free_all(client->request_headers);
     free(client->body);
     free(client->headers);
     free(client);
@@ -245,6 +262,62 @@ static http_client_error classify(CURLcode rc, bool too_large)
     }
 }
 
+/* True when `list` holds exactly the lines request_header_list would build. */
+static bool header_list_matches(const struct curl_slist *list, const char *content_type,
+                                const char *const *headers)
+{
+    static const char prefix[] = "Content-Type: ";
+    if (list == NULL || strcmp(list->data, "Expect:") != 0)
+        return false;
+    list = list->next;
+    if (content_type != NULL) {
+        if (list == NULL || strncmp(list->data, prefix, sizeof prefix - 1) != 0 ||
+            strcmp(list->data + sizeof prefix - 1, content_type) != 0)
+            return false;
+        list = list->next;
+    }
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++, list = list->next) {
+        if (list == NULL || strcmp(list->data, headers[i]) != 0)
+            return false;
+    }
+    return list == NULL;
+}
+
+/* The request's header lines; the client keeps (and owns) the list for the next call. */
+static rsp_status request_header_list(http_client *client, const char *content_type,
+                                      const char *const *headers, struct curl_slist **out)
+{
+    if (header_list_matches(client->request_headers, content_type, headers)) {
+        *out = client->request_headers;
+        return RSP_OK;
+    }
+    curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(client->request_headers);
+    client->request_headers = NULL;
+    /* No "Expect: 100-continue" round trip: the bodies here are small. */
+    struct curl_slist *list = curl_slist_append(NULL, "Expect:");
+    bool ok = list != NULL;
+    if (ok && content_type != NULL) {
+        size_t size = strlen("Content-Type: ") + strlen(content_type) + 1;
+        char *line = malloc(size);
+        ok = line != NULL;
+        if (ok) {
+            snprintf(line, size, "Content-Type: %s", content_type);
+            ok = curl_slist_append(list, line) != NULL;
+        }
+        free(line);
+    }
+    for (size_t i = 0; ok && headers != NULL && headers[i] != NULL; i++)
+        ok = curl_slist_append(list, headers[i]) != NULL;
+    if (!ok) {
+        curl_slist_free_all(list);
+        return RSP_ERR_NO_MEMORY;
+    }
+    client->request_headers = list;
+    *out = list;
+    return RSP_OK;
+}
+
 /* Runs one transfer on the configured handle; the method options are set by the caller. */
 static rsp_status perform(http_client *client, const char *url, const char *content_type,
                           const char *const *headers, http_response *response, rsp_error *err)
@@ -258,34 +331,16 @@ static rsp_status perform(http_client *client, const char *url, const char *cont
     client->error_text[0] = '\0';
 
     struct curl_slist *list = NULL;
-    bool ok = true;
-    /* No "Expect: 100-continue" round trip: the bodies here are small. */
-    list = curl_slist_append(list, "Expect:");
-    ok = list != NULL;
-    char content_type_line[160];
-    if (ok && content_type != NULL) {
-        snprintf(content_type_line, sizeof content_type_line, "Content-Type: %s", content_type);
-        struct curl_slist *grown = curl_slist_append(list, content_type_line);
-        ok = grown != NULL;
-        list = grown ? grown : list;
-    }
-    for (size_t i = 0; ok && headers != NULL && headers[i] != NULL; i++) {
-        struct curl_slist *grown = curl_slist_append(list, headers[i]);
-        ok = grown != NULL;
-        list = grown ? grown : list;
-    }
-    if (!ok) {
-        curl_slist_free_all(list);
+    rsp_status st = request_header_list(client, content_type, headers, &list);
+    if (st != RSP_OK) {
         response->error = HTTP_CLIENT_ERR_OTHER;
-        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "out of memory");
+        return rsp_error_set(err, st, 0, 0, "out of memory");
     }
     CURLcode rc = curl_easy_setopt(client->curl, CURLOPT_URL, url);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, list);
     if (rc == CURLE_OK)
         rc = curl_easy_perform(client->curl);
-    curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(list);
 
     long connects = 0;
     curl_easy_getinfo(client->curl, CURLINFO_NUM_CONNECTS, &connects);

@@ -38,16 +38,25 @@ static void sleep_ms(unsigned ms)
     nanosleep(&pause, NULL);
 }
 
+/* X-Test-Marker and Content-Type as the handler saw them, in X-Test-Seen and X-Test-Content-Type.
+ * Request headers are case-insensitive; reply headers are copied before return. */
+static void reflect_request_headers(const http_request *request, http_reply *reply)
+{
+    const char *marker = http_request_header(request, "x-test-marker");
+    if (marker != NULL)
+        http_reply_add_header(reply, "X-Test-Seen", marker);
+    const char *type = http_request_header(request, "content-type");
+    if (type != NULL)
+        http_reply_add_header(reply, "X-Test-Content-Type", type);
+}
+
 static int echo_handler(const http_request *request, http_reply *reply, void *user)
 {
     (void)user;
     if (http_reply_copy(reply, 200, "application/octet-stream", request->body, request->body_len) !=
         RSP_OK)
         return -1;
-    /* Request headers are case-insensitive; reply headers are copied before return. */
-    const char *marker = http_request_header(request, "x-test-marker");
-    if (marker != NULL)
-        http_reply_add_header(reply, "X-Test-Seen", marker);
+    reflect_request_headers(request, reply);
     return 0;
 }
 
@@ -63,9 +72,10 @@ static int failing_handler(const http_request *request, http_reply *reply, void 
 static int prefix_handler(const http_request *request, http_reply *reply, void *user)
 {
     (void)user;
-    return http_reply_copy(reply, 200, "text/plain", request->path, strlen(request->path)) == RSP_OK
-               ? 0
-               : -1;
+    if (http_reply_copy(reply, 200, "text/plain", request->path, strlen(request->path)) != RSP_OK)
+        return -1;
+    reflect_request_headers(request, reply);
+    return 0;
 }
 
 static atomic_int slow_entered; /* handlers of /slow entered so far */
@@ -238,6 +248,54 @@ static void test_post_over_https(void **state)
     assert_false(http_response_header(&response, "X-Absent", value, sizeof value));
     assert_false(http_response_header(&response, "X-Test-Seen", value, 3)); /* too small */
     http_response_free(&response);
+    http_client_free(client);
+}
+
+/* One call of the header-list test: POST (or GET when content_type is NULL) with `headers`, and
+ * what the handler saw of X-Test-Marker and Content-Type ("-" for absent). */
+static void check_request_headers(http_client *client, const char *content_type,
+                                  const char *const *headers, const char *marker_seen,
+                                  const char *type_seen)
+{
+    char url[160], value[64];
+    rsp_error err;
+    rsp_error_clear(&err);
+    http_response response;
+    snprintf(url, sizeof url, "%s/api/headers", base_url);
+    rsp_status st = content_type != NULL ? http_client_post(client, url, content_type, "body", 4,
+                                                            headers, &response, &err)
+                                         : http_client_get(client, url, headers, &response, &err);
+    assert_int_equal(st, RSP_OK);
+    assert_int_equal(response.status, 200);
+    if (!http_response_header(&response, "X-Test-Seen", value, sizeof value))
+        strcpy(value, "-");
+    assert_string_equal(value, marker_seen);
+    if (!http_response_header(&response, "X-Test-Content-Type", value, sizeof value))
+        strcpy(value, "-");
+    assert_string_equal(value, type_seen);
+    http_response_free(&response);
+}
+
+/* The client keeps the header lines of the last call: each call must still send exactly its own
+ * (same lines again, other values, fewer, none, another content type, a GET after a POST). */
+static void test_request_headers_follow_each_call(void **state)
+{
+    (void)state;
+    http_client *client = new_client(pki.ca_cert, NULL);
+    const char *one[] = {"X-Test-Marker: one", NULL};
+    const char *two[] = {"X-Test-Marker: two", "X-Other: 1", NULL};
+    const char *none[] = {NULL};
+    check_request_headers(client, "text/plain", one, "one", "text/plain");
+    check_request_headers(client, "text/plain", one, "one", "text/plain");
+    check_request_headers(client, "text/plain", two, "two", "text/plain");
+    check_request_headers(client, "text/plain", one, "one", "text/plain");
+    check_request_headers(client, "text/plain", none, "-", "text/plain");
+    check_request_headers(client, "text/plain", NULL, "-", "text/plain");
+    check_request_headers(client, "application/json", one, "one", "application/json");
+    check_request_headers(client, "application/json", one, "one", "application/json");
+    check_request_headers(client, NULL, one, "one", "-");
+    check_request_headers(client, NULL, none, "-", "-");
+    check_request_headers(client, "text/plain", one, "one", "text/plain");
     http_client_free(client);
 }
 
@@ -833,6 +891,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_post_over_https),
+        cmocka_unit_test(test_request_headers_follow_each_call),
         cmocka_unit_test(test_keep_alive_reuses_one_connection),
         cmocka_unit_test(test_oversized_body_gets_413),
         cmocka_unit_test(test_routing_statuses),
