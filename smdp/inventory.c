@@ -337,6 +337,16 @@ typedef struct {
     smdp_profile_info info;
     uint8_t cc_hash[32];
     char transaction_hex[33];
+} profile_columns;
+
+/* A profile row as an operation changes it, with the columns as read, so that an update
+ * writes only what changed: every indexed column written costs index pages in the log. */
+typedef struct {
+    smdp_profile_info info;
+    uint8_t cc_hash[32];
+    char transaction_hex[33];
+    bool loaded;
+    profile_columns stored;
 } profile_row;
 
 #define PROFILE_COLUMNS                                                                            \
@@ -366,6 +376,10 @@ static rsp_status read_row(store_stmt *stmt, profile_row *row, rsp_error *err)
     info->updated_at = store_column_int64(stmt, 10);
     copy_text(row->transaction_hex, sizeof row->transaction_hex, store_column_text(stmt, 11));
     info->order_expires_at = store_column_is_null(stmt, 12) ? 0 : store_column_int64(stmt, 12);
+    row->loaded = true;
+    row->stored.info = row->info;
+    memcpy(row->stored.cc_hash, row->cc_hash, sizeof row->cc_hash);
+    memcpy(row->stored.transaction_hex, row->transaction_hex, sizeof row->transaction_hex);
     return RSP_OK;
 }
 
@@ -391,31 +405,84 @@ static rsp_status load_row_where(store_conn *conn, const char *where, const char
     return st;
 }
 
+/* One column of an update: its name and new value, when it differs from what was read. */
+typedef struct {
+    char sql[512];
+    size_t sql_len;
+    store_value params[12];
+    size_t count;
+} row_update;
+
+static void set_column(row_update *update, bool changed, const char *column, store_value value)
+{
+    if (!changed || update->count >= 10)
+        return;
+    update->params[update->count++] = value;
+    int len = snprintf(update->sql + update->sql_len, sizeof update->sql - update->sql_len,
+                       "%s %s = $%zu", update->count > 1 ? "," : "", column, update->count);
+    if (len > 0)
+        update->sql_len += (size_t)len;
+}
+
+static bool text_changed(const profile_row *row, const char *now, const char *before)
+{
+    return !row->loaded || strcmp(now, before) != 0;
+}
+
+static bool int_changed(const profile_row *row, int64_t now, int64_t before)
+{
+    return !row->loaded || now != before;
+}
+
+/* Writes the columns that differ from the row as read (all of them for a row not read), with
+ * updated_at; nothing at all when nothing changed. */
 static rsp_status save_row(store_conn *conn, smdp_inventory *inventory, const profile_row *row,
                            rsp_error *err)
 {
     const smdp_profile_info *info = &row->info;
-    const store_value params[] = {
-        STORE_VALUE_TEXT(state_names[info->state]),
-        info->eid[0] != '\0' ? STORE_VALUE_TEXT(info->eid) : STORE_VALUE_NULL(),
-        info->matching_id[0] != '\0' ? STORE_VALUE_TEXT(info->matching_id) : STORE_VALUE_NULL(),
-        info->confirmation_code_required ? STORE_VALUE_BLOB(row->cc_hash, sizeof row->cc_hash)
-                                         : STORE_VALUE_NULL(),
-        STORE_VALUE_INT64(info->confirmation_code_attempts),
-        STORE_VALUE_INT64(info->download_attempts),
-        STORE_VALUE_INT64(info->blocked ? 1 : 0),
-        STORE_VALUE_INT64(smdp_inventory_now(inventory)),
-        row->transaction_hex[0] != '\0' ? STORE_VALUE_TEXT(row->transaction_hex)
-                                        : STORE_VALUE_NULL(),
-        info->order_expires_at > 0 ? STORE_VALUE_INT64(info->order_expires_at) : STORE_VALUE_NULL(),
-        STORE_VALUE_TEXT(info->iccid),
-    };
-    return store_exec(conn,
-                      "UPDATE smdp_profiles SET state = $1, eid = $2, matching_id = $3,"
-                      " cc_hash = $4, cc_attempts = $5, download_attempts = $6, blocked = $7,"
-                      " updated_at = $8, transaction_id = $9, order_expires_at = $10"
-                      " WHERE iccid = $11",
-                      params, 11, NULL, err);
+    const smdp_profile_info *before = &row->stored.info;
+    row_update update = {.sql_len = 0};
+    update.sql_len = (size_t)snprintf(update.sql, sizeof update.sql, "UPDATE smdp_profiles SET");
+    set_column(&update, int_changed(row, info->state, before->state), "state",
+               STORE_VALUE_TEXT(state_names[info->state]));
+    set_column(&update, text_changed(row, info->eid, before->eid), "eid",
+               info->eid[0] != '\0' ? STORE_VALUE_TEXT(info->eid) : STORE_VALUE_NULL());
+    set_column(&update, text_changed(row, info->matching_id, before->matching_id), "matching_id",
+               info->matching_id[0] != '\0' ? STORE_VALUE_TEXT(info->matching_id)
+                                            : STORE_VALUE_NULL());
+    bool cc_changed = !row->loaded ||
+                      info->confirmation_code_required != before->confirmation_code_required ||
+                      memcmp(row->cc_hash, row->stored.cc_hash, sizeof row->cc_hash) != 0;
+    set_column(&update, cc_changed, "cc_hash",
+               info->confirmation_code_required
+                   ? STORE_VALUE_BLOB(row->cc_hash, sizeof row->cc_hash)
+                   : STORE_VALUE_NULL());
+    set_column(
+        &update,
+        int_changed(row, info->confirmation_code_attempts, before->confirmation_code_attempts),
+        "cc_attempts", STORE_VALUE_INT64(info->confirmation_code_attempts));
+    set_column(&update, int_changed(row, info->download_attempts, before->download_attempts),
+               "download_attempts", STORE_VALUE_INT64(info->download_attempts));
+    set_column(&update, int_changed(row, info->blocked, before->blocked), "blocked",
+               STORE_VALUE_INT64(info->blocked ? 1 : 0));
+    set_column(&update, text_changed(row, row->transaction_hex, row->stored.transaction_hex),
+               "transaction_id",
+               row->transaction_hex[0] != '\0' ? STORE_VALUE_TEXT(row->transaction_hex)
+                                               : STORE_VALUE_NULL());
+    set_column(&update, int_changed(row, info->order_expires_at, before->order_expires_at),
+               "order_expires_at",
+               info->order_expires_at > 0 ? STORE_VALUE_INT64(info->order_expires_at)
+                                          : STORE_VALUE_NULL());
+    if (update.count == 0)
+        return RSP_OK;
+    size_t changed = update.count;
+    update.params[update.count++] = STORE_VALUE_INT64(smdp_inventory_now(inventory));
+    update.params[update.count++] = STORE_VALUE_TEXT(info->iccid);
+    int len = snprintf(update.sql + update.sql_len, sizeof update.sql - update.sql_len,
+                       ", updated_at = $%zu WHERE iccid = $%zu", changed + 1, changed + 2);
+    if (len < 0 || (size_t)len >= sizeof update.sql - update.sql_len)
+        return rsp_error_set(err, RSP_ERR_BUFFER_TOO_SMALL, 0, 0, "profile update statement");
+    return store_exec(conn, update.sql, update.params, update.count, NULL, err);
 }
 
 /* Back to a fresh Available (or Unavailable) profile: no order data survives a cancel. */
