@@ -2,104 +2,104 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
+
+#include "crypto/certificate.h"
+#include "crypto/key.h"
+#include "crypto/pki_generate.h"
 
 #define VALIDITY_SECONDS (30L * 24 * 3600)
+#define ORGANIZATION     "rspkit development"
 
-static bool add_extension(X509 *cert, X509 *issuer, int nid, const char *value)
+/* The keys and certificates being issued; freed together whatever happened. */
+typedef struct {
+    rsp_private_key *ca_key, *server_key, *client_key;
+    rsp_public_key *ca_public, *server_public, *client_public;
+    rsp_certificate *ca, *server, *client;
+} dev_material;
+
+static void material_free(dev_material *m)
 {
-    X509V3_CTX context;
-    X509V3_set_ctx_nodb(&context);
-    X509V3_set_ctx(&context, issuer, cert, NULL, NULL, 0);
-    X509_EXTENSION *extension = X509V3_EXT_conf_nid(NULL, &context, nid, value);
-    bool ok = extension != NULL && X509_add_ext(cert, extension, -1) == 1;
-    X509_EXTENSION_free(extension);
-    return ok;
+    rsp_certificate_free(m->ca);
+    rsp_certificate_free(m->server);
+    rsp_certificate_free(m->client);
+    rsp_public_key_free(m->ca_public);
+    rsp_public_key_free(m->server_public);
+    rsp_public_key_free(m->client_public);
+    rsp_private_key_free(m->ca_key);
+    rsp_private_key_free(m->server_key);
+    rsp_private_key_free(m->client_key);
 }
 
-/* One X.509 v3 certificate for `key`, signed by issuer_key (self-signed when issuer is NULL). */
-static X509 *make_certificate(EVP_PKEY *key, const char *common_name, X509 *issuer,
-                              EVP_PKEY *issuer_key, bool is_ca, const char *alt_names,
-                              const char *extended_usage)
+static rsp_status new_key(rsp_private_key **key, rsp_public_key **public_key, rsp_error *err)
 {
-    X509 *cert = X509_new();
-    unsigned char serial_bytes[16];
-    BIGNUM *serial = NULL;
-    bool ok = cert != NULL && RAND_bytes(serial_bytes, sizeof serial_bytes) == 1;
-    if (ok) {
-        serial_bytes[0] &= 0x7F; /* positive */
-        serial = BN_bin2bn(serial_bytes, sizeof serial_bytes, NULL);
-        ok = serial != NULL && BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert)) != NULL;
-    }
-    ok = ok && X509_set_version(cert, 2) == 1;
-    ok = ok && X509_gmtime_adj(X509_getm_notBefore(cert), -3600) != NULL;
-    ok = ok && X509_gmtime_adj(X509_getm_notAfter(cert), VALIDITY_SECONDS) != NULL;
-    ok = ok && X509_set_pubkey(cert, key) == 1;
-    X509_NAME *name = ok ? X509_get_subject_name(cert) : NULL;
-    ok = ok &&
-         X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                                    (const unsigned char *)"rspkit development", -1, -1, 0) == 1;
-    ok = ok && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                          (const unsigned char *)common_name, -1, -1, 0) == 1;
-    X509 *signer = issuer != NULL ? issuer : cert;
-    ok = ok && X509_set_issuer_name(cert, X509_get_subject_name(signer)) == 1;
-    ok = ok && add_extension(cert, signer, NID_basic_constraints,
-                             is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-    ok = ok && add_extension(cert, signer, NID_key_usage,
-                             is_ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
-    ok = ok && add_extension(cert, signer, NID_subject_key_identifier, "hash");
-    if (issuer != NULL)
-        ok = ok && add_extension(cert, signer, NID_authority_key_identifier, "keyid:always");
-    if (alt_names != NULL)
-        ok = ok && add_extension(cert, signer, NID_subject_alt_name, alt_names);
-    if (extended_usage != NULL)
-        ok = ok && add_extension(cert, signer, NID_ext_key_usage, extended_usage);
-    ok = ok && X509_sign(cert, issuer_key, EVP_sha256()) > 0;
-    BN_free(serial);
-    if (!ok) {
-        X509_free(cert);
-        return NULL;
-    }
-    return cert;
-}
-
-static bool write_certificate(const char *path, X509 *cert)
-{
-    FILE *file = fopen(path, "w");
-    if (file == NULL)
-        return false;
-    bool ok = PEM_write_X509(file, cert) == 1;
-    return fclose(file) == 0 && ok;
-}
-
-static bool write_key(const char *path, EVP_PKEY *key)
-{
-    FILE *file = fopen(path, "w");
-    if (file == NULL)
-        return false;
-    bool ok = PEM_write_PrivateKey(file, key, NULL, NULL, 0, NULL, NULL) == 1;
-    return fclose(file) == 0 && ok;
+    rsp_status st = rsp_private_key_generate(RSP_CURVE_NIST_P256, key, err);
+    return st == RSP_OK ? rsp_private_key_public(*key, public_key, err) : st;
 }
 
 /* RFC 7469 style pin, the form CURLOPT_PINNEDPUBLICKEY takes. */
-static bool compute_pin(EVP_PKEY *key, char *out, size_t size)
+static rsp_status compute_pin(const rsp_public_key *key, char *out, size_t size, rsp_error *err)
 {
-    unsigned char *spki = NULL;
-    int len = i2d_PUBKEY(key, &spki);
-    unsigned char digest[32];
+    uint8_t *spki = NULL;
+    size_t len = 0;
+    rsp_status st = rsp_public_key_to_spki(key, &spki, &len, err);
+    if (st != RSP_OK)
+        return st;
+    unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_len = 0;
-    bool ok = len > 0 && EVP_Digest(spki, (size_t)len, digest, &digest_len, EVP_sha256(), NULL);
-    OPENSSL_free(spki);
     char encoded[64];
-    ok = ok && EVP_EncodeBlock((unsigned char *)encoded, digest, (int)digest_len) > 0;
-    return ok && (size_t)snprintf(out, size, "sha256//%s", encoded) < size;
+    bool ok = EVP_Digest(spki, len, digest, &digest_len, EVP_sha256(), NULL) == 1 &&
+              EVP_EncodeBlock((unsigned char *)encoded, digest, (int)digest_len) > 0;
+    free(spki);
+    ok = ok && (size_t)snprintf(out, size, "sha256//%s", encoded) < size;
+    return ok ? RSP_OK : rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "cannot compute the key pin");
+}
+
+/* A P-256 CA, a TLS server certificate (EKU serverAuth; SAN: server_name and 127.0.0.1) and a
+ * TLS client certificate (EKU clientAuth), all issued through crypto/pki_generate. The CA takes
+ * the SGP.26-like CI profile, which TLS peers accept as an ordinary CA. */
+static rsp_status issue_all(const char *server_name, dev_material *m, rsp_error *err)
+{
+    time_t now = time(NULL);
+    rsp_pki_certificate_request request = {.role = RSP_CERT_ROLE_CI,
+                                           .common_name = "rspkit development CA",
+                                           .organization = ORGANIZATION,
+                                           .not_before = now - 3600,
+                                           .not_after = now + VALIDITY_SECONDS};
+    rsp_status st = new_key(&m->ca_key, &m->ca_public, err);
+    if (st == RSP_OK) {
+        request.subject_key = m->ca_public;
+        request.issuer_key = m->ca_key;
+        st = rsp_pki_issue_certificate(&request, &m->ca, err);
+    }
+    if (st == RSP_OK)
+        st = new_key(&m->server_key, &m->server_public, err);
+    if (st == RSP_OK) {
+        request.role = RSP_CERT_ROLE_EIM_TLS; /* the plain TLS server profile: no GSMA policy */
+        request.common_name = server_name;
+        request.dns_name = server_name;
+        request.ip_address = "127.0.0.1";
+        request.subject_key = m->server_public;
+        request.issuer = m->ca;
+        request.extended_key_usage = "serverAuth";
+        st = rsp_pki_issue_certificate(&request, &m->server, err);
+    }
+    if (st == RSP_OK)
+        st = new_key(&m->client_key, &m->client_public, err);
+    if (st == RSP_OK) {
+        request.common_name = "rspkit development client";
+        request.dns_name = NULL;
+        request.ip_address = NULL;
+        request.subject_key = m->client_public;
+        request.extended_key_usage = "clientAuth";
+        st = rsp_pki_issue_certificate(&request, &m->client, err);
+    }
+    return st;
 }
 
 static bool make_path(char *out, const char *dir, const char *file)
@@ -118,38 +118,24 @@ rsp_status dev_pki_create(const char *dir, const char *server_name, dev_pki *out
         !make_path(out->client_key, dir, "client.key"))
         return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "folder name too long");
 
-    char alt_names[320];
-    snprintf(alt_names, sizeof alt_names, "DNS:%s,IP:127.0.0.1,IP:::1", server_name);
-    EVP_PKEY *ca_key = EVP_EC_gen("P-256");
-    EVP_PKEY *server_key = EVP_EC_gen("P-256");
-    EVP_PKEY *client_key = EVP_EC_gen("P-256");
-    X509 *ca = NULL, *server = NULL, *client = NULL;
-    bool ok = ca_key && server_key && client_key;
-    if (ok)
-        ca = make_certificate(ca_key, "rspkit development CA", NULL, ca_key, true, NULL, NULL);
-    if (ca != NULL)
-        server =
-            make_certificate(server_key, server_name, ca, ca_key, false, alt_names, "serverAuth");
-    if (ca != NULL)
-        client = make_certificate(client_key, "rspkit development client", ca, ca_key, false, NULL,
-                                  "clientAuth");
-    ok = ca && server && client;
-    ok = ok && write_certificate(out->ca_cert, ca) && write_certificate(out->server_cert, server);
-    ok = ok && write_key(out->server_key, server_key);
-    ok =
-        ok && write_certificate(out->client_cert, client) && write_key(out->client_key, client_key);
-    ok = ok && compute_pin(server_key, out->server_pin, sizeof out->server_pin);
-    X509_free(ca);
-    X509_free(server);
-    X509_free(client);
-    EVP_PKEY_free(ca_key);
-    EVP_PKEY_free(server_key);
-    EVP_PKEY_free(client_key);
-    if (!ok) {
+    dev_material m = {0};
+    rsp_status st = issue_all(server_name, &m, err);
+    if (st == RSP_OK)
+        st = rsp_certificate_write_pem_file(m.ca, out->ca_cert, err);
+    if (st == RSP_OK)
+        st = rsp_certificate_write_pem_file(m.server, out->server_cert, err);
+    if (st == RSP_OK)
+        st = rsp_private_key_write_pem_file(m.server_key, out->server_key, err);
+    if (st == RSP_OK)
+        st = rsp_certificate_write_pem_file(m.client, out->client_cert, err);
+    if (st == RSP_OK)
+        st = rsp_private_key_write_pem_file(m.client_key, out->client_key, err);
+    if (st == RSP_OK)
+        st = compute_pin(m.server_public, out->server_pin, sizeof out->server_pin, err);
+    material_free(&m);
+    if (st != RSP_OK)
         dev_pki_remove(out);
-        return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "cannot create development PKI in %s", dir);
-    }
-    return RSP_OK;
+    return st;
 }
 
 void dev_pki_remove(const dev_pki *pki)

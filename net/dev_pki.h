@@ -1,6 +1,7 @@
 /* Throw-away TLS PKI for loopback servers in tests, benchmarks and local demos: a P-256 CA, a
- * server certificate (SAN: the given DNS name, 127.0.0.1 and ::1) and a client certificate,
- * written as PEM files into a folder. Never for production: keys are unencrypted on disk. */
+ * server certificate (SAN: the given DNS name and 127.0.0.1) and a client certificate, issued by
+ * crypto/pki_generate and written as PEM files into a folder (keys with mode 0600). Never for
+ * production: keys are unencrypted on disk. */
 #ifndef RSPKIT_NET_DEV_PKI_H
 #define RSPKIT_NET_DEV_PKI_H
 
