@@ -408,8 +408,14 @@ static smdp_result lookup_order(void *context, der_view matching_id, const char 
         return SMDP_ERR_MATCHING_ID_REFUSED;
     memcpy(ctx->matching_id, matching_id.data, matching_id.len);
     ctx->matching_id[matching_id.len] = '\0';
-    ctx->status = smdp_order_begin_download(ctx->es9->inventory, ctx->matching_id, eid,
-                                            ctx->transaction_hex, ctx->iccid, &cc_required, &err);
+    /* Checked only: the attempt is counted with the session's step once the answer is built.
+     * A refusal goes through the writing path, which reports it to the operator. */
+    ctx->status = smdp_order_check_download(ctx->es9->inventory, ctx->matching_id, eid, ctx->iccid,
+                                            &cc_required, &err);
+    if (ctx->status != SMDP_STATUS_OK && ctx->status != SMDP_STATUS_INTERNAL)
+        ctx->status =
+            smdp_order_begin_download(ctx->es9->inventory, ctx->matching_id, eid,
+                                      ctx->transaction_hex, ctx->iccid, &cc_required, &err);
     switch (ctx->status) {
     case SMDP_STATUS_OK:
         return fill_order(ctx, ctx->iccid, order, &err);
@@ -449,9 +455,21 @@ static int authenticate_client(es9_call *call, http_reply *reply)
     }
     memcpy(call->record.iccid, ctx.iccid, sizeof call->record.iccid);
     memcpy(call->record.eid, call->session.eid, sizeof call->record.eid);
-    status = store_session(call, true);
-    if (status != SMDP_STATUS_OK)
+    /* The order's binding and the session's step in one relaxed commit (see smdp_session_create
+     * for why a power cut may lose them). */
+    der_writer stored;
+    smdp_session_record next;
+    der_writer_init_dynamic(&stored, NULL);
+    status =
+        next_record(call, &stored, &next) == RSP_OK
+            ? smdp_order_begin_download_session(es9->inventory, ctx.matching_id, call->session.eid,
+                                                &next, call->record.step, &call->err)
+            : SMDP_STATUS_INTERNAL;
+    der_writer_free(&stored);
+    if (status != SMDP_STATUS_OK) {
+        log_failure("authenticateClient", call, smdp_status_code(status)->message);
         return smdp_json_reply_status(reply, status);
+    }
     json_t *body = success_body();
     der_reader fields;
     static const char *const names[] = {"transactionId", "profileMetadata", "smdpSigned2",

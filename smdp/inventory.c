@@ -979,25 +979,28 @@ typedef struct {
     const char *transaction_hex;
     char *iccid_out;
     bool *cc_required;
+    const smdp_session_record *advance; /* session step stored with the binding, or NULL */
+    int64_t expected_step;
+    bool *raced; /* with advance: set when the transaction rolled back for a race */
 } begin_request;
 
-static rsp_status begin_in_transaction(store_conn *conn, void *context, rsp_error *err)
+/* The order checks of authenticateClient on the row of the request's matching ID (or of the
+ * Released order bound to its EID); op->outcome receives the verdict. */
+static rsp_status check_begin(store_conn *conn, operation *op, bool *found, rsp_error *err)
 {
-    operation *op = context;
     const begin_request *request = op->request;
-    bool found = false;
     rsp_status st;
     op->outcome = SMDP_STATUS_OK;
     if (request->matching_id != NULL && request->matching_id[0] != '\0')
-        st = load_row_where(conn, "matching_id = $1", request->matching_id, &op->row, &found, err);
+        st = load_row_where(conn, "matching_id = $1", request->matching_id, &op->row, found, err);
     else
         /* No matching ID: the default SM-DP+ / SM-DS case, an order bound to this EID. */
         st = load_row_where(conn, "eid = $1 AND state = 'released' ORDER BY iccid LIMIT 1",
-                            request->eid, &op->row, &found, err);
+                            request->eid, &op->row, found, err);
     if (st != RSP_OK)
         return st;
     smdp_profile_info *info = &op->row.info;
-    if (!found)
+    if (!*found)
         op->outcome = SMDP_STATUS_MATCHING_ID_REFUSED;
     else if (info->eid[0] != '\0' && strcmp(info->eid, request->eid) != 0)
         op->outcome = SMDP_STATUS_EID_REFUSED;
@@ -1012,28 +1015,59 @@ static rsp_status begin_in_transaction(store_conn *conn, void *context, rsp_erro
         op->outcome = SMDP_STATUS_ORDER_EXPIRED;
     else if (info->download_attempts >= download_limit(op->inventory))
         op->outcome = SMDP_STATUS_DOWNLOAD_RETRIES;
-    if (!found)
-        return RSP_OK;
+    if (op->outcome == SMDP_STATUS_OK) {
+        copy_text(request->iccid_out, SMDP_ICCID_SIZE, info->iccid);
+        *request->cc_required = info->confirmation_code_required;
+    }
+    return RSP_OK;
+}
+
+/* Rolls back the combined transaction: the order or the session moved on since the check. */
+static rsp_status begin_raced(const begin_request *request, rsp_error *err, const char *why)
+{
+    *request->raced = true;
+    return rsp_error_set(err, RSP_ERR_STATE, 0, 0, "%s", why);
+}
+
+static rsp_status begin_in_transaction(store_conn *conn, void *context, rsp_error *err)
+{
+    operation *op = context;
+    const begin_request *request = op->request;
+    bool found = false;
+    if (request->raced != NULL)
+        *request->raced = false; /* a re-run after a conflict starts afresh */
+    rsp_status st = check_begin(conn, op, &found, err);
+    if (st != RSP_OK || !found)
+        return st;
     /* The callback names the eUICC that asked, whether or not the order was bound to it. */
     profile_row reported = op->row;
     copy_text(reported.info.eid, sizeof reported.info.eid, request->eid);
     if (op->outcome != SMDP_STATUS_OK) {
         /* A refused eligibility check is reported to the operator too (point 1, Failed). */
-        if (op->outcome != SMDP_STATUS_MATCHING_ID_REFUSED || info->state == SMDP_PROFILE_RELEASED)
+        if (op->outcome != SMDP_STATUS_MATCHING_ID_REFUSED ||
+            op->row.info.state == SMDP_PROFILE_RELEASED)
             st = enqueue_progress(conn, op->inventory, &reported, SMDP_POINT_ELIGIBILITY,
                                   smdp_status_code(op->outcome), NULL, 0, err);
         return st;
     }
-    info->download_attempts++;
+    if (request->advance != NULL) {
+        /* The order checked before the answer was built must be the one bound now. */
+        bool advanced = false;
+        if (strcmp(op->row.info.iccid, request->advance->iccid) != 0)
+            return begin_raced(request, err, "another order matched meanwhile");
+        st =
+            smdp_session_advance_on(conn, request->advance, request->expected_step, &advanced, err);
+        if (st == RSP_OK && !advanced)
+            st = begin_raced(request, err, "transaction moved on concurrently");
+        if (st != RSP_OK)
+            return st;
+    }
+    op->row.info.download_attempts++;
     copy_text(op->row.transaction_hex, sizeof op->row.transaction_hex, request->transaction_hex);
     st = save_row(conn, op->inventory, &op->row, err);
     if (st == RSP_OK)
         st = enqueue_progress(conn, op->inventory, &reported, SMDP_POINT_ELIGIBILITY, NULL, NULL, 0,
                               err);
-    if (st == RSP_OK) {
-        copy_text(request->iccid_out, SMDP_ICCID_SIZE, info->iccid);
-        *request->cc_required = info->confirmation_code_required;
-    }
     return st;
 }
 
@@ -1043,13 +1077,53 @@ smdp_status smdp_order_begin_download(smdp_inventory *inventory, const char *mat
                                       char iccid_out[SMDP_ICCID_SIZE], bool *cc_required,
                                       rsp_error *err)
 {
-    begin_request request = {matching_id, eid, transaction_hex, iccid_out, cc_required};
+    begin_request request = {matching_id, eid, transaction_hex, iccid_out, cc_required, NULL,
+                             0,           NULL};
     operation op = {.request = &request};
     iccid_out[0] = '\0';
     *cc_required = false;
     /* Relaxed: what a power cut may lose is one counted attempt and the transaction's binding
      * to the order (its session, written after, is lost with it); the eUICC starts over. */
     return run_operation_relaxed(inventory, begin_in_transaction, &op, err);
+}
+
+/* SGP.22 v2.5 section 5.6.2 (authenticateClient), order checks without a write */
+smdp_status smdp_order_check_download(smdp_inventory *inventory, const char *matching_id,
+                                      const char *eid, char iccid_out[SMDP_ICCID_SIZE],
+                                      bool *cc_required, rsp_error *err)
+{
+    begin_request request = {matching_id, eid, NULL, iccid_out, cc_required, NULL, 0, NULL};
+    operation op = {.inventory = inventory, .request = &request};
+    store_conn *conn = NULL;
+    bool found = false;
+    iccid_out[0] = '\0';
+    *cc_required = false;
+    rsp_status st = store_borrow(inventory->store, &conn, err);
+    if (st == RSP_OK) {
+        st = check_begin(conn, &op, &found, err);
+        store_return(conn);
+    }
+    return st == RSP_OK ? op.outcome : SMDP_STATUS_INTERNAL;
+}
+
+/* SGP.22 v2.5 section 5.6.2 (authenticateClient done): the order checks again, the attempt
+ * counted and the transaction bound, with the session's next step, in one relaxed commit. */
+smdp_status smdp_order_begin_download_session(smdp_inventory *inventory, const char *matching_id,
+                                              const char *eid, const smdp_session_record *next,
+                                              int64_t expected_step, rsp_error *err)
+{
+    char iccid[SMDP_ICCID_SIZE];
+    bool cc_required = false, raced = false;
+    begin_request request = {matching_id,  eid,  next->transaction_hex, iccid,
+                             &cc_required, next, expected_step,         &raced};
+    operation op = {.request = &request};
+    smdp_status status = run_operation_relaxed(inventory, begin_in_transaction, &op, err);
+    if (raced) {
+        /* rolled back: a duplicate request took the session, or another order matched */
+        rsp_error_clear(err);
+        status = SMDP_STATUS_TRANSACTION_UNKNOWN;
+    }
+    return status;
 }
 
 static rsp_status cc_failed_in_transaction(store_conn *conn, void *context, rsp_error *err)

@@ -243,6 +243,18 @@ smdp_status smdp_order_begin_download(smdp_inventory *inventory, const char *mat
                                       const char *eid, const char *transaction_hex,
                                       char iccid_out[SMDP_ICCID_SIZE], bool *cc_required,
                                       rsp_error *err);
+/* The checks of smdp_order_begin_download without any write (nothing counted, nothing sent to
+ * the operator): what authenticateClient needs before it builds its answer. */
+smdp_status smdp_order_check_download(smdp_inventory *inventory, const char *matching_id,
+                                      const char *eid, char iccid_out[SMDP_ICCID_SIZE],
+                                      bool *cc_required, rsp_error *err);
+/* smdp_order_begin_download for the order of next->iccid with the session's next step stored
+ * in the same (relaxed) transaction, compare-and-set on expected_step. A refused check is
+ * handled as by smdp_order_begin_download; TRANSACTION_UNKNOWN and no change when another
+ * request took the session or another order now matches. */
+smdp_status smdp_order_begin_download_session(smdp_inventory *inventory, const char *matching_id,
+                                              const char *eid, const smdp_session_record *next,
+                                              int64_t expected_step, rsp_error *err);
 /* SGP.22 v2.5 section 5.6.3 (getBoundProfilePackage): a wrong confirmation code (the
  * download core found the eUICC's hash wrong) counts against the order's retry limit, across
  * sessions; at the limit the order is blocked and every later attempt gets

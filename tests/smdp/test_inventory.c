@@ -542,6 +542,76 @@ static void test_download_retry_limit(void **state)
         SMDP_STATUS_DOWNLOAD_RETRIES);
 }
 
+/* authenticateClient checks the order without writing, then counts the attempt and binds the
+ * transaction with the session's step in one transaction, which a stale step (a duplicate
+ * request won) or another matching order leaves without any change. */
+static void test_check_then_bind_with_session(void **state)
+{
+    fixture *f = *state;
+    if (!load_package(f, "NoBERTLV.der"))
+        skip();
+    rsp_error err = {0};
+    char iccid[SMDP_ICCID_SIZE], got[SMDP_ICCID_SIZE];
+    import_copy(f, "op-a", 12, iccid);
+    smdp_download_order order = {.operator_id = "op-a", .iccid = iccid};
+    assert_int_equal(smdp_order_download(&f->inventory, &order, got, &err), SMDP_STATUS_OK);
+    smdp_confirm_order confirm = {.operator_id = "op-a", .iccid = iccid, .release = true};
+    smdp_confirm_result result;
+    assert_int_equal(smdp_order_confirm(&f->inventory, &confirm, &result, &err), SMDP_STATUS_OK);
+    int64_t callbacks = outbox_count(f);
+    bool cc = true;
+    assert_int_equal(
+        smdp_order_check_download(&f->inventory, result.matching_id, EID_A, got, &cc, &err),
+        SMDP_STATUS_OK);
+    assert_string_equal(got, iccid);
+    assert_false(cc);
+    assert_int_equal(smdp_order_check_download(&f->inventory, "NO-SUCH-ID", EID_A, got, &cc, &err),
+                     SMDP_STATUS_MATCHING_ID_REFUSED);
+    assert_int_equal(outbox_count(f), callbacks); /* a check reports nothing */
+    uint8_t data[] = {0x30, 0x00};
+    smdp_session_record record = {
+        .step = 0, .expires_at = f->now + 100, .data = data, .data_len = 2};
+    snprintf(record.transaction_hex, sizeof record.transaction_hex, "0C0D");
+    check(smdp_session_create(&f->inventory, &record, &err), &err);
+    smdp_session_record next = record;
+    snprintf(next.iccid, sizeof next.iccid, "%s", iccid);
+    snprintf(next.eid, sizeof next.eid, "%s", EID_A);
+    /* a stale step, then another order's ICCID: rolled back */
+    assert_int_equal(
+        smdp_order_begin_download_session(&f->inventory, result.matching_id, EID_A, &next, 3, &err),
+        SMDP_STATUS_TRANSACTION_UNKNOWN);
+    smdp_session_record other = next;
+    snprintf(other.iccid, sizeof other.iccid, "8949000000000000999");
+    assert_int_equal(smdp_order_begin_download_session(&f->inventory, result.matching_id, EID_A,
+                                                       &other, 0, &err),
+                     SMDP_STATUS_TRANSACTION_UNKNOWN);
+    smdp_profile_info info;
+    check(smdp_inventory_get(&f->inventory, iccid, &info, &err), &err);
+    assert_int_equal(info.download_attempts, 0);
+    assert_int_equal(outbox_count(f), callbacks);
+    smdp_session_record loaded;
+    check(smdp_session_load(&f->inventory, "0C0D", &loaded, &err), &err);
+    assert_int_equal(loaded.step, 0);
+    smdp_session_record_free(&loaded);
+    /* the real thing: attempt counted, point 1 reported, session at step 1 with its order */
+    assert_int_equal(
+        smdp_order_begin_download_session(&f->inventory, result.matching_id, EID_A, &next, 0, &err),
+        SMDP_STATUS_OK);
+    check(smdp_inventory_get(&f->inventory, iccid, &info, &err), &err);
+    assert_int_equal(info.download_attempts, 1);
+    assert_int_equal(outbox_count(f), callbacks + 1);
+    check(smdp_session_load(&f->inventory, "0C0D", &loaded, &err), &err);
+    assert_int_equal(loaded.step, 1);
+    assert_string_equal(loaded.iccid, iccid);
+    smdp_session_record_free(&loaded);
+    /* and the same request again (a duplicate that lost the race) */
+    assert_int_equal(
+        smdp_order_begin_download_session(&f->inventory, result.matching_id, EID_A, &next, 0, &err),
+        SMDP_STATUS_TRANSACTION_UNKNOWN);
+    check(smdp_inventory_get(&f->inventory, iccid, &info, &err), &err);
+    assert_int_equal(info.download_attempts, 1);
+}
+
 static void test_profile_type_handout(void **state)
 {
     fixture *f = *state;
@@ -777,6 +847,7 @@ static void postgres_missing(void **state)
         cmocka_unit_test_setup_teardown(test_eid_binding_and_cancel, setup_fn, teardown),          \
         cmocka_unit_test_setup_teardown(test_confirmation_code_retry_limit, setup_fn, teardown),   \
         cmocka_unit_test_setup_teardown(test_download_retry_limit, setup_fn, teardown),            \
+        cmocka_unit_test_setup_teardown(test_check_then_bind_with_session, setup_fn, teardown),    \
         cmocka_unit_test_setup_teardown(test_profile_type_handout, setup_fn, teardown),            \
         cmocka_unit_test_setup_teardown(test_sessions_compare_and_set, setup_fn, teardown),        \
         cmocka_unit_test_setup_teardown(test_outbox_retries, setup_fn, teardown),                  \
