@@ -1234,8 +1234,8 @@ static rsp_status progress_in_transaction(store_conn *conn, void *context, rsp_e
     }
     bool advanced = true;
     if (request->advance != NULL)
-        st =
-            smdp_session_advance_on(conn, request->advance, request->expected_step, &advanced, err);
+        st = smdp_session_continue_on(conn, request->advance, request->expected_step, &advanced,
+                                      err);
     if (st == RSP_OK && request->end_session != NULL)
         st = smdp_session_delete_on(conn, request->end_session, err);
     if (st == RSP_OK && request->notification != NULL)

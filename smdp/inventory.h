@@ -345,6 +345,10 @@ rsp_status smdp_session_delete(smdp_inventory *inventory, const char *transactio
 rsp_status smdp_session_advance_on(store_conn *conn, const smdp_session_record *record,
                                    int64_t expected_step, bool *advanced, rsp_error *err);
 rsp_status smdp_session_delete_on(store_conn *conn, const char *transaction_hex, rsp_error *err);
+/* smdp_session_advance_on for a step that keeps the session's order (iccid and eid are not
+ * written). */
+rsp_status smdp_session_continue_on(store_conn *conn, const smdp_session_record *record,
+                                    int64_t expected_step, bool *advanced, rsp_error *err);
 /* Deletes expired sessions; *deleted may be NULL. */
 rsp_status smdp_session_expire(smdp_inventory *inventory, int64_t *deleted, rsp_error *err);
 

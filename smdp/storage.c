@@ -297,6 +297,29 @@ rsp_status smdp_session_advance_relaxed(smdp_inventory *inventory,
     return advance(inventory, record, expected_step, true, err);
 }
 
+/* The order binding (iccid, eid) stays as stored: an indexed column written costs its index
+ * page in the log even when its value is the same. */
+rsp_status smdp_session_continue_on(store_conn *conn, const smdp_session_record *record,
+                                    int64_t expected_step, bool *advanced, rsp_error *err)
+{
+    const store_value params[] = {
+        STORE_VALUE_BLOB(record->data, record->data_len),
+        STORE_VALUE_INT64(record->expires_at),
+        STORE_VALUE_TEXT(record->transaction_hex),
+        STORE_VALUE_INT64(expected_step),
+        bpp_value(record, record->bpp_request_sha256, sizeof record->bpp_request_sha256),
+        bpp_value(record, record->bpp_response, record->bpp_response_len),
+    };
+    int64_t changes = 0;
+    rsp_status st = store_exec(conn,
+                               "UPDATE smdp_sessions SET data = $1, step = step + 1,"
+                               " expires_at = $2, bpp_request_sha256 = $5, bpp_response = $6"
+                               " WHERE transaction_id = $3 AND step = $4",
+                               params, 6, &changes, err);
+    *advanced = st == RSP_OK && changes == 1;
+    return st;
+}
+
 rsp_status smdp_session_delete_on(store_conn *conn, const char *transaction_hex, rsp_error *err)
 {
     const store_value params[] = {STORE_VALUE_TEXT(transaction_hex)};
