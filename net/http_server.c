@@ -45,6 +45,7 @@ typedef struct {
 typedef struct {
     char *method; /* NULL = any */
     char *path;
+    size_t path_len;
     bool prefix;
     http_handler_fn handler;
     void *user;
@@ -399,6 +400,7 @@ rsp_status http_server_route(http_server *server, const char *method, const char
         memset(r, 0, sizeof *r);
         return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "out of memory");
     }
+    r->path_len = strlen(path);
     r->prefix = prefix;
     r->handler = handler;
     r->user = user;
@@ -456,7 +458,7 @@ rsp_status http_server_add_metrics_route(http_server *server, const char *path,
 static bool route_path_matches(const route *r, const char *path)
 {
     if (r->prefix)
-        return strncmp(path, r->path, strlen(r->path)) == 0;
+        return strncmp(path, r->path, r->path_len) == 0;
     return strcmp(path, r->path) == 0;
 }
 
@@ -571,6 +573,20 @@ static void release_body(connection_state *state)
     state->body_len = 0;
 }
 
+/* Makes room for a body of `len` bytes at once (the declared Content-Length, already checked
+ * against max_body), so the chunks that follow are copied without growing the buffer. A failed
+ * allocation is not an error here: append_body tries again and answers 413 if it fails too. */
+static void reserve_body(connection_state *state, size_t len)
+{
+    if (len <= state->body_capacity)
+        return;
+    uint8_t *grown = realloc(state->body, len);
+    if (grown != NULL) {
+        state->body = grown;
+        state->body_capacity = len;
+    }
+}
+
 static bool append_body(connection_state *state, const char *data, size_t len, size_t max)
 {
     if (len > max - state->body_len)
@@ -651,16 +667,17 @@ static void begin_request(connection_state *state, const char *method, const cha
     find_route(state->server, method, url, state);
 }
 
-static bool content_length_too_large(struct MHD_Connection *connection, size_t max)
+/* The declared Content-Length: false when absent or unreadable (libmicrohttpd refuses a
+ * malformed one itself); *length saturates at ULLONG_MAX. */
+static bool declared_content_length(struct MHD_Connection *connection, unsigned long long *length)
 {
     const char *text =
         MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (text == NULL)
         return false;
     char *end;
-    errno = 0;
-    unsigned long long length = strtoull(text, &end, 10);
-    return errno == ERANGE || (end != text && length > max);
+    *length = strtoull(text, &end, 10);
+    return end != text;
 }
 
 /* libmicrohttpd calls this once when the headers are in, once per body chunk, and once more
@@ -681,10 +698,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         *request_context = state;
         atomic_fetch_add(&server->in_flight, 1);
         begin_request(state, method, url);
-        /* Refuse a declared oversized body before reading it (no 100 Continue is sent). */
-        if (content_length_too_large(connection, server->max_body)) {
-            state->too_large = true;
-            return queue_error(connection, state, 413, "Payload Too Large\n");
+        unsigned long long length = 0;
+        if (declared_content_length(connection, &length)) {
+            /* Refuse a declared oversized body before reading it (no 100 Continue is sent). */
+            if (length > server->max_body) {
+                state->too_large = true;
+                return queue_error(connection, state, 413, "Payload Too Large\n");
+            }
+            if (state->route_index >= 0)
+                reserve_body(state, (size_t)length);
         }
         return MHD_YES;
     }
@@ -758,6 +780,8 @@ static void on_library_message(void *cls, const char *fmt, va_list ap)
 {
     char text[256];
     (void)cls;
+    if (!log_enabled(LOG_LEVEL_DEBUG))
+        return; /* not worth formatting */
     vsnprintf(text, sizeof text, fmt, ap);
     size_t len = strlen(text);
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))

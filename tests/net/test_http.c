@@ -322,6 +322,38 @@ static void test_keep_alive_reuses_one_connection(void **state)
     http_client_free(client);
 }
 
+/* Bodies arrive intact whether their length is declared (the buffer is sized from it) or only
+ * known while reading (chunked: the buffer grows), one after the other on one connection. */
+static void test_bodies_declared_and_chunked(void **state)
+{
+    (void)state;
+    http_client *client = new_client(pki.ca_cert, NULL);
+    uint8_t *body = malloc(MAX_BODY);
+    assert_non_null(body);
+    for (size_t i = 0; i < MAX_BODY; i++)
+        body[i] = (uint8_t)(i * 31 + 7);
+    const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
+    const size_t lengths[] = {MAX_BODY, 10, 3000, MAX_BODY, 1};
+    char url[160];
+    snprintf(url, sizeof url, "%s/echo", base_url);
+    for (size_t round = 0; round < 2 * (sizeof lengths / sizeof lengths[0]); round++) {
+        size_t len = lengths[round % (sizeof lengths / sizeof lengths[0])];
+        const char *const *headers = round % 2 ? chunked : NULL;
+        http_response response;
+        rsp_error err;
+        rsp_error_clear(&err);
+        assert_int_equal(http_client_post(client, url, "application/octet-stream", body, len,
+                                          headers, &response, &err),
+                         RSP_OK);
+        assert_int_equal(response.status, 200);
+        assert_int_equal(response.body_len, len);
+        assert_memory_equal(response.body, body, len);
+        http_response_free(&response);
+    }
+    free(body);
+    http_client_free(client);
+}
+
 static void test_oversized_body_gets_413(void **state)
 {
     (void)state;
@@ -893,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_post_over_https),
         cmocka_unit_test(test_request_headers_follow_each_call),
         cmocka_unit_test(test_keep_alive_reuses_one_connection),
+        cmocka_unit_test(test_bodies_declared_and_chunked),
         cmocka_unit_test(test_oversized_body_gets_413),
         cmocka_unit_test(test_routing_statuses),
         cmocka_unit_test(test_failing_handler_gets_500),
