@@ -21,6 +21,7 @@ typedef struct {
     sqlite3 *db;
     unsigned busy_timeout_ms;
     unsigned wait_limit_ms;     /* busy_timeout_ms, shorter during a checkpoint */
+    int restart_at_frames;      /* log length at which this connection checkpoints next */
     struct timespec busy_since; /* start of the current wait for a lock */
     /* Why the last commit could not be made durable, reported by the failing statement. */
     bool commit_failed;
@@ -138,14 +139,21 @@ static rsp_status enable_wal(store_conn *conn, const char *target, rsp_error *er
  * appends to new file blocks, which the file system allocates and zero-fills (a third of the
  * CPU of a relaxed commit) and fdatasync must also record. RESTART waits briefly for the
  * writer and the readers under way instead; when the wait runs out, it has still done what
- * PASSIVE would have. */
-static void restart_log(sqlite_conn *handle, const char *name)
+ * PASSIVE would have, and the next try waits for another STORE_CHECKPOINT_FRAMES frames (a
+ * long reader must not hold up every commit). */
+static void checkpoint(sqlite_conn *handle, const char *name, int frames)
 {
+    if (frames < handle->restart_at_frames - STORE_CHECKPOINT_FRAMES)
+        handle->restart_at_frames = STORE_CHECKPOINT_FRAMES; /* the log started over */
+    if (frames < handle->restart_at_frames)
+        return;
     handle->wait_limit_ms = handle->busy_timeout_ms < STORE_CHECKPOINT_WAIT_MS
                                 ? handle->busy_timeout_ms
                                 : STORE_CHECKPOINT_WAIT_MS;
-    sqlite3_wal_checkpoint_v2(handle->db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+    int rc = sqlite3_wal_checkpoint_v2(handle->db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
     handle->wait_limit_ms = handle->busy_timeout_ms;
+    handle->restart_at_frames =
+        rc == SQLITE_OK ? STORE_CHECKPOINT_FRAMES : frames + STORE_CHECKPOINT_FRAMES;
 }
 
 /* Called by SQLite after each commit of this connection, once the write lock is released (so
@@ -159,8 +167,7 @@ static int committed(void *context, sqlite3 *db, const char *name, int frames)
     sqlite_conn *handle = conn->handle;
     rsp_error err = {0};
     rsp_status status = store_committed(conn, &err);
-    if (frames >= STORE_CHECKPOINT_FRAMES)
-        restart_log(handle, name);
+    checkpoint(handle, name, frames);
     if (status == RSP_OK)
         return SQLITE_OK;
     handle->commit_failed = true;
@@ -192,6 +199,7 @@ static rsp_status sqlite_connect(store_conn *conn, const char *target, const sto
         return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "sqlite: out of memory");
     handle->busy_timeout_ms = options->busy_timeout_ms;
     handle->wait_limit_ms = options->busy_timeout_ms;
+    handle->restart_at_frames = STORE_CHECKPOINT_FRAMES;
     conn->handle = handle;
     /* Each connection is used by one thread at a time, so SQLite's own mutexes are dead
      * weight. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1261,6 +1262,9 @@ static void test_relaxed_then_durable(void **state)
 typedef struct {
     store *st;
     int64_t first;
+    int count;
+    store_transaction_fn fn;
+    bool relaxed;
     rsp_status status;
 } committer_ctx;
 
@@ -1268,11 +1272,24 @@ static void *commit_notes(void *arg)
 {
     committer_ctx *job = arg;
     rsp_error err = {0};
-    for (int i = 0; i < COMMITS_PER_THREAD && job->status == RSP_OK; i++) {
+    for (int i = 0; i < job->count && job->status == RSP_OK; i++) {
         insert_ctx ctx = {.id = job->first + i};
-        job->status = store_transaction(job->st, insert_note, &ctx, &err);
+        job->status = job->relaxed ? store_transaction_relaxed(job->st, job->fn, &ctx, &err)
+                                   : store_transaction(job->st, job->fn, &ctx, &err);
     }
     return NULL;
+}
+
+static void run_committers(committer_ctx *jobs, int count)
+{
+    pthread_t threads[COMMIT_THREADS];
+    assert_true(count <= COMMIT_THREADS);
+    for (int i = 0; i < count; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, commit_notes, &jobs[i]), 0);
+    for (int i = 0; i < count; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(jobs[i].status, RSP_OK);
+    }
 }
 
 static void test_group_commit_threads(void **state)
@@ -1283,15 +1300,13 @@ static void test_group_commit_threads(void **state)
     store_statistics before, delta;
     store_stats(st, &before);
     committer_ctx jobs[COMMIT_THREADS];
-    pthread_t threads[COMMIT_THREADS];
-    for (int i = 0; i < COMMIT_THREADS; i++) {
-        jobs[i] = (committer_ctx){.st = st, .first = (int64_t)i * 1000, .status = RSP_OK};
-        assert_int_equal(pthread_create(&threads[i], NULL, commit_notes, &jobs[i]), 0);
-    }
-    for (int i = 0; i < COMMIT_THREADS; i++) {
-        pthread_join(threads[i], NULL);
-        assert_int_equal(jobs[i].status, RSP_OK);
-    }
+    for (int i = 0; i < COMMIT_THREADS; i++)
+        jobs[i] = (committer_ctx){.st = st,
+                                  .first = (int64_t)i * 1000,
+                                  .count = COMMITS_PER_THREAD,
+                                  .fn = insert_note,
+                                  .status = RSP_OK};
+    run_committers(jobs, COMMIT_THREADS);
     stats_delta(st, &before, &delta);
     print_message("%d durable commits, %llu log syncs\n", COMMIT_THREADS * COMMITS_PER_THREAD,
                   (unsigned long long)delta.wal_syncs);
@@ -1315,6 +1330,52 @@ static void test_group_commit_threads(void **state)
                                                    STORE_VALUE_INT64((int64_t)i * 1000 + 1000)},
                                    2),
                          COMMITS_PER_THREAD);
+    store_return(conn);
+    store_close(st);
+}
+
+static rsp_status insert_page(store_conn *conn, void *arg, rsp_error *err)
+{
+    static const uint8_t payload[3000] = {0x30};
+    const insert_ctx *ctx = arg;
+    return store_exec(
+        conn, "INSERT INTO pages (id, data) VALUES ($1, $2)",
+        (store_value[]){STORE_VALUE_INT64(ctx->id), STORE_VALUE_BLOB(payload, sizeof payload)}, 2,
+        NULL, err);
+}
+
+static long long file_size(const char *path)
+{
+    struct stat info;
+    return stat(path, &info) == 0 ? (long long)info.st_size : -1;
+}
+
+/* Threads committing all the time must not keep the log from starting over: it would grow
+ * with every commit (about 3 pages each here, 1,000 pages between checkpoints). */
+static void test_log_stays_bounded(void **state)
+{
+    const fixture *f = *state;
+    store *st = open_store(f, COMMIT_THREADS, 30000, 0, 0);
+    store_conn *conn = borrow(st);
+    script(conn, "CREATE TABLE pages (id BIGINT PRIMARY KEY, data BLOB NOT NULL)");
+    store_return(conn);
+    committer_ctx jobs[COMMIT_THREADS];
+    for (int i = 0; i < COMMIT_THREADS; i++)
+        jobs[i] = (committer_ctx){.st = st,
+                                  .first = (int64_t)i * 10000,
+                                  .count = 600,
+                                  .fn = insert_page,
+                                  .relaxed = true,
+                                  .status = RSP_OK};
+    run_committers(jobs, COMMIT_THREADS);
+    char log_path[200];
+    snprintf(log_path, sizeof log_path, "%s/test.db-wal", f->directory);
+    long long log_bytes = file_size(log_path);
+    print_message("log after %d commits: %lld bytes\n", COMMIT_THREADS * 600, log_bytes);
+    /* Unbounded, it reaches about 8 * 600 * 3 pages = 60 MB. */
+    assert_true(log_bytes > 0 && log_bytes < 3 * 1000 * 4120);
+    conn = borrow(st);
+    assert_int_equal(query_int(conn, "SELECT count(*) FROM pages", NULL, 0), COMMIT_THREADS * 600);
     store_return(conn);
     store_close(st);
 }
@@ -1637,6 +1698,7 @@ int main(void)
         BOTH_BACKENDS(setup_sqlite, teardown_sqlite),
         cmocka_unit_test_setup_teardown(test_open_urls, setup_sqlite, teardown_sqlite),
         cmocka_unit_test_setup_teardown(test_sync_failure, setup_sqlite, teardown_sqlite),
+        cmocka_unit_test_setup_teardown(test_log_stays_bounded, setup_sqlite, teardown_sqlite),
     };
     const struct CMUnitTest postgres_tests[] = {
         BOTH_BACKENDS(setup_postgres, teardown_postgres),
