@@ -40,6 +40,35 @@ static void global_init(void)
     global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* `buffer` (of *capacity bytes) grown to hold `needed` bytes: from `first` (when empty) doubling,
+ * never beyond `limit` (needed <= limit). NULL when out of memory, `buffer` then unchanged. */
+static void *reserve(void *buffer, size_t *capacity, size_t needed, size_t first, size_t limit)
+{
+    if (needed <= *capacity)
+        return buffer;
+    size_t grown_capacity = *capacity ? *capacity : first;
+    while (grown_capacity < needed)
+        grown_capacity *= 2;
+    if (grown_capacity > limit)
+        grown_capacity = limit;
+    void *grown = realloc(buffer, grown_capacity);
+    if (grown != NULL)
+        *capacity = grown_capacity;
+    return grown;
+}
+
+/* The declared Content-Length (already checked against max_response through
+ * CURLOPT_MAXFILESIZE) sizes the body buffer once instead of doubling it up to there. */
+static size_t first_body_capacity(const http_client *client)
+{
+    curl_off_t declared = -1;
+    if (curl_easy_getinfo(client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared) ==
+            CURLE_OK &&
+        declared > 0 && (uint64_t)declared <= client->max_response)
+        return (size_t)declared;
+    return 1024;
+}
+
 static size_t on_body(char *data, size_t size, size_t count, void *context)
 {
     http_client *client = context;
@@ -48,29 +77,12 @@ static size_t on_body(char *data, size_t size, size_t count, void *context)
         client->too_large = true;
         return 0; /* makes libcurl abort with CURLE_WRITE_ERROR */
     }
-    if (client->body_len + len > client->body_capacity) {
-        size_t capacity = client->body_capacity;
-        if (capacity == 0) {
-            /* The declared length (already checked against max_response through
-             * CURLOPT_MAXFILESIZE) sizes the buffer once instead of doubling it up to there. */
-            curl_off_t declared = -1;
-            if (curl_easy_getinfo(client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared) ==
-                    CURLE_OK &&
-                declared > 0 && (uint64_t)declared <= client->max_response)
-                capacity = (size_t)declared;
-            else
-                capacity = 1024;
-        }
-        while (capacity < client->body_len + len)
-            capacity *= 2;
-        if (capacity > client->max_response)
-            capacity = client->max_response;
-        uint8_t *grown = realloc(client->body, capacity);
-        if (grown == NULL)
-            return 0;
-        client->body = grown;
-        client->body_capacity = capacity;
-    }
+    size_t first = client->body_capacity == 0 ? first_body_capacity(client) : 0;
+    uint8_t *body = reserve(client->body, &client->body_capacity, client->body_len + len, first,
+                            client->max_response);
+    if (body == NULL)
+        return 0;
+    client->body = body;
     memcpy(client->body + client->body_len, data, len);
     client->body_len += len;
     return len;
@@ -86,16 +98,11 @@ static size_t on_header(char *data, size_t size, size_t count, void *context)
         client->headers_len = 0;
     if (len > MAX_HEADER_BYTES - client->headers_len)
         return len; /* beyond what is kept; libcurl enforces its own limits */
-    if (client->headers_len + len + 1 > client->headers_capacity) {
-        size_t capacity = client->headers_capacity ? client->headers_capacity : 512;
-        while (capacity < client->headers_len + len + 1)
-            capacity *= 2;
-        char *grown = realloc(client->headers, capacity);
-        if (grown == NULL)
-            return 0;
-        client->headers = grown;
-        client->headers_capacity = capacity;
-    }
+    char *headers = reserve(client->headers, &client->headers_capacity,
+                            client->headers_len + len + 1, 512, MAX_HEADER_BYTES + 1);
+    if (headers == NULL)
+        return 0;
+    client->headers = headers;
     memcpy(client->headers + client->headers_len, data, len);
     client->headers_len += len;
     client->headers[client->headers_len] = '\0';
