@@ -198,11 +198,15 @@ static smdp_status wrap_request(es9_call *call, uint32_t tag, const char *name, 
     return status;
 }
 
-/* Loads and decodes the session of call->transaction_hex. */
-static smdp_status load_session(es9_call *call)
+/* Loads and decodes the session of call->transaction_hex; with_bpp: with the BPP handed out
+ * in it, which only a retried getBoundProfilePackage needs. */
+static smdp_status load_session(es9_call *call, bool with_bpp)
 {
+    smdp_inventory *inventory = call->es9->inventory;
     rsp_status st =
-        smdp_session_load(call->es9->inventory, call->transaction_hex, &call->record, &call->err);
+        with_bpp
+            ? smdp_session_load(inventory, call->transaction_hex, &call->record, &call->err)
+            : smdp_session_load_state(inventory, call->transaction_hex, &call->record, &call->err);
     if (st == RSP_ERR_NOT_FOUND)
         return SMDP_STATUS_TRANSACTION_UNKNOWN;
     if (st == RSP_OK)
@@ -438,7 +442,7 @@ static int authenticate_client(es9_call *call, http_reply *reply)
     smdp_es9plus *es9 = call->es9;
     smdp_status status = wrap_request(call, 0xBF3B, "authenticateServerResponse", 0);
     if (status == SMDP_STATUS_OK)
-        status = load_session(call);
+        status = load_session(call, false);
     if (status != SMDP_STATUS_OK) {
         log_failure("authenticateClient", call, smdp_status_code(status)->message);
         return smdp_json_reply_status(reply, status);
@@ -571,7 +575,7 @@ static int get_bound_profile_package(es9_call *call, http_reply *reply)
     smdp_es9plus *es9 = call->es9;
     smdp_status status = wrap_request(call, 0xBF3A, "prepareDownloadResponse", 0);
     if (status == SMDP_STATUS_OK)
-        status = load_session(call);
+        status = load_session(call, true);
     if (status == SMDP_STATUS_OK && answered_before(call)) {
         LOG_INFO(COMPONENT, "BPP handed out again", LOG_STR("transactionId", call->transaction_hex),
                  LOG_STR("iccid", call->record.iccid));
@@ -681,7 +685,7 @@ static void install_result(es9_call *call, der_view raw,
         call->transaction_len = len;
         rsp_hex_encode(call->transaction_id, len, call->transaction_hex,
                        sizeof call->transaction_hex);
-        status = load_session(call);
+        status = load_session(call, false);
     }
     smdp_result result = SMDP_ERR_INTERNAL;
     if (status == SMDP_STATUS_OK)
@@ -791,7 +795,7 @@ static int cancel_session(es9_call *call, http_reply *reply)
     smdp_es9plus *es9 = call->es9;
     smdp_status status = wrap_request(call, 0xBF41, "cancelSessionResponse", 0xA1);
     if (status == SMDP_STATUS_OK)
-        status = load_session(call);
+        status = load_session(call, false);
     if (status != SMDP_STATUS_OK) {
         log_failure("cancelSession", call, smdp_status_code(status)->message);
         return smdp_json_reply_status(reply, status);

@@ -331,6 +331,9 @@ rsp_status smdp_session_create(smdp_inventory *inventory, const smdp_session_rec
 /* RSP_ERR_NOT_FOUND when unknown or expired (expired ones are deleted). */
 rsp_status smdp_session_load(smdp_inventory *inventory, const char *transaction_hex,
                              smdp_session_record *out, rsp_error *err);
+/* The same without the BPP handed out (bpp_response stays NULL), for the steps after it. */
+rsp_status smdp_session_load_state(smdp_inventory *inventory, const char *transaction_hex,
+                                   smdp_session_record *out, rsp_error *err);
 /* Stores record (data, iccid, eid, step = expected_step + 1) when the stored step still is
  * expected_step; RSP_ERR_STATE when another request got there first. */
 rsp_status smdp_session_advance(smdp_inventory *inventory, const smdp_session_record *record,

@@ -187,8 +187,8 @@ rsp_status smdp_session_create(smdp_inventory *inventory, const smdp_session_rec
     return store_transaction_relaxed(inventory->store, create_in_transaction, (void *)record, err);
 }
 
-rsp_status smdp_session_load(smdp_inventory *inventory, const char *transaction_hex,
-                             smdp_session_record *out, rsp_error *err)
+static rsp_status load(smdp_inventory *inventory, const char *transaction_hex, bool with_bpp,
+                       smdp_session_record *out, rsp_error *err)
 {
     memset(out, 0, sizeof *out);
     store_conn *conn = NULL;
@@ -216,7 +216,9 @@ rsp_status smdp_session_load(smdp_inventory *inventory, const char *transaction_
         st = copy_blob(stmt, 3, &out->data, &out->data_len, err);
         size_t hash_len = 0;
         const uint8_t *hash = store_column_blob(stmt, 5, &hash_len);
-        if (st == RSP_OK && hash != NULL && hash_len == sizeof out->bpp_request_sha256) {
+        /* Not reading the BPP column spares SQLite its overflow pages. */
+        if (st == RSP_OK && with_bpp && hash != NULL &&
+            hash_len == sizeof out->bpp_request_sha256) {
             memcpy(out->bpp_request_sha256, hash, hash_len);
             st = copy_blob(stmt, 6, &out->bpp_response, &out->bpp_response_len, err);
         }
@@ -234,6 +236,18 @@ rsp_status smdp_session_load(smdp_inventory *inventory, const char *transaction_
     }
     store_return(conn);
     return st;
+}
+
+rsp_status smdp_session_load(smdp_inventory *inventory, const char *transaction_hex,
+                             smdp_session_record *out, rsp_error *err)
+{
+    return load(inventory, transaction_hex, true, out, err);
+}
+
+rsp_status smdp_session_load_state(smdp_inventory *inventory, const char *transaction_hex,
+                                   smdp_session_record *out, rsp_error *err)
+{
+    return load(inventory, transaction_hex, false, out, err);
 }
 
 rsp_status smdp_session_advance_on(store_conn *conn, const smdp_session_record *record,
