@@ -22,8 +22,6 @@
 #define RSPKIT_SHARED_DIR "../shared"
 #endif
 
-
-
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int signal_number)
@@ -89,7 +87,8 @@ static int summary(scenario *s, const demo_options *o, const scenario_outcome *o
     printf("\n================ rspkit demo summary ================\n");
     printf("devices            %zu (software eUICC + IPA each, one fleet process)\n", o->devices);
     printf("wall time          %.1f s\n", wall);
-    printf("steps:\n");
+    printf("steps (a campaign's steps overlap: each device runs its whole chain in one go, so\n"
+           "       they are times from the campaign's start):\n");
     size_t count = 0;
     const scenario_step *steps = scenario_steps(s, &count);
     for (size_t i = 0; i < count; i++)
@@ -144,33 +143,26 @@ static int run(const demo_options *o)
         printf("rspkit demo: set-up failed: %s\n", err.message);
         return 1;
     }
-    scenario_outcome outcomes[5];
+    scenario_outcome outcomes[2];
     memset(outcomes, 0, sizeof outcomes);
-    static const char *const names[] = {"download A (campaign)", "enable A",
-                                        "download B (campaign)", "enable B with rollback",
-                                        "delete A"};
+    static const char *const names[] = {"download + enable A (campaign)",
+                                        "migration to B (one campaign)"};
     size_t done = 0;
     printf("[1] operators reserve one profile per device over ES2+\n");
     status = scenario_reserve(s, SCENARIO_OPERATOR_A, &err);
     if (status == RSP_OK)
         status = scenario_reserve(s, SCENARIO_OPERATOR_B, &err);
     if (status == RSP_OK) {
-        printf("[2] fleet owner: download + enable operator A's profile on every device\n");
-        status = scenario_campaign_download(s, SCENARIO_OPERATOR_A, 0.5, &outcomes[done++], &err);
+        printf("[2] fleet owner: download + enable operator A's profile on every device (one "
+               "campaign)\n");
+        status = scenario_provision(s, SCENARIO_OPERATOR_A, &outcomes[done++], &err);
     }
-    if (status == RSP_OK)
-        status = scenario_device_operations(s, "enable", SCENARIO_OPERATOR_A, false, 0, o->devices,
-                                            &outcomes[done++], &err);
     if (status == RSP_OK) {
-        printf("[3] migration campaign: everyone to operator B\n");
-        status = scenario_campaign_download(s, SCENARIO_OPERATOR_B, 0.5, &outcomes[done++], &err);
+        printf("[3] migration campaign: everyone to operator B (download B, enable B with "
+               "rollback, delete A: one chain per device)\n");
+        status = scenario_migrate(s, SCENARIO_OPERATOR_A, SCENARIO_OPERATOR_B, 0.5,
+                                  &outcomes[done++], &err);
     }
-    if (status == RSP_OK)
-        status = scenario_device_operations(s, "enable", SCENARIO_OPERATOR_B, true, 0, o->devices,
-                                            &outcomes[done++], &err);
-    if (status == RSP_OK)
-        status = scenario_device_operations(s, "delete", SCENARIO_OPERATOR_A, false, 0, o->devices,
-                                            &outcomes[done++], &err);
     scenario_verdict verdict;
     bool verified = false;
     if (status == RSP_OK) {

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -261,7 +262,8 @@ static rsp_status device_ipa_new(fleet_device *d, rsp_error *err)
     device_platform(d, &platform);
     /* eim_url NULL: the IPA takes the eIM address from the eUICC's configuration. */
     ipa_config config = {.backoff_base_ms = d->owner->config.backoff_base_ms,
-                         .backoff_max_ms = d->owner->config.backoff_max_ms};
+                         .backoff_max_ms = d->owner->config.backoff_max_ms,
+                         .direct_download = d->owner->config.direct_download};
     return ipa_new(&platform, &config, &d->ipa, err);
 }
 
@@ -420,6 +422,7 @@ static void *provision_thread(void *arg)
 {
     provision_job *job = arg;
     fleet *f = job->owner;
+    prctl(PR_SET_NAME, FLEET_WORKER_THREAD_NAME, 0, 0, 0);
     for (size_t i = job->first; i < f->count && job->status == RSP_OK; i += job->step) {
         job->status = provision_device(f, &f->devices[i], &job->err);
         if (!f->config.quiet && job->first == 0 && i % 1000 < job->step && i > 0 &&
@@ -573,6 +576,8 @@ static void *worker_main(void *arg)
     fleet_worker *w = arg;
     fleet *f = w->owner;
     current_worker = w;
+    /* named so that profiles and the per-component CPU figures tell devices from servers */
+    prctl(PR_SET_NAME, FLEET_WORKER_THREAD_NAME, 0, 0, 0);
     pthread_mutex_lock(&f->lock);
     while (!f->stopping) {
         if (f->heap_len == 0) {
@@ -838,9 +843,14 @@ void fleet_poll_device_now(fleet *f, size_t index)
         return;
     fleet_device *d = &f->devices[index];
     pthread_mutex_lock(&f->lock);
+    uint64_t now = now_ms();
     if (d->heap_pos != FLEET_NOT_IN_HEAP) {
-        d->due_ms = now_ms();
-        heap_up(f, d->heap_pos);
+        /* only ever earlier: a later due time would have to sift down, and a device already
+         * due keeps its place in the queue */
+        if (d->due_ms > now) {
+            d->due_ms = now;
+            heap_up(f, d->heap_pos);
+        }
     } else if (d->running) {
         d->poll_again = true;
     }

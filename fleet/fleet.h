@@ -32,6 +32,8 @@
 
 #define FLEET_EID_STRING_SIZE   33
 #define FLEET_ICCID_STRING_SIZE 21
+/* Name of the fleet's device threads (IPA + eUICC + HTTPS client), as /proc and perf show it. */
+#define FLEET_WORKER_THREAD_NAME "fleet-device"
 
 typedef struct fleet fleet;
 
@@ -62,7 +64,10 @@ typedef struct {
     double reboot_rate;        /* probability per poll of a power cut in its middle */
     long http_timeout_ms;      /* 0: 30 s */
     uint32_t seed;             /* failure injection randomness (0: 1) */
-    bool quiet;                /* no provisioning progress on stderr */
+    /* Profile downloads straight to the SM-DP+ (ES9+ JSON) instead of relayed by the eIM
+     * (ipa_config.direct_download) */
+    bool direct_download;
+    bool quiet; /* no provisioning progress on stderr */
 } fleet_config;
 
 typedef struct {

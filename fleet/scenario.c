@@ -425,6 +425,7 @@ static rsp_status start_everything(scenario *s, rsp_error *err)
         .poll_jitter_ms = s->config.poll_interval_ms / 4,
         .quiet = s->config.progress == NULL,
         .state_dir = s->config.state_files ? state_dir : NULL,
+        .direct_download = s->config.direct_download,
     };
     if (status == RSP_OK)
         status = fleet_new(&fc, &s->devices, err);
@@ -586,8 +587,6 @@ rsp_status scenario_reserve(scenario *s, int op, rsp_error *err)
 
 /* ---- campaigns and operations -------------------------------------------------------- */
 
-static void wake_pending(scenario *s, int64_t id);
-
 rsp_status scenario_campaign_control(scenario *s, int64_t id, const char *action, rsp_error *err)
 {
     char path[96];
@@ -595,44 +594,60 @@ rsp_status scenario_campaign_control(scenario *s, int64_t id, const char *action
     return rest_ok(s, 0, "POST", path, NULL, NULL, err);
 }
 
-rsp_status scenario_campaign_download_start(scenario *s, int op, double max_failure_ratio,
-                                            scenario_outcome *out, rsp_error *err)
-{
-    return scenario_campaign_download_subset(s, op, max_failure_ratio, NULL, 0, out, err);
-}
-
-rsp_status scenario_campaign_download_subset(scenario *s, int op, double max_failure_ratio,
-                                             const size_t *indices, size_t count,
-                                             scenario_outcome *out, rsp_error *err)
+/* POST /campaigns; out gets the id and the member count. */
+static rsp_status create_campaign(scenario *s, json_t *body, scenario_outcome *out, rsp_error *err)
 {
     memset(out, 0, sizeof *out);
-    json_t *codes = json_object();
-    json_t *devices = json_array();
-    size_t n = indices != NULL ? count : s->config.devices;
-    for (size_t k = 0; k < n; k++) {
-        size_t i = indices != NULL ? indices[k] : k;
-        char eid[FLEET_EID_STRING_SIZE];
-        fleet_device_eid(s->devices, i, eid);
-        json_object_set_new(codes, eid, json_string(s->orders[i].code[op]));
-        json_array_append_new(devices, json_string(eid));
-    }
-    char name[64];
-    snprintf(name, sizeof name, "download %s", operator_ids[op]);
-    json_t *body = json_pack("{s:s, s:o, s:{s:s, s:o}, s:I, s:f, s:I}", "name", name, "devices",
-                             devices, "operation", "type", "download", "activationCodes", codes,
-                             "ratePerMinute", (json_int_t)s->campaign_rate, "maxFailureRatio",
-                             max_failure_ratio, "minResults", (json_int_t)5);
     json_t *answer = NULL;
     rsp_status status = rest_ok(s, 0, "POST", "campaigns", body, &answer, err);
-    json_decref(body);
     if (status == RSP_OK) {
         out->campaign_id = json_integer_value(json_object_get(answer, "id"));
         out->total = (size_t)json_integer_value(json_object_get(answer, "total"));
     }
     json_decref(answer);
-    /* Devices are woken when work is released for them, as an eIM's wake-up would. */
-    if (status == RSP_OK)
-        wake_pending(s, out->campaign_id);
+    return status;
+}
+
+rsp_status scenario_campaign_start(scenario *s, int op, const scenario_chain *chain,
+                                   double max_failure_ratio, const size_t *indices, size_t count,
+                                   scenario_outcome *out, rsp_error *err)
+{
+    json_t *codes = json_object();
+    json_t *deletes = json_object();
+    json_t *devices = json_array();
+    size_t n = indices != NULL ? count : s->config.devices;
+    bool deleting = chain != NULL && chain->enable && chain->delete_operator >= 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = indices != NULL ? indices[k] : k;
+        char eid[FLEET_EID_STRING_SIZE];
+        fleet_device_eid(s->devices, i, eid);
+        json_object_set_new(codes, eid, json_string(s->orders[i].code[op]));
+        if (deleting)
+            json_object_set_new(deletes, eid,
+                                json_string(s->orders[i].iccid[chain->delete_operator]));
+        json_array_append_new(devices, json_string(eid));
+    }
+    json_t *operation = json_pack("{s:s, s:o}", "type", "download", "activationCodes", codes);
+    if (chain != NULL && chain->enable) {
+        json_object_set_new(operation, "enable", json_true());
+        json_object_set_new(operation, "rollback", json_boolean(chain->rollback));
+    }
+    if (deleting)
+        json_object_set_new(operation, "deleteIccids", deletes);
+    else
+        json_decref(deletes);
+    char name[96];
+    snprintf(name, sizeof name, "download %s%s%s%s", operator_ids[op],
+             chain != NULL && chain->enable ? " + enable" : "",
+             chain != NULL && chain->rollback ? " (rollback)" : "",
+             deleting ? (chain->delete_operator == SCENARIO_OPERATOR_A ? " + delete operator-a"
+                                                                       : " + delete operator-b")
+                      : "");
+    json_t *body = json_pack("{s:s, s:o, s:o, s:I, s:f, s:I}", "name", name, "devices", devices,
+                             "operation", operation, "ratePerMinute", (json_int_t)s->campaign_rate,
+                             "maxFailureRatio", max_failure_ratio, "minResults", (json_int_t)5);
+    rsp_status status = create_campaign(s, body, out, err);
+    json_decref(body);
     return status;
 }
 
@@ -679,12 +694,19 @@ static void first_failure_reason(scenario *s, int64_t id, scenario_outcome *out)
     json_decref(answer);
 }
 
+static size_t count_field(const json_t *answer, const char *name)
+{
+    json_int_t v = json_integer_value(json_object_get(answer, name));
+    return v > 0 ? (size_t)v : 0;
+}
+
 rsp_status scenario_campaign_wait(scenario *s, int64_t id, bool stop_when_paused,
                                   scenario_outcome *out, rsp_error *err)
 {
-    double t0 = scenario_now(), last_print = 0;
+    double t0 = scenario_now(), last_print = 0, last_wake = 0;
     char path[64];
     snprintf(path, sizeof path, "campaigns/%lld", (long long)id);
+    out->first_orders_seconds = 0;
     rsp_status status = RSP_OK;
     for (;;) {
         json_t *answer = NULL;
@@ -692,38 +714,49 @@ rsp_status scenario_campaign_wait(scenario *s, int64_t id, bool stop_when_paused
         if (status != RSP_OK)
             break;
         out->campaign_id = id;
-        out->total = (size_t)json_integer_value(json_object_get(answer, "total"));
-        out->succeeded = (size_t)json_integer_value(json_object_get(answer, "succeeded"));
-        out->failed = (size_t)json_integer_value(json_object_get(answer, "failed"));
-        out->cancelled = (size_t)json_integer_value(json_object_get(answer, "cancelled"));
+        out->total = count_field(answer, "total");
+        out->succeeded = count_field(answer, "succeeded");
+        out->failed = count_field(answer, "failed");
+        out->cancelled = count_field(answer, "cancelled");
+        out->following = count_field(answer, "following");
         const char *state = json_string_value(json_object_get(answer, "state"));
         snprintf(out->state, sizeof out->state, "%s", state != NULL ? state : "?");
-        bool pending = json_integer_value(json_object_get(answer, "pending")) > 0;
+        bool pending = count_field(answer, "pending") > 0;
         json_decref(answer);
-        if (pending)
-            wake_pending(s, id);
         double now = scenario_now();
+        /* A released device is woken once; again only if its order is still not handed out a
+         * second later (every listing is a request the eIM serves). */
+        if (pending && (last_wake == 0 || now - last_wake >= 1.0)) {
+            wake_pending(s, id);
+            last_wake = now;
+        }
+        size_t finished = out->succeeded + out->failed + out->cancelled;
+        if (out->first_orders_seconds == 0 && finished + out->following >= out->total)
+            out->first_orders_seconds = now - t0;
         if (now - last_print >= 1.0) {
             fleet_stats st;
             fleet_get_stats(s->devices, &st);
             progress(s,
-                     "\r  campaign %lld %-9s %zu/%zu succeeded, %zu failed  (%.0f s, %llu polls)  ",
-                     (long long)id, out->state, out->succeeded, out->total, out->failed, now - t0,
+                     "\r  campaign %lld %-9s %zu/%zu first order done, %zu chains running, %zu "
+                     "succeeded, %zu failed  (%.0f s, %llu polls)  ",
+                     (long long)id, out->state, finished + out->following, out->total,
+                     out->following, out->succeeded, out->failed, now - t0,
                      (unsigned long long)st.polls);
             last_print = now;
         }
-        bool finished = out->succeeded + out->failed + out->cancelled >= out->total;
-        if (finished || (stop_when_paused && strcmp(out->state, "paused") == 0))
+        if (finished >= out->total || (stop_when_paused && strcmp(out->state, "paused") == 0))
             break;
         if (now - t0 > s->config.step_timeout_s) {
-            status = rsp_error_set(
-                err, RSP_ERR_STATE, 0, 0, "campaign %lld: %zu of %zu done after %u s",
-                (long long)id, out->succeeded + out->failed, out->total, s->config.step_timeout_s);
+            status =
+                rsp_error_set(err, RSP_ERR_STATE, 0, 0, "campaign %lld: %zu of %zu done after %u s",
+                              (long long)id, finished, out->total, s->config.step_timeout_s);
             break;
         }
-        sleep_ms(100);
+        sleep_ms(200);
     }
-    progress(s, "\r  campaign %lld %-9s %zu/%zu succeeded, %zu failed  (%.1f s)             \n",
+    progress(s,
+             "\r  campaign %lld %-9s %zu/%zu succeeded, %zu failed  (%.1f s)                      "
+             "            \n",
              (long long)id, out->state, out->succeeded, out->total, out->failed,
              scenario_now() - t0);
     if (out->failed > 0)
@@ -732,93 +765,79 @@ rsp_status scenario_campaign_wait(scenario *s, int64_t id, bool stop_when_paused
     return status;
 }
 
-rsp_status scenario_campaign_download(scenario *s, int op, double max_failure_ratio,
-                                      scenario_outcome *out, rsp_error *err)
+/* Start + wait; the time every member was past its first order (first_step, when not NULL)
+ * and the end (last_step) become steps, both measured from the start. */
+static rsp_status run_campaign(scenario *s, int op, const scenario_chain *chain,
+                               double max_failure_ratio, const char *first_step,
+                               const char *last_step, scenario_outcome *out, rsp_error *err)
 {
     double t0 = scenario_now();
-    rsp_status status = scenario_campaign_download_start(s, op, max_failure_ratio, out, err);
+    rsp_status status = scenario_campaign_start(s, op, chain, max_failure_ratio, NULL, 0, out, err);
+    double waiting_from = scenario_now();
     if (status == RSP_OK)
         status = scenario_campaign_wait(s, out->campaign_id, false, out, err);
-    char name[48];
-    snprintf(name, sizeof name, "download campaign %s", operator_ids[op]);
-    scenario_record_step(s, name, scenario_now() - t0);
+    if (out->first_orders_seconds > 0)
+        out->first_orders_seconds += waiting_from - t0;
+    if (first_step != NULL && out->first_orders_seconds > 0)
+        scenario_record_step(s, first_step, out->first_orders_seconds);
+    scenario_record_step(s, last_step, scenario_now() - t0);
     return status;
 }
 
-static bool order_finished(const char *state)
+rsp_status scenario_campaign_download(scenario *s, int op, double max_failure_ratio,
+                                      scenario_outcome *out, rsp_error *err)
 {
-    return state != NULL && strcmp(state, "queued") != 0 && strcmp(state, "pending") != 0 &&
-           strcmp(state, "delivered") != 0;
+    char name[48];
+    snprintf(name, sizeof name, "download campaign %s", operator_ids[op]);
+    return run_campaign(s, op, NULL, max_failure_ratio, NULL, name, out, err);
+}
+
+rsp_status scenario_provision(scenario *s, int op, scenario_outcome *out, rsp_error *err)
+{
+    scenario_chain chain = {.enable = true, .rollback = false, .delete_operator = -1};
+    char name[48];
+    snprintf(name, sizeof name, "download + enable %s", operator_ids[op]);
+    return run_campaign(s, op, &chain, 1.0, NULL, name, out, err);
+}
+
+rsp_status scenario_migrate(scenario *s, int from_op, int to_op, double max_failure_ratio,
+                            scenario_outcome *out, rsp_error *err)
+{
+    scenario_chain chain = {.enable = true, .rollback = true, .delete_operator = from_op};
+    char first[48], last[48];
+    snprintf(first, sizeof first, "migration: every download %s", operator_ids[to_op]);
+    snprintf(last, sizeof last, "migration: every enable + delete");
+    return run_campaign(s, to_op, &chain, max_failure_ratio, first, last, out, err);
 }
 
 rsp_status scenario_device_operations(scenario *s, const char *type, int op, bool rollback,
-                                      size_t first, size_t count, scenario_outcome *out,
+                                      const size_t *indices, size_t count, scenario_outcome *out,
                                       rsp_error *err)
 {
     double t0 = scenario_now();
-    memset(out, 0, sizeof *out);
-    size_t end = first + count < s->config.devices ? first + count : s->config.devices;
-    int64_t *ids = calloc(end > first ? end - first : 1, sizeof *ids);
-    if (ids == NULL)
-        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "out of memory");
-    rsp_status status = RSP_OK;
-    for (size_t i = first; i < end && status == RSP_OK; i++) {
-        char eid[FLEET_EID_STRING_SIZE], path[96];
+    size_t n = indices != NULL ? count : s->config.devices;
+    json_t *iccids = json_object();
+    json_t *devices = json_array();
+    for (size_t k = 0; k < n; k++) {
+        size_t i = indices != NULL ? indices[k] : k;
+        char eid[FLEET_EID_STRING_SIZE];
         fleet_device_eid(s->devices, i, eid);
-        snprintf(path, sizeof path, "devices/%s/operations", eid);
-        json_t *body = json_pack("{s:s, s:s}", "type", type, "iccid", s->orders[i].iccid[op]);
-        if (rollback)
-            json_object_set_new(body, "rollback", json_true());
-        json_t *answer = NULL;
-        status = rest_ok(s, 0, "POST", path, body, &answer, err);
-        json_decref(body);
-        ids[i - first] = json_integer_value(json_object_get(answer, "orderId"));
-        json_decref(answer);
-        out->total++;
-        if (status == RSP_OK)
-            fleet_poll_device_now(s->devices, i);
+        json_object_set_new(iccids, eid, json_string(s->orders[i].iccid[op]));
+        json_array_append_new(devices, json_string(eid));
     }
-    /* wait for every order, newest state from GET /orders/{id} */
-    double last_print = 0;
-    for (size_t i = 0; i < out->total && status == RSP_OK;) {
-        char path[64];
-        snprintf(path, sizeof path, "orders/%lld", (long long)ids[i]);
-        json_t *answer = NULL;
-        status = rest_ok(s, 0, "GET", path, NULL, &answer, err);
-        const char *state = json_string_value(json_object_get(answer, "state"));
-        if (status == RSP_OK && order_finished(state)) {
-            if (strcmp(state, "succeeded") == 0) {
-                out->succeeded++;
-            } else {
-                out->failed++;
-                const char *reason = json_string_value(json_object_get(answer, "reason"));
-                if (out->first_reason[0] == '\0')
-                    snprintf(out->first_reason, sizeof out->first_reason, "%s: %s", state,
-                             reason != NULL ? reason : "");
-            }
-            i++;
-        } else if (status == RSP_OK) {
-            if (scenario_now() - t0 > s->config.step_timeout_s)
-                status = rsp_error_set(err, RSP_ERR_STATE, 0, 0, "%s: %zu of %zu orders done", type,
-                                       i, out->total);
-            else
-                sleep_ms(50);
-        }
-        json_decref(answer);
-        if (scenario_now() - last_print >= 1.0) {
-            progress(s, "\r  %s: %zu/%zu succeeded, %zu failed", type, out->succeeded, out->total,
-                     out->failed);
-            last_print = scenario_now();
-        }
-    }
-    out->seconds = scenario_now() - t0;
-    progress(s, "\r  %s: %zu/%zu succeeded, %zu failed  (%.1f s)\n", type, out->succeeded,
-             out->total, out->failed, out->seconds);
-    snprintf(out->state, sizeof out->state, "%s", status == RSP_OK ? "completed" : "timeout");
+    json_t *operation = json_pack("{s:s, s:o}", "type", type, "iccids", iccids);
+    if (rollback)
+        json_object_set_new(operation, "rollback", json_true());
     char name[48];
     snprintf(name, sizeof name, "%s %s", type, operator_ids[op]);
-    scenario_record_step(s, name, out->seconds);
-    free(ids);
+    json_t *body =
+        json_pack("{s:s, s:o, s:o, s:I, s:f}", "name", name, "devices", devices, "operation",
+                  operation, "ratePerMinute", (json_int_t)s->campaign_rate, "maxFailureRatio", 1.0);
+    rsp_status status = create_campaign(s, body, out, err);
+    json_decref(body);
+    if (status == RSP_OK)
+        status = scenario_campaign_wait(s, out->campaign_id, false, out, err);
+    scenario_record_step(s, name, scenario_now() - t0);
     return status;
 }
 

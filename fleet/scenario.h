@@ -41,15 +41,22 @@ typedef struct {
     bool relaxed_durability;
     FILE *progress;   /* progress lines while waiting; NULL: silent */
     bool state_files; /* one eUICC state file per device under work_dir/devices */
+    /* devices download straight from the SM-DP+ (ES9+) instead of through the eIM's relay */
+    bool direct_download;
 } scenario_config;
 
 /* What a campaign or a batch of device operations ended with. */
 typedef struct {
-    int64_t campaign_id; /* 0 for per-device operations */
+    int64_t campaign_id;
     size_t total, succeeded, failed, cancelled;
+    size_t following;       /* first order done, the rest of the member's chain running */
     char state[16];         /* campaign state when the wait ended */
     char first_reason[160]; /* reason of the first failure seen */
     double seconds;
+    /* when no member waited for its first order any more (every download done or failed),
+     * from the start of the wait (of the campaign for scenario_provision, scenario_migrate and
+     * scenario_campaign_download); 0 when not reached */
+    double first_orders_seconds;
 } scenario_outcome;
 
 typedef struct {
@@ -75,30 +82,47 @@ void scenario_record_step(scenario *s, const char *name, double seconds);
  * (SGP.22 v2.5 sections 5.3.1, 5.3.2); keeps ICCID and activation code per device. */
 rsp_status scenario_reserve(scenario *s, int operator_index, rsp_error *err);
 
-/* A campaign over every registered device (POST /api/v1/campaigns), then waits for its end
- * (or for it to pause, or the step timeout). download: per-device activation codes of the
- * operator. */
-rsp_status scenario_campaign_download(scenario *s, int operator_index, double max_failure_ratio,
-                                      scenario_outcome *out, rsp_error *err);
-/* ratePerMinute of the next download campaigns (default: no practical limit). */
+/* What each member of a download campaign does after its installation: the eIM's follow-up
+ * chain, one eUICC Package per link (SGP.32 v1.2 section 2.11.1.1): enable the installed
+ * profile (with the rollback flag, section 5.9.16), then delete another operator's profile.
+ * A member succeeds only when its whole chain did. */
+typedef struct {
+    bool enable;
+    bool rollback;
+    int delete_operator; /* SCENARIO_OPERATOR_A/B, or -1: nothing deleted */
+} scenario_chain;
+
+/* ratePerMinute of the next campaigns (default: no practical limit). */
 void scenario_set_campaign_rate(scenario *s, int64_t per_minute);
-/* Starts the download campaign and returns at once (the id in out->campaign_id). */
-rsp_status scenario_campaign_download_start(scenario *s, int operator_index,
-                                            double max_failure_ratio, scenario_outcome *out,
-                                            rsp_error *err);
-/* Same for the devices listed by index only. */
-rsp_status scenario_campaign_download_subset(scenario *s, int operator_index,
-                                             double max_failure_ratio, const size_t *indices,
-                                             size_t count, scenario_outcome *out, rsp_error *err);
+/* Starts a download campaign of the operator's per-device activation codes (chain NULL:
+ * download only) over the devices listed by index (indices NULL: every device), and returns at
+ * once (the id in out->campaign_id). */
+rsp_status scenario_campaign_start(scenario *s, int operator_index, const scenario_chain *chain,
+                                   double max_failure_ratio, const size_t *indices, size_t count,
+                                   scenario_outcome *out, rsp_error *err);
+/* Waits for the campaign's end (or for it to pause, or the step timeout), waking the devices it
+ * released work for, with progress lines; out gets its figures and phase times. */
 rsp_status scenario_campaign_wait(scenario *s, int64_t campaign_id, bool stop_when_paused,
                                   scenario_outcome *out, rsp_error *err);
 rsp_status scenario_campaign_control(scenario *s, int64_t campaign_id, const char *action,
                                      rsp_error *err);
-/* One operation per device through POST /api/v1/devices/{eid}/operations (the profiles'
- * ICCIDs differ per device), then waits for every order: type "enable" (with rollback flag),
- * "disable" or "delete" of the operator's profile. */
+/* Download only, every device: start + wait, recorded as a step. */
+rsp_status scenario_campaign_download(scenario *s, int operator_index, double max_failure_ratio,
+                                      scenario_outcome *out, rsp_error *err);
+/* The set-up: download + enable of the operator's profile on every device, one campaign. */
+rsp_status scenario_provision(scenario *s, int operator_index, scenario_outcome *out,
+                              rsp_error *err);
+/* The migration, one campaign: download of to_operator's profile, enable with rollback, delete
+ * of from_operator's profile, on every device. Two steps are recorded, both from the campaign's
+ * start (they overlap: each device runs its chain in one go): every download done, every chain
+ * done. */
+rsp_status scenario_migrate(scenario *s, int from_operator, int to_operator,
+                            double max_failure_ratio, scenario_outcome *out, rsp_error *err);
+/* One campaign of PSMOs with each device's own ICCID of the operator ("iccids": {EID: ICCID})
+ * over the devices listed by index (indices NULL: every device), then waits for it: type
+ * "enable" (with rollback flag), "disable" or "delete". */
 rsp_status scenario_device_operations(scenario *s, const char *type, int operator_index,
-                                      bool rollback, size_t first, size_t count,
+                                      bool rollback, const size_t *indices, size_t count,
                                       scenario_outcome *out, rsp_error *err);
 
 /* Checks every device's eUICC: operator `enabled_operator`'s profile enabled, no profile of

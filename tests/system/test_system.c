@@ -1,8 +1,9 @@
 /* The demo scenario with a small fleet: two operators reserve profiles over ES2+, the fleet
- * owner downloads and enables operator A's profile on every device through the eIM's REST API,
- * then migrates everyone to operator B (download, enable with rollback, delete A's profile);
- * every eUICC is checked at the end (profiles, nothing undelivered, SM-DP+ saw the
- * installation). */
+ * owner downloads and enables operator A's profile on every device through the eIM's REST API
+ * (one campaign), then migrates everyone to operator B in one campaign (each device's chain:
+ * download B, enable B with rollback, delete A); every eUICC is checked at the end (profiles,
+ * nothing undelivered, SM-DP+ saw the installation). The fault scenarios hit that migration
+ * campaign; the owner then retries each device from where its chain stopped. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,28 +105,60 @@ static void expect_migrated(scenario *s, size_t devices)
              devices, v.smdp_problem);
 }
 
-/* The owner's retry: a download campaign over the devices that do not hold B's profile. */
-static void retry_missing_b(scenario *s, size_t devices, size_t max_expected, const char *why)
+/* Where a device stands in the migration, from its eUICC. */
+typedef enum { MIGRATED, NO_B, B_NOT_ENABLED, A_LEFT } migration_stage;
+
+static migration_stage stage_of(scenario *s, size_t i)
 {
-    size_t retry[64], n = 0;
-    for (size_t i = 0; i < devices && n < 64; i++) {
-        fleet_profile profiles[4];
-        size_t count = 0;
-        bool has_b = false;
-        CHECK(fleet_device_profiles(scenario_fleet(s), i, profiles, 4, &count, err));
-        for (size_t p = 0; p < count; p++)
-            has_b |= strcmp(profiles[p].iccid, scenario_iccid(s, i, SCENARIO_OPERATOR_B)) == 0;
-        if (!has_b)
-            retry[n++] = i;
+    fleet_profile profiles[4];
+    size_t count = 0;
+    bool has_b = false, b_enabled = false, has_a = false;
+    CHECK(fleet_device_profiles(scenario_fleet(s), i, profiles, 4, &count, err));
+    for (size_t p = 0; p < count; p++) {
+        bool is_b = strcmp(profiles[p].iccid, scenario_iccid(s, i, SCENARIO_OPERATOR_B)) == 0;
+        has_b |= is_b;
+        b_enabled |= is_b && profiles[p].state == 1;
+        has_a |= strcmp(profiles[p].iccid, scenario_iccid(s, i, SCENARIO_OPERATOR_A)) == 0;
     }
-    printf("# %zu devices without B's profile after %s; the owner retries them\n", n, why);
+    return !has_b ? NO_B : !b_enabled ? B_NOT_ENABLED : has_a ? A_LEFT : MIGRATED;
+}
+
+/* The owner's retry of the devices a fault stopped somewhere in their chain: the whole chain
+ * again without B's profile, enable + delete with B not enabled, the delete with A left. */
+static void finish_migration(scenario *s, size_t devices, size_t max_expected, const char *why)
+{
+    size_t lists[3][DEVICES], counts[3] = {0, 0, 0};
+    for (size_t i = 0; i < devices && i < DEVICES; i++) {
+        migration_stage stage = stage_of(s, i);
+        if (stage != MIGRATED)
+            lists[stage - 1][counts[stage - 1]++] = i;
+    }
+    size_t n = counts[0] + counts[1] + counts[2];
+    printf("# after %s: %zu devices without B's profile, %zu with B not enabled, %zu with A left; "
+           "the owner retries them\n",
+           why, counts[0], counts[1], counts[2]);
     assert_true(n <= max_expected);
-    if (n == 0)
-        return;
     scenario_outcome o;
-    CHECK(scenario_campaign_download_subset(s, SCENARIO_OPERATOR_B, 0.5, retry, n, &o, err));
-    CHECK(scenario_campaign_wait(s, o.campaign_id, false, &o, err));
-    expect_all(&o, n, "retried downloads");
+    if (counts[0] > 0) {
+        scenario_chain chain = {
+            .enable = true, .rollback = true, .delete_operator = SCENARIO_OPERATOR_A};
+        CHECK(scenario_campaign_start(s, SCENARIO_OPERATOR_B, &chain, 0.5, lists[0], counts[0], &o,
+                                      err));
+        CHECK(scenario_campaign_wait(s, o.campaign_id, false, &o, err));
+        expect_all(&o, counts[0], "retried migrations");
+    }
+    if (counts[1] > 0) {
+        CHECK(scenario_device_operations(s, "enable", SCENARIO_OPERATOR_B, true, lists[1],
+                                         counts[1], &o, err));
+        expect_all(&o, counts[1], "retried enables");
+    }
+    size_t left = counts[2] + counts[1];
+    memcpy(lists[2] + counts[2], lists[1], counts[1] * sizeof lists[1][0]);
+    if (left > 0) {
+        CHECK(scenario_device_operations(s, "delete", SCENARIO_OPERATOR_A, false, lists[2], left,
+                                         &o, err));
+        expect_all(&o, left, "retried deletes");
+    }
 }
 
 static void provision_on_a(scenario *s, size_t devices)
@@ -133,21 +166,12 @@ static void provision_on_a(scenario *s, size_t devices)
     scenario_outcome o;
     CHECK(scenario_reserve(s, SCENARIO_OPERATOR_A, err));
     CHECK(scenario_reserve(s, SCENARIO_OPERATOR_B, err));
-    CHECK(scenario_campaign_download(s, SCENARIO_OPERATOR_A, 0.5, &o, err));
-    expect_all(&o, devices, "download A");
-    CHECK(scenario_device_operations(s, "enable", SCENARIO_OPERATOR_A, false, 0, devices, &o, err));
-    expect_all(&o, devices, "enable A");
+    CHECK(scenario_provision(s, SCENARIO_OPERATOR_A, &o, err));
+    expect_all(&o, devices, "download + enable A");
 }
 
-static void migrate_rest(scenario *s, size_t devices)
-{
-    scenario_outcome o;
-    CHECK(scenario_device_operations(s, "enable", SCENARIO_OPERATOR_B, true, 0, devices, &o, err));
-    expect_all(&o, devices, "enable B");
-    CHECK(scenario_device_operations(s, "delete", SCENARIO_OPERATOR_A, false, 0, devices, &o, err));
-    expect_all(&o, devices, "delete A");
-    expect_migrated(s, devices);
-}
+static const scenario_chain migration = {
+    .enable = true, .rollback = true, .delete_operator = SCENARIO_OPERATOR_A};
 
 static void test_demo_scenario(void **state)
 {
@@ -155,9 +179,10 @@ static void test_demo_scenario(void **state)
     scenario *s = start(DEVICES);
     provision_on_a(s, DEVICES);
     scenario_outcome o;
-    CHECK(scenario_campaign_download(s, SCENARIO_OPERATOR_B, 0.5, &o, err));
-    expect_all(&o, DEVICES, "download B");
-    migrate_rest(s, DEVICES);
+    CHECK(scenario_migrate(s, SCENARIO_OPERATOR_A, SCENARIO_OPERATOR_B, 0.5, &o, err));
+    expect_all(&o, DEVICES, "migration (download B, enable B, delete A)");
+    assert_true(o.first_orders_seconds > 0 && o.first_orders_seconds <= o.seconds + 1.0);
+    expect_migrated(s, DEVICES);
     finish(s);
 }
 
@@ -170,9 +195,9 @@ static void test_eim_restart_mid_campaign(void **state)
     scenario *s = start(DEVICES);
     provision_on_a(s, DEVICES);
     scenario_outcome o;
-    CHECK(scenario_campaign_download_start(s, SCENARIO_OPERATOR_B, 0.5, &o, err));
+    CHECK(scenario_campaign_start(s, SCENARIO_OPERATOR_B, &migration, 0.5, NULL, 0, &o, err));
     int64_t id = o.campaign_id;
-    /* wait for the first results, then kill and restart the eIM */
+    /* wait for the first finished chains, then kill and restart the eIM */
     for (int i = 0; i < 300 && o.succeeded < DEVICES / 4; i++) {
         usleep(20000);
         json_t *answer = NULL;
@@ -183,17 +208,17 @@ static void test_eim_restart_mid_campaign(void **state)
         o.succeeded = (size_t)json_integer_value(json_object_get(answer, "succeeded"));
         json_decref(answer);
     }
-    printf("# restarting the eIM with %zu of %d downloads done\n", o.succeeded, DEVICES);
+    printf("# restarting the eIM with %zu of %d migrations done\n", o.succeeded, DEVICES);
     CHECK(scenario_restart_eim(s, err));
     CHECK(scenario_campaign_wait(s, id, false, &o, err));
-    /* every order is accounted for: a download in flight when the eIM died fails with the
+    /* every member is accounted for: a download in flight when the eIM died fails with the
      * IPA's reason (nothing lost), and is retried by the owner */
     assert_int_equal(o.succeeded + o.failed, DEVICES);
     if (o.failed > 0)
-        printf("# %zu downloads in flight failed with the eIM restart: %s\n", o.failed,
+        printf("# %zu migrations in flight failed with the eIM restart: %s\n", o.failed,
                o.first_reason);
-    retry_missing_b(s, DEVICES, o.failed, "the eIM restart");
-    migrate_rest(s, DEVICES);
+    finish_migration(s, DEVICES, o.failed, "the eIM restart");
+    expect_migrated(s, DEVICES);
     finish(s);
 }
 
@@ -210,7 +235,7 @@ static void test_smdp_outage_pauses_campaign(void **state)
     /* The eIM releases at the rate from the start (5 at once, then 4 a second), so the pause
      * (after 5 results) comes before every device was tried. */
     scenario_set_campaign_rate(s, 240);
-    CHECK(scenario_campaign_download_start(s, SCENARIO_OPERATOR_B, 0.2, &o, err));
+    CHECK(scenario_campaign_start(s, SCENARIO_OPERATOR_B, &migration, 0.2, NULL, 0, &o, err));
     int64_t id = o.campaign_id;
     CHECK(scenario_campaign_wait(s, id, true, &o, err));
     assert_string_equal(o.state, "paused");
@@ -223,8 +248,8 @@ static void test_smdp_outage_pauses_campaign(void **state)
     fleet_poll_all_now(scenario_fleet(s));
     CHECK(scenario_campaign_wait(s, id, false, &o, err));
     assert_int_equal(o.succeeded + o.failed, DEVICES);
-    retry_missing_b(s, DEVICES, o.failed, "the SM-DP+ outage");
-    migrate_rest(s, DEVICES);
+    finish_migration(s, DEVICES, o.failed, "the SM-DP+ outage");
+    expect_migrated(s, DEVICES);
     finish(s);
 }
 
@@ -238,13 +263,13 @@ static void test_reboot_mid_download(void **state)
     fleet_device_cut_power(scenario_fleet(s), 3, 2);
     fleet_device_cut_power(scenario_fleet(s), 7, 4);
     scenario_outcome o;
-    CHECK(scenario_campaign_download(s, SCENARIO_OPERATOR_B, 0.5, &o, err));
+    CHECK(scenario_migrate(s, SCENARIO_OPERATOR_A, SCENARIO_OPERATOR_B, 0.5, &o, err));
     fleet_stats st;
     fleet_get_stats(scenario_fleet(s), &st);
     assert_true(st.reboots >= 2);
     assert_int_equal(o.succeeded + o.failed, DEVICES);
-    retry_missing_b(s, DEVICES, 2, "the power cuts");
-    migrate_rest(s, DEVICES);
+    finish_migration(s, DEVICES, 2, "the power cuts");
+    expect_migrated(s, DEVICES);
     finish(s);
 }
 
@@ -353,7 +378,7 @@ static void test_faults_with_state_files(void **state)
     }
     assert_int_equal(n, o.failed);
     if (n > 0) {
-        CHECK(scenario_campaign_download_subset(s, SCENARIO_OPERATOR_B, 1.0, retry, n, &o, err));
+        CHECK(scenario_campaign_start(s, SCENARIO_OPERATOR_B, NULL, 1.0, retry, n, &o, err));
         CHECK(scenario_campaign_wait(s, o.campaign_id, false, &o, err));
         assert_int_equal(o.succeeded + o.failed, n);
         if (o.failed > 0)
