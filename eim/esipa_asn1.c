@@ -50,162 +50,153 @@ typedef struct {
     int64_t device_id;
     int64_t tenant_id;
     der_view eid;
+    int64_t order_id;
+    char kind[32];
+    uint8_t *body; /* owned: the stored order body */
+    size_t body_len;
     uint8_t *package; /* owned: the GetEimPackageResponse alternative TLV */
     size_t package_len;
-    bool resent;
-    int64_t order_id;
+    bool taken; /* another thread or process handed the order out first */
 } handout_ctx;
 
-static rsp_status mark_delivered(store_conn *conn, handout_ctx *ctx, bool has_counter,
-                                 int64_t counter, const char *txid_hex, rsp_error *err)
-{
-    store_value params[] = {
-        has_counter ? STORE_VALUE_INT64(counter) : STORE_VALUE_NULL(),
-        STORE_VALUE_TEXT(txid_hex),
-        STORE_VALUE_BLOB(ctx->package, ctx->package_len),
-        STORE_VALUE_INT64(eim_storage_now()),
-        STORE_VALUE_INT64(ctx->order_id),
-    };
-    int64_t changes = 0;
-    rsp_status status = store_exec(conn,
-                                   "UPDATE eim_orders SET state = 'delivered', counter_value = $1, "
-                                   "transaction_id = $2, package = $3, delivered_at = $4 WHERE "
-                                   "id = $5 AND state = 'pending'",
-                                   params, 5, &changes, err);
-    if (status == RSP_OK && changes != 1)
-        status = rsp_error_set(err, RSP_ERR_STATE, 0, 0, "order %lld changed under us",
-                               (long long)ctx->order_id);
-    if (status == RSP_OK && has_counter) {
-        store_value device_params[] = {STORE_VALUE_INT64(counter),
-                                       STORE_VALUE_INT64(eim_storage_now()),
-                                       STORE_VALUE_INT64(ctx->device_id)};
-        status =
-            store_exec(conn, "UPDATE eim_devices SET counter = $1, last_seen = $2 WHERE id = $3",
-                       device_params, 3, NULL, err);
-    }
-    return status;
-}
-
 /* The order's package: an eUICC Package signed with a fresh counter (SGP.32 v1.2 section
- * 2.11.1.1), or the stored request with the transaction id (sections 2.11.1.2, 2.11.1.3). */
-static rsp_status handout_pending(store_conn *conn, handout_ctx *ctx, const char *kind,
-                                  der_view body, int64_t counter, const int64_t *token,
-                                  rsp_error *err)
-{
-    eim_package_header header = {.eim_id = ctx->server->config.eim_id,
-                                 .transaction_id_len = EIM_TRANSACTION_ID_SIZE};
-    if (rsp_random_bytes(header.transaction_id, EIM_TRANSACTION_ID_SIZE) != RSP_OK)
-        return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "no random transaction id");
-    char txid_hex[2 * EIM_TRANSACTION_ID_SIZE + 1];
-    der_hex_encode(header.transaction_id, EIM_TRANSACTION_ID_SIZE, txid_hex, true);
-    der_writer package;
-    der_writer_init_dynamic(&package, NULL);
-    rsp_status status;
-    bool has_counter = strcmp(kind, EIM_KIND_EUICC_PACKAGE) == 0;
-    if (has_counter) {
-        /* Strictly increasing per EID, taken under the device row lock and committed with
-         * the package: a counter is never used twice, even across processes. */
-        header.counter_value = counter + 1;
-        memcpy(header.eid, ctx->eid.data, EIM_EID_SIZE);
-        header.has_association_token = token != NULL;
-        header.association_token = token != NULL ? *token : 0;
-        status = eim_package_build_encoded(ctx->server->eim_key, &header, body, &package, err);
-    } else {
-        status = eim_request_with_transaction(
-            body, der_view_make(header.transaction_id, EIM_TRANSACTION_ID_SIZE), &package, err);
-    }
-    if (status == RSP_OK)
-        ctx->package = der_writer_take(&package, &ctx->package_len);
-    der_writer_free(&package);
-    if (status == RSP_OK)
-        status = mark_delivered(conn, ctx, has_counter, header.counter_value, txid_hex, err);
-    if (status == RSP_OK) {
-        char detail[128];
-        snprintf(detail, sizeof detail,
-                 "{\"orderId\":%lld,\"counter\":%lld,\"transactionId\":\"%s\"}",
-                 (long long)ctx->order_id, has_counter ? (long long)header.counter_value : -1LL,
-                 txid_hex);
-        status = eim_storage_device_event(conn, ctx->tenant_id, NULL, ctx->device_id,
-                                          "package.sent", kind, detail, err);
-    }
-    return status;
-}
-
-/* The next package of a device: the oldest open order, resent while unanswered; a pending
- * eUICC data request goes first, as it is how results lost on the way are recovered
- * (SGP.32 v1.2 section 2.11.2.2, euiccPackageResultList). */
+ * 2.11.1.1), or the stored request with the transaction id (sections 2.11.1.2, 2.11.1.3),
+ * committed with the order before it is sent. Statements: the counter is taken by one
+ * UPDATE ... RETURNING on the device row (its row lock on PostgreSQL serialises the device's
+ * hand-outs across processes), the order is claimed by one UPDATE that only a pending order
+ * passes, and the audit row is inserted. */
 static rsp_status handout_transaction(store_conn *conn, void *user, rsp_error *err)
 {
     handout_ctx *ctx = user;
     free(ctx->package);
     ctx->package = NULL;
     ctx->package_len = 0;
-    ctx->resent = false;
-    char sql[160];
-    snprintf(sql, sizeof sql, "SELECT counter, association_token FROM eim_devices WHERE id = $1%s",
-             eim_storage_for_update(conn));
-    store_value id = STORE_VALUE_INT64(ctx->device_id);
-    store_stmt *stmt = NULL;
-    rsp_status status = store_prepare(conn, sql, &stmt, err);
+    ctx->taken = false;
+    eim_package_header header = {.eim_id = ctx->server->config.eim_id,
+                                 .transaction_id_len = EIM_TRANSACTION_ID_SIZE};
+    if (rsp_random_bytes(header.transaction_id, EIM_TRANSACTION_ID_SIZE) != RSP_OK)
+        return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "no random transaction id");
+    int64_t now = eim_storage_now();
+    bool has_counter = strcmp(ctx->kind, EIM_KIND_EUICC_PACKAGE) == 0;
+    rsp_status status = RSP_OK;
+    if (has_counter) {
+        /* Strictly increasing per EID, committed with the package: a counter is never used
+         * twice, even across processes. */
+        store_stmt *stmt = NULL;
+        status = store_prepare(conn,
+                               "UPDATE eim_devices SET counter = counter + 1, last_seen = $2 WHERE "
+                               "id = $1 RETURNING counter, association_token",
+                               &stmt, err);
+        if (status != RSP_OK)
+            return status;
+        store_value params[] = {STORE_VALUE_INT64(ctx->device_id), STORE_VALUE_INT64(now)};
+        store_bind_values(stmt, params, 2);
+        bool has_row = false;
+        status = store_step(stmt, &has_row, err);
+        if (status == RSP_OK && has_row) {
+            header.counter_value = store_column_int64(stmt, 0);
+            header.has_association_token = !store_column_is_null(stmt, 1);
+            header.association_token = store_column_int64(stmt, 1);
+        }
+        store_finish(stmt);
+        if (status == RSP_OK && !has_row)
+            status = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "device gone");
+        memcpy(header.eid, ctx->eid.data, EIM_EID_SIZE);
+    }
+    der_view body = der_view_make(ctx->body, ctx->body_len);
+    der_writer package;
+    der_writer_init_dynamic(&package, NULL);
+    if (status == RSP_OK && has_counter)
+        status = eim_package_build_encoded(ctx->server->eim_key, &header, body, &package, err);
+    else if (status == RSP_OK)
+        status = eim_request_with_transaction(
+            body, der_view_make(header.transaction_id, EIM_TRANSACTION_ID_SIZE), &package, err);
+    if (status == RSP_OK)
+        ctx->package = der_writer_take(&package, &ctx->package_len);
+    der_writer_free(&package);
     if (status != RSP_OK)
         return status;
-    store_bind_values(stmt, &id, 1);
+    char txid_hex[2 * EIM_TRANSACTION_ID_SIZE + 1];
+    der_hex_encode(header.transaction_id, EIM_TRANSACTION_ID_SIZE, txid_hex, true);
+    store_value params[] = {
+        has_counter ? STORE_VALUE_INT64(header.counter_value) : STORE_VALUE_NULL(),
+        STORE_VALUE_TEXT(txid_hex),
+        STORE_VALUE_BLOB(ctx->package, ctx->package_len),
+        STORE_VALUE_INT64(now),
+        STORE_VALUE_INT64(ctx->order_id),
+    };
+    int64_t changes = 0;
+    status = store_exec(conn,
+                        "UPDATE eim_orders SET state = 'delivered', counter_value = $1, "
+                        "transaction_id = $2, package = $3, delivered_at = $4 WHERE id = $5 AND "
+                        "state = 'pending'",
+                        params, 5, &changes, err);
+    if (status == RSP_OK && changes != 1) {
+        /* rolled back with the counter taken above; the caller reads the order again */
+        ctx->taken = true;
+        return rsp_error_set(err, RSP_ERR_STATE, 0, 0, "order %lld handed out meanwhile",
+                             (long long)ctx->order_id);
+    }
+    char detail[128];
+    snprintf(detail, sizeof detail, "{\"orderId\":%lld,\"counter\":%lld,\"transactionId\":\"%s\"}",
+             (long long)ctx->order_id, has_counter ? (long long)header.counter_value : -1LL,
+             txid_hex);
+    return eim_storage_device_event(conn, ctx->tenant_id, NULL, ctx->device_id, "package.sent",
+                                    ctx->kind, detail, err);
+}
+
+typedef enum { POLL_UNKNOWN, POLL_EMPTY, POLL_RESEND, POLL_PENDING } poll_kind;
+
+/* The device and its next package in one read, outside any transaction: the oldest open
+ * order, a pending eUICC data request first, as it is how results lost on the way are
+ * recovered (SGP.32 v1.2 section 2.11.2.2, euiccPackageResultList). A delivered order's
+ * stored bytes are resent as they are, with no write. */
+static rsp_status poll_read(store_conn *conn, const char *eid_text, handout_ctx *ctx,
+                            poll_kind *kind, rsp_error *err)
+{
+    store_stmt *stmt = NULL;
+    rsp_status status = store_prepare(
+        conn,
+        "SELECT d.id, d.tenant_id, d.blocked, o.id, o.kind, o.state, o.body, o.package FROM "
+        "eim_devices d LEFT JOIN eim_orders o ON o.id = (SELECT id FROM eim_orders WHERE "
+        "device_id = d.id AND state IN ('pending', 'delivered') ORDER BY CASE WHEN kind = "
+        "'ipaEuiccData' AND state = 'pending' THEN 0 ELSE 1 END, id LIMIT 1) WHERE d.eid = $1",
+        &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_text(stmt, 1, eid_text);
     bool has_row = false;
     status = store_step(stmt, &has_row, err);
-    int64_t counter = 0, token = 0;
-    bool has_token = false;
+    *kind = POLL_UNKNOWN;
     if (status == RSP_OK && has_row) {
-        counter = store_column_int64(stmt, 0);
-        has_token = !store_column_is_null(stmt, 1);
-        token = store_column_int64(stmt, 1);
+        ctx->device_id = store_column_int64(stmt, 0);
+        ctx->tenant_id = store_column_int64(stmt, 1);
+        bool blocked = store_column_int64(stmt, 2) != 0;
+        *kind = blocked || store_column_is_null(stmt, 3) ? POLL_EMPTY : POLL_PENDING;
     }
-    store_finish(stmt);
-    if (status != RSP_OK || !has_row)
-        return status != RSP_OK ? status
-                                : rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "device gone");
-
-    status = store_prepare(conn,
-                           "SELECT id, kind, body, state, package FROM eim_orders WHERE "
-                           "device_id = $1 AND state IN ('pending', 'delivered') ORDER BY CASE "
-                           "WHEN kind = 'ipaEuiccData' AND state = 'pending' THEN 0 ELSE 1 END, "
-                           "id LIMIT 1",
-                           &stmt, err);
-    if (status != RSP_OK)
-        return status;
-    store_bind_values(stmt, &id, 1);
-    status = store_step(stmt, &has_row, err);
-    if (status != RSP_OK || !has_row) {
-        store_finish(stmt);
-        return status;
-    }
-    ctx->order_id = store_column_int64(stmt, 0);
-    char kind[32];
-    snprintf(kind, sizeof kind, "%s", store_column_text(stmt, 1));
-    size_t body_len = 0;
-    const uint8_t *body_col = store_column_blob(stmt, 2, &body_len);
-    uint8_t *body = malloc(body_len + 1);
-    if (body != NULL)
-        memcpy(body, body_col, body_len);
-    bool delivered = strcmp(store_column_text(stmt, 3), "delivered") == 0;
-    if (delivered && body != NULL) {
+    if (status == RSP_OK && *kind == POLL_PENDING) {
+        ctx->order_id = store_column_int64(stmt, 3);
+        snprintf(ctx->kind, sizeof ctx->kind, "%s", store_column_text(stmt, 4));
+        bool delivered = strcmp(store_column_text(stmt, 5), "delivered") == 0;
         size_t len = 0;
-        const uint8_t *package = store_column_blob(stmt, 4, &len);
-        ctx->package = malloc(len);
-        if (ctx->package != NULL) {
-            memcpy(ctx->package, package, len);
-            ctx->package_len = len;
-            ctx->resent = true;
+        const uint8_t *data = store_column_blob(stmt, delivered ? 7 : 6, &len);
+        uint8_t *copy = malloc(len + 1);
+        if (copy == NULL) {
+            status = rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory for a package");
+        } else {
+            memcpy(copy, data, len);
+            free(delivered ? ctx->package : ctx->body);
+            if (delivered) {
+                ctx->package = copy;
+                ctx->package_len = len;
+                *kind = POLL_RESEND;
+            } else {
+                ctx->body = copy;
+                ctx->body_len = len;
+            }
         }
     }
     store_finish(stmt);
-    if (body == NULL || (delivered && ctx->package == NULL)) {
-        free(body);
-        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory for a package");
-    }
-    if (!delivered)
-        status = handout_pending(conn, ctx, kind, der_view_make(body, body_len), counter,
-                                 has_token ? &token : NULL, err);
-    free(body);
     return status;
 }
 
@@ -218,50 +209,39 @@ rsp_status eim_esipa_get_package(eim_server *server, der_view eid, der_writer *o
     rsp_status status = store_borrow(server->st, &conn, err);
     if (status != RSP_OK)
         return status;
-    store_stmt *stmt = NULL;
-    status = store_prepare(conn,
-                           "SELECT d.id, d.tenant_id, d.blocked, (SELECT o.id FROM eim_orders o "
-                           "WHERE o.device_id = d.id AND o.state IN ('pending', 'delivered') "
-                           "ORDER BY o.id LIMIT 1) FROM eim_devices d WHERE d.eid = $1",
-                           &stmt, err);
-    if (status != RSP_OK) {
-        store_return(conn);
-        return status;
-    }
-    store_bind_text(stmt, 1, eid_text);
-    bool has_row = false;
-    status = store_step(stmt, &has_row, err);
     handout_ctx ctx = {.server = server, .eid = eid};
-    bool blocked = false, has_order = false;
-    if (status == RSP_OK && has_row) {
-        ctx.device_id = store_column_int64(stmt, 0);
-        ctx.tenant_id = store_column_int64(stmt, 1);
-        blocked = store_column_int64(stmt, 2) != 0;
-        has_order = !store_column_is_null(stmt, 3);
+    poll_kind kind = POLL_UNKNOWN;
+    /* an order another process handed out between the read and the claim is read again
+     * (then resent); twice more at most */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        status = poll_read(conn, eid_text, &ctx, &kind, err);
+        if (status != RSP_OK || kind != POLL_PENDING)
+            break;
+        rsp_error claim_err = {0};
+        status = store_transaction_on(conn, handout_transaction, &ctx, &claim_err);
+        if (status != RSP_OK)
+            *err = claim_err;
+        if (status == RSP_OK || !ctx.taken)
+            break;
     }
-    store_finish(stmt);
-    if (status == RSP_OK && !has_row) {
+    if (status == RSP_OK && kind == POLL_UNKNOWN) {
         LOG_INFO("eim", "poll from an unknown EID", LOG_STR("eid", eid_text));
         status = package_error(EIM_PACKAGE_ERROR_EID_NOT_FOUND, out);
-    } else if (status == RSP_OK && (blocked || !has_order)) {
+    } else if (status == RSP_OK && kind == POLL_EMPTY) {
         metrics_counter_add(&server->polls_empty, 1);
         status = package_error(EIM_PACKAGE_ERROR_NO_PACKAGE, out);
     } else if (status == RSP_OK) {
-        status = store_transaction_on(conn, handout_transaction, &ctx, err);
-        if (status == RSP_OK && ctx.package == NULL) {
-            metrics_counter_add(&server->polls_empty, 1);
-            status = package_error(EIM_PACKAGE_ERROR_NO_PACKAGE, out);
-        } else if (status == RSP_OK) {
-            metrics_counter_add(ctx.resent ? &server->packages_resent : &server->packages_sent, 1);
-            size_t mark = der_begin(out, 0xBF4F);
-            der_put_raw(out, ctx.package, ctx.package_len);
-            der_end(out, mark);
-            status = der_writer_status(out);
-            LOG_INFO("eim", ctx.resent ? "package resent" : "package sent",
-                     LOG_STR("eid", eid_text), LOG_INT("order", ctx.order_id));
-        }
-        free(ctx.package);
+        bool resent = kind == POLL_RESEND;
+        metrics_counter_add(resent ? &server->packages_resent : &server->packages_sent, 1);
+        size_t mark = der_begin(out, 0xBF4F);
+        der_put_raw(out, ctx.package, ctx.package_len);
+        der_end(out, mark);
+        status = der_writer_status(out);
+        LOG_INFO("eim", resent ? "package resent" : "package sent", LOG_STR("eid", eid_text),
+                 LOG_INT("order", ctx.order_id));
     }
+    free(ctx.package);
+    free(ctx.body);
     store_return(conn);
     return status;
 }
@@ -277,6 +257,9 @@ typedef struct {
     const rsp_public_key *euicc_key; /* from `cached`; NULL when no certificate is known */
     eim_cached_key *cached;
     char eid[33];
+    /* the connection the whole result is handled on (borrowed by eim_esipa_provide_result):
+     * one borrow, and the device's pages read once stay in that connection's cache */
+    store_conn *conn;
 } device_row;
 
 typedef enum { OUTCOME_ACCEPTED, OUTCOME_DUPLICATE, OUTCOME_REFUSED } result_outcome;
@@ -721,23 +704,19 @@ static void refuse(eim_server *server, const device_row *device, const char *why
 {
     metrics_counter_add(&server->results_refused, 1);
     LOG_WARN("eim", "result refused", LOG_STR("eid", device->eid), LOG_STR("why", why));
-    store_conn *conn = NULL;
     rsp_error err = {0};
-    if (store_borrow(server->st, &conn, &err) != RSP_OK)
-        return;
     json_t *detail = json_pack("{s:s}", "why", why);
     char *text = json_dumps(detail, JSON_COMPACT);
-    eim_storage_device_event(conn, device->tenant_id, NULL, device->id, "result.refused",
+    eim_storage_device_event(device->conn, device->tenant_id, NULL, device->id, "result.refused",
                              device->eid, text, &err);
     free(text);
     json_decref(detail);
-    store_return(conn);
 }
 
 static rsp_status run_record(eim_server *server, record_ctx *ctx, rsp_error *err)
 {
     ctx->server = server;
-    rsp_status status = store_transaction(server->st, record_transaction, ctx, err);
+    rsp_status status = store_transaction_on(ctx->device->conn, record_transaction, ctx, err);
     if (status == RSP_OK && ctx->outcome == OUTCOME_REFUSED)
         refuse(server, ctx->device, ctx->why != NULL ? ctx->why : "no matching package");
     else if (status == RSP_OK)
@@ -1022,7 +1001,7 @@ static rsp_status process_package_error(eim_server *server, const device_row *de
         der_hex_encode(e->eim_transaction_id.data, e->eim_transaction_id.len, ctx.txid, true);
         ctx.summary = strdup("[{\"type\":\"eimPackageResultResponseError\",\"ok\":false}]");
         ctx.server = server;
-        status = store_transaction(server->st, record_transaction, &ctx, err);
+        status = store_transaction_on(device->conn, record_transaction, &ctx, err);
         if (status == RSP_OK && ctx.outcome != OUTCOME_REFUSED) {
             *refused = false;
             metrics_counter_add(&server->results_accepted, 1);
@@ -1034,18 +1013,16 @@ static rsp_status process_package_error(eim_server *server, const device_row *de
     return status;
 }
 
-static rsp_status load_device(eim_server *server, const char *eid, device_row *device, bool *found,
-                              rsp_error *err)
+static rsp_status load_device(eim_server *server, store_conn *conn, const char *eid,
+                              device_row *device, bool *found, rsp_error *err)
 {
-    store_conn *conn = NULL;
-    rsp_status status = store_borrow(server->st, &conn, err);
-    if (status != RSP_OK)
-        return status;
+    device->conn = conn;
     store_stmt *stmt = NULL;
-    status = store_prepare(conn,
-                           "SELECT id, tenant_id, blocked, association_token, euicc_certificate, "
-                           "euicc_key_curve, euicc_key_point FROM eim_devices WHERE eid = $1",
-                           &stmt, err);
+    rsp_status status =
+        store_prepare(conn,
+                      "SELECT id, tenant_id, blocked, association_token, euicc_certificate, "
+                      "euicc_key_curve, euicc_key_point FROM eim_devices WHERE eid = $1",
+                      &stmt, err);
     if (status == RSP_OK) {
         store_bind_text(stmt, 1, eid);
         status = store_step(stmt, found, err);
@@ -1070,7 +1047,6 @@ static rsp_status load_device(eim_server *server, const char *eid, device_row *d
         }
         store_finish(stmt);
     }
-    store_return(conn);
     return status;
 }
 
@@ -1103,7 +1079,7 @@ static rsp_status process_listed_results(eim_server *server, const char *eid,
         return status;
     device_row fresh = {0};
     bool found = false;
-    status = load_device(server, eid, &fresh, &found, err);
+    status = load_device(server, device->conn, eid, &fresh, &found, err);
     if (status == RSP_OK)
         status = der_reader_enter(&child, 2, &reader, err);
     const sgp32_euicc_package_result *items = data->euicc_package_result_list.items;
@@ -1215,15 +1191,18 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
     rsp_status status =
         schema_decode(&sgp32_provide_eim_package_result_type, message, value, &arena, err);
     device_row device = {0};
-    bool found = false;
+    bool found = false, forward = false;
     char eid[33];
+    store_conn *conn = NULL;
+    if (status == RSP_OK && value->has_eid_value && eim_eid_text(value->eid_value, eid))
+        status = store_borrow(server->st, &conn, err);
     if (status != RSP_OK) {
         /* malformed: answered by the caller with HTTP 400 */
     } else if (!value->has_eid_value) {
         status = result_error(EIM_RESULT_ERROR_MISSING_EID, out);
     } else if (!eim_eid_text(value->eid_value, eid)) {
         status = result_error(EIM_RESULT_ERROR_INVALID_EID, out);
-    } else if ((status = load_device(server, eid, &device, &found, err)) != RSP_OK) {
+    } else if ((status = load_device(server, conn, eid, &device, &found, err)) != RSP_OK) {
         /* storage failure */
     } else if (!found) {
         status = result_error(EIM_RESULT_ERROR_EID_NOT_FOUND, out);
@@ -1249,9 +1228,9 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
             else
                 status = process_euicc_package_result(server, &device, raw, epr, &has_ack, &ack,
                                                       &refused, err);
-            if (status == RSP_OK && !refused &&
-                r->choice == SGP32_EIM_PACKAGE_RESULT_EPR_AND_NOTIFICATIONS)
-                forward_notifications(server, &device, message);
+            /* after the connection went back: the relay borrows its own */
+            forward = status == RSP_OK && !refused &&
+                      r->choice == SGP32_EIM_PACKAGE_RESULT_EPR_AND_NOTIFICATIONS;
             break;
         }
         case SGP32_EIM_PACKAGE_RESULT_IPA_EUICC_DATA_RESPONSE:
@@ -1290,6 +1269,10 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
             status = schema_encode(&sgp32_provide_eim_package_result_response_type, &response, out);
         }
     }
+    if (conn != NULL)
+        store_return(conn);
+    if (forward)
+        forward_notifications(server, &device, message);
     eim_key_cache_release(server, device.cached);
     free(value);
     free(arena_buf);

@@ -135,22 +135,6 @@ static bool ready(void *user)
     return ok;
 }
 
-/* The setting is per connection: hold every pooled connection at once so each gets it. */
-static rsp_status relax_sqlite_sync(store *st, rsp_error *err)
-{
-    store_conn *conns[64];
-    unsigned held = 0, pool = store_pool_size(st);
-    rsp_status status = RSP_OK;
-    while (status == RSP_OK && held < pool && held < 64) {
-        status = store_borrow(st, &conns[held], err);
-        if (status == RSP_OK)
-            status = store_exec_script(conns[held++], "PRAGMA synchronous=NORMAL", err);
-    }
-    for (unsigned i = 0; i < held; i++)
-        store_return(conns[i]);
-    return status;
-}
-
 rsp_status eim_server_new(const eim_server_config *config, eim_server **out, rsp_error *err)
 {
     *out = NULL;
@@ -167,15 +151,17 @@ rsp_status eim_server_new(const eim_server_config *config, eim_server **out, rsp
     pthread_mutex_init(&server->key_cache_lock, NULL);
     pthread_cond_init(&server->worker_wake, NULL);
     unsigned threads = config->threads > 0 ? config->threads : 2;
-    store_options options = {.pool_size = config->pool_size > 0 ? config->pool_size : threads + 2};
-    rsp_status status = store_open(config->database, &options, &server->st, err);
     const char *sync = config->sqlite_synchronous;
-    if (status == RSP_OK && sync != NULL && strcmp(sync, "full") != 0 &&
-        strcmp(sync, "normal") != 0)
+    store_options options = {
+        .pool_size = config->pool_size > 0 ? config->pool_size : threads + 2,
+        .relaxed_durability =
+            config->relaxed_durability || (sync != NULL && strcmp(sync, "normal") == 0),
+    };
+    rsp_status status = RSP_OK;
+    if (sync != NULL && strcmp(sync, "full") != 0 && strcmp(sync, "normal") != 0)
         status = rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "sqlite_synchronous: full or normal");
-    if (status == RSP_OK && sync != NULL && strcmp(sync, "normal") == 0 &&
-        store_dialect(server->st) == STORE_DIALECT_SQLITE)
-        status = relax_sqlite_sync(server->st, err);
+    if (status == RSP_OK)
+        status = store_open(config->database, &options, &server->st, err);
     if (status == RSP_OK)
         status = eim_storage_migrate(server->st, err);
     if (status == RSP_OK)
@@ -404,6 +390,13 @@ static rsp_status config_line(eim_server_config_file *file, char *line, unsigned
     }
     if (strcmp(key, "threads") == 0) {
         c->threads = (unsigned)strtoul(value, NULL, 10);
+        return RSP_OK;
+    }
+    if (strcmp(key, "durability") == 0) {
+        if (strcmp(value, "full") != 0 && strcmp(value, "relaxed") != 0)
+            return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, number,
+                                 "line %u: durability is full or relaxed", number);
+        c->relaxed_durability = strcmp(value, "relaxed") == 0;
         return RSP_OK;
     }
     if (strcmp(key, "delivery_timeout_s") == 0) {

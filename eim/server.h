@@ -36,9 +36,12 @@ typedef struct {
     unsigned pool_size;        /* store connections; default threads + 2 */
     unsigned worker_period_ms; /* campaign release and webhook delivery; default 200 */
     unsigned relay_timeout_ms; /* ES9+ call timeout; default 30000 */
-    /* SQLite only: "normal" keeps every commit across a process crash (WAL) but not the last
-     * ones across a power loss, for one fsync per checkpoint instead of one per commit.
-     * NULL or "full": an fsync per commit. */
+    /* Every commit survives a process crash; by default it also survives a power cut before
+     * the server answers (store.h: durable commits, SQLite group commit). relaxed_durability
+     * (store_options.relaxed_durability) lets a power cut lose the last commits, after which
+     * a counter could be given again: the eUICC refuses that package as a replay. */
+    bool relaxed_durability;
+    /* Older name of the same choice: "normal" = relaxed_durability, NULL or "full" = durable. */
     const char *sqlite_synchronous;
     /* A package delivered this long ago without a result fails with reason "timeout" (its
      * device then gets its next orders, a late result is refused). 0: never. */
@@ -61,7 +64,8 @@ void eim_server_free(eim_server *server);
 
 /* `rspkit eim serve` configuration: "key = value" lines (# comments), keys as the fields above
  * (database, listen, tls_cert, tls_key, eim_id, eim_key, admin_key, smdp_ca, ci (repeatable),
- * trusted_smdp (repeatable), threads, sqlite_synchronous, delivery_timeout_s). Strings live in
+ * trusted_smdp (repeatable), threads, durability (full or relaxed), sqlite_synchronous (full or
+ * normal, the older name), delivery_timeout_s). Strings live in
  * *storage, freed with eim_server_config_free. */
 typedef struct {
     eim_server_config config;

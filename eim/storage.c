@@ -310,8 +310,9 @@ typedef struct {
     char operation[64];
     char transaction_id[33];
     char state[16];
-    char *summary;   /* owned */
-    char *follow_up; /* owned */
+    char *summary;     /* owned */
+    char *follow_up;   /* owned */
+    bool has_webhooks; /* the tenant has an endpoint: only then is an event built */
 } finished_order;
 
 static void copy_column(store_stmt *stmt, int column, char *out, size_t size)
@@ -337,7 +338,8 @@ static void finished_order_free(finished_order *order)
 #define FINISHED_ORDER_COLUMNS                                                                     \
     "RETURNING id, tenant_id, device_id, campaign_id, chain_root, operation, transaction_id, "     \
     "state, summary, follow_up, (SELECT eid FROM eim_devices WHERE eim_devices.id = "              \
-    "eim_orders.device_id)"
+    "eim_orders.device_id), (SELECT COUNT(*) FROM eim_webhooks WHERE eim_webhooks.tenant_id = "    \
+    "eim_orders.tenant_id)"
 
 /* Runs an UPDATE ending in FINISHED_ORDER_COLUMNS; *changed false when no row matched. */
 static rsp_status finish_update(store_conn *conn, const char *sql, const store_value *params,
@@ -365,6 +367,7 @@ static rsp_status finish_update(store_conn *conn, const char *sql, const store_v
         order->summary = dup_column(stmt, 8);
         order->follow_up = dup_column(stmt, 9);
         copy_column(stmt, 10, order->eid, sizeof order->eid);
+        order->has_webhooks = store_column_int64(stmt, 11) > 0;
     }
     store_finish(stmt);
     return status;
@@ -373,6 +376,8 @@ static rsp_status finish_update(store_conn *conn, const char *sql, const store_v
 static rsp_status order_event(store_conn *conn, const finished_order *order, const char *reason,
                               const char *key_suffix, rsp_error *err)
 {
+    if (!order->has_webhooks)
+        return RSP_OK; /* eim_storage_outbox_add would insert nothing */
     char *payload = NULL;
     size_t payload_len = 0;
     FILE *out = open_memstream(&payload, &payload_len);
