@@ -1823,6 +1823,62 @@ static bool signed_by(const euicc_fields *fields, EVP_PKEY *issuer_key)
     return verified;
 }
 
+/* What the fast path needs of an EUM that depends on its bytes only: its profile check and
+ * its EID ranges, worked out once per EUM (they cost as much as the eUICC link's signature
+ * check). */
+typedef struct {
+    bool used;
+    uint8_t digest[RSP_SHA256_SIZE];
+    bool usable; /* EUM profile passed, ranges readable and not empty */
+    eid_ranges subtrees;
+    eid_ranges permitted_eins;
+} eum_facts;
+
+#define EUM_FACTS_SLOTS 16
+
+static struct {
+    pthread_mutex_t lock;
+    eum_facts slots[EUM_FACTS_SLOTS];
+    size_t next;
+} eum_facts_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void eum_facts_of(const rsp_certificate *eum, eum_facts *out)
+{
+    bool found = false;
+    pthread_mutex_lock(&eum_facts_cache.lock);
+    for (size_t i = 0; i < EUM_FACTS_SLOTS && !found; i++) {
+        const eum_facts *slot = &eum_facts_cache.slots[i];
+        if (slot->used && memcmp(slot->digest, eum->digest, RSP_SHA256_SIZE) == 0) {
+            *out = *slot;
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&eum_facts_cache.lock);
+    if (found)
+        return;
+    rsp_error scratch = {0};
+    memset(out, 0, sizeof *out);
+    out->used = true;
+    memcpy(out->digest, eum->digest, RSP_SHA256_SIZE);
+    collect_name_constraints(eum->x509, &out->subtrees);
+    out->usable = check_profile(eum, RSP_CERT_ROLE_EUM, &scratch) == RSP_OK &&
+                  collect_permitted_eins(eum->x509, &out->permitted_eins, &scratch) == RSP_OK &&
+                  out->subtrees.count + out->permitted_eins.count > 0;
+    pthread_mutex_lock(&eum_facts_cache.lock);
+    eum_facts_cache.slots[eum_facts_cache.next] = *out;
+    eum_facts_cache.next = (eum_facts_cache.next + 1) % EUM_FACTS_SLOTS;
+    pthread_mutex_unlock(&eum_facts_cache.lock);
+}
+
+/* check_eid_in_eum_range on the EUM's cached ranges. */
+static bool eid_in_eum_facts(const eum_facts *facts, const char *eid, const char *organization)
+{
+    return facts->usable &&
+           (facts->subtrees.count == 0 || eid_in_ranges(&facts->subtrees, eid, organization)) &&
+           (facts->permitted_eins.count == 0 ||
+            eid_in_ranges(&facts->permitted_eins, eid, organization));
+}
+
 /* Every check of rsp_certificate_verify for an eUICC under a cached EUM (static_checks,
  * verify_under_cached_eum, check_allowed_ci, check_curves, the EID range), on fields. */
 static bool euicc_checks_pass(verify_job *job, const euicc_fields *fields,
@@ -1834,8 +1890,11 @@ static bool euicc_checks_pass(verify_job *job, const euicc_fields *fields,
     const ASN1_OCTET_STRING *eum_key_id = X509_get0_subject_key_id(eum->x509);
     der_view eum_subject;
     time_t now = job->options->now;
-    if (ci == NULL || check_profile(eum, RSP_CERT_ROLE_EUM, job->err) != RSP_OK ||
-        eum_key_id == NULL || !certificate_subject(eum, &eum_subject) ||
+    eum_facts facts;
+    if (ci == NULL)
+        return false;
+    eum_facts_of(eum, &facts);
+    if (!facts.usable || eum_key_id == NULL || !certificate_subject(eum, &eum_subject) ||
         !der_view_equal(eum_subject, fields->issuer) ||
         !view_is(fields->authority_key_id, ASN1_STRING_get0_data(eum_key_id),
                  (size_t)ASN1_STRING_length(eum_key_id)))
@@ -1854,7 +1913,7 @@ static bool euicc_checks_pass(verify_job *job, const euicc_fields *fields,
     if (fields->curve != ci_curve || rsp_certificate_curve(eum) != ci_curve ||
         (required != RSP_CURVE_UNKNOWN && ci_curve != required) ||
         check_allowed_ci(job, ci) != RSP_OK ||
-        check_eid_in_eum_range(eum, fields->eid, fields->organization, job->err) != RSP_OK)
+        !eid_in_eum_facts(&facts, fields->eid, fields->organization))
         return false;
     if (!signed_by(fields, X509_get0_pubkey(eum->x509)))
         return false;

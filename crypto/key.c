@@ -610,6 +610,71 @@ rsp_status rsp_public_key_from_certificate(const uint8_t *der, size_t len, rsp_p
     return status;
 }
 
+/* Public keys made from points, shared: an SM-DP+ makes the eUICC's key from the point kept in
+ * the session at each step of a download (OpenSSL 3.0 copies the group for every new key).
+ * A public key is never modified after its creation, and EVP_PKEY may be used by several
+ * threads at once, so a hit hands out another reference. */
+#define POINT_CACHE_SLOTS 32
+
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        rsp_curve curve;
+        uint8_t point[RSP_EC_POINT_SIZE];
+        EVP_PKEY *pkey; /* one reference held by the cache; NULL when unused */
+    } slots[POINT_CACHE_SLOTS];
+    size_t next;
+} point_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static EVP_PKEY *point_cache_lookup(rsp_curve curve, const uint8_t *point)
+{
+    EVP_PKEY *found = NULL;
+    pthread_mutex_lock(&point_cache.lock);
+    for (size_t i = 0; i < POINT_CACHE_SLOTS && found == NULL; i++)
+        if (point_cache.slots[i].pkey != NULL && point_cache.slots[i].curve == curve &&
+            memcmp(point_cache.slots[i].point, point, RSP_EC_POINT_SIZE) == 0 &&
+            EVP_PKEY_up_ref(point_cache.slots[i].pkey) == 1)
+            found = point_cache.slots[i].pkey;
+    pthread_mutex_unlock(&point_cache.lock);
+    return found;
+}
+
+static void point_cache_insert(rsp_curve curve, const uint8_t *point, EVP_PKEY *pkey)
+{
+    if (EVP_PKEY_up_ref(pkey) != 1)
+        return;
+    pthread_mutex_lock(&point_cache.lock);
+    size_t slot = point_cache.next;
+    point_cache.next = (point_cache.next + 1) % POINT_CACHE_SLOTS;
+    EVP_PKEY *evicted = point_cache.slots[slot].pkey;
+    point_cache.slots[slot].curve = curve;
+    memcpy(point_cache.slots[slot].point, point, RSP_EC_POINT_SIZE);
+    point_cache.slots[slot].pkey = pkey;
+    pthread_mutex_unlock(&point_cache.lock);
+    EVP_PKEY_free(evicted);
+}
+
+/* The point set on a copy of the curve's parameters: setting it decodes it and rejects it when
+ * it is not on the curve. */
+static rsp_status pkey_from_point(rsp_curve curve, const uint8_t *point, EVP_PKEY **out,
+                                  rsp_error *err)
+{
+    EVP_PKEY *params = curve_template(curve);
+    EVP_PKEY *pkey = params != NULL ? EVP_PKEY_new() : NULL;
+    *out = NULL;
+    if (pkey == NULL)
+        return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "no parameters for the curve");
+    if (EVP_PKEY_copy_parameters(pkey, params) != 1 ||
+        EVP_PKEY_set1_encoded_public_key(pkey, point, RSP_EC_POINT_SIZE) != 1) {
+        EVP_PKEY_free(pkey);
+        ERR_clear_error();
+        return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "point is not on the curve");
+    }
+    point_cache_insert(curve, point, pkey);
+    *out = pkey;
+    return RSP_OK;
+}
+
 rsp_status rsp_public_key_from_point(rsp_curve curve, const uint8_t *point, size_t len,
                                      rsp_public_key **out, rsp_error *err)
 {
@@ -618,16 +683,11 @@ rsp_status rsp_public_key_from_point(rsp_curve curve, const uint8_t *point, size
     if (len != RSP_EC_POINT_SIZE || point[0] != 0x04)
         return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0,
                              "point is not uncompressed 04||X||Y of 65 bytes");
-    /* Setting the encoded point decodes it and rejects it when it is not on the curve. */
-    EVP_PKEY *params = curve_template(curve);
-    EVP_PKEY *pkey = params != NULL ? EVP_PKEY_new() : NULL;
-    if (pkey == NULL)
-        return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "no parameters for the curve");
-    if (EVP_PKEY_copy_parameters(pkey, params) != 1 ||
-        EVP_PKEY_set1_encoded_public_key(pkey, point, len) != 1) {
-        EVP_PKEY_free(pkey);
-        ERR_clear_error();
-        return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "point is not on the curve");
+    EVP_PKEY *pkey = point_cache_lookup(curve, point);
+    if (pkey == NULL) {
+        rsp_status status = pkey_from_point(curve, point, &pkey, err);
+        if (status != RSP_OK)
+            return status;
     }
     rsp_public_key *key = calloc(1, sizeof *key);
     if (key == NULL) {

@@ -141,8 +141,23 @@ static void test_point_validation(void **state)
     hex(p256_g, point, sizeof point);
     assert_int_equal(
         rsp_public_key_from_point(RSP_CURVE_NIST_P256, point, sizeof point, &key, NULL), RSP_OK);
+    /* The same point again: the key is shared (another reference), and outlives the first. */
+    rsp_public_key *again = NULL;
+    uint8_t exported[RSP_EC_POINT_SIZE];
+    assert_int_equal(
+        rsp_public_key_from_point(RSP_CURVE_NIST_P256, point, sizeof point, &again, NULL), RSP_OK);
+    assert_ptr_equal(rsp_public_key_evp(again), rsp_public_key_evp(key));
     rsp_public_key_free(key);
     key = NULL;
+    assert_int_equal(rsp_public_key_curve(again), RSP_CURVE_NIST_P256);
+    assert_int_equal(rsp_public_key_point(again, exported), RSP_OK);
+    assert_memory_equal(exported, point, sizeof point);
+    size_t exported_len = 0;
+    assert_int_equal(EVP_PKEY_get_octet_string_param(rsp_public_key_evp(again), "encoded-pub-key",
+                                                     exported, sizeof exported, &exported_len),
+                     1);
+    assert_memory_equal(exported, point, sizeof point);
+    rsp_public_key_free(again);
     /* G of P-256 is not a point of brainpoolP256r1. */
     assert_int_equal(
         rsp_public_key_from_point(RSP_CURVE_BRAINPOOL_P256R1, point, sizeof point, &key, NULL),
