@@ -16,7 +16,7 @@
 #define EIM_ASN1_CONTENT_TYPE "application/x-gsma-rsp-asn1"
 #define EIM_ARENA_SIZE        (256u * 1024u)
 #define EIM_MAX_CIS           8
-#define EIM_KEY_CACHE_SLOTS   4096
+#define EIM_KEY_CACHE_SLOTS   16384
 
 /* Parsed eUICC public keys by device (parsing a certificate costs more than verifying a
  * signature). Entries are reference counted: a key in use survives its eviction. */

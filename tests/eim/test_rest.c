@@ -934,6 +934,35 @@ static void test_campaign_chain_rolled_back(void **state)
     expect_campaign(f, id, 0, 1, 0, "failed", "rollbackResult:0");
 }
 
+static void test_campaign_chain_cancelled(void **state)
+{
+    fixture *f = *state;
+    tenant(f);
+    long long id = start_migration(f);
+    /* the enable follow-up, named in the device history, is cancelled before it goes out */
+    json_t *history = get(f, "/api/v1/devices/" EID_A "/history", 200);
+    long long enable_id = 0;
+    size_t index;
+    json_t *event;
+    json_array_foreach(json_object_get(history, "history"), index, event)
+    {
+        const char *target = json_string_value(json_object_get(event, "target"));
+        json_t *detail = json_object_get(event, "detail");
+        if (target != NULL && strcmp(target, "enable") == 0 && json_is_object(detail))
+            enable_id = json_integer_value(json_object_get(detail, "orderId"));
+    }
+    json_decref(history);
+    assert_true(enable_id > 0);
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/orders/%lld/cancel", enable_id);
+    json_decref(post_json(f, path, json_object(), 200));
+    uint8_t txid[16];
+    int64_t counter = 0;
+    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EIM_PACKAGE_ERROR);
+    expect_campaign(f, id, 0, 1, 0, "failed", "cancelled");
+}
+
 static void test_campaign_maps_validated(void **state)
 {
     fixture *f = *state;
@@ -1104,6 +1133,7 @@ static void skip_postgres(void **state)
         cmocka_unit_test_setup_teardown(test_campaign_chain_succeeds, SETUP, teardown),            \
         cmocka_unit_test_setup_teardown(test_campaign_chain_enable_fails, SETUP, teardown),        \
         cmocka_unit_test_setup_teardown(test_campaign_chain_rolled_back, SETUP, teardown),         \
+        cmocka_unit_test_setup_teardown(test_campaign_chain_cancelled, SETUP, teardown),           \
         cmocka_unit_test_setup_teardown(test_campaign_maps_validated, SETUP, teardown),            \
         cmocka_unit_test_setup_teardown(test_result_with_notifications, SETUP, teardown),          \
         cmocka_unit_test_setup_teardown(test_result_for_another_eim, SETUP, teardown)
