@@ -692,8 +692,7 @@ static rsp_status pick_by_type(store_conn *conn, operation *op, const smdp_downl
 {
     int64_t known = 0;
     const store_value params[] = {STORE_VALUE_TEXT(order->operator_id),
-                                  STORE_VALUE_TEXT(order->profile_type),
-                                  STORE_VALUE_TEXT(state_names[SMDP_PROFILE_AVAILABLE])};
+                                  STORE_VALUE_TEXT(order->profile_type)};
     rsp_status st = store_query_int64(conn,
                                       "SELECT COUNT(*) FROM smdp_profiles WHERE operator_id = $1"
                                       " AND profile_type = $2",
@@ -706,15 +705,16 @@ static rsp_status pick_by_type(store_conn *conn, operation *op, const smdp_downl
     }
     char sql[400];
     snprintf(sql, sizeof sql,
+             /* the state as a literal, so that the planner takes the partial index */
              "SELECT iccid FROM smdp_profiles WHERE operator_id = $1 AND profile_type = $2 AND"
-             " state = $3 ORDER BY iccid LIMIT 1%s",
+             " state = 'available' ORDER BY iccid LIMIT 1%s",
              store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
     store_stmt *stmt = NULL;
     bool found = false;
     char iccid[SMDP_ICCID_SIZE] = "";
     st = store_prepare(conn, sql, &stmt, err);
     if (st == RSP_OK)
-        st = store_bind_values(stmt, params, 3);
+        st = store_bind_values(stmt, params, 2);
     if (st == RSP_OK)
         st = store_step(stmt, &found, err);
     if (st == RSP_OK && found)

@@ -93,6 +93,19 @@ static const store_migration smdp_migrations[] = {
      .description = "profile packages in their own table",
      .sql_sqlite = PACKAGES_TABLE("BLOB"),
      .sql_postgres = PACKAGES_TABLE("BYTEA")},
+    /* An index with the state in it is rewritten at every state change of a download
+     * (Released -> Downloaded -> Installed): the lookups by state only ever look for available
+     * profiles (ES2+ pick by type) and released ones (default SM-DP+ by EID), so the state
+     * moves to partial-index conditions and later changes touch no index. */
+    {.version = 6,
+     .description = "profile indexes without the state",
+     .sql = "DROP INDEX smdp_profiles_pick;"
+            "DROP INDEX smdp_profiles_eid;"
+            "CREATE INDEX smdp_profiles_type ON smdp_profiles (operator_id, profile_type);"
+            "CREATE INDEX smdp_profiles_available ON smdp_profiles (operator_id, profile_type,"
+            " iccid) WHERE state = 'available';"
+            "CREATE INDEX smdp_profiles_released_eid ON smdp_profiles (eid, iccid)"
+            " WHERE state = 'released'"},
 };
 
 rsp_status smdp_storage_migrate_to(store *st, unsigned version, rsp_error *err)

@@ -612,6 +612,57 @@ static void test_check_then_bind_with_session(void **state)
     assert_int_equal(info.download_attempts, 1);
 }
 
+/* SQLite's plan for one lookup of a download, which must name index. */
+static void expect_plan_uses(fixture *f, const char *query, const char *index)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", query);
+    store_conn *conn = NULL;
+    store_stmt *stmt = NULL;
+    rsp_error err = {0};
+    bool has_row = false, named = false;
+    check(store_borrow(f->st, &conn, &err), &err);
+    check(store_prepare(conn, sql, &stmt, &err), &err);
+    check(store_bind_text(stmt, 1, "x"), &err);
+    while (store_step(stmt, &has_row, &err) == RSP_OK && has_row) {
+        const char *detail = store_column_text(stmt, 3);
+        named = named || (detail != NULL && strstr(detail, index) != NULL);
+    }
+    store_finish(stmt);
+    store_return(conn);
+    if (!named)
+        fail_msg("%s: no %s in the plan", query, index);
+}
+
+/* The lookups of a download and of ES2+ are indexed, with the state as a partial-index
+ * condition so that a download's state changes rewrite no index (schema v6). */
+static void test_lookups_use_indexes(void **state)
+{
+    fixture *f = *state;
+    if (f->postgres) {
+        print_message("SKIPPED: query plans are checked on SQLite (PostgreSQL has the same"
+                      " indexes)\n");
+        skip();
+    }
+    expect_plan_uses(f,
+                     "SELECT iccid FROM smdp_profiles WHERE operator_id = $1 AND profile_type = $1"
+                     " AND state = 'available' ORDER BY iccid LIMIT 1",
+                     "smdp_profiles_available");
+    expect_plan_uses(f,
+                     "SELECT COUNT(*) FROM smdp_profiles WHERE operator_id = $1 AND"
+                     " profile_type = $1",
+                     "smdp_profiles_type");
+    expect_plan_uses(f,
+                     "SELECT iccid FROM smdp_profiles WHERE eid = $1 AND state = 'released'"
+                     " ORDER BY iccid LIMIT 1",
+                     "smdp_profiles_released_eid");
+    expect_plan_uses(f, "SELECT iccid FROM smdp_profiles WHERE matching_id = $1",
+                     "sqlite_autoindex_smdp_profiles_2");
+    expect_plan_uses(f, "SELECT step FROM smdp_sessions WHERE transaction_id = $1",
+                     "sqlite_autoindex_smdp_sessions_1");
+    expect_plan_uses(f, "SELECT step FROM smdp_sessions WHERE iccid = $1", "smdp_sessions_iccid");
+}
+
 static void test_profile_type_handout(void **state)
 {
     fixture *f = *state;
@@ -848,6 +899,7 @@ static void postgres_missing(void **state)
         cmocka_unit_test_setup_teardown(test_confirmation_code_retry_limit, setup_fn, teardown),   \
         cmocka_unit_test_setup_teardown(test_download_retry_limit, setup_fn, teardown),            \
         cmocka_unit_test_setup_teardown(test_check_then_bind_with_session, setup_fn, teardown),    \
+        cmocka_unit_test_setup_teardown(test_lookups_use_indexes, setup_fn, teardown),             \
         cmocka_unit_test_setup_teardown(test_profile_type_handout, setup_fn, teardown),            \
         cmocka_unit_test_setup_teardown(test_sessions_compare_and_set, setup_fn, teardown),        \
         cmocka_unit_test_setup_teardown(test_outbox_retries, setup_fn, teardown),                  \
