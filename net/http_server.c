@@ -837,6 +837,13 @@ rsp_status http_server_start(http_server *server, rsp_error *err)
     rsp_status st = resolve_listen(server->listen, &address, &address_len, err);
     if (st != RSP_OK)
         return st;
+    /* Measured with `rspkit bench http` (TLS, 0.5 and 30 KB answers): epoll with a pool costs
+     * the same CPU per request as poll() or a thread per connection, and only epoll scales with
+     * the connection count. No socket options are set here: libmicrohttpd 0.9.75 assumes
+     * TCP_NODELAY and TCP_CORK off on every accepted socket whatever we set, and on TLS it pushes
+     * each answer with one setsockopt(TCP_NODELAY) once a small answer has corked the socket;
+     * that call is where the kernel transmits the queued segments, so it is not a spare cost. A
+     * body given as one buffer is cheaper than a content-reader callback (one copy less). */
     unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     if (address.ss_family == AF_INET6)
