@@ -40,6 +40,40 @@ static uint8_t *untagged_copy(der_view tagged)
     return copy;
 }
 
+/* The DER of a named-curve SubjectPublicKeyInfo up to its uncompressed point (RFC 5480
+ * section 2: id-ecPublicKey, the curve's OID, a BIT STRING of 66 bytes with no unused bits and
+ * 04): DER being unique, an SPKI of 65-byte point on that curve is exactly prefix || point. */
+static const uint8_t spki_prefix_p256[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48,
+                                           0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86, 0x48,
+                                           0xCE, 0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+static const uint8_t spki_prefix_brainpool[] = {
+    0x30, 0x5A, 0x30, 0x14, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06,
+    0x09, 0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07, 0x03, 0x42, 0x00};
+
+/* An eimPublicKey in the named-curve form goes through the point (its parsed key is shared
+ * process-wide by crypto/key.c): OpenSSL's SPKI decoder costs about 20 % of a simulated
+ * device's CPU when every eUICC Package parses the key again. The first byte is the CHOICE's
+ * implicit tag, checked by the decoder. Returns false when the key has another form. */
+static bool eim_key_from_point(der_view tagged, rsp_public_key **out, rsp_status *status,
+                               rsp_error *err)
+{
+    static const struct {
+        const uint8_t *prefix;
+        size_t len;
+        rsp_curve curve;
+    } forms[] = {{spki_prefix_p256, sizeof spki_prefix_p256, RSP_CURVE_NIST_P256},
+                 {spki_prefix_brainpool, sizeof spki_prefix_brainpool, RSP_CURVE_BRAINPOOL_P256R1}};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        if (tagged.len == forms[i].len + RSP_EC_POINT_SIZE &&
+            memcmp(tagged.data + 1, forms[i].prefix + 1, forms[i].len - 1) == 0) {
+            *status = rsp_public_key_from_point(forms[i].curve, tagged.data + forms[i].len,
+                                                RSP_EC_POINT_SIZE, out, err);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* SGP.32 v1.2 section 2.11.1.1.1: eimPublicKeyData */
 rsp_status euicc_eim_public_key(const sgp32_eim_configuration_data *eim, rsp_public_key **out,
                                 rsp_error *err)
@@ -49,6 +83,9 @@ rsp_status euicc_eim_public_key(const sgp32_eim_configuration_data *eim, rsp_pub
     const sgp32_eim_public_key_data *data = &eim->eim_public_key_data;
     bool is_key = data->choice == SGP32_EIM_PUBLIC_KEY_DATA_EIM_PUBLIC_KEY;
     der_view tagged = is_key ? data->u.eim_public_key : data->u.eim_certificate;
+    rsp_status from_point = RSP_OK;
+    if (is_key && eim_key_from_point(tagged, out, &from_point, err))
+        return from_point;
     uint8_t *plain = untagged_copy(tagged);
     if (plain == NULL)
         return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory for the eIM key");
