@@ -42,26 +42,30 @@ static void put_secure_channel_signed_part(der_writer *w, der_view transaction_i
     der_put_tlv(w, TAG_OTPK, smdp_otpk, RSP_EC_POINT_SIZE);
 }
 
-/* SGP.22 v2.5 section 5.5.1 ES8+.InitialiseSecureChannel, signed with SK.DPpb.ECDSA */
-static rsp_status put_initialise_secure_channel(der_writer *bpp, const smdp_binding_input *input,
-                                                const uint8_t host_id[SMDP_HOST_ID_SIZE],
-                                                const uint8_t smdp_otpk[RSP_EC_POINT_SIZE],
-                                                rsp_error *err)
+/* SGP.22 v2.5 section 5.5.1 ES8+.InitialiseSecureChannel: smdpSign with SK.DPpb.ECDSA over the
+ * signed part and otPK.EUICC.ECKA. */
+static rsp_status sign_secure_channel(const smdp_binding_input *input, smdp_binding_secrets *kept,
+                                      rsp_error *err)
 {
     der_writer signed_part;
     der_writer_init_dynamic(&signed_part, NULL);
-    put_secure_channel_signed_part(&signed_part, input->transaction_id, host_id, smdp_otpk);
+    put_secure_channel_signed_part(&signed_part, input->transaction_id, kept->host_id,
+                                   kept->smdp_otpk);
     der_put_tlv(&signed_part, TAG_OTPK, input->euicc_otpk, RSP_EC_POINT_SIZE);
-    uint8_t signature[RSP_EC_SIGNATURE_SIZE];
     rsp_status status = der_writer_status(&signed_part);
     if (status == RSP_OK)
-        status = rsp_ecdsa_sign(input->dppb_key, signed_part.buf, signed_part.len, signature, err);
+        status =
+            rsp_ecdsa_sign(input->dppb_key, signed_part.buf, signed_part.len, kept->signature, err);
     der_writer_free(&signed_part);
-    if (status != RSP_OK)
-        return status;
+    return status;
+}
+
+static rsp_status put_initialise_secure_channel(der_writer *bpp, const smdp_binding_input *input,
+                                                const smdp_binding_secrets *kept)
+{
     size_t mark = der_begin(bpp, TAG_INITIALISE_CHANNEL);
-    put_secure_channel_signed_part(bpp, input->transaction_id, host_id, smdp_otpk);
-    der_put_tlv(bpp, TAG_SIGNATURE, signature, sizeof signature);
+    put_secure_channel_signed_part(bpp, input->transaction_id, kept->host_id, kept->smdp_otpk);
+    der_put_tlv(bpp, TAG_SIGNATURE, kept->signature, sizeof kept->signature);
     der_end(bpp, mark);
     return der_writer_status(bpp);
 }
@@ -92,7 +96,8 @@ static rsp_status put_replace_session_keys(der_writer *bpp, rsp_bsp_session *bsp
 
 /* SGP.22 v2.5 section 2.5.4: BoundProfilePackage */
 static rsp_status put_protected_parts(der_writer *bpp, const smdp_binding_input *input,
-                                      const rsp_bsp_keys *session_keys, rsp_error *err)
+                                      const rsp_bsp_keys *session_keys, const rsp_bsp_keys *ppk,
+                                      rsp_error *err)
 {
     rsp_bsp_session bsp;
     rsp_status status = rsp_bsp_session_init(&bsp, RSP_BSP_SENDER, session_keys, err);
@@ -110,10 +115,10 @@ static rsp_status put_protected_parts(der_writer *bpp, const smdp_binding_input 
                                  input->metadata.len, bpp, err);
         der_end(bpp, mark);
     }
-    if (status == RSP_OK && input->ppk != NULL) {
-        status = put_replace_session_keys(bpp, &bsp, input->ppk, err);
+    if (status == RSP_OK && ppk != NULL) {
+        status = put_replace_session_keys(bpp, &bsp, ppk, err);
         if (status == RSP_OK)
-            status = rsp_bsp_session_rekey(&bsp, input->ppk, err);
+            status = rsp_bsp_session_rekey(&bsp, ppk, err);
     }
     if (status == RSP_OK) {
         mark = der_begin(bpp, 0xA3);
@@ -127,43 +132,75 @@ static rsp_status put_protected_parts(der_writer *bpp, const smdp_binding_input 
     return status;
 }
 
-/* SGP.22 v2.5 sections 2.5.4 and 3.1.3.2 (otPK.DP.ECKA, session keys, BPP) */
-rsp_status smdp_bind_profile_package(const smdp_binding_input *input, der_writer *bpp,
-                                     rsp_error *err)
+/* BF36 { InitialiseSecureChannelRequest, the protected parts } from kept. */
+static rsp_status assemble(const smdp_binding_input *input, const smdp_binding_secrets *kept,
+                           der_writer *bpp, rsp_error *err)
 {
+    size_t mark = der_begin(bpp, TAG_BPP);
+    rsp_status status = put_initialise_secure_channel(bpp, input, kept);
+    if (status == RSP_OK)
+        status = put_protected_parts(bpp, input, &kept->session_keys,
+                                     kept->has_ppk ? &kept->ppk : NULL, err);
+    der_end(bpp, mark);
+    if (status == RSP_OK)
+        status = der_writer_status(bpp);
+    return status;
+}
+
+/* SGP.22 v2.5 sections 2.5.4 and 3.1.3.2 (otPK.DP.ECKA, session keys, BPP) */
+rsp_status smdp_bind_profile_package_kept(const smdp_binding_input *input, der_writer *bpp,
+                                          smdp_binding_secrets *kept, rsp_error *err)
+{
+    memset(kept, 0, sizeof *kept);
     if (input == NULL || bpp == NULL || input->euicc_otpk == NULL || input->eid == NULL ||
         input->dppb_key == NULL || input->package.len == 0 || input->metadata.len == 0)
         return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "binding: missing input");
     rsp_private_key *smdp_otsk = NULL;
-    uint8_t smdp_otpk[RSP_EC_POINT_SIZE];
     uint8_t shared_secret[RSP_ECKA_SECRET_SIZE];
-    uint8_t host_id[SMDP_HOST_ID_SIZE];
-    rsp_bsp_keys keys;
-    memset(&keys, 0, sizeof keys);
-    rsp_status status =
-        rsp_ecka_one_time_key(rsp_private_key_curve(input->dppb_key), &smdp_otsk, smdp_otpk, err);
+    rsp_status status = rsp_ecka_one_time_key(rsp_private_key_curve(input->dppb_key), &smdp_otsk,
+                                              kept->smdp_otpk, err);
     if (status == RSP_OK)
         status = rsp_ecka_shared_secret(smdp_otsk, input->euicc_otpk, RSP_EC_POINT_SIZE,
                                         shared_secret, err);
     rsp_private_key_free(smdp_otsk);
-    if (status == RSP_OK && rsp_random_bytes(host_id, sizeof host_id) != RSP_OK)
+    if (status == RSP_OK && rsp_random_bytes(kept->host_id, sizeof kept->host_id) != RSP_OK)
         status = rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "binding: no random host ID");
     if (status == RSP_OK)
         status = rsp_bsp_derive_keys(shared_secret, sizeof shared_secret, RSP_BSP_KEY_TYPE_AES,
-                                     RSP_BSP_KEY_LENGTH_AES128, host_id, sizeof host_id, input->eid,
-                                     SMDP_EID_SIZE, &keys, err);
+                                     RSP_BSP_KEY_LENGTH_AES128, kept->host_id, sizeof kept->host_id,
+                                     input->eid, SMDP_EID_SIZE, &kept->session_keys, err);
     memset(shared_secret, 0, sizeof shared_secret);
-    if (status == RSP_OK) {
-        size_t mark = der_begin(bpp, TAG_BPP);
-        status = put_initialise_secure_channel(bpp, input, host_id, smdp_otpk, err);
-        if (status == RSP_OK)
-            status = put_protected_parts(bpp, input, &keys, err);
-        der_end(bpp, mark);
+    if (status == RSP_OK && input->ppk != NULL) {
+        kept->has_ppk = true;
+        kept->ppk = *input->ppk;
     }
-    rsp_bsp_keys_clear(&keys);
     if (status == RSP_OK)
-        status = der_writer_status(bpp);
+        status = sign_secure_channel(input, kept, err);
+    if (status == RSP_OK)
+        status = assemble(input, kept, bpp, err);
+    if (status != RSP_OK)
+        memset(kept, 0, sizeof *kept);
     return status;
+}
+
+rsp_status smdp_bind_profile_package(const smdp_binding_input *input, der_writer *bpp,
+                                     rsp_error *err)
+{
+    smdp_binding_secrets kept;
+    rsp_status status = smdp_bind_profile_package_kept(input, bpp, &kept, err);
+    memset(&kept, 0, sizeof kept);
+    return status;
+}
+
+/* SGP.22 v2.5 section 3.1.3: the same BPP for a retried getBoundProfilePackage */
+rsp_status smdp_rebind_profile_package(const smdp_binding_input *input,
+                                       const smdp_binding_secrets *kept, der_writer *bpp,
+                                       rsp_error *err)
+{
+    if (input == NULL || kept == NULL || bpp == NULL || input->package.len == 0 ||
+        input->metadata.len == 0)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "rebinding: missing input");
+    return assemble(input, kept, bpp, err);
 }
 
 static rsp_status add_piece(der_view piece, der_view *pieces, size_t cap, size_t *count,

@@ -19,7 +19,6 @@
 #include "smdp/download.h"
 
 #define SMDP_EID_SIZE       16 /* EID as 16 bytes (32 BCD digits), the KDF's EID */
-#define SMDP_HOST_ID_SIZE   16
 #define SMDP_BPP_PIECES_MAX 4096
 
 /* SGP.22 v2.5 section 2.5.3 StoreMetadataRequest (BF25) for order: ICCID from the package
@@ -44,6 +43,14 @@ typedef struct {
  * otPK/otSK.DP.ECKA pair on the curve of the DPpb key, session keys from ECKA + X9.63 KDF. */
 rsp_status smdp_bind_profile_package(const smdp_binding_input *input, der_writer *bpp,
                                      rsp_error *err);
+/* The same, and *kept receives what smdp_rebind_profile_package needs (input->ppk included). */
+rsp_status smdp_bind_profile_package_kept(const smdp_binding_input *input, der_writer *bpp,
+                                          smdp_binding_secrets *kept, rsp_error *err);
+/* The BPP that smdp_bind_profile_package_kept made with kept, again byte for byte from the same
+ * input (metadata and package; input->euicc_otpk, dppb_key and ppk are not used). */
+rsp_status smdp_rebind_profile_package(const smdp_binding_input *input,
+                                       const smdp_binding_secrets *kept, der_writer *bpp,
+                                       rsp_error *err);
 
 /* EID digits (32) to the 16 bytes the KDF takes. */
 rsp_status smdp_eid_bytes(const char *eid, uint8_t out[SMDP_EID_SIZE], rsp_error *err);

@@ -542,13 +542,49 @@ static smdp_result bind_and_respond(const smdp_credentials *credentials,
     size_t outer = der_begin(response, 0xBF3A);
     size_t ok = der_begin(response, 0xA0);
     der_put_tlv(response, 0x80, session->transaction_id, SMDP_TRANSACTION_ID_SIZE);
-    rsp_status status = smdp_bind_profile_package(&input, response, err);
+    rsp_status status = smdp_bind_profile_package_kept(&input, response, &session->binding, err);
     der_end(response, ok);
     der_end(response, outer);
     if (status != RSP_OK || der_writer_status(response) != RSP_OK)
         result = fail(err, SMDP_ERR_INTERNAL, "binding failed");
+    session->has_binding = result == SMDP_OK;
 done:
     rsp_bsp_keys_clear(&ppk);
+    der_writer_free(&metadata);
+    return result;
+}
+
+/* SGP.22 v2.5 section 3.1.3: the getBoundProfilePackage answer of a bound session again */
+smdp_result smdp_bound_profile_package_again(const smdp_credentials *credentials,
+                                             const smdp_download_session *session,
+                                             const smdp_order *order, der_writer *response,
+                                             rsp_error *err)
+{
+    if (session->state != SMDP_SESSION_BOUND || !session->has_binding)
+        return fail(err, SMDP_ERR_UNKNOWN_TRANSACTION, "session not bound");
+    uint8_t eid[SMDP_EID_SIZE];
+    der_writer metadata;
+    der_writer_init_dynamic(&metadata, NULL);
+    smdp_result result = SMDP_OK;
+    if (smdp_eid_bytes(session->eid, eid, err) != RSP_OK ||
+        smdp_metadata_build(order, credentials->address, &metadata, err) != RSP_OK) {
+        der_writer_free(&metadata);
+        return fail(err, SMDP_ERR_INTERNAL, "cannot prepare binding");
+    }
+    smdp_binding_input input = {
+        .transaction_id = der_view_make(session->transaction_id, SMDP_TRANSACTION_ID_SIZE),
+        .eid = eid,
+        .metadata = der_writer_view(&metadata),
+        .package = order->package,
+    };
+    size_t outer = der_begin(response, 0xBF3A);
+    size_t ok = der_begin(response, 0xA0);
+    der_put_tlv(response, 0x80, session->transaction_id, SMDP_TRANSACTION_ID_SIZE);
+    rsp_status status = smdp_rebind_profile_package(&input, &session->binding, response, err);
+    der_end(response, ok);
+    der_end(response, outer);
+    if (status != RSP_OK || der_writer_status(response) != RSP_OK)
+        result = fail(err, SMDP_ERR_INTERNAL, "rebinding failed");
     der_writer_free(&metadata);
     return result;
 }
@@ -758,7 +794,64 @@ enum {
     FIELD_INSTALL_SUCCESS,
     FIELD_BPP_COMMAND_ID,
     FIELD_ERROR_REASON,
+    FIELD_BINDING, /* optional, last: absent in sessions stored before it existed */
 };
+
+/* The binding secrets as one value: host ID, otPK.DP.ECKA, smdpSign, S-ENC, S-MAC, initial MCV,
+ * then the three PPK values when there are PPKs. */
+#define BINDING_SIZE_KEYS (3 * RSP_BSP_KEY_SIZE)
+#define BINDING_SIZE                                                                               \
+    (SMDP_HOST_ID_SIZE + RSP_EC_POINT_SIZE + RSP_EC_SIGNATURE_SIZE + BINDING_SIZE_KEYS)
+#define BINDING_SIZE_WITH_PPK (BINDING_SIZE + BINDING_SIZE_KEYS)
+
+static uint8_t *put_keys(uint8_t *out, const rsp_bsp_keys *keys)
+{
+    memcpy(out, keys->s_enc, RSP_BSP_KEY_SIZE);
+    memcpy(out + RSP_BSP_KEY_SIZE, keys->s_mac, RSP_BSP_KEY_SIZE);
+    memcpy(out + 2 * RSP_BSP_KEY_SIZE, keys->initial_mcv, RSP_BSP_KEY_SIZE);
+    return out + BINDING_SIZE_KEYS;
+}
+
+static const uint8_t *get_keys(const uint8_t *in, rsp_bsp_keys *keys)
+{
+    memcpy(keys->s_enc, in, RSP_BSP_KEY_SIZE);
+    memcpy(keys->s_mac, in + RSP_BSP_KEY_SIZE, RSP_BSP_KEY_SIZE);
+    memcpy(keys->initial_mcv, in + 2 * RSP_BSP_KEY_SIZE, RSP_BSP_KEY_SIZE);
+    return in + BINDING_SIZE_KEYS;
+}
+
+static size_t binding_encode(const smdp_binding_secrets *binding, uint8_t *out)
+{
+    uint8_t *p = out;
+    memcpy(p, binding->host_id, SMDP_HOST_ID_SIZE);
+    p += SMDP_HOST_ID_SIZE;
+    memcpy(p, binding->smdp_otpk, RSP_EC_POINT_SIZE);
+    p += RSP_EC_POINT_SIZE;
+    memcpy(p, binding->signature, RSP_EC_SIGNATURE_SIZE);
+    p += RSP_EC_SIGNATURE_SIZE;
+    p = put_keys(p, &binding->session_keys);
+    if (binding->has_ppk)
+        p = put_keys(p, &binding->ppk);
+    return (size_t)(p - out);
+}
+
+static rsp_status binding_decode(der_view value, smdp_binding_secrets *binding, rsp_error *err)
+{
+    if (value.len != BINDING_SIZE && value.len != BINDING_SIZE_WITH_PPK)
+        return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "session: binding size");
+    const uint8_t *p = value.data;
+    memcpy(binding->host_id, p, SMDP_HOST_ID_SIZE);
+    p += SMDP_HOST_ID_SIZE;
+    memcpy(binding->smdp_otpk, p, RSP_EC_POINT_SIZE);
+    p += RSP_EC_POINT_SIZE;
+    memcpy(binding->signature, p, RSP_EC_SIGNATURE_SIZE);
+    p += RSP_EC_SIGNATURE_SIZE;
+    p = get_keys(p, &binding->session_keys);
+    binding->has_ppk = value.len == BINDING_SIZE_WITH_PPK;
+    if (binding->has_ppk)
+        get_keys(p, &binding->ppk);
+    return RSP_OK;
+}
 
 rsp_status smdp_download_session_encode(const smdp_download_session *session, der_writer *out)
 {
@@ -790,6 +883,12 @@ rsp_status smdp_download_session_encode(const smdp_download_session *session, de
     der_put_bool(out, DER_CONTEXT(FIELD_INSTALL_SUCCESS), session->install_success);
     der_put_int64(out, DER_CONTEXT(FIELD_BPP_COMMAND_ID), session->bpp_command_id);
     der_put_int64(out, DER_CONTEXT(FIELD_ERROR_REASON), session->error_reason);
+    if (session->has_binding) {
+        uint8_t binding[BINDING_SIZE_WITH_PPK];
+        size_t len = binding_encode(&session->binding, binding);
+        der_put_tlv(out, DER_CONTEXT(FIELD_BINDING), binding, len);
+        memset(binding, 0, sizeof binding);
+    }
     der_end(out, mark);
     return der_writer_status(out);
 }
@@ -904,6 +1003,13 @@ rsp_status smdp_download_session_decode(der_view input, smdp_download_session *s
         status = read_integer(&r, FIELD_BPP_COMMAND_ID, 0, 127, &session->bpp_command_id, err);
     if (status == RSP_OK)
         status = read_integer(&r, FIELD_ERROR_REASON, 0, 127, &session->error_reason, err);
+    if (status == RSP_OK && !der_reader_at_end(&r)) {
+        der_tlv binding;
+        status = next_field(&r, FIELD_BINDING, &binding, err);
+        if (status == RSP_OK)
+            status = binding_decode(binding.value, &session->binding, err);
+        session->has_binding = status == RSP_OK;
+    }
     if (status == RSP_OK)
         status = der_reader_expect_end(&r, err);
     if (status != RSP_OK)

@@ -20,6 +20,7 @@
 #include "core/der.h"
 #include "core/error.h"
 #include "crypto/certificate.h"
+#include "crypto/kdf.h"
 #include "crypto/key.h"
 
 #define SMDP_TRANSACTION_ID_SIZE 16
@@ -119,6 +120,21 @@ typedef enum {
     SMDP_SESSION_CANCELLED,
 } smdp_session_state;
 
+#define SMDP_HOST_ID_SIZE 16
+
+/* What rebuilds a Bound Profile Package byte for byte from its order: the parts of
+ * InitialiseSecureChannelRequest drawn at random (host ID, otPK.DP.ECKA and smdpSign), the
+ * session keys and the profile protection keys when ReplaceSessionKeys was used. Secret, like
+ * the session keys themselves. */
+typedef struct {
+    uint8_t host_id[SMDP_HOST_ID_SIZE];
+    uint8_t smdp_otpk[RSP_EC_POINT_SIZE];
+    uint8_t signature[RSP_EC_SIGNATURE_SIZE];
+    rsp_bsp_keys session_keys;
+    bool has_ppk;
+    rsp_bsp_keys ppk;
+} smdp_binding_secrets;
+
 /* What the SM-DP+ remembers of one RSP session (SGP.22 v2.5 section 3.1.3). */
 typedef struct {
     smdp_session_state state;
@@ -142,6 +158,10 @@ typedef struct {
     bool install_success;
     int64_t bpp_command_id;
     int64_t error_reason;
+    /* Set when bound: the BPP handed out is rebuilt from these for a retried request, instead
+     * of being stored (SGP.22 v2.5 section 3.1.3) */
+    bool has_binding;
+    smdp_binding_secrets binding;
 } smdp_download_session;
 
 /* SGP.22 v2.5 section 5.6.1 ES9+.InitiateAuthentication. request: InitiateAuthenticationRequest
@@ -168,6 +188,13 @@ smdp_result smdp_get_bound_profile_package(const smdp_credentials *credentials,
                                            smdp_download_session *session, der_view request,
                                            const smdp_order *order, der_writer *response,
                                            rsp_error *err);
+/* SGP.22 v2.5 section 3.1.3: for a retried getBoundProfilePackage of a bound session, the same
+ * GetBoundProfilePackageResponse again, rebuilt from the session's binding secrets and order
+ * (the same metadata and package). */
+smdp_result smdp_bound_profile_package_again(const smdp_credentials *credentials,
+                                             const smdp_download_session *session,
+                                             const smdp_order *order, der_writer *response,
+                                             rsp_error *err);
 
 /* SGP.22 v2.5 section 5.6.4 ES9+.HandleNotification for a ProfileInstallationResult (BF37):
  * verifies euiccSignPIR and the transaction, records success or the error in the session. */

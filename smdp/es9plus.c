@@ -553,20 +553,42 @@ static rsp_status request_sha256(const es9_call *call, uint8_t out[32])
 static bool answered_before(es9_call *call)
 {
     uint8_t hash[32];
-    return call->session.state == SMDP_SESSION_BOUND && call->record.bpp_response != NULL &&
+    return call->session.state == SMDP_SESSION_BOUND && call->record.has_bpp_request &&
+           (call->record.bpp_response != NULL || call->session.has_binding) &&
            request_sha256(call, hash) == RSP_OK &&
            memcmp(hash, call->record.bpp_request_sha256, sizeof hash) == 0;
 }
 
-/* Keeps the answer with the session (stored with its next step). */
-static rsp_status keep_bpp(es9_call *call)
+/* The same answer again: kept whole by an earlier version, else rebuilt from the session's
+ * binding secrets and the order, byte for byte. */
+static int reply_bpp_again(es9_call *call, http_reply *reply)
 {
+    smdp_es9plus *es9 = call->es9;
+    if (call->record.bpp_response != NULL)
+        return reply_bpp(call, reply,
+                         der_view_make(call->record.bpp_response, call->record.bpp_response_len));
+    order_context ctx = {.es9 = es9, .transaction_hex = call->transaction_hex};
+    smdp_order order;
+    smdp_result result = fill_order(&ctx, call->record.iccid, &order, &call->err);
+    if (result == SMDP_OK)
+        result = smdp_bound_profile_package_again(es9->credentials, &call->session, &order,
+                                                  &call->response, &call->err);
+    free(ctx.package);
+    if (result != SMDP_OK) {
+        log_failure("getBoundProfilePackage", call, smdp_result_name(result));
+        return smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
+    }
+    return reply_bpp(call, reply, der_writer_view(&call->response));
+}
+
+/* Keeps the hash of the request answered with the session (stored with its next step); the
+ * answer itself is rebuilt from the session when asked again. */
+static rsp_status keep_request(es9_call *call)
+{
+    call->record.has_bpp_request = true;
     free(call->record.bpp_response);
-    call->record.bpp_response = malloc(call->response.len > 0 ? call->response.len : 1);
-    if (call->record.bpp_response == NULL)
-        return rsp_error_set(&call->err, RSP_ERR_NO_MEMORY, 0, 0, "BPP copy");
-    memcpy(call->record.bpp_response, call->response.buf, call->response.len);
-    call->record.bpp_response_len = call->response.len;
+    call->record.bpp_response = NULL;
+    call->record.bpp_response_len = 0;
     return request_sha256(call, call->record.bpp_request_sha256);
 }
 
@@ -580,8 +602,7 @@ static int get_bound_profile_package(es9_call *call, http_reply *reply)
         LOG_INFO(COMPONENT, "BPP handed out again", LOG_STR("transactionId", call->transaction_hex),
                  LOG_STR("iccid", call->record.iccid));
         metrics_counter_add(&es9->metrics.bpp_resent, 1);
-        return reply_bpp(call, reply,
-                         der_view_make(call->record.bpp_response, call->record.bpp_response_len));
+        return reply_bpp_again(call, reply);
     }
     if (status == SMDP_STATUS_OK && call->record.iccid[0] == '\0')
         status = SMDP_STATUS_TRANSACTION_UNKNOWN; /* not authenticated yet */
@@ -626,7 +647,7 @@ static int get_bound_profile_package(es9_call *call, http_reply *reply)
     der_writer stored;
     smdp_session_record next;
     der_writer_init_dynamic(&stored, NULL);
-    if (keep_bpp(call) != RSP_OK || next_record(call, &stored, &next) != RSP_OK)
+    if (keep_request(call) != RSP_OK || next_record(call, &stored, &next) != RSP_OK)
         status = SMDP_STATUS_INTERNAL;
     else
         status = smdp_order_downloaded(es9->inventory, call->record.iccid, call->record.eid, &next,

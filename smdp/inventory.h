@@ -315,9 +315,11 @@ struct smdp_session_record {
     int64_t expires_at;
     uint8_t *data; /* owned (malloc) */
     size_t data_len;
-    /* The getBoundProfilePackage answer handed out in this session and SHA-256 of the request
-     * it answered, so that the same request is answered with the same BPP (its answer may
-     * have been lost); bpp_response NULL before. */
+    /* SHA-256 of the getBoundProfilePackage request answered in this session, so that the same
+     * request is answered with the same BPP (its answer may have been lost), rebuilt from the
+     * session's binding secrets; has_bpp_request false before. Sessions bound by earlier
+     * versions keep the answer itself in bpp_response (NULL otherwise). */
+    bool has_bpp_request;
     uint8_t bpp_request_sha256[32];
     uint8_t *bpp_response; /* owned (malloc) */
     size_t bpp_response_len;

@@ -149,10 +149,19 @@ void smdp_session_record_free(smdp_session_record *record)
     record->bpp_response_len = 0;
 }
 
-/* The column of the session's BPP or of its request hash: NULL until there is a BPP. */
-static store_value bpp_value(const smdp_session_record *record, const uint8_t *data, size_t len)
+/* The columns of the answered request's hash and of a BPP kept whole (earlier versions). */
+static store_value request_hash_value(const smdp_session_record *record)
 {
-    return record->bpp_response != NULL ? STORE_VALUE_BLOB(data, len) : STORE_VALUE_NULL();
+    return record->has_bpp_request
+               ? STORE_VALUE_BLOB(record->bpp_request_sha256, sizeof record->bpp_request_sha256)
+               : STORE_VALUE_NULL();
+}
+
+static store_value bpp_response_value(const smdp_session_record *record)
+{
+    return record->bpp_response != NULL
+               ? STORE_VALUE_BLOB(record->bpp_response, record->bpp_response_len)
+               : STORE_VALUE_NULL();
 }
 
 /* Copies a blob column into *out (malloc'd); absent or NULL leaves *out NULL. */
@@ -229,12 +238,13 @@ static rsp_status load(smdp_inventory *inventory, const char *transaction_hex, b
         st = copy_blob(stmt, 3, &out->data, &out->data_len, err);
         size_t hash_len = 0;
         const uint8_t *hash = store_column_blob(stmt, 5, &hash_len);
-        /* Not reading the BPP column spares SQLite its overflow pages. */
-        if (st == RSP_OK && with_bpp && hash != NULL &&
-            hash_len == sizeof out->bpp_request_sha256) {
+        if (st == RSP_OK && hash != NULL && hash_len == sizeof out->bpp_request_sha256) {
+            out->has_bpp_request = true;
             memcpy(out->bpp_request_sha256, hash, hash_len);
-            st = copy_blob(stmt, 6, &out->bpp_response, &out->bpp_response_len, err);
         }
+        /* Not reading the BPP column spares SQLite its overflow pages. */
+        if (st == RSP_OK && with_bpp && out->has_bpp_request)
+            st = copy_blob(stmt, 6, &out->bpp_response, &out->bpp_response_len, err);
     }
     if (stmt != NULL)
         store_finish(stmt);
@@ -273,8 +283,8 @@ rsp_status smdp_session_advance_on(store_conn *conn, const smdp_session_record *
         STORE_VALUE_INT64(record->expires_at),
         STORE_VALUE_TEXT(record->transaction_hex),
         STORE_VALUE_INT64(expected_step),
-        bpp_value(record, record->bpp_request_sha256, sizeof record->bpp_request_sha256),
-        bpp_value(record, record->bpp_response, record->bpp_response_len),
+        request_hash_value(record),
+        bpp_response_value(record),
     };
     int64_t changes = 0;
     rsp_status st = store_exec(conn,
@@ -334,8 +344,8 @@ rsp_status smdp_session_continue_on(store_conn *conn, const smdp_session_record 
         STORE_VALUE_INT64(record->expires_at),
         STORE_VALUE_TEXT(record->transaction_hex),
         STORE_VALUE_INT64(expected_step),
-        bpp_value(record, record->bpp_request_sha256, sizeof record->bpp_request_sha256),
-        bpp_value(record, record->bpp_response, record->bpp_response_len),
+        request_hash_value(record),
+        bpp_response_value(record),
     };
     int64_t changes = 0;
     rsp_status st = store_exec(conn,

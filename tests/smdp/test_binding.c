@@ -282,9 +282,20 @@ static void bind_on(const fixture *f, rsp_curve curve, bool with_ppk)
                                 .metadata = der_writer_view(&metadata),
                                 .package = order.package,
                                 .ppk = with_ppk ? &ppk : NULL};
-    der_writer bpp;
+    der_writer bpp, again;
     der_writer_init_dynamic(&bpp, NULL);
-    assert_int_equal(smdp_bind_profile_package(&input, &bpp, &err), RSP_OK);
+    der_writer_init_dynamic(&again, NULL);
+    smdp_binding_secrets kept;
+    assert_int_equal(smdp_bind_profile_package_kept(&input, &bpp, &kept, &err), RSP_OK);
+    assert_int_equal(kept.has_ppk, with_ppk);
+    /* rebuilt from what was kept and the order alone: the same bytes (SGP.22 3.1.3 retry) */
+    smdp_binding_input order_only = {.transaction_id = input.transaction_id,
+                                     .eid = eid,
+                                     .metadata = input.metadata,
+                                     .package = input.package};
+    assert_int_equal(smdp_rebind_profile_package(&order_only, &kept, &again, &err), RSP_OK);
+    assert_true(der_view_equal(der_writer_view(&again), der_writer_view(&bpp)));
+    der_writer_free(&again);
     /* the whole BPP is a valid BoundProfilePackage for the codec too */
     uint8_t *arena_buffer = malloc(65536);
     schema_arena arena;
@@ -363,6 +374,27 @@ static void test_session_round_trip(void **state)
     memset(session.euicc_otpk, 0x33, sizeof session.euicc_otpk);
     session.bpp_command_id = 5;
     session.error_reason = 8;
+    /* the binding secrets, with and without PPKs */
+    for (int with_ppk = 0; with_ppk < 2; with_ppk++) {
+        smdp_download_session bound = session;
+        bound.has_binding = true;
+        memset(bound.binding.host_id, 0x44, sizeof bound.binding.host_id);
+        memset(bound.binding.smdp_otpk, 0x55, sizeof bound.binding.smdp_otpk);
+        memset(bound.binding.signature, 0x66, sizeof bound.binding.signature);
+        memset(&bound.binding.session_keys, 0x77, sizeof bound.binding.session_keys);
+        bound.binding.has_ppk = with_ppk != 0;
+        if (with_ppk)
+            memset(&bound.binding.ppk, 0x88, sizeof bound.binding.ppk);
+        der_writer encoded;
+        der_writer_init_dynamic(&encoded, NULL);
+        assert_int_equal(smdp_download_session_encode(&bound, &encoded), RSP_OK);
+        smdp_download_session decoded;
+        rsp_error decode_err = {0};
+        assert_int_equal(
+            smdp_download_session_decode(der_writer_view(&encoded), &decoded, &decode_err), RSP_OK);
+        assert_memory_equal(&decoded, &bound, sizeof bound);
+        der_writer_free(&encoded);
+    }
     der_writer out;
     der_writer_init_dynamic(&out, NULL);
     assert_int_equal(smdp_download_session_encode(&session, &out), RSP_OK);
