@@ -36,8 +36,8 @@ static int parse(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
     o->devices = 10000;
-    o->workers = 4;
-    o->server_threads = 2;
+    o->workers = SCENARIO_DEFAULT_WORKERS;
+    o->server_threads = SCENARIO_DEFAULT_SERVER_THREADS;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--relaxed") == 0)

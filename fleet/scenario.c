@@ -449,7 +449,9 @@ rsp_status scenario_start(const scenario_config *config, scenario **out, rsp_err
     s->config = *config;
     s->campaign_rate = 6000000;
     if (s->config.server_threads == 0)
-        s->config.server_threads = 2;
+        s->config.server_threads = SCENARIO_DEFAULT_SERVER_THREADS;
+    if (s->config.fleet_workers == 0)
+        s->config.fleet_workers = SCENARIO_DEFAULT_WORKERS;
     if (s->config.step_timeout_s == 0)
         s->config.step_timeout_s = 120;
     if (s->config.poll_interval_ms == 0)

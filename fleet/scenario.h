@@ -20,21 +20,26 @@
 #include "core/error.h"
 #include "fleet/fleet.h"
 
-#define SCENARIO_OPERATOR_A 0
-#define SCENARIO_OPERATOR_B 1
-#define SCENARIO_MAX_STEPS  16
-#define SCENARIO_EIM_ID     "eim.rspkit.test"
-#define SCENARIO_EIM2_ID    "eim2.rspkit.test"
+#define SCENARIO_OPERATOR_A             0
+#define SCENARIO_OPERATOR_B             1
+#define SCENARIO_MAX_STEPS              16
+#define SCENARIO_DEFAULT_WORKERS        32
+#define SCENARIO_DEFAULT_SERVER_THREADS 16
+#define SCENARIO_EIM_ID                 "eim.rspkit.test"
+#define SCENARIO_EIM2_ID                "eim2.rspkit.test"
 
 typedef struct scenario scenario;
 
 typedef struct {
     size_t devices;
-    const char *work_dir;      /* created when missing: PKI, databases, logs */
-    const char *package_path;  /* TS.48 SAIP package the operators' profiles are made from */
-    unsigned fleet_workers;    /* 0: 4 */
+    const char *work_dir;     /* created when missing: PKI, databases, logs */
+    const char *package_path; /* TS.48 SAIP package the operators' profiles are made from */
+    /* Defaults keep both cores busy: a durable commit waits for the disk (group commit shares
+     * one sync among the commits waiting together), so the servers need many requests in
+     * flight, i.e. many device workers and request threads. */
+    unsigned fleet_workers;    /* 0: SCENARIO_DEFAULT_WORKERS */
     uint32_t poll_interval_ms; /* 0: 1000 */
-    unsigned server_threads;   /* per server; 0: 2 */
+    unsigned server_threads;   /* per server; 0: SCENARIO_DEFAULT_SERVER_THREADS */
     unsigned step_timeout_s;   /* longest wait for one step; 0: 120 */
     /* SQLite synchronous=NORMAL for the SM-DP+ (one fsync per checkpoint instead of per
      * commit); false keeps the servers' durable default. */
