@@ -874,9 +874,11 @@ static bool reply_failed(const http_reply *reply)
 {
     if (reply->status != 200)
         return reply->status != 204;
-    /* A JSON "Failed" body; cheap check on the serialised header. */
+    /* A JSON "Failed" body; cheap check on the serialised header, which every ES9+ answer
+     * has first (not through a BPP of tens of kilobytes, where base64 has no quotes anyway). */
     static const char needle[] = "\"Failed\"";
-    for (size_t i = 0; reply->body != NULL && i + sizeof needle - 1 <= reply->body_len; i++)
+    size_t scanned = reply->body_len < 160 ? reply->body_len : 160;
+    for (size_t i = 0; reply->body != NULL && i + sizeof needle - 1 <= scanned; i++)
         if (memcmp(reply->body + i, needle, sizeof needle - 1) == 0)
             return true;
     return false;

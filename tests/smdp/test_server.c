@@ -756,6 +756,26 @@ static void test_wrong_address_and_eid_binding(void **state)
     http_client_free(client.http);
 }
 
+/* The server's rspkit_smdp_es9_failures_total for function, read from /metrics. */
+static long es9_failures(es9_client *client, const char *function)
+{
+    char url[192], label[128];
+    snprintf(url, sizeof url, "%s/metrics", client->base);
+    snprintf(label, sizeof label, "rspkit_smdp_es9_failures_total{function=\"%s\"} ", function);
+    http_response response = {0};
+    rsp_error err = {0};
+    check(http_client_get(client->http, url, NULL, &response, &err), &err);
+    assert_int_equal(response.status, 200);
+    char *text = strndup((const char *)response.body, response.body_len);
+    assert_non_null(text);
+    const char *line = strstr(text, label);
+    long count = line != NULL ? strtol(line + strlen(label), NULL, 10) : -1;
+    free(text);
+    http_response_free(&response);
+    assert_true(count >= 0);
+    return count;
+}
+
 static void test_replayed_requests(void **state)
 {
     fixture *f = *state;
@@ -769,6 +789,8 @@ static void test_replayed_requests(void **state)
     card_open(f, &c, 0, 0);
     download d;
     download_init(&d, &c, &client, matching_id);
+    long authenticate_failures = es9_failures(&client, "authenticateClient");
+    long bpp_failures = es9_failures(&client, "getBoundProfilePackage");
     step_initiate(&d, smdp_server_address(f->server));
     step_authenticate_server(&d);
     assert_int_equal(step_authenticate_client(&d), 200);
@@ -818,6 +840,10 @@ static void test_replayed_requests(void **state)
     assert_int_equal(post(&client, "handleNotification", request, &answer), 204);
     json_decref(request);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_INSTALLED);
+    /* the metrics count the refusals only: one authenticateClient, two getBoundProfilePackage
+     * (the changed request, the late one), not the BPPs answered */
+    assert_int_equal(es9_failures(&client, "authenticateClient"), authenticate_failures + 1);
+    assert_int_equal(es9_failures(&client, "getBoundProfilePackage"), bpp_failures + 2);
     download_free(&d);
     euicc_free(c.card);
     http_client_free(client.http);
