@@ -735,6 +735,18 @@ static void test_outbox_retries(void **state)
         skip();
     rsp_error err = {0};
     char iccid[SMDP_ICCID_SIZE], got[SMDP_ICCID_SIZE];
+    /* nothing due, nothing expired: the periodic jobs look, and commit nothing */
+    smdp_outbox_item idle[1];
+    size_t idle_count = 1;
+    int64_t expired = -1;
+    store_statistics before, after;
+    store_stats(f->st, &before);
+    check(smdp_outbox_claim(&f->inventory, 1, 30, idle, &idle_count, &err), &err);
+    check(smdp_session_expire(&f->inventory, &expired, &err), &err);
+    store_stats(f->st, &after);
+    assert_int_equal(idle_count, 0);
+    assert_int_equal(expired, 0);
+    assert_int_equal(after.commits, before.commits);
     import_copy(f, "op-a", 30, iccid);
     smdp_download_order order = {.operator_id = "op-a", .iccid = iccid};
     assert_int_equal(smdp_order_download(&f->inventory, &order, got, &err), SMDP_STATUS_OK);
