@@ -297,8 +297,8 @@ rsp_status eim_storage_order_create(store_conn *conn, const eim_order_spec *spec
                              params, 11, order_id, err);
 }
 
-/* What the webhook event and the chain of a finished order need, read back by the UPDATE that
- * finished it (no second read of the order). */
+/* What the campaign, the chain and the webhook event of a finished order need, read back by
+ * the UPDATE that finished it (no second read of the order). */
 typedef struct {
     int64_t id;
     int64_t tenant_id;
@@ -306,7 +306,6 @@ typedef struct {
     bool has_campaign;
     int64_t campaign_id;
     int64_t chain_root; /* 0: not a follow-up */
-    char eid[33];
     char operation[64];
     char transaction_id[33];
     char state[16];
@@ -337,9 +336,8 @@ static void finished_order_free(finished_order *order)
 
 #define FINISHED_ORDER_COLUMNS                                                                     \
     "RETURNING id, tenant_id, device_id, campaign_id, chain_root, operation, transaction_id, "     \
-    "state, summary, follow_up, (SELECT eid FROM eim_devices WHERE eim_devices.id = "              \
-    "eim_orders.device_id), (SELECT COUNT(*) FROM eim_webhooks WHERE eim_webhooks.tenant_id = "    \
-    "eim_orders.tenant_id)"
+    "state, summary, follow_up, (SELECT COUNT(*) FROM eim_webhooks WHERE eim_webhooks.tenant_id "  \
+    "= eim_orders.tenant_id)"
 
 /* Runs an UPDATE ending in FINISHED_ORDER_COLUMNS; *changed false when no row matched. */
 static rsp_status finish_update(store_conn *conn, const char *sql, const store_value *params,
@@ -366,8 +364,7 @@ static rsp_status finish_update(store_conn *conn, const char *sql, const store_v
         copy_column(stmt, 7, order->state, sizeof order->state);
         order->summary = dup_column(stmt, 8);
         order->follow_up = dup_column(stmt, 9);
-        copy_column(stmt, 10, order->eid, sizeof order->eid);
-        order->has_webhooks = store_column_int64(stmt, 11) > 0;
+        order->has_webhooks = store_column_int64(stmt, 10) > 0;
     }
     store_finish(stmt);
     return status;
@@ -378,6 +375,21 @@ static rsp_status order_event(store_conn *conn, const finished_order *order, con
 {
     if (!order->has_webhooks)
         return RSP_OK; /* eim_storage_outbox_add would insert nothing */
+    /* the EID is read only for an event: a finished order otherwise touches no device page */
+    char eid[33] = "";
+    store_stmt *stmt = NULL;
+    rsp_status status =
+        store_prepare(conn, "SELECT eid FROM eim_devices WHERE id = $1", &stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_int64(stmt, 1, order->device_id);
+    bool has_row = false;
+    status = store_step(stmt, &has_row, err);
+    if (status == RSP_OK && has_row)
+        copy_column(stmt, 0, eid, sizeof eid);
+    store_finish(stmt);
+    if (status != RSP_OK)
+        return status;
     char *payload = NULL;
     size_t payload_len = 0;
     FILE *out = open_memstream(&payload, &payload_len);
@@ -389,15 +401,14 @@ static rsp_status order_event(store_conn *conn, const finished_order *order, con
             "{\"event\":\"order.finished\",\"orderId\":%lld,\"eid\":\"%s\",\"operation\":"
             "\"%s\",\"state\":\"%s\",\"campaignId\":%lld,\"transactionId\":\"%s\","
             "\"reason\":%s%s%s,\"summary\":%s}",
-            (long long)order->id, order->eid, order->operation, order->state,
+            (long long)order->id, eid, order->operation, order->state,
             (long long)order->campaign_id, order->transaction_id, reason != NULL ? "\"" : "",
             reason != NULL ? reason : "null", reason != NULL ? "\"" : "",
             order->summary != NULL ? order->summary : "null");
     fclose(out);
     char key[64];
     snprintf(key, sizeof key, "order-%lld%s", (long long)order->id, key_suffix);
-    rsp_status status =
-        eim_storage_outbox_add(conn, order->tenant_id, "order.finished", key, payload, err);
+    status = eim_storage_outbox_add(conn, order->tenant_id, "order.finished", key, payload, err);
     free(payload);
     return status;
 }

@@ -860,12 +860,39 @@ static void expect_campaign(fixture *f, long long id, long long succeeded, long 
     json_decref(list);
 }
 
+/* Webhook events queued for the download order (the chain's first) in a given state. */
+static int64_t download_events(fixture *f, const char *state_name)
+{
+    store_conn *conn = NULL;
+    rsp_error err = {0};
+    check(store_borrow(eim_server_store(f->server), &conn, &err), &err, "borrow");
+    char pattern[160];
+    snprintf(pattern, sizeof pattern,
+             "%%\"eid\":\"%s\",\"operation\":\"download\",\"state\":\"%s\"%%", EID_A, state_name);
+    store_value param = STORE_VALUE_TEXT(pattern);
+    int64_t count = -1;
+    check(store_query_int64(conn,
+                            "SELECT COUNT(*) FROM eim_outbox WHERE event = 'order.finished' AND "
+                            "payload LIKE $1",
+                            &param, 1, &count, &err),
+          &err, "events");
+    store_return(conn);
+    return count;
+}
+
 static void test_campaign_chain_succeeds(void **state)
 {
     fixture *f = *state;
     tenant(f);
+    char url[96];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/hook", http_server_port(f->hook));
+    json_decref(post_json(f, "/api/v1/webhooks",
+                          json_pack("{s:s, s:s}", "url", url, "secret", "hook-secret"), 201));
     long long id = start_migration(f);
     expect_campaign(f, id, 0, 0, 1, "following", NULL);
+    /* the download's event waits for the end of its chain */
+    assert_int_equal(download_events(f, "following"), 0);
+    assert_int_equal(download_events(f, "succeeded"), 0);
     uint8_t txid[16];
     int64_t counter = 0;
     assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
@@ -884,6 +911,7 @@ static void test_campaign_chain_succeeds(void **state)
     assert_true(send_signed_result(f, txid, counter, 12, SGP32_EUICC_RESULT_DATA_DELETE_RESULT,
                                    SGP32_DELETE_PROFILE_RESULT_OK));
     expect_campaign(f, id, 1, 0, 0, "succeeded", NULL);
+    assert_int_equal(download_events(f, "succeeded"), 1);
     assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
                      SGP32_GET_EIM_PACKAGE_RESPONSE_EIM_PACKAGE_ERROR);
     eim_server_run_background(f->server);
