@@ -106,6 +106,8 @@ rsp_status ipa_collect_notifications(ipa_instance *ipa, der_writer *out, rsp_err
 
 /* Pending results (pending.c). */
 rsp_status ipa_pending_append(ipa_instance *ipa, der_view provide_result, rsp_error *err);
+/* The "in_progress" marker: the eUICC Package about to run, with the eIM it came from. */
+rsp_status ipa_mark_in_progress(ipa_instance *ipa, der_view package, rsp_error *err);
 rsp_status ipa_pending_deliver(ipa_instance *ipa, ipa_poll_report *report, rsp_error *err);
 rsp_status ipa_process_acknowledgements(ipa_instance *ipa, der_view answer, ipa_poll_report *report,
                                         rsp_error *err);

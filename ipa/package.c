@@ -73,7 +73,7 @@ rsp_status ipa_run_euicc_package(ipa_instance *ipa, der_view request, der_writer
     /* marker first: if we die after the eUICC ran the package, the result is recovered from
      * the eUICC on the next start instead of being lost */
     if (st == RSP_OK)
-        st = ipa_storage_write(ipa, IPA_STORAGE_IN_PROGRESS, request, err);
+        st = ipa_mark_in_progress(ipa, request, err);
     if (st == RSP_OK)
         st = ipa_es10(ipa, request, &epr, err);
     if (st == RSP_OK && (epr.len == 0 || epr.buf[0] != 0xBF || epr.buf[1] != 0x51))
