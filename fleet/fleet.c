@@ -57,6 +57,7 @@ typedef struct fleet_device {
     /* poll (under device lock) */
     unsigned failures;
     unsigned power_cut_in; /* HTTP requests left before the power cut (0: none planned) */
+    bool power_cut_before_result;
     bool powered_off;
     uint32_t rng;
 } fleet_device;
@@ -158,6 +159,12 @@ static rsp_status device_http(void *ctx, const ipa_http_request *request, der_wr
     if (d->power_cut_in > 0 && --d->power_cut_in == 0) {
         d->powered_off = true;
         return rsp_error_set(err, RSP_ERR_IO, 0, 0, "power cut (injected)");
+    }
+    if (d->power_cut_before_result && request->body.len >= 2 && request->body.data[0] == 0xBF &&
+        request->body.data[1] == 0x50) {
+        d->power_cut_before_result = false;
+        d->powered_off = true;
+        return rsp_error_set(err, RSP_ERR_IO, 0, 0, "power cut before the result (injected)");
     }
     atomic_fetch_add(&f->http_requests, 1);
     uint32_t delay = atomic_load(&f->delay_ms);
@@ -999,6 +1006,14 @@ void fleet_device_cut_power(fleet *f, size_t index, unsigned after_requests)
     fleet_device *d = &f->devices[index];
     pthread_mutex_lock(&d->lock);
     d->power_cut_in = after_requests;
+    pthread_mutex_unlock(&d->lock);
+}
+
+void fleet_device_cut_power_before_result(fleet *f, size_t index)
+{
+    fleet_device *d = &f->devices[index];
+    pthread_mutex_lock(&d->lock);
+    d->power_cut_before_result = true;
     pthread_mutex_unlock(&d->lock);
 }
 

@@ -125,6 +125,9 @@ size_t fleet_device_undelivered(fleet *f, size_t index);
 void fleet_device_eims(fleet *f, size_t index, char *out, size_t size);
 /* The device loses power at its n-th next HTTP request (n >= 1), inside whatever poll. */
 void fleet_device_cut_power(fleet *f, size_t index, unsigned after_requests);
+/* The device loses power right before its next ProvideEimPackageResult (BF50) is sent: the
+ * eUICC ran the package and the IPA stored the result, nothing reached the eIM. */
+void fleet_device_cut_power_before_result(fleet *f, size_t index);
 /* Heap bytes the eUICC and the IPA of a device hold. */
 size_t fleet_device_bytes(fleet *f, size_t index);
 

@@ -905,11 +905,21 @@ rsp_status scenario_verify(scenario *s, int enabled_op, int absent_op, scenario_
 /* ---- eIM handover -------------------------------------------------------------------- */
 
 static rsp_status spki_base64(const char *certificate_path, char **out, rsp_error *err);
-
-rsp_status scenario_handover(scenario *s, size_t first, size_t count, scenario_outcome *out,
-                             rsp_error *err)
+static json_t *eid_list(scenario *s, size_t first, size_t count)
 {
-    double t0 = scenario_now();
+    json_t *devices = json_array();
+    size_t end = first + count < s->config.devices ? first + count : s->config.devices;
+    for (size_t i = first; i < end; i++) {
+        char eid[FLEET_EID_STRING_SIZE];
+        fleet_device_eid(s->devices, i, eid);
+        json_array_append_new(devices, json_string(eid));
+    }
+    return devices;
+}
+
+rsp_status scenario_handover_add_eim(scenario *s, size_t first, size_t count, scenario_outcome *out,
+                                     rsp_error *err)
+{
     memset(out, 0, sizeof *out);
     eim_instance *e2 = &s->eim[1];
     /* the second eIM signs with its own key: the eIM TLS key of the PKI serves as one */
@@ -922,17 +932,10 @@ rsp_status scenario_handover(scenario *s, size_t first, size_t count, scenario_o
     char *key = NULL;
     if (status == RSP_OK)
         status = spki_base64(cert_path, &key, err);
-    json_t *devices = json_array();
-    size_t end = first + count < s->config.devices ? first + count : s->config.devices;
-    for (size_t i = first; i < end; i++) {
-        char eid[FLEET_EID_STRING_SIZE];
-        fleet_device_eid(s->devices, i, eid);
-        json_array_append_new(devices, json_string(eid));
-    }
     /* addEim through the first eIM; the eUICC answers the new association token */
     json_t *body = json_pack("{s:s, s:o, s:{s:s, s:s, s:s, s:s, s:I, s:b}, s:I, s:f}", "name",
-                             "handover: add eIM 2", "devices", json_deep_copy(devices), "operation",
-                             "type", "addEim", "eimId", e2->eim_id, "eimFqdn",
+                             "handover: add eIM 2", "devices", eid_list(s, first, count),
+                             "operation", "type", "addEim", "eimId", e2->eim_id, "eimFqdn",
                              e2->url + strlen("https://"), "eimPublicKey", key != NULL ? key : "",
                              "counterValue", (json_int_t)0, "associationToken", 1, "ratePerMinute",
                              (json_int_t)6000000, "maxFailureRatio", 1.0);
@@ -952,16 +955,24 @@ rsp_status scenario_handover(scenario *s, size_t first, size_t count, scenario_o
     /* the owner registers the devices with the new eIM, with the token each eUICC gave it */
     if (status == RSP_OK)
         status = register_devices(s, 1, first, count, err);
-    /* then the first eIM removes itself: deleteEim of eIM 1, the last package it sends */
-    body =
+    free(key);
+    return status;
+}
+
+rsp_status scenario_handover_delete_eim(scenario *s, size_t first, size_t count,
+                                        scenario_outcome *out, rsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t end = first + count < s->config.devices ? first + count : s->config.devices;
+    /* the first eIM removes itself: deleteEim of eIM 1, the last package it sends */
+    json_t *body =
         json_pack("{s:s, s:o, s:{s:s, s:s}, s:I, s:f}", "name", "handover: delete eIM 1", "devices",
-                  json_deep_copy(devices), "operation", "type", "deleteEim", "eimId",
+                  eid_list(s, first, count), "operation", "type", "deleteEim", "eimId",
                   s->eim[0].eim_id, "ratePerMinute", (json_int_t)6000000, "maxFailureRatio", 1.0);
-    answer = NULL;
-    if (status == RSP_OK)
-        status = rest_ok(s, 0, "POST", "campaigns", body, &answer, err);
+    json_t *answer = NULL;
+    rsp_status status = rest_ok(s, 0, "POST", "campaigns", body, &answer, err);
     json_decref(body);
-    id = json_integer_value(json_object_get(answer, "id"));
+    int64_t id = json_integer_value(json_object_get(answer, "id"));
     json_decref(answer);
     /* The handover is done when no handed-over eUICC lists the first eIM any more; the first
      * eIM's bookkeeping of its own deletion is reported in out, not waited for. */
@@ -987,17 +998,24 @@ rsp_status scenario_handover(scenario *s, size_t first, size_t count, scenario_o
         snprintf(path, sizeof path, "campaigns/%lld", (long long)id);
         answer = NULL;
         status = rest_ok(s, 0, "GET", path, NULL, &answer, err);
-        memset(out, 0, sizeof *out);
         out->campaign_id = id;
-        out->total = (size_t)json_integer_value(json_object_get(answer, "total"));
-        out->succeeded = (size_t)json_integer_value(json_object_get(answer, "succeeded"));
-        out->failed = (size_t)json_integer_value(json_object_get(answer, "failed"));
+        out->total = count_field(answer, "total");
+        out->succeeded = count_field(answer, "succeeded");
+        out->failed = count_field(answer, "failed");
         json_decref(answer);
         if (out->failed > 0)
             first_failure_reason(s, id, out);
     }
-    json_decref(devices);
-    free(key);
+    return status;
+}
+
+rsp_status scenario_handover(scenario *s, size_t first, size_t count, scenario_outcome *out,
+                             rsp_error *err)
+{
+    double t0 = scenario_now();
+    rsp_status status = scenario_handover_add_eim(s, first, count, out, err);
+    if (status == RSP_OK)
+        status = scenario_handover_delete_eim(s, first, count, out, err);
     scenario_record_step(s, "eIM handover", scenario_now() - t0);
     return status;
 }

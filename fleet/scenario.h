@@ -154,6 +154,12 @@ rsp_status scenario_start_smdp(scenario *s, int operator_index, rsp_error *err);
  * eIM; out holds the first eIM's figures for the deleteEim campaign at that time. */
 rsp_status scenario_handover(scenario *s, size_t first, size_t count, scenario_outcome *out,
                              rsp_error *err);
+/* The two halves of scenario_handover: addEim + registration with the second eIM, then
+ * deleteEim of the first (faults can be planned in between). */
+rsp_status scenario_handover_add_eim(scenario *s, size_t first, size_t count, scenario_outcome *out,
+                                     rsp_error *err);
+rsp_status scenario_handover_delete_eim(scenario *s, size_t first, size_t count,
+                                        scenario_outcome *out, rsp_error *err);
 const char *scenario_eim2_url(const scenario *s);
 
 /* REST call on the eIM (eim 0 or 1): JSON in, JSON out (NULL when none). */

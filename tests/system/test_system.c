@@ -327,6 +327,37 @@ static void test_eim_handover(void **state)
     finish(s);
 }
 
+/* Two handed-over devices lose power after their eUICC ran the deleteEim and the IPA stored
+ * the result, before it was posted. After the reboot the eUICC lists only the second eIM, but
+ * the result is signed for the first: the IPA posts it there, and the first eIM records every
+ * deleteEim result. */
+static void test_eim_handover_restart_before_result(void **state)
+{
+    (void)state;
+    scenario *s = start(DEVICES);
+    provision_on_a(s, DEVICES);
+    scenario_outcome o;
+    CHECK(scenario_handover_add_eim(s, 0, DEVICES / 2, &o, err));
+    fleet *f = scenario_fleet(s);
+    fleet_device_cut_power_before_result(f, 1);
+    fleet_device_cut_power_before_result(f, 4);
+    CHECK(scenario_handover_delete_eim(s, 0, DEVICES / 2, &o, err));
+    CHECK(scenario_campaign_wait(s, o.campaign_id, false, &o, err));
+    fleet_stats st;
+    fleet_get_stats(f, &st);
+    assert_true(st.reboots >= 2);
+    if (o.succeeded != DEVICES / 2)
+        fail_msg("the first eIM recorded %zu of %d deleteEim results (%zu failed: %s)", o.succeeded,
+                 DEVICES / 2, o.failed, o.first_reason);
+    for (size_t i = 0; i < DEVICES / 2; i++) {
+        char eims[256];
+        fleet_device_eims(f, i, eims, sizeof eims);
+        assert_string_equal(eims, SCENARIO_EIM2_ID);
+        assert_int_equal(fleet_device_undelivered(f, i), 0);
+    }
+    finish(s);
+}
+
 /* Devices with their eUICC state in files, on a bad network: a tenth of the HTTP requests lost
  * and power cuts in one poll of twenty during the migration's downloads. Every order ends
  * succeeded or failed with a reason, and once the network heals no eUICC keeps a result or a
@@ -400,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_smdp_outage_pauses_campaign),
         cmocka_unit_test(test_reboot_mid_download),
         cmocka_unit_test(test_eim_handover),
+        cmocka_unit_test(test_eim_handover_restart_before_result),
         cmocka_unit_test(test_faults_with_state_files),
     };
     return cmocka_run_group_tests_name("system", tests, NULL, NULL);
