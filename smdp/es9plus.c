@@ -266,23 +266,64 @@ static rsp_status open_ok(der_view response, uint32_t tag, der_reader *children,
     return st;
 }
 
-/* Copies the next children of reader into body: names[i] gets the base64 of the whole TLV,
- * except "transactionId" which gets the hex of its value. */
-static rsp_status split_fields(der_reader *reader, const char *const *names, size_t count,
-                               json_t *body, rsp_error *err)
+/* The "ok" answer as JSON text: the success header, then names[i] for the next children of the
+ * response, base64 of the whole TLV (the hex of the value for "transactionId"). Those need no
+ * JSON escaping, so the text is written directly instead of going through the JSON serialiser
+ * character by character (a BPP is tens of kilobytes). */
+static int reply_ok_fields(es9_call *call, http_reply *reply, der_view response, uint32_t tag,
+                           const char *const *names, size_t count)
 {
-    rsp_status st = RSP_OK;
+    enum { FIELDS_MAX = 8 };
+    der_reader fields;
+    der_tlv tlv[FIELDS_MAX];
+    json_t *header = success_body();
+    size_t head_len = 0;
+    char *head = header != NULL ? rsp_json_dump(header, &head_len) : NULL;
+    json_decref(header);
+    rsp_status st = head != NULL && head_len >= 2 && count <= FIELDS_MAX
+                        ? open_ok(response, tag, &fields, &call->err)
+                        : RSP_ERR_NO_MEMORY;
+    size_t capacity = head_len + 1;
     for (size_t i = 0; i < count && st == RSP_OK; i++) {
-        der_tlv tlv;
-        st = der_reader_next(reader, &tlv, err);
-        if (st != RSP_OK)
-            break;
-        if (strcmp(names[i], "transactionId") == 0)
-            st = rsp_json_set_hex(body, names[i], tlv.value.data, tlv.value.len);
-        else
-            st = rsp_json_set_base64(body, names[i], tlv.whole.data, tlv.whole.len);
+        st = der_reader_next(&fields, &tlv[i], &call->err);
+        bool hex = strcmp(names[i], "transactionId") == 0;
+        /* ,"name":"value" and room for the NUL written after each piece */
+        capacity +=
+            strlen(names[i]) + 7 + (hex ? 2 * tlv[i].value.len : 4 * ((tlv[i].whole.len + 2) / 3));
     }
-    return st;
+    char *text = st == RSP_OK ? malloc(capacity) : NULL;
+    size_t len = 0;
+    if (text != NULL) {
+        memcpy(text, head, head_len - 1); /* "{...}" without its closing brace */
+        len = head_len - 1;
+    }
+    for (size_t i = 0; i < count && text != NULL; i++) {
+        bool hex = strcmp(names[i], "transactionId") == 0;
+        len += (size_t)snprintf(text + len, capacity - len, ",\"%s\":\"", names[i]);
+        if (hex) {
+            len += rsp_hex_encode(tlv[i].value.data, tlv[i].value.len, text + len, capacity - len);
+        } else {
+            char *encoded = rsp_base64_encode(tlv[i].whole.data, tlv[i].whole.len);
+            size_t encoded_len = encoded != NULL ? strlen(encoded) : 0;
+            if (encoded != NULL && len + encoded_len + 2 < capacity) {
+                memcpy(text + len, encoded, encoded_len);
+                len += encoded_len;
+            } else {
+                free(text);
+                text = NULL;
+            }
+            free(encoded);
+        }
+        if (text != NULL)
+            text[len++] = '"';
+    }
+    free(head);
+    if (text == NULL)
+        return smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
+    text[len++] = '}';
+    http_reply_owned(reply, 200, RSP_JSON_CONTENT_TYPE, (uint8_t *)text, len);
+    http_reply_add_header(reply, RSP_ADMIN_PROTOCOL_HEADER, RSP_ADMIN_PROTOCOL_SGP22_V2_5);
+    return 0;
 }
 
 static void log_failure(const char *function, const es9_call *call, const char *what)
@@ -347,18 +388,11 @@ static int initiate_authentication(es9_call *call, http_reply *reply)
         st = smdp_session_create(es9->inventory, &record, &call->err);
     }
     der_writer_free(&stored);
-    json_t *body = success_body();
-    der_reader fields;
     static const char *const names[] = {"transactionId", "serverSigned1", "serverSignature1",
                                         "euiccCiPKIdToBeUsed", "serverCertificate"};
-    if (st == RSP_OK && body != NULL)
-        st = open_ok(der_writer_view(&call->response), 0xBF39, &fields, &call->err);
-    if (st == RSP_OK && body != NULL)
-        st = split_fields(&fields, names, 5, body, &call->err);
-    int rc = st == RSP_OK && body != NULL ? smdp_json_reply(reply, 200, body)
-                                          : smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
-    json_decref(body);
-    return rc;
+    if (st != RSP_OK)
+        return smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
+    return reply_ok_fields(call, reply, der_writer_view(&call->response), 0xBF39, names, 5);
 }
 
 /* ---- authenticateClient ---- */
@@ -474,70 +508,19 @@ static int authenticate_client(es9_call *call, http_reply *reply)
         log_failure("authenticateClient", call, smdp_status_code(status)->message);
         return smdp_json_reply_status(reply, status);
     }
-    json_t *body = success_body();
-    der_reader fields;
     static const char *const names[] = {"transactionId", "profileMetadata", "smdpSigned2",
                                         "smdpSignature2", "smdpCertificate"};
-    rsp_status st = body != NULL
-                        ? open_ok(der_writer_view(&call->response), 0xBF3B, &fields, &call->err)
-                        : RSP_ERR_NO_MEMORY;
-    if (st == RSP_OK)
-        st = split_fields(&fields, names, 5, body, &call->err);
-    int rc = st == RSP_OK ? smdp_json_reply(reply, 200, body)
-                          : smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
-    json_decref(body);
-    return rc;
+    return reply_ok_fields(call, reply, der_writer_view(&call->response), 0xBF3B, names, 5);
 }
 
 /* ---- getBoundProfilePackage ---- */
 
-/* SGP.22 v2.5 section 6.5.2.7 ES9+.GetBoundProfilePackage */
-/* The BPP is tens of kilobytes of base64, which needs no JSON escaping: written after the dump
- * of the small members instead of going through the JSON serialiser character by character. */
-static int reply_with_base64_member(http_reply *reply, const json_t *body, const char *key,
-                                    der_view value)
-{
-    size_t head_len = 0;
-    char *head = rsp_json_dump(body, &head_len);
-    char *encoded = head != NULL ? rsp_base64_encode(value.data, value.len) : NULL;
-    size_t encoded_len = encoded != NULL ? strlen(encoded) : 0;
-    size_t capacity = head_len + strlen(key) + encoded_len + 8;
-    char *text = encoded != NULL && head_len >= 2 ? malloc(capacity) : NULL;
-    int rc = -1;
-    if (text != NULL) {
-        /* head is "{...}": drop its closing brace, append ,"key":"value"} */
-        int len = snprintf(text, capacity, "%.*s%s\"%s\":\"%s\"}", (int)(head_len - 1), head,
-                           head_len > 2 ? "," : "", key, encoded);
-        if (len > 0 && (size_t)len < capacity) {
-            http_reply_owned(reply, 200, RSP_JSON_CONTENT_TYPE, (uint8_t *)text, (size_t)len);
-            http_reply_add_header(reply, RSP_ADMIN_PROTOCOL_HEADER, RSP_ADMIN_PROTOCOL_SGP22_V2_5);
-            text = NULL;
-            rc = 0;
-        }
-    }
-    free(text);
-    free(encoded);
-    free(head);
-    return rc;
-}
-
-/* getBoundProfilePackageOk as JSON: transactionId, then the BPP written as is. */
+/* SGP.22 v2.5 section 6.5.2.7 ES9+.GetBoundProfilePackage: getBoundProfilePackageOk as JSON,
+ * transactionId and the BPP. */
 static int reply_bpp(es9_call *call, http_reply *reply, der_view response)
 {
-    json_t *body = success_body();
-    der_reader fields;
-    der_tlv bpp;
-    static const char *const names[] = {"transactionId"};
-    rsp_status st =
-        body != NULL ? open_ok(response, 0xBF3A, &fields, &call->err) : RSP_ERR_NO_MEMORY;
-    if (st == RSP_OK)
-        st = split_fields(&fields, names, 1, body, &call->err);
-    if (st == RSP_OK)
-        st = der_reader_next(&fields, &bpp, &call->err);
-    int rc = st == RSP_OK ? reply_with_base64_member(reply, body, "boundProfilePackage", bpp.whole)
-                          : smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
-    json_decref(body);
-    return rc;
+    static const char *const names[] = {"transactionId", "boundProfilePackage"};
+    return reply_ok_fields(call, reply, response, 0xBF3A, names, 2);
 }
 
 static rsp_status request_sha256(const es9_call *call, uint8_t out[32])
