@@ -27,6 +27,7 @@
 #define FLEET_PATH_MAX     512
 #define FLEET_STORAGE_KEYS 4
 #define FLEET_NOT_IN_HEAP  SIZE_MAX
+#define FLEET_DUE_WOKEN    0u /* due time of a woken device: before any scheduled poll */
 #define FLEET_RESPONSE_MAX 65536
 #define FLEET_MAX_WORKERS  64
 #define FLEET_EID_PREFIX   "89049032"
@@ -572,7 +573,7 @@ static void run_poll(fleet *f, fleet_device *d)
 
     pthread_mutex_lock(&f->lock);
     d->running = false;
-    heap_push(f, d->index, d->poll_again ? now_ms() : now_ms() + delay);
+    heap_push(f, d->index, d->poll_again ? FLEET_DUE_WOKEN : now_ms() + delay);
     d->poll_again = false;
     pthread_cond_signal(&f->wake);
     pthread_mutex_unlock(&f->lock);
@@ -850,12 +851,12 @@ void fleet_poll_device_now(fleet *f, size_t index)
         return;
     fleet_device *d = &f->devices[index];
     pthread_mutex_lock(&f->lock);
-    uint64_t now = now_ms();
     if (d->heap_pos != FLEET_NOT_IN_HEAP) {
-        /* only ever earlier: a later due time would have to sift down, and a device already
-         * due keeps its place in the queue */
-        if (d->due_ms > now) {
-            d->due_ms = now;
+        /* Ahead of every scheduled poll, also of the overdue ones when the workers are behind:
+         * a woken device has work waiting, an idle poll only looks. (Only ever earlier: a
+         * later due time would have to sift down.) */
+        if (d->due_ms > FLEET_DUE_WOKEN) {
+            d->due_ms = FLEET_DUE_WOKEN;
             heap_up(f, d->heap_pos);
         }
     } else if (d->running) {
