@@ -57,6 +57,7 @@ struct scenario {
     http_client *client;
     fleet *devices;
     device_orders *orders;
+    int64_t *woken_for; /* per device: the campaign it was last woken for */
     scenario_step steps[SCENARIO_MAX_STEPS];
     size_t step_count;
     int64_t campaign_rate; /* ratePerMinute of the download campaigns */
@@ -485,7 +486,8 @@ rsp_status scenario_start(const scenario_config *config, scenario **out, rsp_err
             status = err->code != RSP_OK ? err->code : RSP_ERR_IO;
     }
     s->orders = calloc(s->config.devices + 1, sizeof *s->orders);
-    if (status == RSP_OK && s->orders == NULL)
+    s->woken_for = calloc(s->config.devices + 1, sizeof *s->woken_for);
+    if (status == RSP_OK && (s->orders == NULL || s->woken_for == NULL))
         status = rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "out of memory");
     if (status == RSP_OK)
         status = start_everything(s, err);
@@ -510,6 +512,7 @@ void scenario_free(scenario *s)
     fleet_free(s->devices);
     http_client_free(s->client);
     free(s->orders);
+    free(s->woken_for);
     free(s);
 }
 
@@ -670,9 +673,14 @@ static void wake_pending(scenario *s, int64_t id)
         size_t n = json_array_size(devices);
         for (size_t i = 0; i < n; i++) {
             json_t *item = json_array_get(devices, i);
-            fleet_poll_device_now(
-                s->devices,
-                fleet_find_eid(s->devices, json_string_value(json_object_get(item, "eid"))));
+            size_t index =
+                fleet_find_eid(s->devices, json_string_value(json_object_get(item, "eid")));
+            /* once per campaign: a device listed again is polling already (a second wake-up
+             * would only add an empty poll after it) */
+            if (index < s->config.devices && s->woken_for[index] != id) {
+                s->woken_for[index] = id;
+                fleet_poll_device_now(s->devices, index);
+            }
             after = json_integer_value(json_object_get(item, "orderId"));
         }
         json_decref(answer);
