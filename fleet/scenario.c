@@ -814,10 +814,8 @@ rsp_status scenario_migrate(scenario *s, int from_op, int to_op, double max_fail
                             scenario_outcome *out, rsp_error *err)
 {
     scenario_chain chain = {.enable = true, .rollback = true, .delete_operator = from_op};
-    char first[48], last[48];
-    snprintf(first, sizeof first, "migration: every download %s", operator_ids[to_op]);
-    snprintf(last, sizeof last, "migration: every enable + delete");
-    return run_campaign(s, to_op, &chain, max_failure_ratio, first, last, out, err);
+    return run_campaign(s, to_op, &chain, max_failure_ratio, "migration: every download done",
+                        "migration: every chain done", out, err);
 }
 
 rsp_status scenario_device_operations(scenario *s, const char *type, int op, bool rollback,
