@@ -124,6 +124,8 @@ static rsp_status find_download_order(eim_server *server, const char *column, co
     return status;
 }
 
+/* A refused relay request in the device's history. Durable (autocommit): the refusal is
+ * its only trace, and refusals are rare enough that the log sync does not matter. */
 static void device_event(eim_server *server, const relay_order *order, const char *action,
                          const char *target, const char *detail)
 {
@@ -154,31 +156,57 @@ static rsp_status address_allowed(eim_server *server, const char *address, bool 
     return status;
 }
 
+/* What a relay session step writes: the session row at InitiateAuthentication (with the
+ * device's relay.started history entry), or its finished marker. */
+typedef struct {
+    const char *txid;
+    const char *address;
+    const relay_order *order; /* NULL for the finished marker */
+} relay_session_write;
+
+static rsp_status session_write(store_conn *conn, void *user, rsp_error *err)
+{
+    const relay_session_write *w = user;
+    int64_t now = eim_storage_now();
+    if (w->order == NULL) {
+        store_value params[] = {STORE_VALUE_TEXT(w->txid), STORE_VALUE_INT64(now)};
+        return store_exec(conn,
+                          "UPDATE eim_relay_sessions SET finished_at = $2 WHERE "
+                          "transaction_id = $1",
+                          params, 2, NULL, err);
+    }
+    bool known = w->order->found;
+    store_value params[] = {
+        STORE_VALUE_TEXT(w->txid),
+        STORE_VALUE_TEXT(w->address),
+        STORE_VALUE_INT64(now),
+        known ? STORE_VALUE_INT64(w->order->device_id) : STORE_VALUE_NULL(),
+        known ? STORE_VALUE_INT64(w->order->order_id) : STORE_VALUE_NULL(),
+    };
+    rsp_status status = store_exec(conn,
+                                   "INSERT INTO eim_relay_sessions (transaction_id, smdp_address, "
+                                   "created_at, device_id, order_id) VALUES ($1, $2, $3, $4, $5) "
+                                   "ON CONFLICT (transaction_id) DO NOTHING",
+                                   params, 5, NULL, err);
+    if (status == RSP_OK && known)
+        status = eim_storage_device_event(conn, w->order->tenant_id, NULL, w->order->device_id,
+                                          "relay.started", w->address, NULL, err);
+    return status;
+}
+
+/* SGP.32 v1.2 section 3.2.3: the relay session of one download. Relaxed commit: a session
+ * row or finished marker lost to a power cut only makes the IPA's next ES9+ step answer
+ * undefinedError (no session), after which the IPA cancels and the download starts over with
+ * a new InitiateAuthentication; nothing acknowledged to anyone depends on it. */
 static rsp_status session_save(eim_server *server, const char *txid, const char *address,
-                               const relay_order *order, bool finished, rsp_error *err)
+                               const relay_order *order, rsp_error *err)
 {
     store_conn *conn = NULL;
     rsp_status status = store_borrow(server->st, &conn, err);
     if (status != RSP_OK)
         return status;
-    store_value params[] = {
-        STORE_VALUE_TEXT(txid),
-        STORE_VALUE_TEXT(address),
-        STORE_VALUE_INT64(eim_storage_now()),
-        order != NULL && order->found ? STORE_VALUE_INT64(order->device_id) : STORE_VALUE_NULL(),
-        order != NULL && order->found ? STORE_VALUE_INT64(order->order_id) : STORE_VALUE_NULL(),
-    };
-    if (finished)
-        status = store_exec(conn,
-                            "UPDATE eim_relay_sessions SET finished_at = $2 WHERE "
-                            "transaction_id = $1",
-                            (store_value[]){params[0], params[2]}, 2, NULL, err);
-    else
-        status = store_exec(conn,
-                            "INSERT INTO eim_relay_sessions (transaction_id, smdp_address, "
-                            "created_at, device_id, order_id) VALUES ($1, $2, $3, $4, $5) ON "
-                            "CONFLICT (transaction_id) DO NOTHING",
-                            params, 5, NULL, err);
+    relay_session_write write = {.txid = txid, .address = address, .order = order};
+    status = store_transaction_relaxed_on(conn, session_write, &write, err);
     store_return(conn);
     return status;
 }
@@ -520,9 +548,7 @@ static rsp_status relay_initiate(eim_server *server, const der_tlv *request, der
     der_end(out, outer);
     json_decref(response);
     if (status == RSP_OK)
-        status = session_save(server, txid, address, &order, false, err);
-    if (status == RSP_OK)
-        device_event(server, &order, "relay.started", address, NULL);
+        status = session_save(server, txid, address, &order, err);
     return status == RSP_OK ? der_writer_status(out) : status;
 }
 
@@ -593,7 +619,7 @@ static rsp_status relay_in_session(eim_server *server, const relay_function *fn,
     der_end(out, outer);
     json_decref(response);
     if (status == RSP_OK && fn->tag != 0xBF3B)
-        status = session_save(server, txid, address, NULL, true, err);
+        status = session_save(server, txid, address, NULL, err);
     return status == RSP_OK ? der_writer_status(out) : status;
 }
 
@@ -683,9 +709,34 @@ typedef struct {
     size_t notification_len;
 } relay_outbox_item;
 
+/* The outcome of one forwarding attempt. */
+typedef struct {
+    int64_t id;
+    bool delivered;
+    int64_t attempts;
+    int64_t next_attempt_at;
+    const char *reason;
+} relay_outbox_outcome;
+
+static rsp_status outbox_record_outcome(store_conn *conn, void *user, rsp_error *err)
+{
+    const relay_outbox_outcome *o = user;
+    store_value params[] = {o->delivered ? STORE_VALUE_INT64(eim_storage_now())
+                                         : STORE_VALUE_NULL(),
+                            STORE_VALUE_INT64(o->attempts), STORE_VALUE_INT64(o->next_attempt_at),
+                            STORE_VALUE_TEXT(o->reason), STORE_VALUE_INT64(o->id)};
+    return store_exec(conn,
+                      "UPDATE eim_notification_outbox SET delivered_at = $1, attempts = $2, "
+                      "next_attempt_at = $3, last_error = $4 WHERE id = $5",
+                      params, 5, NULL, err);
+}
+
 /* SGP.22 v2.5 section 6.5.2.4 (ES9+.HandleNotification): one forwarding attempt, then the
  * row records the outcome: delivered, or the next attempt with exponential back-off (capped,
- * never given up: a notification is never lost). */
+ * never given up: a notification is never lost). Relaxed commit: an outcome lost to a power
+ * cut leaves the row undelivered, so the worker forwards it again, which the SM-DP+ answers
+ * with success like the first time (HandleNotification of a known notification is answered
+ * 204, SGP.22 v2.5 section 6.5.2.9); a lost back-off only brings the retry forward. */
 static void outbox_forward(eim_server *server, const relay_outbox_item *item)
 {
     json_t *json = json_object();
@@ -701,60 +752,95 @@ static void outbox_forward(eim_server *server, const relay_outbox_item *item)
     int64_t backoff = attempts >= 10 ? RELAY_NOTIFICATION_MAX_BACKOFF : (int64_t)1 << attempts;
     if (backoff > RELAY_NOTIFICATION_MAX_BACKOFF)
         backoff = RELAY_NOTIFICATION_MAX_BACKOFF;
-    int64_t now = eim_storage_now();
-    store_value params[] = {ok ? STORE_VALUE_INT64(now) : STORE_VALUE_NULL(),
-                            STORE_VALUE_INT64(attempts), STORE_VALUE_INT64(now + backoff),
-                            STORE_VALUE_TEXT(reason), STORE_VALUE_INT64(item->id)};
+    relay_outbox_outcome outcome = {.id = item->id,
+                                    .delivered = ok,
+                                    .attempts = attempts,
+                                    .next_attempt_at = eim_storage_now() + backoff,
+                                    .reason = reason};
     store_conn *conn = NULL;
     rsp_error err = {0};
     if (store_borrow(server->st, &conn, &err) == RSP_OK) {
-        store_exec(conn,
-                   "UPDATE eim_notification_outbox SET delivered_at = $1, attempts = $2, "
-                   "next_attempt_at = $3, last_error = $4 WHERE id = $5",
-                   params, 5, NULL, &err);
+        store_transaction_relaxed_on(conn, outbox_record_outcome, &outcome, &err);
         store_return(conn);
     }
     if (err.code != RSP_OK)
         LOG_WARN("eim", "notification outbox update failed", LOG_STR("error", err.message));
 }
 
-/* Records the notification for address in the outbox (a repeat is a no-op), leased to this
- * call so the worker leaves it alone while it is forwarded here. *id is 0 for a repeat. */
-static rsp_status outbox_add(eim_server *server, int64_t device_id, const char *address,
-                             der_view notification, int64_t *id, rsp_error *err)
+/* Everything one received notification writes, committed together. */
+typedef struct {
+    int64_t device_id;         /* 0 when unknown */
+    const char *address;       /* the notificationAddress, "" when none */
+    der_view notification;     /* the PendingNotification TLV as received */
+    const char *digest_hex;    /* its SHA-256, the outbox's unique key */
+    bool allowed;              /* goes to the outbox for forwarding */
+    const relay_order *device; /* history entry when found; NULL: the caller writes it */
+    int64_t outbox_id;         /* out: the new outbox row, 0 for none or a repeat */
+} relay_notification_write;
+
+/* The outbox row for the notification (a repeat is a no-op), leased to this call so the
+ * worker leaves it alone while it is forwarded here, the device's history entry and the audit
+ * record. */
+static rsp_status notification_write(store_conn *conn, void *user, rsp_error *err)
 {
-    *id = 0;
+    relay_notification_write *w = user;
+    w->outbox_id = 0;
+    int64_t now = eim_storage_now();
+    rsp_status status = RSP_OK;
+    if (w->allowed) {
+        store_value params[] = {
+            w->device_id > 0 ? STORE_VALUE_INT64(w->device_id) : STORE_VALUE_NULL(),
+            STORE_VALUE_TEXT(w->address),
+            STORE_VALUE_BLOB(w->notification.data, w->notification.len),
+            STORE_VALUE_TEXT(w->digest_hex),
+            STORE_VALUE_INT64(now + RELAY_NOTIFICATION_LEASE_S),
+            STORE_VALUE_INT64(now),
+        };
+        status = store_query_int64(conn,
+                                   "INSERT INTO eim_notification_outbox (device_id, smdp_address, "
+                                   "notification, digest, next_attempt_at, created_at) VALUES "
+                                   "($1, $2, $3, $4, $5, $6) ON CONFLICT (digest) DO NOTHING "
+                                   "RETURNING id",
+                                   params, 6, &w->outbox_id, err);
+        if (status == RSP_ERR_NOT_FOUND) {
+            *err = (rsp_error){0};
+            status = RSP_OK;
+        }
+    }
+    if (status == RSP_OK && w->device != NULL && w->device->found)
+        status = eim_storage_device_event(conn, w->device->tenant_id, NULL, w->device->device_id,
+                                          w->device->blocked ? "notification.refused"
+                                                             : "notification.received",
+                                          w->address, NULL, err);
+    if (status == RSP_OK)
+        status = eim_storage_audit(conn, 0, NULL, "esipa.notification", w->address,
+                                   w->allowed ? "forwarded" : "recorded", err);
+    return status;
+}
+
+/* SGP.32 v1.2 section 6.3.2.4: one durable commit per notification, before the IPA is
+ * acknowledged (the eUICC deletes the notification then): the outbox row is the eIM's promise
+ * to deliver it, and the history and audit entries are its only trace when it is not
+ * forwarded. */
+static rsp_status notification_save(eim_server *server, relay_notification_write *write,
+                                    rsp_error *err)
+{
     uint8_t digest[RSP_SHA256_SIZE];
     char digest_hex[2 * RSP_SHA256_SIZE + 1];
-    const uint8_t *parts[] = {notification.data};
-    size_t lens[] = {notification.len};
+    const uint8_t *parts[] = {write->notification.data};
+    size_t lens[] = {write->notification.len};
     rsp_status status = rsp_sha256(parts, lens, 1, digest);
     if (status != RSP_OK)
         return rsp_error_set(err, status, 0, 0, "cannot hash the notification");
     der_hex_encode(digest, sizeof digest, digest_hex, false);
+    write->digest_hex = digest_hex;
     store_conn *conn = NULL;
     status = store_borrow(server->st, &conn, err);
-    if (status != RSP_OK)
-        return status;
-    int64_t now = eim_storage_now();
-    store_value params[] = {
-        device_id > 0 ? STORE_VALUE_INT64(device_id) : STORE_VALUE_NULL(),
-        STORE_VALUE_TEXT(address),
-        STORE_VALUE_BLOB(notification.data, notification.len),
-        STORE_VALUE_TEXT(digest_hex),
-        STORE_VALUE_INT64(now + RELAY_NOTIFICATION_LEASE_S),
-        STORE_VALUE_INT64(now),
-    };
-    status = store_query_int64(conn,
-                               "INSERT INTO eim_notification_outbox (device_id, smdp_address, "
-                               "notification, digest, next_attempt_at, created_at) VALUES ($1, "
-                               "$2, $3, $4, $5, $6) ON CONFLICT (digest) DO NOTHING RETURNING id",
-                               params, 6, id, err);
-    store_return(conn);
-    if (status == RSP_ERR_NOT_FOUND) {
-        *err = (rsp_error){0};
-        status = RSP_OK;
+    if (status == RSP_OK) {
+        status = store_transaction_on(conn, notification_write, write, err);
+        store_return(conn);
     }
+    write->digest_hex = NULL;
     return status;
 }
 
@@ -802,7 +888,8 @@ void eim_relay_notifications_due(eim_server *server)
     relay_outbox_item items[RELAY_NOTIFICATION_BATCH];
     memset(items, 0, sizeof items);
     rsp_error err = {0};
-    if (store_transaction(server->st, claim_notifications, items, &err) != RSP_OK)
+    /* Relaxed commit: a lease lost to a power cut only lets the rows be claimed again. */
+    if (store_transaction_relaxed(server->st, claim_notifications, items, &err) != RSP_OK)
         LOG_WARN("eim", "notification claim failed", LOG_STR("error", err.message));
     for (size_t i = 0; i < RELAY_NOTIFICATION_BATCH && items[i].notification != NULL; i++) {
         outbox_forward(server, &items[i]);
@@ -864,20 +951,14 @@ static rsp_status relay_notification(eim_server *server, const der_tlv *notifica
     bool allowed = false;
     if (status == RSP_OK && text[0] != '\0' && !device.blocked)
         status = notification_address_allowed(server, device_id, text, &allowed, err);
-    int64_t outbox_id = 0;
-    if (status == RSP_OK && allowed)
-        status = outbox_add(server, device_id, text, notification->whole, &outbox_id, err);
-    if (status == RSP_OK && device.found && known_device == 0)
-        device_event(server, &device,
-                     device.blocked ? "notification.refused" : "notification.received", text, NULL);
-    if (status == RSP_OK) {
-        store_conn *conn = NULL;
-        if (store_borrow(server->st, &conn, err) == RSP_OK) {
-            eim_storage_audit(conn, 0, NULL, "esipa.notification", text,
-                              allowed ? "forwarded" : "recorded", err);
-            store_return(conn);
-        }
-    }
+    relay_notification_write write = {.device_id = device_id,
+                                      .address = text,
+                                      .notification = notification->whole,
+                                      .allowed = allowed,
+                                      .device = known_device == 0 ? &device : NULL};
+    if (status == RSP_OK)
+        status = notification_save(server, &write, err);
+    int64_t outbox_id = write.outbox_id;
     /* forwarded now for a short path to the SM-DP+; a failure is retried by the worker */
     if (status == RSP_OK && outbox_id > 0) {
         relay_outbox_item item = {.id = outbox_id,
