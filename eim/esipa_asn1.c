@@ -707,8 +707,9 @@ static void refuse(eim_server *server, const device_row *device, const char *why
     rsp_error err = {0};
     json_t *detail = json_pack("{s:s}", "why", why);
     char *text = json_dumps(detail, JSON_COMPACT);
-    eim_storage_device_event(device->conn, device->tenant_id, NULL, device->id, "result.refused",
-                             device->eid, text, &err);
+    /* relaxed: a refusal changes nothing and the device is told in the answer anyway */
+    eim_storage_device_event_relaxed(device->conn, device->tenant_id, NULL, device->id,
+                                     "result.refused", device->eid, text, &err);
     free(text);
     json_decref(detail);
 }
@@ -1131,7 +1132,9 @@ static void forward_notifications(eim_server *server, const device_row *device, 
                              LOG_STR("error", relay_err.message));
                 store_conn *conn = NULL;
                 if (store_borrow(server->st, &conn, &err) == RSP_OK) {
-                    eim_storage_device_event(
+                    /* relaxed: only a record; what is acknowledged (the notification, its
+                     * forwarding) the relay stored durably */
+                    eim_storage_device_event_relaxed(
                         conn, device->tenant_id, NULL, device->id, "notification.received", NULL,
                         handled ? "{\"withResult\":true}" : "{\"withResult\":true,\"error\":true}",
                         &err);

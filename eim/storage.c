@@ -257,6 +257,42 @@ rsp_status eim_storage_device_event(store_conn *conn, int64_t tenant_id, const c
                       params, 7, NULL, err);
 }
 
+/* One audit row for a relaxed transaction of its own; device_id 0: not about a device. */
+typedef struct {
+    int64_t tenant_id;
+    const char *key_id;
+    int64_t device_id;
+    const char *action;
+    const char *target;
+    const char *detail;
+} audit_row;
+
+static rsp_status audit_row_transaction(store_conn *conn, void *ctx, rsp_error *err)
+{
+    const audit_row *row = ctx;
+    if (row->device_id == 0)
+        return eim_storage_audit(conn, row->tenant_id, row->key_id, row->action, row->target,
+                                 row->detail, err);
+    return eim_storage_device_event(conn, row->tenant_id, row->key_id, row->device_id, row->action,
+                                    row->target, row->detail, err);
+}
+
+rsp_status eim_storage_audit_relaxed(store_conn *conn, int64_t tenant_id, const char *key_id,
+                                     const char *action, const char *target, const char *detail,
+                                     rsp_error *err)
+{
+    audit_row row = {tenant_id, key_id, 0, action, target, detail};
+    return store_transaction_relaxed_on(conn, audit_row_transaction, &row, err);
+}
+
+rsp_status eim_storage_device_event_relaxed(store_conn *conn, int64_t tenant_id, const char *key_id,
+                                            int64_t device_id, const char *action,
+                                            const char *target, const char *detail, rsp_error *err)
+{
+    audit_row row = {tenant_id, key_id, device_id, action, target, detail};
+    return store_transaction_relaxed_on(conn, audit_row_transaction, &row, err);
+}
+
 rsp_status eim_storage_outbox_add(store_conn *conn, int64_t tenant_id, const char *event,
                                   const char *idempotency_key, const char *payload_json,
                                   rsp_error *err)

@@ -52,6 +52,16 @@ rsp_status eim_storage_audit(store_conn *conn, int64_t tenant_id, const char *ke
 rsp_status eim_storage_device_event(store_conn *conn, int64_t tenant_id, const char *key_id,
                                     int64_t device_id, const char *action, const char *target,
                                     const char *detail, rsp_error *err);
+/* The same rows in a relaxed transaction of their own (conn must not be in a transaction; see
+ * store_transaction_relaxed): for rows that only describe something nothing else depends on (a
+ * read, a refusal, a notification the relay stored durably), which a power cut may lose. Rows
+ * about a change belong in the change's transaction instead. */
+rsp_status eim_storage_audit_relaxed(store_conn *conn, int64_t tenant_id, const char *key_id,
+                                     const char *action, const char *target, const char *detail,
+                                     rsp_error *err);
+rsp_status eim_storage_device_event_relaxed(store_conn *conn, int64_t tenant_id, const char *key_id,
+                                            int64_t device_id, const char *action,
+                                            const char *target, const char *detail, rsp_error *err);
 /* Queues a webhook event for the tenant's endpoints (delivered by webhook.c), in the caller's
  * transaction so that a committed result always has its event. idempotency_key is unique: a
  * second enqueue with the same key is a no-op. */
