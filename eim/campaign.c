@@ -208,8 +208,12 @@ static rsp_status create_transaction(store_conn *conn, void *user, rsp_error *er
         STORE_VALUE_INT64(now),
         STORE_VALUE_INT64(campaign_capacity(rate)),
     };
+    /* the call's audit row commits with the campaign (conn is call->conn) */
+    rsp_status status = eim_rest_audit_call(call, err);
+    if (status != RSP_OK)
+        return status;
     /* the bucket starts full: the first burst goes out on the next pass, then the rate */
-    rsp_status status = store_query_int64(
+    status = store_query_int64(
         conn,
         "INSERT INTO eim_campaigns (tenant_id, name, operation, state, rate_per_minute, "
         "max_failure_permille, min_results, last_release_at, release_credit, created_at, "
@@ -304,6 +308,7 @@ static int create_campaign(rest_call *call, http_reply *reply)
     eim_operation_free(&ctx.shared);
     if (status != RSP_OK)
         return eim_rest_problem(reply, status == RSP_ERR_NOT_FOUND ? 404 : 400, err.message);
+    call->audited = true;
     return eim_rest_json(reply, 201,
                          json_pack("{s:I, s:I, s:s}", "id", (json_int_t)ctx.campaign_id, "total",
                                    (json_int_t)ctx.total, "state", "running"));
@@ -418,6 +423,8 @@ static int control_campaign(rest_call *call, http_reply *reply, int64_t id, cons
     int64_t changes = 0;
     rsp_status status = store_begin(call->conn, &err);
     if (status == RSP_OK)
+        status = eim_rest_audit_call(call, &err);
+    if (status == RSP_OK)
         status = store_exec(call->conn, sql, params, 4, &changes, &err);
     if (status == RSP_OK && changes == 1 && strcmp(target, "cancelled") == 0) {
         int64_t cancelled = 0;
@@ -444,6 +451,7 @@ static int control_campaign(rest_call *call, http_reply *reply, int64_t id, cons
         store_rollback(call->conn);
         return eim_rest_problem(reply, 500, err.message);
     }
+    call->audited = true;
     if (changes != 1)
         return eim_rest_problem(reply, 409, "campaign not found or not in a state for that");
     return show_campaign(call, reply, id);

@@ -4,6 +4,7 @@
 #define RSPKIT_EIM_REST_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,7 +35,15 @@ typedef struct {
     char key_id[24];
     json_t *body;     /* parsed request body or NULL */
     const char *path; /* after "/api/v1/" */
+    bool authenticated;
+    bool audited; /* the call's "api.call" audit row is written (committed) */
 } rest_call;
+
+/* Writes the call's "api.call" audit row in the caller's transaction: a handler that changes
+ * state calls it inside the change's transaction (and sets call->audited once that commits), so
+ * the row commits with the change and costs no sync of its own. Reads, and calls whose change
+ * did not commit, get the row from the dispatcher, relaxed. */
+rsp_status eim_rest_audit_call(rest_call *call, rsp_error *err);
 
 /* Replies with a JSON body (takes the reference); returns 0 for the handler. */
 int eim_rest_json(http_reply *reply, int status, json_t *body);

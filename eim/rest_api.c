@@ -100,9 +100,18 @@ static int create_api_key(rest_call *call, http_reply *reply)
 {
     char key[EIM_API_KEY_SIZE];
     rsp_error err = {0};
-    rsp_status status = eim_storage_api_key_create(call->conn, call->tenant_id, key, &err);
-    if (status != RSP_OK)
+    rsp_status status = store_begin(call->conn, &err);
+    if (status == RSP_OK)
+        status = eim_rest_audit_call(call, &err);
+    if (status == RSP_OK)
+        status = eim_storage_api_key_create(call->conn, call->tenant_id, key, &err);
+    if (status == RSP_OK)
+        status = store_commit(call->conn, &err);
+    if (status != RSP_OK) {
+        store_rollback(call->conn);
         return fail(reply, status, &err);
+    }
+    call->audited = true;
     return eim_rest_json(reply, 201, json_pack("{s:s}", "apiKey", key));
 }
 
@@ -225,6 +234,8 @@ static int register_devices(rest_call *call, http_reply *reply, json_t *items)
 {
     rsp_error err = {0};
     rsp_status status = store_begin(call->conn, &err);
+    if (status == RSP_OK)
+        status = eim_rest_audit_call(call, &err);
     size_t index = 0;
     json_t *item;
     json_array_foreach(items, index, item)
@@ -242,6 +253,7 @@ static int register_devices(rest_call *call, http_reply *reply, json_t *items)
         store_rollback(call->conn);
         return fail(reply, status, &err);
     }
+    call->audited = true;
     return eim_rest_json(reply, 201,
                          json_pack("{s:I}", "registered", (json_int_t)json_array_size(items)));
 }
@@ -496,6 +508,8 @@ static int block_device(rest_call *call, http_reply *reply, const char *eid, boo
     rsp_error err = {0};
     rsp_status status = store_begin(call->conn, &err);
     if (status == RSP_OK)
+        status = eim_rest_audit_call(call, &err);
+    if (status == RSP_OK)
         status = find_device(call, eid, &device_id, &err);
     store_value params[] = {STORE_VALUE_INT64(block ? 1 : 0), STORE_VALUE_INT64(device_id)};
     if (status == RSP_OK)
@@ -511,6 +525,7 @@ static int block_device(rest_call *call, http_reply *reply, const char *eid, boo
         store_rollback(call->conn);
         return fail(reply, status, &err);
     }
+    call->audited = true;
     return eim_rest_json(reply, 200, json_pack("{s:s, s:b}", "eid", eid, "blocked", block));
 }
 
@@ -524,6 +539,8 @@ static int device_operation(rest_call *call, http_reply *reply, const char *eid)
         return fail(reply, status, &err);
     int64_t order_id = 0;
     status = store_begin(call->conn, &err);
+    if (status == RSP_OK)
+        status = eim_rest_audit_call(call, &err);
     if (status == RSP_OK)
         status = find_device(call, eid, &device_id, &err);
     if (status == RSP_OK) {
@@ -548,6 +565,7 @@ static int device_operation(rest_call *call, http_reply *reply, const char *eid)
         store_rollback(call->conn);
         return fail(reply, status, &err);
     }
+    call->audited = true;
     return eim_rest_json(reply, 201,
                          json_pack("{s:I, s:s, s:s}", "orderId", (json_int_t)order_id, "eid", eid,
                                    "state", "pending"));
@@ -606,6 +624,8 @@ static int cancel_order(rest_call *call, http_reply *reply, int64_t order_id)
                             STORE_VALUE_INT64(call->tenant_id)};
     rsp_status status = store_begin(call->conn, &err);
     if (status == RSP_OK)
+        status = eim_rest_audit_call(call, &err);
+    if (status == RSP_OK)
         status = store_exec(call->conn,
                             "UPDATE eim_orders SET state = 'cancelled', finished_at = $1 WHERE id "
                             "= $2 AND tenant_id = $3 AND state IN ('queued', 'pending')",
@@ -649,6 +669,7 @@ static int cancel_order(rest_call *call, http_reply *reply, int64_t order_id)
         store_rollback(call->conn);
         return fail(reply, status, &err);
     }
+    call->audited = true;
     if (changes != 1)
         return eim_rest_problem(reply, 409, "no such order, or already finished");
     return show_order(call, reply, order_id);
@@ -699,6 +720,13 @@ static int create_webhook(rest_call *call, http_reply *reply)
     if (status == RSP_OK && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
         status = rsp_error_set(&err, RSP_ERR_BAD_VALUE, 0, 0, "url must be http(s)");
     int64_t id = 0;
+    bool began = false;
+    if (status == RSP_OK) {
+        status = store_begin(call->conn, &err);
+        began = status == RSP_OK;
+    }
+    if (status == RSP_OK)
+        status = eim_rest_audit_call(call, &err);
     if (status == RSP_OK) {
         store_value params[] = {STORE_VALUE_INT64(call->tenant_id), STORE_VALUE_TEXT(url),
                                 STORE_VALUE_TEXT(secret), STORE_VALUE_INT64(eim_storage_now())};
@@ -710,8 +738,14 @@ static int create_webhook(rest_call *call, http_reply *reply)
     if (status == RSP_OK)
         status = eim_storage_audit(call->conn, call->tenant_id, call->key_id, "webhook.create", url,
                                    NULL, &err);
-    if (status != RSP_OK)
+    if (status == RSP_OK)
+        status = store_commit(call->conn, &err);
+    if (status != RSP_OK) {
+        if (began)
+            store_rollback(call->conn);
         return fail(reply, status, &err);
+    }
+    call->audited = true;
     return eim_rest_json(reply, 201, json_pack("{s:I, s:s}", "id", (json_int_t)id, "url", url));
 }
 
@@ -749,15 +783,35 @@ static bool split_device_path(const char *path, char eid[40], const char **actio
     return true;
 }
 
-static int dispatch(rest_call *call, http_reply *reply)
+rsp_status eim_rest_audit_call(rest_call *call, rsp_error *err)
+{
+    return eim_storage_audit(call->conn, call->tenant_id, call->key_id, "api.call",
+                             call->request->path, call->request->method, err);
+}
+
+/* The "api.call" row of a call no change of which committed with it: a read, a refusal, an
+ * unknown route. Relaxed: it records an attempt that changed nothing, so a power cut losing it
+ * loses no trace of a change (the next durable commit makes it durable too). */
+static void audit_call_relaxed(rest_call *call)
+{
+    rsp_error err = {0};
+    if (call->authenticated && !call->audited &&
+        eim_storage_audit_relaxed(call->conn, call->tenant_id, call->key_id, "api.call",
+                                  call->request->path, call->request->method, &err) == RSP_OK)
+        call->audited = true;
+}
+
+static int route(rest_call *call, http_reply *reply)
 {
     const char *path = call->path;
     if (strcmp(path, "tenants") == 0 && method_is(call, "POST"))
         return create_tenant(call, reply);
     if (!authenticate(call))
         return eim_rest_problem(reply, 401, "API key required (Authorization: Bearer <key>)");
-    eim_storage_audit(call->conn, call->tenant_id, call->key_id, "api.call", call->request->path,
-                      call->request->method, &(rsp_error){0});
+    call->authenticated = true;
+    /* a read's row goes first, so that GET /audit lists the call itself */
+    if (method_is(call, "GET"))
+        audit_call_relaxed(call);
     if (strcmp(path, "apikeys") == 0 && method_is(call, "POST"))
         return create_api_key(call, reply);
     if (strcmp(path, "devices") == 0 && method_is(call, "POST"))
@@ -797,6 +851,13 @@ static int dispatch(rest_call *call, http_reply *reply)
         return create_webhook(call, reply);
     int rc = eim_campaign_rest(call, reply);
     return rc != -1 ? rc : eim_rest_problem(reply, 404, "no such route");
+}
+
+static int dispatch(rest_call *call, http_reply *reply)
+{
+    int rc = route(call, reply);
+    audit_call_relaxed(call);
+    return rc;
 }
 
 int eim_rest_handle(const http_request *request, http_reply *reply, void *user)
