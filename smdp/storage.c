@@ -273,27 +273,38 @@ rsp_status smdp_session_load_state(smdp_inventory *inventory, const char *transa
     return load(inventory, transaction_hex, false, out, err);
 }
 
-rsp_status smdp_session_advance_on(store_conn *conn, const smdp_session_record *record,
-                                   int64_t expected_step, bool *advanced, rsp_error *err)
+/* One step forward, if the session is still at expected_step. The order binding (iccid, eid)
+ * is written only when rebind says so: an indexed column written costs its index page in the
+ * log even when its value is the same. */
+static rsp_status step_forward(store_conn *conn, const smdp_session_record *record,
+                               int64_t expected_step, bool rebind, bool *advanced, rsp_error *err)
 {
     const store_value params[] = {
         STORE_VALUE_BLOB(record->data, record->data_len),
-        STORE_VALUE_TEXT(record->iccid),
-        STORE_VALUE_TEXT(record->eid),
         STORE_VALUE_INT64(record->expires_at),
         STORE_VALUE_TEXT(record->transaction_hex),
         STORE_VALUE_INT64(expected_step),
         request_hash_value(record),
         bpp_response_value(record),
+        STORE_VALUE_TEXT(record->iccid),
+        STORE_VALUE_TEXT(record->eid),
     };
     int64_t changes = 0;
-    rsp_status st = store_exec(conn,
-                               "UPDATE smdp_sessions SET data = $1, iccid = $2, eid = $3,"
-                               " step = step + 1, expires_at = $4, bpp_request_sha256 = $7,"
-                               " bpp_response = $8 WHERE transaction_id = $5 AND step = $6",
-                               params, 8, &changes, err);
+    const char *sql = rebind ? "UPDATE smdp_sessions SET data = $1, iccid = $7, eid = $8,"
+                               " step = step + 1, expires_at = $2, bpp_request_sha256 = $5,"
+                               " bpp_response = $6 WHERE transaction_id = $3 AND step = $4"
+                             : "UPDATE smdp_sessions SET data = $1, step = step + 1,"
+                               " expires_at = $2, bpp_request_sha256 = $5, bpp_response = $6"
+                               " WHERE transaction_id = $3 AND step = $4";
+    rsp_status st = store_exec(conn, sql, params, rebind ? 8 : 6, &changes, err);
     *advanced = st == RSP_OK && changes == 1;
     return st;
+}
+
+rsp_status smdp_session_advance_on(store_conn *conn, const smdp_session_record *record,
+                                   int64_t expected_step, bool *advanced, rsp_error *err)
+{
+    return step_forward(conn, record, expected_step, true, advanced, err);
 }
 
 typedef struct {
@@ -334,27 +345,10 @@ rsp_status smdp_session_advance_relaxed(smdp_inventory *inventory,
     return advance(inventory, record, expected_step, true, err);
 }
 
-/* The order binding (iccid, eid) stays as stored: an indexed column written costs its index
- * page in the log even when its value is the same. */
 rsp_status smdp_session_continue_on(store_conn *conn, const smdp_session_record *record,
                                     int64_t expected_step, bool *advanced, rsp_error *err)
 {
-    const store_value params[] = {
-        STORE_VALUE_BLOB(record->data, record->data_len),
-        STORE_VALUE_INT64(record->expires_at),
-        STORE_VALUE_TEXT(record->transaction_hex),
-        STORE_VALUE_INT64(expected_step),
-        request_hash_value(record),
-        bpp_response_value(record),
-    };
-    int64_t changes = 0;
-    rsp_status st = store_exec(conn,
-                               "UPDATE smdp_sessions SET data = $1, step = step + 1,"
-                               " expires_at = $2, bpp_request_sha256 = $5, bpp_response = $6"
-                               " WHERE transaction_id = $3 AND step = $4",
-                               params, 6, &changes, err);
-    *advanced = st == RSP_OK && changes == 1;
-    return st;
+    return step_forward(conn, record, expected_step, false, advanced, err);
 }
 
 rsp_status smdp_session_delete_on(store_conn *conn, const char *transaction_hex, rsp_error *err)
