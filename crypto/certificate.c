@@ -964,6 +964,18 @@ typedef struct {
     rsp_error *err;
 } verify_job;
 
+/* A verification without options uses the defaults; its result starts clean. */
+static verify_job verify_job_make(const rsp_certificate *leaf, rsp_cert_role role,
+                                  const rsp_certificate *eum, const rsp_certificate *const *cis,
+                                  size_t ci_count, const rsp_cert_verify_options *options,
+                                  rsp_cert_verify_result *result, rsp_error *err)
+{
+    static const rsp_cert_verify_options no_options = {0};
+    verify_job job = {leaf, role, eum, cis, ci_count, options ? options : &no_options, result, err};
+    memset(result, 0, sizeof *result);
+    return job;
+}
+
 static rsp_status fail(verify_job *job, rsp_cert_failure failure, rsp_cert_role role)
 {
     job->result->failure = failure;
@@ -1450,18 +1462,10 @@ rsp_status rsp_certificate_verify(const rsp_certificate *leaf, rsp_cert_role rol
                                   size_t ci_count, const rsp_cert_verify_options *options,
                                   rsp_cert_verify_result *result, rsp_error *err)
 {
-    rsp_cert_verify_options no_options = {0};
     rsp_cert_verify_result local_result;
-    verify_job job = {leaf,
-                      role,
-                      eum,
-                      cis,
-                      ci_count,
-                      options ? options : &no_options,
-                      result ? result : &local_result,
-                      err};
+    verify_job job = verify_job_make(leaf, role, eum, cis, ci_count, options,
+                                     result ? result : &local_result, err);
     const rsp_certificate *ci = NULL;
-    memset(job.result, 0, sizeof *job.result);
     if (leaf == NULL || (cis == NULL && ci_count > 0) || role <= RSP_CERT_ROLE_UNKNOWN ||
         role >= RSP_CERT_ROLE__COUNT || ((role == RSP_CERT_ROLE_EUICC) != (eum != NULL))) {
         job.result->failure = RSP_CERT_FAIL_OTHER;
@@ -1973,17 +1977,9 @@ rsp_status rsp_euicc_certificate_verify(der_view euicc_der, const rsp_certificat
                                         rsp_cert_verify_result *result, rsp_euicc_identity *out,
                                         rsp_error *err)
 {
-    rsp_cert_verify_options no_options = {0};
     rsp_cert_verify_result local_result;
-    verify_job job = {NULL,
-                      RSP_CERT_ROLE_EUICC,
-                      eum,
-                      cis,
-                      ci_count,
-                      options ? options : &no_options,
-                      result ? result : &local_result,
-                      err};
-    memset(job.result, 0, sizeof *job.result);
+    verify_job job = verify_job_make(NULL, RSP_CERT_ROLE_EUICC, eum, cis, ci_count, options,
+                                     result ? result : &local_result, err);
     memset(out, 0, sizeof *out);
     if (eum == NULL || (cis == NULL && ci_count > 0) || euicc_der.data == NULL) {
         job.result->failure = RSP_CERT_FAIL_OTHER;
