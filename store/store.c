@@ -707,15 +707,23 @@ rsp_status store_transaction_on(store_conn *conn, store_transaction_fn fn, void 
     }
 }
 
-rsp_status store_transaction(store *st, store_transaction_fn fn, void *ctx, rsp_error *err)
+/* A transaction on a connection borrowed for it alone. */
+static rsp_status transaction_borrowed(store *st, bool relaxed, store_transaction_fn fn, void *ctx,
+                                       rsp_error *err)
 {
     store_conn *conn;
     rsp_status status = store_borrow(st, &conn, err);
     if (status != RSP_OK)
         return status;
-    status = store_transaction_on(conn, fn, ctx, err);
+    status = relaxed ? store_transaction_relaxed_on(conn, fn, ctx, err)
+                     : store_transaction_on(conn, fn, ctx, err);
     store_return(conn);
     return status;
+}
+
+rsp_status store_transaction(store *st, store_transaction_fn fn, void *ctx, rsp_error *err)
+{
+    return transaction_borrowed(st, false, fn, ctx, err);
 }
 
 rsp_status store_transaction_relaxed_on(store_conn *conn, store_transaction_fn fn, void *ctx,
@@ -732,13 +740,7 @@ rsp_status store_transaction_relaxed_on(store_conn *conn, store_transaction_fn f
 
 rsp_status store_transaction_relaxed(store *st, store_transaction_fn fn, void *ctx, rsp_error *err)
 {
-    store_conn *conn;
-    rsp_status status = store_borrow(st, &conn, err);
-    if (status != RSP_OK)
-        return status;
-    status = store_transaction_relaxed_on(conn, fn, ctx, err);
-    store_return(conn);
-    return status;
+    return transaction_borrowed(st, true, fn, ctx, err);
 }
 
 /* ---- group commit ---- */
