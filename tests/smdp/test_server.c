@@ -490,14 +490,20 @@ static void step_load_and_notify(download *d)
     json_decref(request);
 }
 
-/* A whole download that must succeed. */
-static void download_all(download *d, const char *address)
+/* The download up to authenticateClient, whose outcome must be wanted. */
+static void download_authenticate(download *d, const char *address, const char *wanted)
 {
     step_initiate(d, address);
     expect(d->initiate, "Executed-Success");
     step_authenticate_server(d);
     assert_int_equal(step_authenticate_client(d), 200);
-    expect(d->authenticate, "Executed-Success");
+    expect(d->authenticate, wanted);
+}
+
+/* A whole download that must succeed. */
+static void download_all(download *d, const char *address)
+{
+    download_authenticate(d, address, "Executed-Success");
     step_prepare(d, NULL);
     assert_int_equal(step_get_bpp(d), 200);
     expect(d->bound, "Executed-Success");
@@ -595,11 +601,8 @@ static void test_second_download_refused(void **state)
     for (int i = 0; i < 2; i++) {
         download again;
         download_init(&again, cards[i], &client, matching_id);
-        step_initiate(&again, smdp_server_address(f->server));
-        expect(again.initiate, "Executed-Success");
-        step_authenticate_server(&again);
-        assert_int_equal(step_authenticate_client(&again), 200);
-        expect(again.authenticate, i == 0 ? "Failed 8.1.1 3.8" : "Failed 8.2.6 3.8");
+        download_authenticate(&again, smdp_server_address(f->server),
+                              i == 0 ? "Failed 8.1.1 3.8" : "Failed 8.2.6 3.8");
         download_free(&again);
     }
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_INSTALLED);
@@ -744,10 +747,7 @@ static void test_wrong_address_and_eid_binding(void **state)
     char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
     order(f, "NoBERTLV.der", f->eids[1], NULL, iccid, matching_id);
     download_init(&d, &c, &client, matching_id);
-    step_initiate(&d, smdp_server_address(f->server));
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
-    expect(d.authenticate, "Failed 8.1.1 3.8");
+    download_authenticate(&d, smdp_server_address(f->server), "Failed 8.1.1 3.8");
     /* Replaying the refused call changes nothing either. */
     assert_int_equal(step_authenticate_client(&d), 200);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
@@ -791,10 +791,7 @@ static void test_replayed_requests(void **state)
     download_init(&d, &c, &client, matching_id);
     long authenticate_failures = es9_failures(&client, "authenticateClient");
     long bpp_failures = es9_failures(&client, "getBoundProfilePackage");
-    step_initiate(&d, smdp_server_address(f->server));
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
-    expect(d.authenticate, "Executed-Success");
+    download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
     json_t *first = json_incref(d.authenticate);
     /* The same authenticateClient again: the session moved on. */
     assert_int_equal(step_authenticate_client(&d), 200);
@@ -864,20 +861,14 @@ static void test_confirmation_code_retry_limit(void **state)
     /* Without the code the eUICC itself refuses PrepareDownload; the SM-DP+ learns it from
      * the downloadResponseError (no attempt counted). */
     download_init(&d, &c, &client, matching_id);
-    step_initiate(&d, smdp_server_address(f->server));
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
-    expect(d.authenticate, "Executed-Success");
+    download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
     step_prepare(&d, NULL);
     assert_int_equal(step_get_bpp(&d), 200);
     expect(d.bound, "Failed 8.2.10 4.2");
     download_free(&d);
     /* A wrong code (attempt 1 of 2), then the same again: the order is blocked. */
     download_init(&d, &c, &client, matching_id);
-    step_initiate(&d, smdp_server_address(f->server));
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
-    expect(d.authenticate, "Executed-Success");
+    download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
     step_prepare(&d, "0000");
     assert_int_equal(step_get_bpp(&d), 200);
     expect(d.bound, "Failed 8.2.7 3.8");
@@ -891,10 +882,7 @@ static void test_confirmation_code_retry_limit(void **state)
     assert_int_equal(info.state, SMDP_PROFILE_RELEASED);
     /* Even the right code is refused now, from authenticateClient on. */
     download_init(&d, &c, &client, matching_id);
-    step_initiate(&d, smdp_server_address(f->server));
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
-    expect(d.authenticate, "Failed 8.2.7 6.4");
+    download_authenticate(&d, smdp_server_address(f->server), "Failed 8.2.7 6.4");
     download_free(&d);
     assert_int_equal(installed_profiles(&c), 0);
     euicc_free(c.card);
@@ -914,9 +902,7 @@ static void test_right_confirmation_code(void **state)
     card_open(f, &c, 1, 1);
     download d;
     download_init(&d, &c, &client, matching_id);
-    step_initiate(&d, smdp_server_address(f->server));
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
+    download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
     step_prepare(&d, "4242");
     assert_int_equal(step_get_bpp(&d), 200);
     expect(d.bound, "Executed-Success");
@@ -940,9 +926,7 @@ static void test_cancel_session(void **state)
     card_open(f, &c, 0, 2);
     download d;
     download_init(&d, &c, &client, matching_id);
-    step_initiate(&d, smdp_server_address(f->server));
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
+    download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
     uint8_t id[16];
     size_t id_len = 0;
     rsp_error err = {0};
@@ -991,9 +975,7 @@ static void test_cancel_after_bpp_delivered(void **state)
     card_open(f, &c, 0, 2);
     download d;
     download_init(&d, &c, &client, matching_id);
-    step_initiate(&d, smdp_server_address(f->server));
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
+    download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
     step_prepare(&d, NULL);
     assert_int_equal(step_get_bpp(&d), 200);
     expect(d.bound, "Executed-Success");
@@ -1054,9 +1036,7 @@ static void test_cancel_with_euicc_error(void **state)
     card_open(f, &c, 0, 2);
     download d;
     download_init(&d, &c, &client, matching_id);
-    step_initiate(&d, smdp_server_address(f->server));
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
+    download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
     static const uint8_t invalid_transaction[] = {0xBF, 0x41, 0x03, 0x81, 0x01, 0x05};
     json_t *request = json_object();
     json_object_set_new(request, "transactionId", json_string(d.transaction));
@@ -1094,10 +1074,7 @@ static void test_transaction_survives_restart(void **state)
     card_open(f, &c, 0, 1);
     download d;
     download_init(&d, &c, &client, matching_id);
-    step_initiate(&d, smdp_server_address(f->server));
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
-    expect(d.authenticate, "Executed-Success");
+    download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
     http_client_free(client.http);
     /* A new server process on the same database continues the transaction. */
     smdp_server_stop(f->server, 1000);
@@ -1180,10 +1157,7 @@ static void test_relaxed_session_lost(void **state)
     card_open(f, &c, 0, 2);
     download d;
     download_init(&d, &c, &client, matching_id);
-    step_initiate(&d, smdp_server_address(f->server));
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
-    expect(d.authenticate, "Executed-Success");
+    download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
     step_prepare(&d, NULL);
     store_statistics before = server_store_stats(f);
     assert_int_equal(step_get_bpp(&d), 200);
@@ -1255,10 +1229,7 @@ static void test_signature_and_release_checks(void **state)
     smdp_confirm_result result;
     assert_int_equal(smdp_order_confirm(inventory, &confirm, &result, &err), SMDP_STATUS_OK);
     download_init(&d, &c, &client, result.matching_id);
-    step_initiate(&d, smdp_server_address(f->server));
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
-    expect(d.authenticate, "Failed 8.2 1.2");
+    download_authenticate(&d, smdp_server_address(f->server), "Failed 8.2 1.2");
     download_free(&d);
     assert_int_equal(smdp_order_release(inventory, "op", held, &err), SMDP_STATUS_OK);
     download_init(&d, &c, &client, result.matching_id);
@@ -1422,11 +1393,7 @@ static void test_two_servers_share_postgres(void **state)
     card_open(f, &c, 0, 2);
     download d;
     download_init(&d, &c, &clients[0], matching_id);
-    step_initiate(&d, "smdp.rspkit.test");
-    expect(d.initiate, "Executed-Success");
-    step_authenticate_server(&d);
-    assert_int_equal(step_authenticate_client(&d), 200);
-    expect(d.authenticate, "Executed-Success");
+    download_authenticate(&d, "smdp.rspkit.test", "Executed-Success");
     d.client = &clients[1];
     step_prepare(&d, NULL);
     assert_int_equal(step_get_bpp(&d), 200);
