@@ -170,6 +170,20 @@ static void import_copy(fixture *f, const char *operator_id, uint64_t index,
     free(copy);
 }
 
+/* Imports copy `index` for operator and orders it, released, for any EID; returns its ICCID in
+ * iccid and the order's matching ID in result. */
+static void released_order(fixture *f, const char *operator_id, uint64_t index,
+                           char iccid[SMDP_ICCID_SIZE], smdp_confirm_result *result)
+{
+    rsp_error err = {0};
+    char got[SMDP_ICCID_SIZE];
+    import_copy(f, operator_id, index, iccid);
+    smdp_download_order order = {.operator_id = operator_id, .iccid = iccid};
+    assert_int_equal(smdp_order_download(&f->inventory, &order, got, &err), SMDP_STATUS_OK);
+    smdp_confirm_order confirm = {.operator_id = operator_id, .iccid = iccid, .release = true};
+    assert_int_equal(smdp_order_confirm(&f->inventory, &confirm, result, &err), SMDP_STATUS_OK);
+}
+
 static smdp_profile_state state_of(fixture *f, const char *iccid)
 {
     smdp_profile_info info;
@@ -526,12 +540,8 @@ static void test_download_retry_limit(void **state)
         skip();
     rsp_error err = {0};
     char iccid[SMDP_ICCID_SIZE], got[SMDP_ICCID_SIZE];
-    import_copy(f, "op-a", 11, iccid);
-    smdp_download_order order = {.operator_id = "op-a", .iccid = iccid};
-    assert_int_equal(smdp_order_download(&f->inventory, &order, got, &err), SMDP_STATUS_OK);
-    smdp_confirm_order confirm = {.operator_id = "op-a", .iccid = iccid, .release = true};
     smdp_confirm_result result;
-    assert_int_equal(smdp_order_confirm(&f->inventory, &confirm, &result, &err), SMDP_STATUS_OK);
+    released_order(f, "op-a", 11, iccid, &result);
     bool cc = false;
     for (int i = 0; i < 4; i++)
         assert_int_equal(smdp_order_begin_download(&f->inventory, result.matching_id, EID_A, "CC",
@@ -552,12 +562,8 @@ static void test_check_then_bind_with_session(void **state)
         skip();
     rsp_error err = {0};
     char iccid[SMDP_ICCID_SIZE], got[SMDP_ICCID_SIZE];
-    import_copy(f, "op-a", 12, iccid);
-    smdp_download_order order = {.operator_id = "op-a", .iccid = iccid};
-    assert_int_equal(smdp_order_download(&f->inventory, &order, got, &err), SMDP_STATUS_OK);
-    smdp_confirm_order confirm = {.operator_id = "op-a", .iccid = iccid, .release = true};
     smdp_confirm_result result;
-    assert_int_equal(smdp_order_confirm(&f->inventory, &confirm, &result, &err), SMDP_STATUS_OK);
+    released_order(f, "op-a", 12, iccid, &result);
     int64_t callbacks = outbox_count(f);
     bool cc = true;
     assert_int_equal(
@@ -747,12 +753,8 @@ static void test_outbox_retries(void **state)
     assert_int_equal(idle_count, 0);
     assert_int_equal(expired, 0);
     assert_int_equal(after.commits, before.commits);
-    import_copy(f, "op-a", 30, iccid);
-    smdp_download_order order = {.operator_id = "op-a", .iccid = iccid};
-    assert_int_equal(smdp_order_download(&f->inventory, &order, got, &err), SMDP_STATUS_OK);
-    smdp_confirm_order confirm = {.operator_id = "op-a", .iccid = iccid, .release = true};
     smdp_confirm_result result;
-    assert_int_equal(smdp_order_confirm(&f->inventory, &confirm, &result, &err), SMDP_STATUS_OK);
+    released_order(f, "op-a", 30, iccid, &result);
     bool cc = false;
     assert_int_equal(
         smdp_order_begin_download(&f->inventory, result.matching_id, EID_A, "DD", got, &cc, &err),
