@@ -709,7 +709,7 @@ typedef struct {
     size_t notification_len;
 } relay_outbox_item;
 
-/* The outcome of one forwarding attempt. */
+/* The outcome of one forwarding attempt, as the outbox row records it. */
 typedef struct {
     int64_t id;
     bool delivered;
@@ -717,6 +717,31 @@ typedef struct {
     int64_t next_attempt_at;
     const char *reason;
 } relay_outbox_outcome;
+
+/* SGP.22 v2.5 section 6.5.2.4 (ES9+.HandleNotification): one forwarding attempt; on failure
+ * the next one comes with exponential back-off (capped, never given up: a notification is
+ * never lost). */
+static relay_outbox_outcome outbox_attempt(eim_server *server, const char *address,
+                                           der_view notification, int64_t previous_attempts)
+{
+    json_t *json = json_object();
+    rsp_json_set_base64(json, "pendingNotification", notification.data, notification.len);
+    json_t *response = NULL;
+    const char *reason = NULL;
+    es9_refusal refusal;
+    bool ok =
+        es9_call(server, address, "handleNotification", true, json, &response, &reason, &refusal);
+    json_decref(json);
+    json_decref(response);
+    int64_t attempts = previous_attempts + 1;
+    int64_t backoff = attempts >= 10 ? RELAY_NOTIFICATION_MAX_BACKOFF : (int64_t)1 << attempts;
+    if (backoff > RELAY_NOTIFICATION_MAX_BACKOFF)
+        backoff = RELAY_NOTIFICATION_MAX_BACKOFF;
+    return (relay_outbox_outcome){.delivered = ok,
+                                  .attempts = attempts,
+                                  .next_attempt_at = eim_storage_now() + backoff,
+                                  .reason = reason};
+}
 
 static rsp_status outbox_record_outcome(store_conn *conn, void *user, rsp_error *err)
 {
@@ -731,32 +756,16 @@ static rsp_status outbox_record_outcome(store_conn *conn, void *user, rsp_error 
                       params, 5, NULL, err);
 }
 
-/* SGP.22 v2.5 section 6.5.2.4 (ES9+.HandleNotification): one forwarding attempt, then the
- * row records the outcome: delivered, or the next attempt with exponential back-off (capped,
- * never given up: a notification is never lost). Relaxed commit: an outcome lost to a power
- * cut leaves the row undelivered, so the worker forwards it again, which the SM-DP+ answers
- * with success like the first time (HandleNotification of a known notification is answered
- * 204, SGP.22 v2.5 section 6.5.2.9); a lost back-off only brings the retry forward. */
+/* The worker's retry of a claimed row. Relaxed commit: an outcome lost to a power cut leaves
+ * the row undelivered, so the worker forwards it again, which the SM-DP+ answers with success
+ * like the first time (SGP.22 v2.5 section 6.5.2.9: HandleNotification has no error answer;
+ * smdp/ answers a repeat 204); a lost back-off only brings the retry forward. */
 static void outbox_forward(eim_server *server, const relay_outbox_item *item)
 {
-    json_t *json = json_object();
-    rsp_json_set_base64(json, "pendingNotification", item->notification, item->notification_len);
-    json_t *response = NULL;
-    const char *reason = NULL;
-    es9_refusal refusal;
-    bool ok = es9_call(server, item->address, "handleNotification", true, json, &response, &reason,
-                       &refusal);
-    json_decref(json);
-    json_decref(response);
-    int64_t attempts = item->attempts + 1;
-    int64_t backoff = attempts >= 10 ? RELAY_NOTIFICATION_MAX_BACKOFF : (int64_t)1 << attempts;
-    if (backoff > RELAY_NOTIFICATION_MAX_BACKOFF)
-        backoff = RELAY_NOTIFICATION_MAX_BACKOFF;
-    relay_outbox_outcome outcome = {.id = item->id,
-                                    .delivered = ok,
-                                    .attempts = attempts,
-                                    .next_attempt_at = eim_storage_now() + backoff,
-                                    .reason = reason};
+    relay_outbox_outcome outcome =
+        outbox_attempt(server, item->address,
+                       der_view_make(item->notification, item->notification_len), item->attempts);
+    outcome.id = item->id;
     store_conn *conn = NULL;
     rsp_error err = {0};
     if (store_borrow(server->st, &conn, &err) == RSP_OK) {
@@ -769,43 +778,42 @@ static void outbox_forward(eim_server *server, const relay_outbox_item *item)
 
 /* Everything one received notification writes, committed together. */
 typedef struct {
-    int64_t device_id;         /* 0 when unknown */
-    const char *address;       /* the notificationAddress, "" when none */
-    der_view notification;     /* the PendingNotification TLV as received */
-    const char *digest_hex;    /* its SHA-256, the outbox's unique key */
-    bool allowed;              /* goes to the outbox for forwarding */
+    int64_t device_id;      /* 0 when unknown */
+    const char *address;    /* the notificationAddress, "" when none */
+    der_view notification;  /* the PendingNotification TLV as received */
+    const char *digest_hex; /* its SHA-256, the outbox's unique key */
+    bool allowed;           /* goes to the outbox */
+    bool forwarded;         /* outcome holds the forwarding attempt made before */
+    relay_outbox_outcome outcome;
     const relay_order *device; /* history entry when found; NULL: the caller writes it */
-    int64_t outbox_id;         /* out: the new outbox row, 0 for none or a repeat */
 } relay_notification_write;
 
-/* The outbox row for the notification (a repeat is a no-op), leased to this call so the
- * worker leaves it alone while it is forwarded here, the device's history entry and the audit
- * record. */
+/* The outbox row with the outcome of the forwarding attempt (a repeat is a no-op), the
+ * device's history entry and the audit record. */
 static rsp_status notification_write(store_conn *conn, void *user, rsp_error *err)
 {
-    relay_notification_write *w = user;
-    w->outbox_id = 0;
+    const relay_notification_write *w = user;
     int64_t now = eim_storage_now();
     rsp_status status = RSP_OK;
-    if (w->allowed) {
+    if (w->allowed && w->forwarded) {
+        const relay_outbox_outcome *o = &w->outcome;
         store_value params[] = {
             w->device_id > 0 ? STORE_VALUE_INT64(w->device_id) : STORE_VALUE_NULL(),
             STORE_VALUE_TEXT(w->address),
             STORE_VALUE_BLOB(w->notification.data, w->notification.len),
             STORE_VALUE_TEXT(w->digest_hex),
-            STORE_VALUE_INT64(now + RELAY_NOTIFICATION_LEASE_S),
+            STORE_VALUE_INT64(o->next_attempt_at),
             STORE_VALUE_INT64(now),
+            o->delivered ? STORE_VALUE_INT64(now) : STORE_VALUE_NULL(),
+            STORE_VALUE_INT64(o->attempts),
+            STORE_VALUE_TEXT(o->reason),
         };
-        status = store_query_int64(conn,
-                                   "INSERT INTO eim_notification_outbox (device_id, smdp_address, "
-                                   "notification, digest, next_attempt_at, created_at) VALUES "
-                                   "($1, $2, $3, $4, $5, $6) ON CONFLICT (digest) DO NOTHING "
-                                   "RETURNING id",
-                                   params, 6, &w->outbox_id, err);
-        if (status == RSP_ERR_NOT_FOUND) {
-            *err = (rsp_error){0};
-            status = RSP_OK;
-        }
+        status = store_exec(conn,
+                            "INSERT INTO eim_notification_outbox (device_id, smdp_address, "
+                            "notification, digest, next_attempt_at, created_at, delivered_at, "
+                            "attempts, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+                            "ON CONFLICT (digest) DO NOTHING",
+                            params, 9, NULL, err);
     }
     if (status == RSP_OK && w->device != NULL && w->device->found)
         status = eim_storage_device_event(conn, w->device->tenant_id, NULL, w->device->device_id,
@@ -818,10 +826,24 @@ static rsp_status notification_write(store_conn *conn, void *user, rsp_error *er
     return status;
 }
 
-/* SGP.32 v1.2 section 6.3.2.4: one durable commit per notification, before the IPA is
- * acknowledged (the eUICC deletes the notification then): the outbox row is the eIM's promise
- * to deliver it, and the history and audit entries are its only trace when it is not
- * forwarded. */
+/* Whether the outbox already holds the notification (a repeat from the IPA). */
+static rsp_status outbox_holds(store_conn *conn, const char *digest_hex, bool *held, rsp_error *err)
+{
+    int64_t count = 0;
+    store_value param = STORE_VALUE_TEXT(digest_hex);
+    rsp_status status =
+        store_query_int64(conn, "SELECT COUNT(*) FROM eim_notification_outbox WHERE digest = $1",
+                          &param, 1, &count, err);
+    *held = count > 0;
+    return status;
+}
+
+/* SGP.32 v1.2 section 6.3.2.4: forwarded at once (a repeat already in the outbox is not), then
+ * one durable commit, before the IPA is acknowledged (the eUICC deletes the notification
+ * then): the outbox row, delivered or to be retried, is the eIM's record and promise, and the
+ * history and audit entries are the only trace of a notification that is not forwarded.
+ * Forwarding first lets that one commit also hold the outcome; a crash before it leaves the
+ * IPA unacknowledged, so it sends the notification again and the SM-DP+ takes a repeat. */
 static rsp_status notification_save(eim_server *server, relay_notification_write *write,
                                     rsp_error *err)
 {
@@ -834,12 +856,23 @@ static rsp_status notification_save(eim_server *server, relay_notification_write
         return rsp_error_set(err, status, 0, 0, "cannot hash the notification");
     der_hex_encode(digest, sizeof digest, digest_hex, false);
     write->digest_hex = digest_hex;
+    /* no connection is held during the forward: it may wait for the SM-DP+ for seconds */
+    bool repeat = false;
     store_conn *conn = NULL;
     status = store_borrow(server->st, &conn, err);
-    if (status == RSP_OK) {
-        status = store_transaction_on(conn, notification_write, write, err);
+    if (status == RSP_OK && write->allowed)
+        status = outbox_holds(conn, digest_hex, &repeat, err);
+    if (status == RSP_OK && write->allowed && !repeat) {
         store_return(conn);
+        conn = NULL;
+        write->outcome = outbox_attempt(server, write->address, write->notification, 0);
+        write->forwarded = true;
+        status = store_borrow(server->st, &conn, err);
     }
+    if (status == RSP_OK)
+        status = store_transaction_on(conn, notification_write, write, err);
+    if (conn != NULL)
+        store_return(conn);
     write->digest_hex = NULL;
     return status;
 }
@@ -958,15 +991,6 @@ static rsp_status relay_notification(eim_server *server, const der_tlv *notifica
                                       .device = known_device == 0 ? &device : NULL};
     if (status == RSP_OK)
         status = notification_save(server, &write, err);
-    int64_t outbox_id = write.outbox_id;
-    /* forwarded now for a short path to the SM-DP+; a failure is retried by the worker */
-    if (status == RSP_OK && outbox_id > 0) {
-        relay_outbox_item item = {.id = outbox_id,
-                                  .notification = (uint8_t *)notification->whole.data,
-                                  .notification_len = notification->whole.len};
-        snprintf(item.address, sizeof item.address, "%s", text);
-        outbox_forward(server, &item);
-    }
     free(value);
     free(arena_buf);
     return status;
