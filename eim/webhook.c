@@ -125,11 +125,27 @@ static bool deliver(store_conn *conn, const outbox_item *item, char *error, size
     return ok;
 }
 
+typedef struct {
+    const store_value *params; /* delivered_at, attempts, next_attempt_at, last_error, id */
+} delivery_outcome;
+
+static rsp_status record_outcome(store_conn *conn, void *ctx, rsp_error *err)
+{
+    const delivery_outcome *outcome = ctx;
+    return store_exec(conn,
+                      "UPDATE eim_outbox SET delivered_at = $1, attempts = $2, next_attempt_at = "
+                      "$3, last_error = $4 WHERE id = $5",
+                      outcome->params, 5, NULL, err);
+}
+
 void eim_webhook_deliver_due(eim_server *server)
 {
     outbox_item items[WEBHOOK_BATCH] = {0};
     rsp_error err = {0};
-    if (store_transaction(server->st, claim_transaction, items, &err) != RSP_OK) {
+    /* Relaxed, like the delivery outcome below: delivery is at least once (the receiver
+     * deduplicates by idempotency key), so a lease or an outcome lost in a power cut only
+     * brings a delivery again; the event itself was queued durably with its change. */
+    if (store_transaction_relaxed(server->st, claim_transaction, items, &err) != RSP_OK) {
         LOG_WARN("eim", "webhook claim failed", LOG_STR("error", err.message));
     }
     store_conn *conn = NULL;
@@ -149,10 +165,8 @@ void eim_webhook_deliver_due(eim_server *server)
                                     STORE_VALUE_INT64(attempts), STORE_VALUE_INT64(next),
                                     STORE_VALUE_TEXT(ok ? NULL : error),
                                     STORE_VALUE_INT64(items[i].id)};
-            store_exec(conn,
-                       "UPDATE eim_outbox SET delivered_at = $1, attempts = $2, next_attempt_at = "
-                       "$3, last_error = $4 WHERE id = $5",
-                       params, 5, NULL, &err);
+            delivery_outcome outcome = {params};
+            store_transaction_relaxed_on(conn, record_outcome, &outcome, &err);
             metrics_counter_add(ok ? &server->webhooks_delivered : &server->webhooks_failed, 1);
             if (!ok)
                 LOG_WARN("eim", "webhook delivery failed", LOG_STR("key", items[i].key),
