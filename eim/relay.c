@@ -44,35 +44,6 @@ static rsp_status write_error(const relay_function *fn, int64_t code, der_writer
     return der_writer_status(out);
 }
 
-/* The SM-DP+ of an open session and the device it serves (0 when unknown). */
-static rsp_status session_address(eim_server *server, const char *txid, bool open_only,
-                                  char *address, size_t size, int64_t *device_id, bool *found,
-                                  rsp_error *err)
-{
-    store_conn *conn = NULL;
-    rsp_status status = store_borrow(server->st, &conn, err);
-    if (status != RSP_OK)
-        return status;
-    store_stmt *stmt = NULL;
-    status = store_prepare(conn,
-                           open_only ? "SELECT smdp_address, device_id FROM eim_relay_sessions "
-                                       "WHERE transaction_id = $1 AND finished_at IS NULL"
-                                     : "SELECT smdp_address, device_id FROM eim_relay_sessions "
-                                       "WHERE transaction_id = $1",
-                           &stmt, err);
-    if (status == RSP_OK) {
-        store_bind_text(stmt, 1, txid);
-        status = store_step(stmt, found, err);
-        if (status == RSP_OK && *found) {
-            snprintf(address, size, "%s", store_column_text(stmt, 0));
-            *device_id = store_column_int64(stmt, 1);
-        }
-        store_finish(stmt);
-    }
-    store_return(conn);
-    return status;
-}
-
 /* The download order an eimTransactionId names, with its device's state. */
 typedef struct {
     bool found;
@@ -117,6 +88,41 @@ static rsp_status find_download_order(eim_server *server, const char *column, co
             const char *address = store_column_text(stmt, 4);
             snprintf(out->smdp_address, sizeof out->smdp_address, "%s",
                      address != NULL ? address : "");
+        }
+        store_finish(stmt);
+    }
+    store_return(conn);
+    return status;
+}
+
+/* The SM-DP+ of a session and, in one statement, the device it serves (device_id 0 when
+ * unknown) with its state (device->found false when that device is not registered). */
+static rsp_status session_lookup(eim_server *server, const char *txid, bool open_only,
+                                 char *address, size_t size, relay_order *device, bool *found,
+                                 rsp_error *err)
+{
+    memset(device, 0, sizeof *device);
+    *found = false;
+    store_conn *conn = NULL;
+    rsp_status status = store_borrow(server->st, &conn, err);
+    if (status != RSP_OK)
+        return status;
+    store_stmt *stmt = NULL;
+#define SESSION_LOOKUP                                                                             \
+    "SELECT s.smdp_address, s.device_id, d.id, d.tenant_id, d.blocked FROM eim_relay_sessions s "  \
+    "LEFT JOIN eim_devices d ON d.id = s.device_id WHERE s.transaction_id = $1"
+    status = store_prepare(
+        conn, open_only ? SESSION_LOOKUP " AND s.finished_at IS NULL" : SESSION_LOOKUP, &stmt, err);
+#undef SESSION_LOOKUP
+    if (status == RSP_OK) {
+        store_bind_text(stmt, 1, txid);
+        status = store_step(stmt, found, err);
+        if (status == RSP_OK && *found) {
+            snprintf(address, size, "%s", store_column_text(stmt, 0));
+            device->device_id = store_column_is_null(stmt, 1) ? 0 : store_column_int64(stmt, 1);
+            device->found = !store_column_is_null(stmt, 2);
+            device->tenant_id = device->found ? store_column_int64(stmt, 3) : 0;
+            device->blocked = device->found && store_column_int64(stmt, 4) != 0;
         }
         store_finish(stmt);
     }
@@ -566,12 +572,9 @@ static rsp_status relay_in_session(eim_server *server, const relay_function *fn,
     der_hex_encode(txid_tlv.value.data, txid_tlv.value.len, txid, true);
     char address[256];
     bool found = false;
-    int64_t device_id = 0;
+    relay_order device;
     rsp_status status =
-        session_address(server, txid, true, address, sizeof address, &device_id, &found, err);
-    relay_order device = {0};
-    if (status == RSP_OK && found && device_id > 0)
-        status = find_download_order(server, NULL, NULL, device_id, &device, err);
+        session_lookup(server, txid, true, address, sizeof address, &device, &found, err);
     if (status != RSP_OK)
         return status;
     if (!found || device.blocked) {
@@ -682,18 +685,19 @@ static rsp_status device_of_certificate(eim_server *server, der_view certificate
     return status;
 }
 
-/* The device a profile installation result belongs to: its relay session's. */
-static rsp_status device_of_session(eim_server *server, der_view transaction_id, int64_t *device_id,
-                                    rsp_error *err)
+/* The device a profile installation result belongs to: its relay session's, with its state
+ * (device->device_id 0 when unknown). */
+static rsp_status device_of_session(eim_server *server, der_view transaction_id,
+                                    relay_order *device, rsp_error *err)
 {
-    *device_id = 0;
+    memset(device, 0, sizeof *device);
     if (transaction_id.len == 0 || transaction_id.len > 16)
         return RSP_OK;
     char hex[33], session_smdp[256];
     bool found = false;
     der_hex_encode(transaction_id.data, transaction_id.len, hex, true);
-    return session_address(server, hex, false, session_smdp, sizeof session_smdp, device_id, &found,
-                           err);
+    return session_lookup(server, hex, false, session_smdp, sizeof session_smdp, device, &found,
+                          err);
 }
 
 #define RELAY_NOTIFICATION_BATCH       16
@@ -953,6 +957,8 @@ static rsp_status relay_notification(eim_server *server, const der_tlv *notifica
         schema_decode(&sgp32_pending_notification_type, notification->whole, value, &arena, err);
     der_view address = {0};
     int64_t device_id = known_device;
+    relay_order device = {0};
+    bool device_known = false; /* device holds the device's state already */
     if (status == RSP_OK && known_device > 0) {
         if (value->choice == SGP32_PENDING_NOTIFICATION_PROFILE_INSTALLATION_RESULT)
             address = value->u.profile_installation_result.profile_installation_result_data
@@ -965,7 +971,9 @@ static rsp_status relay_notification(eim_server *server, const der_tlv *notifica
         const sgp22_profile_installation_result_data *data =
             &value->u.profile_installation_result.profile_installation_result_data;
         address = data->notification_metadata.notification_address;
-        status = device_of_session(server, data->transaction_id, &device_id, err);
+        status = device_of_session(server, data->transaction_id, &device, err);
+        device_id = device.device_id;
+        device_known = true;
     } else if (status == RSP_OK &&
                value->choice == SGP32_PENDING_NOTIFICATION_OTHER_SIGNED_NOTIFICATION) {
         const sgp22_other_signed_notification *other = &value->u.other_signed_notification;
@@ -978,8 +986,7 @@ static rsp_status relay_notification(eim_server *server, const der_tlv *notifica
         text[address.len] = '\0';
     }
     /* a blocked device's notification is refused, others go to its history */
-    relay_order device = {0};
-    if (status == RSP_OK && device_id > 0)
+    if (status == RSP_OK && device_id > 0 && !device_known)
         status = find_download_order(server, NULL, NULL, device_id, &device, err);
     bool allowed = false;
     if (status == RSP_OK && text[0] != '\0' && !device.blocked)
