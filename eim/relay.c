@@ -761,9 +761,10 @@ static rsp_status outbox_record_outcome(store_conn *conn, void *user, rsp_error 
 }
 
 /* The worker's retry of a claimed row. Relaxed commit: an outcome lost to a power cut leaves
- * the row undelivered, so the worker forwards it again, which the SM-DP+ answers with success
- * like the first time (SGP.22 v2.5 section 6.5.2.9: HandleNotification has no error answer;
- * smdp/ answers a repeat 204); a lost back-off only brings the retry forward. */
+ * the row undelivered, so the worker forwards it again: a repeated ES9+.HandleNotification
+ * (SGP.22 v2.5 section 5.6.4) changes nothing at the SM-DP+ and is acknowledged like the first
+ * (smdp/es9plus.c answers every well-formed one 204); a lost back-off only brings the retry
+ * forward. */
 static void outbox_forward(eim_server *server, const relay_outbox_item *item)
 {
     relay_outbox_outcome outcome =
