@@ -22,6 +22,8 @@
 #define EIM_RESULT_ERROR_MISSING_EID    4
 #define EIM_RESULT_ERROR_UNDEFINED      127
 #define EIM_MAX_LISTED_RESULTS          32
+/* listed results, the result itself, and the notifications sent with it */
+#define EIM_MAX_ACKNOWLEDGEMENTS 64
 
 bool eim_eid_text(der_view eid, char out[33])
 {
@@ -1102,11 +1104,50 @@ static rsp_status process_listed_results(eim_server *server, const char *eid,
     return status;
 }
 
+/* Acknowledgements of one ProvideEimPackageResult answer (SGP.32 v1.2 section 6.3.2.7). */
+typedef struct {
+    int64_t seq[EIM_MAX_ACKNOWLEDGEMENTS];
+    size_t count;
+} ack_list;
+
+static void ack_add(ack_list *acks, int64_t seq)
+{
+    if (acks->count < EIM_MAX_ACKNOWLEDGEMENTS)
+        acks->seq[acks->count++] = seq;
+}
+
+/* One notification that came with a result (or inside a download result): forwarded and
+ * durably recorded by the relay, then acknowledged, so the IPA removes it from the eUICC
+ * instead of sending it again by HandleNotification. One that fails is logged and not
+ * acknowledged: the IPA sends it again later. */
+static void forward_one(eim_server *server, const device_row *device, der_view notification,
+                        ack_list *acks)
+{
+    rsp_error relay_err = {0}, err = {0};
+    int64_t seq = 0;
+    bool handled =
+        eim_relay_notification(server, device->id, notification, &seq, &relay_err) == RSP_OK;
+    if (handled)
+        ack_add(acks, seq);
+    else
+        LOG_WARN("eim", "notification with a result not handled",
+                 LOG_STR("error", relay_err.message));
+    store_conn *conn = NULL;
+    if (store_borrow(server->st, &conn, &err) == RSP_OK) {
+        /* relaxed: only a record; what is acknowledged (the notification, its forwarding)
+         * the relay stored durably */
+        eim_storage_device_event_relaxed(
+            conn, device->tenant_id, NULL, device->id, "notification.received", NULL,
+            handled ? "{\"withResult\":true}" : "{\"withResult\":true,\"error\":true}", &err);
+        store_return(conn);
+    }
+}
+
 /* SGP.32 v1.2 section 6.3.2.7: the notifications sent with a result (ePRAndNotifications
  * notificationList) take the HandleNotification path: forwarded to the SM-DP+ they name when
- * an order of this eIM named it, and recorded. A notification that fails is logged, the
- * result stays accepted. */
-static void forward_notifications(eim_server *server, const device_row *device, der_view message)
+ * an order of this eIM named it, recorded, and acknowledged with the result. */
+static void forward_notifications(eim_server *server, const device_row *device, der_view message,
+                                  ack_list *acks)
 {
     der_tlv outer, child, list;
     der_reader reader, items;
@@ -1123,26 +1164,27 @@ static void forward_notifications(eim_server *server, const device_row *device, 
             if (list.tag != 0xA0 || der_reader_enter(&list, 2, &notifications, &err) != RSP_OK)
                 continue;
             while (!der_reader_at_end(&notifications) &&
-                   der_reader_next(&notifications, &notification, &err) == RSP_OK) {
-                rsp_error relay_err = {0};
-                bool handled = eim_relay_notification(server, device->id, notification.whole,
-                                                      &relay_err) == RSP_OK;
-                if (!handled)
-                    LOG_WARN("eim", "notification with a result not handled",
-                             LOG_STR("error", relay_err.message));
-                store_conn *conn = NULL;
-                if (store_borrow(server->st, &conn, &err) == RSP_OK) {
-                    /* relaxed: only a record; what is acknowledged (the notification, its
-                     * forwarding) the relay stored durably */
-                    eim_storage_device_event_relaxed(
-                        conn, device->tenant_id, NULL, device->id, "notification.received", NULL,
-                        handled ? "{\"withResult\":true}" : "{\"withResult\":true,\"error\":true}",
-                        &err);
-                    store_return(conn);
-                }
-            }
+                   der_reader_next(&notifications, &notification, &err) == RSP_OK)
+                forward_one(server, device, notification.whole, acks);
         }
     }
+}
+
+/* The ProfileInstallationResult inside a ProfileDownloadTriggerResult (SGP.32 v1.2 section
+ * 6.3.2.7) is also the eUICC's pending notification for the SM-DP+ (SGP.22 v2.5 section
+ * 3.5): the eIM forwards it like one sent by HandleNotification and acknowledges it. */
+static void forward_installation_result(eim_server *server, const device_row *device,
+                                        der_view trigger_result, ack_list *acks)
+{
+    der_tlv outer, data;
+    der_reader reader;
+    rsp_error err = {0};
+    if (der_parse_single(trigger_result, &outer, &err) != RSP_OK ||
+        der_reader_enter(&outer, 0, &reader, &err) != RSP_OK)
+        return;
+    while (!der_reader_at_end(&reader) && der_reader_next(&reader, &data, &err) == RSP_OK)
+        if (data.tag == 0xBF37)
+            forward_one(server, device, data.whole, acks);
 }
 
 static rsp_status result_error(int64_t code, der_writer *out)
@@ -1179,6 +1221,21 @@ static bool find_result_tlv(der_view message, uint32_t wanted, der_view *out)
     return false;
 }
 
+/* eimAcknowledgements when there is something to acknowledge, else emptyResponse (SGP.32
+ * v1.2 section 6.3.2.7). */
+static rsp_status acknowledge(ack_list *acks, der_writer *out)
+{
+    sgp32_provide_eim_package_result_response response = {0};
+    if (acks->count > 0) {
+        response.choice = SGP32_PROVIDE_EIM_PACKAGE_RESULT_RESPONSE_EIM_ACKNOWLEDGEMENTS;
+        response.u.eim_acknowledgements.sequence_numbers.count = acks->count;
+        response.u.eim_acknowledgements.sequence_numbers.items = acks->seq;
+    } else {
+        response.choice = SGP32_PROVIDE_EIM_PACKAGE_RESULT_RESPONSE_EMPTY_RESPONSE;
+    }
+    return schema_encode(&sgp32_provide_eim_package_result_response_type, &response, out);
+}
+
 rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_writer *out,
                                     rsp_error *err)
 {
@@ -1194,7 +1251,10 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
     rsp_status status =
         schema_decode(&sgp32_provide_eim_package_result_type, message, value, &arena, err);
     device_row device = {0};
-    bool found = false, forward = false;
+    bool found = false, forward = false, accepted = false, refused = true, has_ack = false;
+    int64_t ack = 0;
+    ack_list acks = {.count = 0};
+    der_view trigger_result = {0};
     char eid[33];
     store_conn *conn = NULL;
     if (status == RSP_OK && value->has_eid_value && eim_eid_text(value->eid_value, eid))
@@ -1214,11 +1274,8 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
         status = result_error(EIM_RESULT_ERROR_UNDEFINED, out);
     } else {
         const sgp32_eim_package_result *r = &value->eim_package_result;
-        bool has_ack = false, refused = true;
-        int64_t ack = 0;
-        int64_t acks[EIM_MAX_LISTED_RESULTS + 1];
-        size_t ack_count = 0;
         der_view raw = message;
+        accepted = true;
         switch (r->choice) {
         case SGP32_EIM_PACKAGE_RESULT_EUICC_PACKAGE_RESULT:
         case SGP32_EIM_PACKAGE_RESULT_EPR_AND_NOTIFICATIONS: {
@@ -1231,7 +1288,6 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
             else
                 status = process_euicc_package_result(server, &device, raw, epr, &has_ack, &ack,
                                                       &refused, err);
-            /* after the connection went back: the relay borrows its own */
             forward = status == RSP_OK && !refused &&
                       r->choice == SGP32_EIM_PACKAGE_RESULT_EPR_AND_NOTIFICATIONS;
             break;
@@ -1244,38 +1300,35 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
                 r->u.ipa_euicc_data_response.choice == SGP32_IPA_EUICC_DATA_RESPONSE_IPA_EUICC_DATA)
                 status = process_listed_results(server, eid, &device, raw,
                                                 &r->u.ipa_euicc_data_response.u.ipa_euicc_data,
-                                                acks, &ack_count, err);
+                                                acks.seq, &acks.count, err);
             break;
         case SGP32_EIM_PACKAGE_RESULT_PROFILE_DOWNLOAD_TRIGGER_RESULT:
             if (find_result_tlv(message, 0xBF54, &raw))
                 status = process_trigger_result(
                     server, &device, raw, &r->u.profile_download_trigger_result, &refused, err);
+            if (status == RSP_OK && !refused)
+                trigger_result = raw;
             break;
         default:
             status = process_package_error(server, &device, message,
                                            &r->u.eim_package_result_response_error, &refused, err);
             break;
         }
-        if (status == RSP_OK && refused) {
-            status = result_error(EIM_RESULT_ERROR_UNDEFINED, out);
-        } else if (status == RSP_OK) {
-            sgp32_provide_eim_package_result_response response = {0};
-            if (has_ack)
-                acks[ack_count++] = ack;
-            if (ack_count > 0) {
-                response.choice = SGP32_PROVIDE_EIM_PACKAGE_RESULT_RESPONSE_EIM_ACKNOWLEDGEMENTS;
-                response.u.eim_acknowledgements.sequence_numbers.count = ack_count;
-                response.u.eim_acknowledgements.sequence_numbers.items = acks;
-            } else {
-                response.choice = SGP32_PROVIDE_EIM_PACKAGE_RESULT_RESPONSE_EMPTY_RESPONSE;
-            }
-            status = schema_encode(&sgp32_provide_eim_package_result_response_type, &response, out);
-        }
     }
+    /* the relay borrows its own connection */
     if (conn != NULL)
         store_return(conn);
-    if (forward)
-        forward_notifications(server, &device, message);
+    if (status == RSP_OK && accepted && !refused) {
+        if (has_ack)
+            ack_add(&acks, ack);
+        if (forward)
+            forward_notifications(server, &device, message, &acks);
+        if (trigger_result.len > 0)
+            forward_installation_result(server, &device, trigger_result, &acks);
+        status = acknowledge(&acks, out);
+    } else if (status == RSP_OK && accepted) {
+        status = result_error(EIM_RESULT_ERROR_UNDEFINED, out);
+    }
     eim_key_cache_release(server, device.cached);
     free(value);
     free(arena_buf);

@@ -935,6 +935,23 @@ void eim_relay_notifications_due(eim_server *server)
     }
 }
 
+/* The seqNumber of any PendingNotification alternative (SGP.32 v1.2 section 2.11.1.3). */
+static int64_t pending_notification_seq_number(const sgp32_pending_notification *value)
+{
+    switch (value->choice) {
+    case SGP32_PENDING_NOTIFICATION_PROFILE_INSTALLATION_RESULT:
+        return value->u.profile_installation_result.profile_installation_result_data
+            .notification_metadata.seq_number;
+    case SGP32_PENDING_NOTIFICATION_OTHER_SIGNED_NOTIFICATION:
+        return value->u.other_signed_notification.tbs_other_notification.seq_number;
+    case SGP32_PENDING_NOTIFICATION_COMPACT_PROFILE_INSTALLATION_RESULT:
+        return value->u.compact_profile_installation_result.compact_profile_installation_result_data
+            .seq_number;
+    default:
+        return value->u.compact_other_signed_notification.tbs_other_notification.seq_number;
+    }
+}
+
 /* SGP.32 v1.2 section 6.3.2.4: a pending notification is forwarded to the address it names
  * (ES9+.HandleNotification) when that SM-DP+ is one the eIM may reach for the device, through
  * the durable outbox (recorded before the IPA is acknowledged, retried until the SM-DP+ takes
@@ -942,7 +959,7 @@ void eim_relay_notifications_due(eim_server *server)
  * the device when the caller knows it (a notification sent with a result, whose caller also
  * writes the device's history), else 0: the device comes from the notification itself. */
 static rsp_status relay_notification(eim_server *server, const der_tlv *notification,
-                                     int64_t known_device, rsp_error *err)
+                                     int64_t known_device, int64_t *seq_number, rsp_error *err)
 {
     rsp_status status = RSP_OK;
     uint8_t *arena_buf = malloc(EIM_ARENA_SIZE);
@@ -999,17 +1016,19 @@ static rsp_status relay_notification(eim_server *server, const der_tlv *notifica
                                       .device = known_device == 0 ? &device : NULL};
     if (status == RSP_OK)
         status = notification_save(server, &write, err);
+    if (status == RSP_OK && seq_number != NULL)
+        *seq_number = pending_notification_seq_number(value);
     free(value);
     free(arena_buf);
     return status;
 }
 
 rsp_status eim_relay_notification(eim_server *server, int64_t device_id, der_view notification,
-                                  rsp_error *err)
+                                  int64_t *seq_number, rsp_error *err)
 {
     der_tlv tlv;
     rsp_status status = der_parse_single(notification, &tlv, err);
-    return status == RSP_OK ? relay_notification(server, &tlv, device_id, err) : status;
+    return status == RSP_OK ? relay_notification(server, &tlv, device_id, seq_number, err) : status;
 }
 
 rsp_status eim_relay_handle(eim_server *server, der_view message, der_writer *out, rsp_error *err)
@@ -1029,7 +1048,7 @@ rsp_status eim_relay_handle(eim_server *server, der_view message, der_writer *ou
         status = der_reader_enter(&wrapper, 0, &reader, err);
         if (status == RSP_OK)
             status = der_reader_next(&reader, &notification, err);
-        return status == RSP_OK ? relay_notification(server, &notification, 0, err) : status;
+        return status == RSP_OK ? relay_notification(server, &notification, 0, NULL, err) : status;
     }
     if (request.tag == 0xBF39)
         return relay_initiate(server, &request, out, err);

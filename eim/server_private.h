@@ -74,9 +74,11 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view result, der_wri
  * pending notification); writes the ESipa response TLV (nothing for a notification). */
 rsp_status eim_relay_handle(eim_server *server, der_view message, der_writer *out, rsp_error *err);
 /* One PendingNotification TLV of a known device (sent with a result): forwarded and recorded
- * like a HandleNotification, without a device history entry (the caller writes it). */
+ * like a HandleNotification, without a device history entry (the caller writes it). On
+ * RSP_OK it is durably recorded and *seq_number (may be NULL) is its seqNumber, which the
+ * caller may then acknowledge. */
 rsp_status eim_relay_notification(eim_server *server, int64_t device_id, der_view notification,
-                                  rsp_error *err);
+                                  int64_t *seq_number, rsp_error *err);
 
 /* Background work (campaign.c, webhook.c). */
 void eim_campaign_release_due(eim_server *server);

@@ -1090,7 +1090,9 @@ static void test_result_with_notifications(void **state)
     der_end(&w, outer);
     http_response answer;
     esipa(f, w.buf, w.len, &answer);
-    static const uint8_t ack[] = {0xBF, 0x50, 0x06, 0xBF, 0x53, 0x03, 0x80, 0x01, 0x15};
+    /* the result (21) and the notification that came with it (4) are acknowledged */
+    static const uint8_t ack[] = {0xBF, 0x50, 0x09, 0xBF, 0x53, 0x06,
+                                  0x80, 0x01, 0x15, 0x80, 0x01, 0x04};
     assert_int_equal(answer.body_len, sizeof ack);
     assert_memory_equal(answer.body, ack, sizeof ack);
     http_response_free(&answer);

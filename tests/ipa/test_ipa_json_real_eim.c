@@ -16,6 +16,8 @@
 #include <jansson.h>
 
 #include "core/json_min.h"
+#include "core/saip.h"
+#include "core/sgp22.h"
 #include "euicc/face_socket.h"
 #include "real_eim.h"
 
@@ -102,6 +104,34 @@ static void start_ipa(fixture *fx)
     real_eim_check(ipa_new(&platform, &config, &f->ipa, &err), &err, "ipa_new");
 }
 
+/* Disables and enables the profile with ES10c straight on the card (SGP.22 v2.5 sections
+ * 5.7.16, 5.7.17), as a local management action would: two notifications that no eIM result
+ * carries, so the IPA delivers them by HandleNotification. */
+static void local_disable_and_enable(real_eim_fixture *f, const char *iccid)
+{
+    uint8_t iccid_bytes[10];
+    assert_true(saip_encode_iccid_ef(iccid, iccid_bytes));
+    sgp22_disable_profile_request disable = {
+        .profile_identifier = {.choice = SGP22_PROFILE_IDENTIFIER_ICCID,
+                               .u.iccid = der_view_make(iccid_bytes, sizeof iccid_bytes)}};
+    sgp22_enable_profile_request enable = {.profile_identifier = disable.profile_identifier};
+    const schema_type *types[] = {&sgp22_disable_profile_request_type,
+                                  &sgp22_enable_profile_request_type};
+    const void *values[] = {&disable, &enable};
+    for (size_t i = 0; i < 2; i++) {
+        der_writer command, response;
+        der_writer_init_dynamic(&command, NULL);
+        der_writer_init_dynamic(&response, NULL);
+        assert_int_equal(schema_encode(types[i], values[i], &command), RSP_OK);
+        assert_int_equal(euicc_process(f->card, der_writer_view(&command), &response), RSP_OK);
+        /* BF3x 03 80 01 00: result ok */
+        assert_true(response.len >= 6);
+        assert_int_equal(response.buf[response.len - 1], 0);
+        der_writer_free(&command);
+        der_writer_free(&response);
+    }
+}
+
 static void test_every_esipa_function_over_json(void **state)
 {
     fixture *fx = *state;
@@ -158,10 +188,13 @@ static void test_every_esipa_function_over_json(void **state)
         print_message("refused download poll: %s\n", err.message);
     assert_string_equal(real_eim_order_state(f, refused, buf, sizeof buf), "failed");
 
-    /* whatever notification is left goes by handleNotification */
+    /* the eIM acknowledged every notification that came with a result; two local changes
+     * leave notifications that go by handleNotification */
+    local_disable_and_enable(f, iccid);
     unsigned delivered = 0;
     memset(&err, 0, sizeof err);
     real_eim_check(ipa_deliver_notifications(f->ipa, &delivered, &err), &err, "notifications");
+    assert_int_equal(delivered, 2);
 
     for (size_t i = 0; i < fx->function_count; i++)
         print_message("JSON function called: %s\n", fx->functions[i]);
