@@ -128,7 +128,7 @@ static void read_cpu_split(scenario *s, cpu_split *out)
 static int report(const options *o, const step_figure *steps, size_t count, double wall,
                   const cpu_split *cpu, const scenario_verdict *verdict, const char *failure)
 {
-    printf("\nfleet migration, %zu devices (%s durability on the SM-DP+; one campaign: download "
+    printf("\nfleet migration, %zu devices (%s durability on the servers; one campaign: download "
            "B + enable B with rollback + delete A, each device's chain in one go, so the steps "
            "overlap; times from the campaign's start):\n",
            o->devices, o->relaxed ? "relaxed" : "full");

@@ -294,6 +294,7 @@ static rsp_status eim_start(scenario *s, int which, rsp_error *err)
         .ci_files = cis,
         .ci_count = 1,
         .threads = s->config.server_threads,
+        .relaxed_durability = s->config.relaxed_durability,
         .worker_period_ms = 100,
         .relay_timeout_ms = 10000,
     };
