@@ -148,7 +148,7 @@ static int report(const options *o, const step_figure *steps, size_t count, doub
            wall > 0 ? cpu->process / wall : 0);
     double n = (double)o->devices;
     printf("  per device: %.2f polls (%.2f failed), %.2f eIM packages, %.2f results and %.2f "
-           "notifications delivered, %.2f HTTPS requests\n",
+           "notifications sent on their own (the others go with results), %.2f HTTPS requests\n",
            (double)cpu->fleet.polls / n, (double)cpu->fleet.poll_failures / n,
            (double)cpu->fleet.packages / n, (double)cpu->fleet.results_delivered / n,
            (double)cpu->fleet.notifications_sent / n, (double)cpu->fleet.http_requests / n);

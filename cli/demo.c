@@ -108,7 +108,9 @@ static int summary(scenario *s, const demo_options *o, const scenario_outcome *o
     }
     fleet_stats st;
     fleet_get_stats(scenario_fleet(s), &st);
-    printf("fleet: %llu polls, %llu eIM packages, %llu results and %llu notifications delivered\n",
+    printf("fleet: %llu polls, %llu eIM packages, %llu results (their notifications acknowledged "
+           "with them), "
+           "%llu notifications sent on their own\n",
            (unsigned long long)st.polls, (unsigned long long)st.packages,
            (unsigned long long)st.results_delivered, (unsigned long long)st.notifications_sent);
     bool ok = failure == NULL && v != NULL && v->ok == o->devices && v->smdp_not_installed == 0;
