@@ -30,6 +30,8 @@
 #include "net/json.h"
 #include "store/store.h"
 
+#include "eim_fixture.h"
+
 #define EIM_ID    "eim.campaign.example"
 #define ADMIN_KEY "admin-secret"
 #define ASN1_TYPE "application/x-gsma-rsp-asn1"
@@ -52,30 +54,9 @@ typedef struct {
     char api_key[EIM_API_KEY_SIZE];
 } fixture;
 
-static unsigned fixture_counter;
-
-static void check(rsp_status status, const rsp_error *err, const char *what)
-{
-    if (status != RSP_OK)
-        fail_msg("%s: %s (%s)", what, rsp_status_name(status), err->message);
-}
-
 static void eid_of(int n, char out[33])
 {
     snprintf(out, 33, "890490320000000000000000%08u", (unsigned)n % 100000000u);
-}
-
-static void postgres_admin(const char *sql)
-{
-    store *st = NULL;
-    rsp_error err = {0};
-    store_options options = {.pool_size = 1, .borrow_timeout_ms = 2000};
-    check(store_open(getenv("RSPKIT_TEST_POSTGRES"), &options, &st, &err), &err, "pg admin");
-    store_conn *conn = NULL;
-    check(store_borrow(st, &conn, &err), &err, "borrow");
-    check(store_exec_script(conn, sql, &err), &err, sql);
-    store_return(conn);
-    store_close(st);
 }
 
 static void start(fixture *f, int which)
@@ -100,46 +81,11 @@ static int setup_common(void **state, bool postgres)
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     snprintf(f->dir, sizeof f->dir, "/tmp/rspkit-eim-campaign-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    rsp_error err = {0};
-    check(dev_pki_create(f->dir, "localhost", &f->tls, &err), &err, "dev pki");
-    rsp_private_key *eim_key = NULL;
-    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eim_key, &err), &err, "eim key");
-    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->euicc_key, &err), &err, "euicc key");
-    snprintf(f->key_path, sizeof f->key_path, "%s/eim.pem", f->dir);
-    check(rsp_private_key_write_pem_file(eim_key, f->key_path, &err), &err, "key file");
-    rsp_private_key_free(eim_key);
-    /* one eUICC key for the whole simulated fleet (no CI configured: the key is what counts) */
-    rsp_public_key *pub = NULL;
-    check(rsp_private_key_public(f->euicc_key, &pub, &err), &err, "pub");
-    char eid[RSP_EID_STRING_SIZE];
-    check(rsp_eid_complete("890490320000000000000000000000", eid), &err, "eid");
-    rsp_pki_certificate_request request = {
-        .role = RSP_CERT_ROLE_EUICC, .eid = eid, .subject_key = pub, .issuer_key = f->euicc_key};
-    rsp_certificate *cert = NULL;
-    check(rsp_pki_issue_certificate(&request, &cert, &err), &err, "certificate");
-    der_view der = rsp_certificate_der(cert);
-    char *b64 = rsp_base64_encode(der.data, der.len);
-    snprintf(f->certificate_b64, sizeof f->certificate_b64, "%s", b64);
-    free(b64);
-    rsp_certificate_free(cert);
-    rsp_public_key_free(pub);
+    eim_fixture_folder(f->dir, &f->tls, "eim.pem", f->key_path, sizeof f->key_path);
+    eim_fixture_fleet_euicc(&f->euicc_key, f->certificate_b64, sizeof f->certificate_b64);
     f->postgres = postgres;
-    if (postgres) {
-        const char *base = getenv("RSPKIT_TEST_POSTGRES");
-        snprintf(f->schema, sizeof f->schema, "rspkit_eimc_%ld_%u", (long)getpid(),
-                 ++fixture_counter);
-        char sql[128];
-        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", f->schema);
-        postgres_admin(sql);
-        if (strstr(base, "://") != NULL)
-            snprintf(f->db_url, sizeof f->db_url, "%s%soptions=-csearch_path%%3D%s", base,
-                     strchr(base, '?') != NULL ? "&" : "?", f->schema);
-        else
-            snprintf(f->db_url, sizeof f->db_url, "%s options='-csearch_path=%s'", base, f->schema);
-    } else {
-        snprintf(f->db_url, sizeof f->db_url, "sqlite:%s/eim.db", f->dir);
-    }
+    eim_fixture_database(postgres, f->dir, "rspkit_eimc", f->schema, f->db_url, sizeof f->db_url);
+    rsp_error err = {0};
     start(f, 0);
     start(f, 1);
     http_client_config client_config = {.ca_file = f->tls.ca_cert, .total_timeout_ms = 120000};
@@ -165,16 +111,10 @@ static int teardown(void **state)
     eim_server_free(f->servers[0]);
     eim_server_free(f->servers[1]);
     http_client_free(f->client);
-    if (f->postgres) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", f->schema);
-        postgres_admin(sql);
-    }
+    if (f->postgres)
+        eim_fixture_drop_schema(f->schema);
     rsp_private_key_free(f->euicc_key);
-    dev_pki_remove(&f->tls);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    eim_fixture_remove_folder(f->dir, &f->tls);
     free(f);
     return 0;
 }

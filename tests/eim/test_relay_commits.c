@@ -29,10 +29,11 @@
 #include "net/json_http.h"
 #include "store/store.h"
 
+#include "eim_fixture.h"
+
 #define EIM_ID    "eim.commits.example"
 #define ADMIN_KEY "admin-secret"
 #define EID       "89049032123451234512345678901235"
-#define ASN1_TYPE "application/x-gsma-rsp-asn1"
 
 static const uint8_t smdp_txid[] = {0xA1, 0xB2, 0xC3, 0xD4};
 static const uint8_t blob[] = {0x30, 0x03, 0x02, 0x01, 0x07};
@@ -62,14 +63,6 @@ typedef struct {
     char base[64];
     char api_key[EIM_API_KEY_SIZE];
 } fixture;
-
-static unsigned fixture_counter;
-
-static void check(rsp_status status, const rsp_error *err, const char *what)
-{
-    if (status != RSP_OK)
-        fail_msg("%s: %s (%s)", what, rsp_status_name(status), err->message);
-}
 
 static int smdp_handler(const http_request *request, http_reply *reply, void *user)
 {
@@ -127,53 +120,11 @@ static json_t *rest(fixture *f, const char *path, json_t *body, long expect)
     http_client_config config = {.ca_file = f->tls.ca_cert};
     rsp_error err = {0};
     http_client *client = http_client_new(&config, &err);
-    char url[256], auth[160];
-    snprintf(url, sizeof url, "%s/api/v1/%s", f->base, path);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", f->api_key);
-    const char *headers[] = {auth, "X-Admin-Key: " ADMIN_KEY, NULL};
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    http_response response = {0};
-    check(http_client_post(client, url, "application/json", text, strlen(text), headers, &response,
-                           &err),
-          &err, "POST");
-    free(text);
-    assert_int_equal(response.status, expect);
-    json_t *answer = json_loadb((const char *)response.body, response.body_len, 0, NULL);
-    http_response_free(&response);
+    assert_non_null(client);
+    json_t *answer =
+        eim_fixture_post_json(client, f->base, f->api_key, ADMIN_KEY, path, body, expect);
     http_client_free(client);
     return answer;
-}
-
-static void postgres_admin(const char *sql)
-{
-    store *st = NULL;
-    rsp_error err = {0};
-    store_options options = {.pool_size = 1, .borrow_timeout_ms = 2000};
-    check(store_open(getenv("RSPKIT_TEST_POSTGRES"), &options, &st, &err), &err, "pg admin");
-    store_conn *conn = NULL;
-    check(store_borrow(st, &conn, &err), &err, "borrow");
-    check(store_exec_script(conn, sql, &err), &err, sql);
-    store_return(conn);
-    store_close(st);
-}
-
-static void database_url(fixture *f)
-{
-    if (!f->postgres) {
-        snprintf(f->db_url, sizeof f->db_url, "sqlite:%s/eim.db", f->dir);
-        return;
-    }
-    const char *base = getenv("RSPKIT_TEST_POSTGRES");
-    snprintf(f->schema, sizeof f->schema, "rspkit_relay_%ld_%u", (long)getpid(), ++fixture_counter);
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE SCHEMA %s", f->schema);
-    postgres_admin(sql);
-    if (strstr(base, "://") != NULL)
-        snprintf(f->db_url, sizeof f->db_url, "%s%soptions=-csearch_path%%3D%s", base,
-                 strchr(base, '?') != NULL ? "&" : "?", f->schema);
-    else
-        snprintf(f->db_url, sizeof f->db_url, "%s options='-csearch_path=%s'", base, f->schema);
 }
 
 static int setup_common(void **state, bool postgres)
@@ -182,30 +133,12 @@ static int setup_common(void **state, bool postgres)
     assert_non_null(f);
     f->postgres = postgres;
     snprintf(f->dir, sizeof f->dir, "/tmp/rspkit-relay-commits-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    rsp_error err = {0};
-    check(dev_pki_create(f->dir, "localhost", &f->tls, &err), &err, "dev pki");
-    rsp_private_key *eim_key = NULL;
-    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eim_key, &err), &err, "eim key");
-    snprintf(f->key_path, sizeof f->key_path, "%s/eim.pem", f->dir);
-    check(rsp_private_key_write_pem_file(eim_key, f->key_path, &err), &err, "key file");
-    rsp_private_key_free(eim_key);
-
+    eim_fixture_folder(f->dir, &f->tls, "eim.pem", f->key_path, sizeof f->key_path);
     pthread_mutex_init(&f->smdp_state.lock, NULL);
-    http_server_config smdp_config = {.name = "smdp",
-                                      .listen = "127.0.0.1:0",
-                                      .cert_file = f->tls.server_cert,
-                                      .key_file = f->tls.server_key,
-                                      .threads = 1};
-    f->smdp = http_server_new(&smdp_config, &err);
-    assert_non_null(f->smdp);
-    check(http_server_route(f->smdp, "POST", "/gsma/rsp2/es9plus/", true, smdp_handler,
-                            &f->smdp_state, &err),
-          &err, "route");
-    check(http_server_start(f->smdp, &err), &err, "smdp start");
-    snprintf(f->smdp_address, sizeof f->smdp_address, "127.0.0.1:%u", http_server_port(f->smdp));
-
-    database_url(f);
+    f->smdp = eim_fixture_smdp_start(&f->tls, smdp_handler, &f->smdp_state, f->smdp_address,
+                                     sizeof f->smdp_address);
+    eim_fixture_database(postgres, f->dir, "rspkit_relay", f->schema, f->db_url, sizeof f->db_url);
+    rsp_error err = {0};
     /* the worker runs once at the start, then not for a minute: the test runs it itself */
     eim_server_config config = {.database = f->db_url,
                                 .listen = "127.0.0.1:0",
@@ -252,15 +185,9 @@ static int teardown(void **state)
     eim_server_free(f->server);
     http_server_free(f->smdp);
     pthread_mutex_destroy(&f->smdp_state.lock);
-    dev_pki_remove(&f->tls);
-    if (f->postgres) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", f->schema);
-        postgres_admin(sql);
-    }
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    if (f->postgres)
+        eim_fixture_drop_schema(f->schema);
+    eim_fixture_remove_folder(f->dir, &f->tls);
     free(f);
     return 0;
 }
@@ -277,19 +204,7 @@ static fixture *fixture_or_skip(void **state)
 static void esipa_expect(fixture *f, const uint8_t *body, size_t len, long expect,
                          der_writer *answer)
 {
-    http_client_config config = {.ca_file = f->tls.ca_cert};
-    rsp_error err = {0};
-    http_client *client = http_client_new(&config, &err);
-    char url[96];
-    snprintf(url, sizeof url, "%s/gsma/rsp2/asn1", f->base);
-    http_response response = {0};
-    check(http_client_post(client, url, ASN1_TYPE, body, len, NULL, &response, &err), &err,
-          "esipa");
-    assert_int_equal(response.status, expect);
-    der_writer_init_dynamic(answer, NULL);
-    der_put_raw(answer, response.body, response.body_len);
-    http_response_free(&response);
-    http_client_free(client);
+    eim_fixture_esipa_asn1(f->tls.ca_cert, f->base, body, len, expect, answer);
 }
 
 /* Whether the ESipa answer is the function's success alternative: tag { A0 ... }. */

@@ -30,6 +30,8 @@
 #include "net/json.h"
 #include "store/store.h"
 
+#include "eim_fixture.h"
+
 #define EIM_ID    "eim.rest.example"
 #define ADMIN_KEY "admin-secret"
 #define EID_A     "89049032123451234512345678901235"
@@ -63,26 +65,6 @@ typedef struct {
     hook_state hook_state;
 } fixture;
 
-static void check(rsp_status status, const rsp_error *err, const char *what)
-{
-    if (status != RSP_OK)
-        fail_msg("%s: %s (%s)", what, rsp_status_name(status), err->message);
-}
-
-static rsp_certificate *issue(rsp_cert_role role, const char *eid, const rsp_private_key *subject,
-                              const rsp_certificate *issuer, const rsp_private_key *issuer_key)
-{
-    rsp_public_key *pub = NULL;
-    rsp_error err = {0};
-    check(rsp_private_key_public(subject, &pub, &err), &err, "public key");
-    rsp_pki_certificate_request request = {
-        .role = role, .eid = eid, .subject_key = pub, .issuer = issuer, .issuer_key = issuer_key};
-    rsp_certificate *cert = NULL;
-    check(rsp_pki_issue_certificate(&request, &cert, &err), &err, "issue");
-    rsp_public_key_free(pub);
-    return cert;
-}
-
 static int hook_handler(const http_request *request, http_reply *reply, void *user)
 {
     hook_state *s = user;
@@ -103,21 +85,6 @@ static int hook_handler(const http_request *request, http_reply *reply, void *us
     return 0;
 }
 
-static unsigned fixture_counter;
-
-static void postgres_admin(const char *sql)
-{
-    store *st = NULL;
-    rsp_error err = {0};
-    store_options options = {.pool_size = 1, .borrow_timeout_ms = 2000};
-    check(store_open(getenv("RSPKIT_TEST_POSTGRES"), &options, &st, &err), &err, "pg admin");
-    store_conn *conn = NULL;
-    check(store_borrow(st, &conn, &err), &err, "borrow");
-    check(store_exec_script(conn, sql, &err), &err, sql);
-    store_return(conn);
-    store_close(st);
-}
-
 static int setup_common(void **state, bool postgres)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -131,9 +98,9 @@ static int setup_common(void **state, bool postgres)
     check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eum_key, &err), &err, "eum key");
     check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->euicc_key, &err), &err, "key");
     check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eim_key, &err), &err, "eim key");
-    rsp_certificate *ci = issue(RSP_CERT_ROLE_CI, NULL, ci_key, NULL, ci_key);
-    rsp_certificate *eum = issue(RSP_CERT_ROLE_EUM, NULL, eum_key, ci, ci_key);
-    f->euicc_cert = issue(RSP_CERT_ROLE_EUICC, EID_A, f->euicc_key, eum, eum_key);
+    rsp_certificate *ci = eim_fixture_issue(RSP_CERT_ROLE_CI, NULL, ci_key, NULL, ci_key);
+    rsp_certificate *eum = eim_fixture_issue(RSP_CERT_ROLE_EUM, NULL, eum_key, ci, ci_key);
+    f->euicc_cert = eim_fixture_issue(RSP_CERT_ROLE_EUICC, EID_A, f->euicc_key, eum, eum_key);
     snprintf(f->eim_key_path, sizeof f->eim_key_path, "%s/eim.key.pem", f->dir);
     check(rsp_private_key_write_pem_file(eim_key, f->eim_key_path, &err), &err, "eim key file");
     rsp_certificate_free(ci);
@@ -143,22 +110,7 @@ static int setup_common(void **state, bool postgres)
     rsp_private_key_free(eim_key);
 
     f->postgres = postgres;
-    if (postgres) {
-        /* a schema of its own, dropped afterwards */
-        const char *base = getenv("RSPKIT_TEST_POSTGRES");
-        snprintf(f->schema, sizeof f->schema, "rspkit_eimr_%ld_%u", (long)getpid(),
-                 ++fixture_counter);
-        char sql[128];
-        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", f->schema);
-        postgres_admin(sql);
-        if (strstr(base, "://") != NULL)
-            snprintf(f->db_url, sizeof f->db_url, "%s%soptions=-csearch_path%%3D%s", base,
-                     strchr(base, '?') != NULL ? "&" : "?", f->schema);
-        else
-            snprintf(f->db_url, sizeof f->db_url, "%s options='-csearch_path=%s'", base, f->schema);
-    } else {
-        snprintf(f->db_url, sizeof f->db_url, "sqlite:%s/eim.db", f->dir);
-    }
+    eim_fixture_database(postgres, f->dir, "rspkit_eimr", f->schema, f->db_url, sizeof f->db_url);
     eim_server_config config = {
         .database = f->db_url,
         .listen = "127.0.0.1:0",
@@ -202,20 +154,14 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     eim_server_free(f->server);
-    if (f->postgres) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", f->schema);
-        postgres_admin(sql);
-    }
+    if (f->postgres)
+        eim_fixture_drop_schema(f->schema);
     http_server_free(f->hook);
     http_client_free(f->client);
     rsp_private_key_free(f->euicc_key);
     rsp_certificate_free(f->euicc_cert);
-    dev_pki_remove(&f->tls);
     pthread_mutex_destroy(&f->hook_state.lock);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    eim_fixture_remove_folder(f->dir, &f->tls);
     free(f);
     return 0;
 }

@@ -26,6 +26,8 @@
 #include "net/json.h"
 #include "store/store.h"
 
+#include "eim_fixture.h"
+
 #define EIM_ID    "eim.test.example"
 #define ADMIN_KEY "admin-secret"
 #define EID_A     "89049032123451234512345678901235"
@@ -51,29 +53,7 @@ typedef struct {
     unsigned delivery_timeout_s;
 } fixture;
 
-static unsigned fixture_counter;
-
-static void check(rsp_status status, const rsp_error *err, const char *what)
-{
-    if (status != RSP_OK)
-        fail_msg("%s: %s (%s)", what, rsp_status_name(status), err->message);
-}
-
 /* ---- PKI: CI -> EUM -> eUICC, and an eIM signing key ---- */
-
-static rsp_certificate *issue(rsp_cert_role role, const char *eid, const rsp_private_key *subject,
-                              const rsp_certificate *issuer, const rsp_private_key *issuer_key)
-{
-    rsp_public_key *pub = NULL;
-    rsp_error err = {0};
-    check(rsp_private_key_public(subject, &pub, &err), &err, "public key");
-    rsp_pki_certificate_request request = {
-        .role = role, .eid = eid, .subject_key = pub, .issuer = issuer, .issuer_key = issuer_key};
-    rsp_certificate *cert = NULL;
-    check(rsp_pki_issue_certificate(&request, &cert, &err), &err, "issue");
-    rsp_public_key_free(pub);
-    return cert;
-}
 
 static void make_pki(fixture *f)
 {
@@ -84,9 +64,9 @@ static void make_pki(fixture *f)
     check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->euicc_key, &err), &err, "euicc key");
     check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->other_key, &err), &err, "other key");
     check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eim_key, &err), &err, "eim key");
-    rsp_certificate *ci = issue(RSP_CERT_ROLE_CI, NULL, ci_key, NULL, ci_key);
-    rsp_certificate *eum = issue(RSP_CERT_ROLE_EUM, NULL, eum_key, ci, ci_key);
-    f->euicc_cert = issue(RSP_CERT_ROLE_EUICC, EID_A, f->euicc_key, eum, eum_key);
+    rsp_certificate *ci = eim_fixture_issue(RSP_CERT_ROLE_CI, NULL, ci_key, NULL, ci_key);
+    rsp_certificate *eum = eim_fixture_issue(RSP_CERT_ROLE_EUM, NULL, eum_key, ci, ci_key);
+    f->euicc_cert = eim_fixture_issue(RSP_CERT_ROLE_EUICC, EID_A, f->euicc_key, eum, eum_key);
     snprintf(f->eim_key_path, sizeof f->eim_key_path, "%s/eim.key.pem", f->dir);
     check(rsp_private_key_write_pem_file(eim_key, f->eim_key_path, &err), &err, "write eim key");
     check(rsp_private_key_public(eim_key, &f->eim_public, &err), &err, "eim public");
@@ -126,19 +106,6 @@ static void stop_server(fixture *f)
     f->server = NULL;
 }
 
-static void postgres_admin(const char *sql)
-{
-    store *st = NULL;
-    rsp_error err = {0};
-    store_options options = {.pool_size = 1, .borrow_timeout_ms = 2000};
-    check(store_open(getenv("RSPKIT_TEST_POSTGRES"), &options, &st, &err), &err, "pg admin");
-    store_conn *conn = NULL;
-    check(store_borrow(st, &conn, &err), &err, "borrow");
-    check(store_exec_script(conn, sql, &err), &err, sql);
-    store_return(conn);
-    store_close(st);
-}
-
 static int setup_common(void **state, bool postgres)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -149,21 +116,7 @@ static int setup_common(void **state, bool postgres)
     check(dev_pki_create(f->dir, "localhost", &f->tls, &err), &err, "dev pki");
     make_pki(f);
     f->postgres = postgres;
-    if (postgres) {
-        const char *base = getenv("RSPKIT_TEST_POSTGRES");
-        snprintf(f->schema, sizeof f->schema, "rspkit_eim_%ld_%u", (long)getpid(),
-                 ++fixture_counter);
-        char sql[128];
-        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", f->schema);
-        postgres_admin(sql);
-        if (strstr(base, "://") != NULL)
-            snprintf(f->db_url, sizeof f->db_url, "%s%soptions=-csearch_path%%3D%s", base,
-                     strchr(base, '?') != NULL ? "&" : "?", f->schema);
-        else
-            snprintf(f->db_url, sizeof f->db_url, "%s options='-csearch_path=%s'", base, f->schema);
-    } else {
-        snprintf(f->db_url, sizeof f->db_url, "sqlite:%s/eim.db", f->dir);
-    }
+    eim_fixture_database(postgres, f->dir, "rspkit_eim", f->schema, f->db_url, sizeof f->db_url);
     http_client_config client_config = {.ca_file = f->tls.ca_cert};
     f->client = http_client_new(&client_config, &err);
     assert_non_null(f->client);
@@ -187,19 +140,13 @@ static int teardown(void **state)
     fixture *f = *state;
     stop_server(f);
     http_client_free(f->client);
-    if (f->postgres) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", f->schema);
-        postgres_admin(sql);
-    }
+    if (f->postgres)
+        eim_fixture_drop_schema(f->schema);
     rsp_private_key_free(f->euicc_key);
     rsp_private_key_free(f->other_key);
     rsp_certificate_free(f->euicc_cert);
     rsp_public_key_free(f->eim_public);
-    dev_pki_remove(&f->tls);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    eim_fixture_remove_folder(f->dir, &f->tls);
     free(f);
     return 0;
 }

@@ -30,6 +30,8 @@
 #include "net/json.h"
 #include "store/store.h"
 
+#include "eim_fixture.h"
+
 #define EIM_ID    "eim.crash.example"
 #define ADMIN_KEY "admin-secret"
 #define ASN1_TYPE "application/x-gsma-rsp-asn1"
@@ -48,12 +50,6 @@ typedef struct {
     char api_key[EIM_API_KEY_SIZE];
     http_client *client;
 } fixture;
-
-static void check(rsp_status status, const rsp_error *err, const char *what)
-{
-    if (status != RSP_OK)
-        fail_msg("%s: %s (%s)", what, rsp_status_name(status), err->message);
-}
 
 static void eid_of(int n, char out[33])
 {
@@ -119,30 +115,10 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     snprintf(f->dir, sizeof f->dir, "/tmp/rspkit-eim-crash-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    eim_fixture_folder(f->dir, &f->tls, "eim.pem", f->key_path, sizeof f->key_path);
+    eim_fixture_fleet_euicc(&f->euicc_key, f->certificate_b64, sizeof f->certificate_b64);
+    eim_fixture_database(false, f->dir, NULL, NULL, f->db_url, sizeof f->db_url);
     rsp_error err = {0};
-    check(dev_pki_create(f->dir, "localhost", &f->tls, &err), &err, "dev pki");
-    rsp_private_key *eim_key = NULL;
-    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eim_key, &err), &err, "eim key");
-    snprintf(f->key_path, sizeof f->key_path, "%s/eim.pem", f->dir);
-    check(rsp_private_key_write_pem_file(eim_key, f->key_path, &err), &err, "key file");
-    rsp_private_key_free(eim_key);
-    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->euicc_key, &err), &err, "euicc");
-    rsp_public_key *pub = NULL;
-    check(rsp_private_key_public(f->euicc_key, &pub, &err), &err, "pub");
-    char eid[RSP_EID_STRING_SIZE];
-    check(rsp_eid_complete("890490320000000000000000000000", eid), &err, "eid");
-    rsp_pki_certificate_request request = {
-        .role = RSP_CERT_ROLE_EUICC, .eid = eid, .subject_key = pub, .issuer_key = f->euicc_key};
-    rsp_certificate *cert = NULL;
-    check(rsp_pki_issue_certificate(&request, &cert, &err), &err, "certificate");
-    der_view der = rsp_certificate_der(cert);
-    char *b64 = rsp_base64_encode(der.data, der.len);
-    snprintf(f->certificate_b64, sizeof f->certificate_b64, "%s", b64);
-    free(b64);
-    rsp_certificate_free(cert);
-    rsp_public_key_free(pub);
-    snprintf(f->db_url, sizeof f->db_url, "sqlite:%s/eim.db", f->dir);
     /* the child is forked before this process starts any thread */
     spawn(f, 0);
     http_client_config config = {
@@ -160,32 +136,14 @@ static int teardown(void **state)
         kill_child(f);
     http_client_free(f->client);
     rsp_private_key_free(f->euicc_key);
-    dev_pki_remove(&f->tls);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    eim_fixture_remove_folder(f->dir, &f->tls);
     free(f);
     return 0;
 }
 
 static json_t *rest(fixture *f, const char *path, json_t *body, long expect)
 {
-    char url[256], auth[160];
-    snprintf(url, sizeof url, "%s/api/v1/%s", f->base, path);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", f->api_key);
-    const char *headers[] = {auth, "X-Admin-Key: " ADMIN_KEY, NULL};
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    http_response response = {0};
-    rsp_error err = {0};
-    check(http_client_post(f->client, url, "application/json", text, strlen(text), headers,
-                           &response, &err),
-          &err, "POST");
-    free(text);
-    assert_int_equal(response.status, expect);
-    json_t *answer = json_loadb((const char *)response.body, response.body_len, 0, NULL);
-    http_response_free(&response);
-    return answer;
+    return eim_fixture_post_json(f->client, f->base, f->api_key, ADMIN_KEY, path, body, expect);
 }
 
 /* One device step: poll, answer the package if any. Returns the counter handed out (0 for

@@ -26,6 +26,8 @@
 #include "net/json.h"
 #include "net/json_http.h"
 
+#include "eim_fixture.h"
+
 #define EIM_ID    "eim.json.example"
 #define ADMIN_KEY "admin-secret"
 #define EID       "89049032123451234512345678901235"
@@ -42,44 +44,9 @@ typedef struct {
     char api_key[EIM_API_KEY_SIZE];
 } fixture;
 
-static void check(rsp_status status, const rsp_error *err, const char *what)
-{
-    if (status != RSP_OK)
-        fail_msg("%s: %s (%s)", what, rsp_status_name(status), err->message);
-}
-
-static rsp_certificate *issue(rsp_cert_role role, const char *eid, const rsp_private_key *subject,
-                              const rsp_certificate *issuer, const rsp_private_key *issuer_key)
-{
-    rsp_public_key *pub = NULL;
-    rsp_error err = {0};
-    check(rsp_private_key_public(subject, &pub, &err), &err, "public key");
-    rsp_pki_certificate_request request = {
-        .role = role, .eid = eid, .subject_key = pub, .issuer = issuer, .issuer_key = issuer_key};
-    rsp_certificate *cert = NULL;
-    check(rsp_pki_issue_certificate(&request, &cert, &err), &err, "issue");
-    rsp_public_key_free(pub);
-    return cert;
-}
-
 static json_t *rest(fixture *f, const char *path, json_t *body, long expect)
 {
-    char url[256], auth[160];
-    snprintf(url, sizeof url, "%s/api/v1/%s", f->base, path);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", f->api_key);
-    const char *headers[] = {auth, "X-Admin-Key: " ADMIN_KEY, NULL};
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    http_response response = {0};
-    rsp_error err = {0};
-    check(http_client_post(f->client, url, "application/json", text, strlen(text), headers,
-                           &response, &err),
-          &err, "POST");
-    free(text);
-    assert_int_equal(response.status, expect);
-    json_t *answer = json_loadb((const char *)response.body, response.body_len, 0, NULL);
-    http_response_free(&response);
-    return answer;
+    return eim_fixture_post_json(f->client, f->base, f->api_key, ADMIN_KEY, path, body, expect);
 }
 
 static int setup(void **state)
@@ -87,26 +54,21 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     snprintf(f->dir, sizeof f->dir, "/tmp/rspkit-eim-json-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    eim_fixture_folder(f->dir, &f->tls, "eim.pem", f->key_path, sizeof f->key_path);
     rsp_error err = {0};
-    check(dev_pki_create(f->dir, "localhost", &f->tls, &err), &err, "dev pki");
-    rsp_private_key *ci_key = NULL, *eum_key = NULL, *eim_key = NULL;
+    rsp_private_key *ci_key = NULL, *eum_key = NULL;
     check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &ci_key, &err), &err, "ci");
     check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eum_key, &err), &err, "eum");
     check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &f->euicc_key, &err), &err, "euicc");
-    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eim_key, &err), &err, "eim");
-    rsp_certificate *ci = issue(RSP_CERT_ROLE_CI, NULL, ci_key, NULL, ci_key);
-    rsp_certificate *eum = issue(RSP_CERT_ROLE_EUM, NULL, eum_key, ci, ci_key);
-    f->euicc_cert = issue(RSP_CERT_ROLE_EUICC, EID, f->euicc_key, eum, eum_key);
-    snprintf(f->key_path, sizeof f->key_path, "%s/eim.pem", f->dir);
-    check(rsp_private_key_write_pem_file(eim_key, f->key_path, &err), &err, "key file");
+    rsp_certificate *ci = eim_fixture_issue(RSP_CERT_ROLE_CI, NULL, ci_key, NULL, ci_key);
+    rsp_certificate *eum = eim_fixture_issue(RSP_CERT_ROLE_EUM, NULL, eum_key, ci, ci_key);
+    f->euicc_cert = eim_fixture_issue(RSP_CERT_ROLE_EUICC, EID, f->euicc_key, eum, eum_key);
     rsp_certificate_free(ci);
     rsp_certificate_free(eum);
     rsp_private_key_free(ci_key);
     rsp_private_key_free(eum_key);
-    rsp_private_key_free(eim_key);
     char db[128];
-    snprintf(db, sizeof db, "sqlite:%s/eim.db", f->dir);
+    eim_fixture_database(false, f->dir, NULL, NULL, db, sizeof db);
     eim_server_config config = {.database = db,
                                 .listen = "127.0.0.1:0",
                                 .tls_cert = f->tls.server_cert,
@@ -142,10 +104,7 @@ static int teardown(void **state)
     http_client_free(f->client);
     rsp_private_key_free(f->euicc_key);
     rsp_certificate_free(f->euicc_cert);
-    dev_pki_remove(&f->tls);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    eim_fixture_remove_folder(f->dir, &f->tls);
     free(f);
     return 0;
 }

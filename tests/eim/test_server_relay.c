@@ -28,10 +28,11 @@
 #include "net/json.h"
 #include "net/json_http.h"
 
+#include "eim_fixture.h"
+
 #define EIM_ID    "eim.relay.example"
 #define ADMIN_KEY "admin-secret"
 #define EID       "89049032123451234512345678901235"
-#define ASN1_TYPE "application/x-gsma-rsp-asn1"
 
 /* Well-formed stand-ins for the signed values: the relay must pass them on untouched. */
 static const uint8_t server_signed1[] = {0x30, 0x05, 0x80, 0x03, 0x0A, 0x0B, 0x0C};
@@ -68,12 +69,6 @@ typedef struct {
     char base[64];
     char api_key[EIM_API_KEY_SIZE];
 } fixture;
-
-static void check(rsp_status status, const rsp_error *err, const char *what)
-{
-    if (status != RSP_OK)
-        fail_msg("%s: %s (%s)", what, rsp_status_name(status), err->message);
-}
 
 static int smdp_handler(const http_request *request, http_reply *reply, void *user)
 {
@@ -142,20 +137,9 @@ static json_t *rest(fixture *f, const char *path, json_t *body, long expect)
     http_client_config config = {.ca_file = f->tls.ca_cert};
     rsp_error err = {0};
     http_client *client = http_client_new(&config, &err);
-    char url[256], auth[160];
-    snprintf(url, sizeof url, "%s/api/v1/%s", f->base, path);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", f->api_key);
-    const char *headers[] = {auth, "X-Admin-Key: " ADMIN_KEY, NULL};
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    http_response response = {0};
-    check(http_client_post(client, url, "application/json", text, strlen(text), headers, &response,
-                           &err),
-          &err, "POST");
-    free(text);
-    assert_int_equal(response.status, expect);
-    json_t *answer = json_loadb((const char *)response.body, response.body_len, 0, NULL);
-    http_response_free(&response);
+    assert_non_null(client);
+    json_t *answer =
+        eim_fixture_post_json(client, f->base, f->api_key, ADMIN_KEY, path, body, expect);
     http_client_free(client);
     return answer;
 }
@@ -165,31 +149,13 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     snprintf(f->dir, sizeof f->dir, "/tmp/rspkit-eim-relay-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    rsp_error err = {0};
-    check(dev_pki_create(f->dir, "localhost", &f->tls, &err), &err, "dev pki");
-    rsp_private_key *eim_key = NULL;
-    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eim_key, &err), &err, "eim key");
-    snprintf(f->key_path, sizeof f->key_path, "%s/eim.pem", f->dir);
-    check(rsp_private_key_write_pem_file(eim_key, f->key_path, &err), &err, "key file");
-    rsp_private_key_free(eim_key);
-
+    eim_fixture_folder(f->dir, &f->tls, "eim.pem", f->key_path, sizeof f->key_path);
     pthread_mutex_init(&f->smdp_state.lock, NULL);
-    http_server_config smdp_config = {.name = "smdp",
-                                      .listen = "127.0.0.1:0",
-                                      .cert_file = f->tls.server_cert,
-                                      .key_file = f->tls.server_key,
-                                      .threads = 1};
-    f->smdp = http_server_new(&smdp_config, &err);
-    assert_non_null(f->smdp);
-    check(http_server_route(f->smdp, "POST", "/gsma/rsp2/es9plus/", true, smdp_handler,
-                            &f->smdp_state, &err),
-          &err, "route");
-    check(http_server_start(f->smdp, &err), &err, "smdp start");
-    snprintf(f->smdp_address, sizeof f->smdp_address, "127.0.0.1:%u", http_server_port(f->smdp));
-
+    f->smdp = eim_fixture_smdp_start(&f->tls, smdp_handler, &f->smdp_state, f->smdp_address,
+                                     sizeof f->smdp_address);
     char db[128];
-    snprintf(db, sizeof db, "sqlite:%s/eim.db", f->dir);
+    eim_fixture_database(false, f->dir, NULL, NULL, db, sizeof db);
+    rsp_error err = {0};
     eim_server_config config = {.database = db,
                                 .listen = "127.0.0.1:0",
                                 .tls_cert = f->tls.server_cert,
@@ -218,10 +184,7 @@ static int teardown(void **state)
     http_server_free(f->smdp);
     json_decref(f->smdp_state.last_request);
     pthread_mutex_destroy(&f->smdp_state.lock);
-    dev_pki_remove(&f->tls);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    eim_fixture_remove_folder(f->dir, &f->tls);
     free(f);
     return 0;
 }
@@ -230,20 +193,7 @@ static int teardown(void **state)
 static void esipa_expect(fixture *f, const uint8_t *body, size_t len, long expect,
                          der_writer *answer)
 {
-    http_client_config config = {.ca_file = f->tls.ca_cert};
-    rsp_error err = {0};
-    http_client *client = http_client_new(&config, &err);
-    char url[96];
-    snprintf(url, sizeof url, "%s/gsma/rsp2/asn1", f->base);
-    http_response response = {0};
-    check(http_client_post(client, url, ASN1_TYPE, body, len, NULL, &response, &err), &err,
-          "esipa");
-    assert_int_equal(response.status, expect);
-    assert_int_equal(response.new_connections, 1);
-    der_writer_init_dynamic(answer, NULL);
-    der_put_raw(answer, response.body, response.body_len);
-    http_response_free(&response);
-    http_client_free(client);
+    assert_int_equal(eim_fixture_esipa_asn1(f->tls.ca_cert, f->base, body, len, expect, answer), 1);
 }
 
 static void esipa(fixture *f, const uint8_t *body, size_t len, der_writer *answer)

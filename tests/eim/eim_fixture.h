@@ -1,0 +1,214 @@
+/* Set-up shared by the eIM server tests: the temporary folder with its dev TLS PKI and eIM key,
+ * the database (SQLite in the folder, or a PostgreSQL schema of its own when
+ * RSPKIT_TEST_POSTGRES is set), the test eUICC certificates, the admin/tenant REST calls and the
+ * stand-in SM-DP+ server. Static inline so that each test includes only what it uses; every
+ * helper fails the running cmocka test on an unexpected answer. Include after <cmocka.h>. */
+#ifndef RSPKIT_TESTS_EIM_FIXTURE_H
+#define RSPKIT_TESTS_EIM_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "core/der.h"
+#include "core/error.h"
+#include "core/sgp32.h"
+#include "crypto/certificate.h"
+#include "crypto/key.h"
+#include "crypto/pki_generate.h"
+#include "eim/server.h"
+#include "net/dev_pki.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
+#include "net/json.h"
+#include "store/store.h"
+
+static inline void check(rsp_status status, const rsp_error *err, const char *what)
+{
+    if (status != RSP_OK)
+        fail_msg("%s: %s (%s)", what, rsp_status_name(status), err->message);
+}
+
+/* Creates the folder from its mkdtemp template (e.g. "/tmp/rspkit-x-XXXXXX"), the dev TLS PKI
+ * in it and a fresh eIM signing key written to <dir>/<key_name> (path in key_path). */
+static inline void eim_fixture_folder(char *dir, dev_pki *tls, const char *key_name, char *key_path,
+                                      size_t key_path_size)
+{
+    assert_non_null(mkdtemp(dir));
+    rsp_error err = {0};
+    check(dev_pki_create(dir, "localhost", tls, &err), &err, "dev pki");
+    rsp_private_key *eim_key = NULL;
+    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, &eim_key, &err), &err, "eim key");
+    snprintf(key_path, key_path_size, "%s/%s", dir, key_name);
+    check(rsp_private_key_write_pem_file(eim_key, key_path, &err), &err, "eim key file");
+    rsp_private_key_free(eim_key);
+}
+
+/* Removes what eim_fixture_folder created, and whatever the test left in the folder. */
+static inline void eim_fixture_remove_folder(const char *dir, dev_pki *tls)
+{
+    dev_pki_remove(tls);
+    char command[200];
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    assert_int_equal(system(command), 0);
+}
+
+/* Runs one statement on the RSPKIT_TEST_POSTGRES database, outside any test schema. */
+static inline void eim_fixture_postgres_admin(const char *sql)
+{
+    store *st = NULL;
+    rsp_error err = {0};
+    store_options options = {.pool_size = 1, .borrow_timeout_ms = 2000};
+    check(store_open(getenv("RSPKIT_TEST_POSTGRES"), &options, &st, &err), &err, "pg admin");
+    store_conn *conn = NULL;
+    check(store_borrow(st, &conn, &err), &err, "borrow");
+    check(store_exec_script(conn, sql, &err), &err, sql);
+    store_return(conn);
+    store_close(st);
+}
+
+/* The eIM database URL: SQLite in dir, or for postgres a new schema named
+ * <schema_prefix>_<pid>_<n> (in schema, 64 bytes, to drop with eim_fixture_drop_schema) selected
+ * through the connection's search_path, so that concurrent tests never see each other's rows.
+ * schema_prefix and schema are unused (may be NULL) for SQLite. */
+static inline void eim_fixture_database(bool postgres, const char *dir, const char *schema_prefix,
+                                        char *schema, char *url, size_t url_size)
+{
+    static unsigned schema_counter;
+    if (!postgres) {
+        snprintf(url, url_size, "sqlite:%s/eim.db", dir);
+        return;
+    }
+    const char *base = getenv("RSPKIT_TEST_POSTGRES");
+    snprintf(schema, 64, "%s_%ld_%u", schema_prefix, (long)getpid(), ++schema_counter);
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE SCHEMA %s", schema);
+    eim_fixture_postgres_admin(sql);
+    if (strstr(base, "://") != NULL)
+        snprintf(url, url_size, "%s%soptions=-csearch_path%%3D%s", base,
+                 strchr(base, '?') != NULL ? "&" : "?", schema);
+    else
+        snprintf(url, url_size, "%s options='-csearch_path=%s'", base, schema);
+}
+
+static inline void eim_fixture_drop_schema(const char *schema)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", schema);
+    eim_fixture_postgres_admin(sql);
+}
+
+/* A certificate for subject's public key, signed by issuer_key (self-signed without issuer). */
+static inline rsp_certificate *eim_fixture_issue(rsp_cert_role role, const char *eid,
+                                                 const rsp_private_key *subject,
+                                                 const rsp_certificate *issuer,
+                                                 const rsp_private_key *issuer_key)
+{
+    rsp_public_key *pub = NULL;
+    rsp_error err = {0};
+    check(rsp_private_key_public(subject, &pub, &err), &err, "public key");
+    rsp_pki_certificate_request request = {
+        .role = role, .eid = eid, .subject_key = pub, .issuer = issuer, .issuer_key = issuer_key};
+    rsp_certificate *cert = NULL;
+    check(rsp_pki_issue_certificate(&request, &cert, &err), &err, "issue");
+    rsp_public_key_free(pub);
+    return cert;
+}
+
+/* One eUICC key (in *euicc_key, caller frees) and its self-signed certificate in base64, for a
+ * simulated fleet that shares them: with no CI configured the key is what the eIM checks. */
+static inline void eim_fixture_fleet_euicc(rsp_private_key **euicc_key, char *certificate_b64,
+                                           size_t certificate_b64_size)
+{
+    rsp_error err = {0};
+    check(rsp_private_key_generate(RSP_CURVE_NIST_P256, euicc_key, &err), &err, "euicc key");
+    char eid[RSP_EID_STRING_SIZE];
+    check(rsp_eid_complete("890490320000000000000000000000", eid), &err, "eid");
+    rsp_certificate *cert =
+        eim_fixture_issue(RSP_CERT_ROLE_EUICC, eid, *euicc_key, NULL, *euicc_key);
+    der_view der = rsp_certificate_der(cert);
+    char *b64 = rsp_base64_encode(der.data, der.len);
+    snprintf(certificate_b64, certificate_b64_size, "%s", b64);
+    free(b64);
+    rsp_certificate_free(cert);
+}
+
+/* POSTs body (consumed) as JSON to <base>/api/v1/<path> with the tenant's key and the admin
+ * key; fails the test unless the status is expect. Returns the parsed answer (caller frees). */
+static inline json_t *eim_fixture_post_json(http_client *client, const char *base,
+                                            const char *api_key, const char *admin_key,
+                                            const char *path, json_t *body, long expect)
+{
+    char url[256], auth[160], admin[128];
+    snprintf(url, sizeof url, "%s/api/v1/%s", base, path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", api_key);
+    snprintf(admin, sizeof admin, "X-Admin-Key: %s", admin_key);
+    const char *headers[] = {auth, admin, NULL};
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    http_response response = {0};
+    rsp_error err = {0};
+    check(http_client_post(client, url, "application/json", text, strlen(text), headers, &response,
+                           &err),
+          &err, "POST");
+    free(text);
+    assert_int_equal(response.status, expect);
+    json_t *answer = json_loadb((const char *)response.body, response.body_len, 0, NULL);
+    http_response_free(&response);
+    return answer;
+}
+
+/* Starts the stand-in SM-DP+: one HTTPS thread with the dev PKI's server certificate, every
+ * ES9+ function routed to handler; its host:port goes to address. */
+static inline http_server *eim_fixture_smdp_start(const dev_pki *tls, http_handler_fn handler,
+                                                  void *handler_state, char *address,
+                                                  size_t address_size)
+{
+    rsp_error err = {0};
+    http_server_config config = {.name = "smdp",
+                                 .listen = "127.0.0.1:0",
+                                 .cert_file = tls->server_cert,
+                                 .key_file = tls->server_key,
+                                 .threads = 1};
+    http_server *smdp = http_server_new(&config, &err);
+    assert_non_null(smdp);
+    check(
+        http_server_route(smdp, "POST", "/gsma/rsp2/es9plus/", true, handler, handler_state, &err),
+        &err, "route");
+    check(http_server_start(smdp, &err), &err, "smdp start");
+    snprintf(address, address_size, "127.0.0.1:%u", http_server_port(smdp));
+    return smdp;
+}
+
+/* One ESipa request to the ASN.1 binding on a fresh TCP/TLS connection (the IPA may reconnect
+ * at any step), its HTTP status checked; the body goes to answer (a dynamic writer the caller
+ * frees). Returns how many connections the call opened. */
+static inline unsigned eim_fixture_esipa_asn1(const char *ca_file, const char *base,
+                                              const uint8_t *body, size_t len, long expect,
+                                              der_writer *answer)
+{
+    http_client_config config = {.ca_file = ca_file};
+    rsp_error err = {0};
+    http_client *client = http_client_new(&config, &err);
+    char url[96];
+    snprintf(url, sizeof url, "%s/gsma/rsp2/asn1", base);
+    http_response response = {0};
+    check(http_client_post(client, url, "application/x-gsma-rsp-asn1", body, len, NULL, &response,
+                           &err),
+          &err, "esipa");
+    assert_int_equal(response.status, expect);
+    unsigned connections = (unsigned)response.new_connections;
+    der_writer_init_dynamic(answer, NULL);
+    der_put_raw(answer, response.body, response.body_len);
+    http_response_free(&response);
+    http_client_free(client);
+    return connections;
+}
+
+#endif
