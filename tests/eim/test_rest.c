@@ -217,6 +217,24 @@ static void tenant(fixture *f)
     json_decref(answer);
 }
 
+/* Registers device A with its eUICC certificate (what signed results are checked against). */
+static void register_device_a(fixture *f)
+{
+    json_t *device = json_pack("{s:s}", "eid", EID_A);
+    der_view der = rsp_certificate_der(f->euicc_cert);
+    rsp_json_set_base64(device, "euiccCertificate", der.data, der.len);
+    json_decref(post_json(f, "/api/v1/devices", device, 201));
+}
+
+/* Orders operation (consumed) for device A; returns the order's id. */
+static long long order_for_a(fixture *f, json_t *operation)
+{
+    json_t *created = post_json(f, "/api/v1/devices/" EID_A "/operations", operation, 201);
+    long long id = json_integer_value(json_object_get(created, "orderId"));
+    json_decref(created);
+    return id;
+}
+
 static void esipa(fixture *f, const uint8_t *body, size_t len, http_response *out)
 {
     char url[128];
@@ -559,24 +577,15 @@ static void test_lost_result_recovered_and_cancel(void **state)
 {
     fixture *f = *state;
     tenant(f);
-    json_t *device = json_pack("{s:s}", "eid", EID_A);
-    der_view der = rsp_certificate_der(f->euicc_cert);
-    rsp_json_set_base64(device, "euiccCertificate", der.data, der.len);
-    json_decref(post_json(f, "/api/v1/devices", device, 201));
-    json_t *created =
-        post_json(f, "/api/v1/devices/" EID_A "/operations",
-                  json_pack("{s:s, s:s}", "type", "enable", "iccid", "8944476500001234567"), 201);
-    long long enable_id = json_integer_value(json_object_get(created, "orderId"));
-    json_decref(created);
+    register_device_a(f);
+    long long enable_id =
+        order_for_a(f, json_pack("{s:s, s:s}", "type", "enable", "iccid", "8944476500001234567"));
     uint8_t enable_txid[16], data_txid[16];
     int64_t counter = 0;
     assert_int_equal(poll(f, EID_A, enable_txid, &counter, NULL, 0),
                      SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
     /* the result is lost; the owner asks for the eUICC's data, which goes out first */
-    created = post_json(f, "/api/v1/devices/" EID_A "/operations",
-                        json_pack("{s:s}", "type", "euiccData"), 201);
-    long long data_id = json_integer_value(json_object_get(created, "orderId"));
-    json_decref(created);
+    long long data_id = order_for_a(f, json_pack("{s:s}", "type", "euiccData"));
     assert_int_equal(poll(f, EID_A, data_txid, &counter, NULL, 0),
                      SGP32_GET_EIM_PACKAGE_RESPONSE_IPA_EUICC_DATA_REQUEST);
     /* BF50 { 5A EID, BF52 { A0 { A2 { the lost result }, 87 eimTransactionId } } } */
@@ -605,10 +614,7 @@ static void test_lost_result_recovered_and_cancel(void **state)
     assert_string_equal(order_state(f, data_id, state_buf, sizeof state_buf), "succeeded");
 
     /* a package whose answer never comes: the owner cancels it, the device is free again */
-    created = post_json(f, "/api/v1/devices/" EID_A "/operations",
-                        json_pack("{s:s}", "type", "getRat"), 201);
-    long long stuck_id = json_integer_value(json_object_get(created, "orderId"));
-    json_decref(created);
+    long long stuck_id = order_for_a(f, json_pack("{s:s}", "type", "getRat"));
     uint8_t stuck_txid[16];
     assert_int_equal(poll(f, EID_A, stuck_txid, &counter, NULL, 0),
                      SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
@@ -712,17 +718,10 @@ static void test_download_then_enable(void **state)
 {
     fixture *f = *state;
     tenant(f);
-    json_t *device = json_pack("{s:s}", "eid", EID_A);
-    der_view cert = rsp_certificate_der(f->euicc_cert);
-    rsp_json_set_base64(device, "euiccCertificate", cert.data, cert.len);
-    json_decref(post_json(f, "/api/v1/devices", device, 201));
-    json_t *created =
-        post_json(f, "/api/v1/devices/" EID_A "/operations",
-                  json_pack("{s:s, s:s, s:b, s:b}", "type", "download", "activationCode",
-                            "1$smdp.example$MATCH-1", "enable", 1, "rollback", 1),
-                  201);
-    long long download_id = json_integer_value(json_object_get(created, "orderId"));
-    json_decref(created);
+    register_device_a(f);
+    long long download_id =
+        order_for_a(f, json_pack("{s:s, s:s, s:b, s:b}", "type", "download", "activationCode",
+                                 "1$smdp.example$MATCH-1", "enable", 1, "rollback", 1));
     uint8_t txid[16];
     int64_t counter = 0;
     char code[128];
@@ -760,10 +759,7 @@ static void test_download_then_enable(void **state)
  * of the profile left (per-device ICCID). */
 static long long start_migration(fixture *f)
 {
-    json_t *device = json_pack("{s:s}", "eid", EID_A);
-    der_view cert = rsp_certificate_der(f->euicc_cert);
-    rsp_json_set_base64(device, "euiccCertificate", cert.data, cert.len);
-    json_decref(post_json(f, "/api/v1/devices", device, 201));
+    register_device_a(f);
     json_t *campaign = post_json(
         f, "/api/v1/campaigns",
         json_pack("{s:s, s:{s:s, s:{s:s}, s:b, s:b, s:{s:s}}, s:[s]}", "name", "move", "operation",
@@ -994,10 +990,7 @@ static void test_result_with_notifications(void **state)
 {
     fixture *f = *state;
     tenant(f);
-    json_t *device = json_pack("{s:s}", "eid", EID_A);
-    der_view cert = rsp_certificate_der(f->euicc_cert);
-    rsp_json_set_base64(device, "euiccCertificate", cert.data, cert.len);
-    json_decref(post_json(f, "/api/v1/devices", device, 201));
+    register_device_a(f);
     json_decref(post_json(f, "/api/v1/devices/" EID_A "/operations",
                           json_pack("{s:s, s:s}", "type", "enable", "iccid", "8944476500001234567"),
                           201));
@@ -1019,6 +1012,7 @@ static void test_result_with_notifications(void **state)
     n->tbs_other_notification.has_iccid = true;
     n->tbs_other_notification.iccid = der_view_make(iccid, 10);
     n->euicc_notification_signature = der_view_make(signature, sizeof signature);
+    der_view cert = rsp_certificate_der(f->euicc_cert);
     n->euicc_certificate = cert;
     n->eum_certificate = cert;
     uint8_t eid[16];
@@ -1055,15 +1049,9 @@ static void test_result_for_another_eim(void **state)
 {
     fixture *f = *state;
     tenant(f);
-    json_t *device = json_pack("{s:s}", "eid", EID_A);
-    der_view der = rsp_certificate_der(f->euicc_cert);
-    rsp_json_set_base64(device, "euiccCertificate", der.data, der.len);
-    json_decref(post_json(f, "/api/v1/devices", device, 201));
-    json_t *created =
-        post_json(f, "/api/v1/devices/" EID_A "/operations",
-                  json_pack("{s:s, s:s}", "type", "enable", "iccid", "8944476500001234567"), 201);
-    long long enable_id = json_integer_value(json_object_get(created, "orderId"));
-    json_decref(created);
+    register_device_a(f);
+    long long enable_id =
+        order_for_a(f, json_pack("{s:s, s:s}", "type", "enable", "iccid", "8944476500001234567"));
     uint8_t txid[16];
     int64_t counter = 0;
     assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
