@@ -86,11 +86,11 @@ static rsp_status insert_for_eid(store_conn *conn, create_ctx *ctx, const char *
     return status;
 }
 
-static rsp_status insert_by_selector(store_conn *conn, create_ctx *ctx, const json_t *selector,
-                                     rsp_error *err)
+/* The selector's one label: {"labels": {"name": "value"}}, or {} (name and value left "") for
+ * every device of the tenant. */
+static rsp_status selector_label(const json_t *selector, const char **name, const char **value,
+                                 rsp_error *err)
 {
-    /* selector: {"labels": {"name": "value"}} (one label) or {} for every device */
-    const char *name = "", *value = "";
     json_t *labels = json_object_get(selector, "labels");
     if (json_object_size(labels) > 1)
         return rsp_error_set(err, RSP_ERR_UNSUPPORTED, 0, 0, "selector: one label at most");
@@ -100,9 +100,19 @@ static rsp_status insert_by_selector(store_conn *conn, create_ctx *ctx, const js
     {
         if (!json_is_string(v))
             return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "label values are strings");
-        name = key;
-        value = json_string_value(v);
+        *name = key;
+        *value = json_string_value(v);
     }
+    return RSP_OK;
+}
+
+static rsp_status insert_by_selector(store_conn *conn, create_ctx *ctx, const json_t *selector,
+                                     rsp_error *err)
+{
+    const char *name = "", *value = "";
+    rsp_status status = selector_label(selector, &name, &value, err);
+    if (status != RSP_OK)
+        return status;
     const eim_operation *op = &ctx->shared;
     store_value params[] = {
         STORE_VALUE_INT64(ctx->call->tenant_id),
@@ -117,7 +127,7 @@ static rsp_status insert_by_selector(store_conn *conn, create_ctx *ctx, const js
         STORE_VALUE_TEXT(op->follow_up),
     };
     int64_t changes = 0;
-    rsp_status status = store_exec(
+    status = store_exec(
         conn,
         "INSERT INTO eim_orders (tenant_id, device_id, campaign_id, kind, operation, body, state, "
         "smdp_address, created_at, follow_up) SELECT $1, d.id, $2, $3, $4, $5, 'queued', $6, $7, "
@@ -135,20 +145,11 @@ static rsp_status insert_selected_each(store_conn *conn, create_ctx *ctx, const 
                                        rsp_error *err)
 {
     const char *name = "", *value = "";
-    json_t *labels = json_object_get(selector, "labels");
-    if (json_object_size(labels) > 1)
-        return rsp_error_set(err, RSP_ERR_UNSUPPORTED, 0, 0, "selector: one label at most");
-    const char *key;
-    json_t *v;
-    json_object_foreach(labels, key, v)
-    {
-        if (!json_is_string(v))
-            return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "label values are strings");
-        name = key;
-        value = json_string_value(v);
-    }
+    rsp_status status = selector_label(selector, &name, &value, err);
+    if (status != RSP_OK)
+        return status;
     store_stmt *stmt = NULL;
-    rsp_status status = store_prepare(
+    status = store_prepare(
         conn,
         "SELECT d.eid FROM eim_devices d WHERE d.tenant_id = $1 AND d.blocked = 0 AND ($2 = '' "
         "OR EXISTS (SELECT 1 FROM eim_device_labels l WHERE l.device_id = d.id AND l.name = $2 "
