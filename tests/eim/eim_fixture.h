@@ -139,6 +139,25 @@ static inline void eim_fixture_fleet_euicc(rsp_private_key **euicc_key, char *ce
     rsp_certificate_free(cert);
 }
 
+/* Creates and starts the eIM server of config; its https://host:port goes to base. */
+static inline void eim_fixture_server_start(const eim_server_config *config, eim_server **server,
+                                            char *base, size_t base_size)
+{
+    rsp_error err = {0};
+    check(eim_server_new(config, server, &err), &err, "eim_server_new");
+    check(eim_server_start(*server, &err), &err, "eim_server_start");
+    snprintf(base, base_size, "https://127.0.0.1:%u", eim_server_port(*server));
+}
+
+/* Keeps the apiKey of a POST /tenants answer (consumed). */
+static inline void eim_fixture_take_api_key(json_t *tenant, char api_key[EIM_API_KEY_SIZE])
+{
+    const char *key = json_string_value(json_object_get(tenant, "apiKey"));
+    assert_non_null(key);
+    snprintf(api_key, EIM_API_KEY_SIZE, "%s", key);
+    json_decref(tenant);
+}
+
 /* POSTs body (consumed) as JSON to <base>/api/v1/<path> with the tenant's key and the admin
  * key; fails the test unless the status is expect. Returns the parsed answer (caller frees). */
 static inline json_t *eim_fixture_post_json(http_client *client, const char *base,

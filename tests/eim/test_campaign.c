@@ -69,11 +69,7 @@ static void start(fixture *f, int which)
                                 .eim_key_file = f->key_path,
                                 .admin_key = ADMIN_KEY,
                                 .worker_period_ms = 60000};
-    rsp_error err = {0};
-    check(eim_server_new(&config, &f->servers[which], &err), &err, "server");
-    check(eim_server_start(f->servers[which], &err), &err, "start");
-    snprintf(f->base[which], sizeof f->base[which], "https://127.0.0.1:%u",
-             eim_server_port(f->servers[which]));
+    eim_fixture_server_start(&config, &f->servers[which], f->base[which], sizeof f->base[which]);
 }
 
 static int setup_common(void **state, bool postgres)
@@ -146,10 +142,8 @@ static json_t *rest(fixture *f, const char *method, const char *path, json_t *bo
 
 static void register_fleet(fixture *f, int count)
 {
-    json_t *tenant = rest(f, "POST", "tenants", json_pack("{s:s}", "name", "fleet"), 201);
-    snprintf(f->api_key, sizeof f->api_key, "%s",
-             json_string_value(json_object_get(tenant, "apiKey")));
-    json_decref(tenant);
+    eim_fixture_take_api_key(rest(f, "POST", "tenants", json_pack("{s:s}", "name", "fleet"), 201),
+                             f->api_key);
     json_t *devices = json_array();
     for (int i = 0; i < count; i++) {
         char eid[33];

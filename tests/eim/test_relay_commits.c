@@ -138,7 +138,6 @@ static int setup_common(void **state, bool postgres)
     f->smdp = eim_fixture_smdp_start(&f->tls, smdp_handler, &f->smdp_state, f->smdp_address,
                                      sizeof f->smdp_address);
     eim_fixture_database(postgres, f->dir, "rspkit_relay", f->schema, f->db_url, sizeof f->db_url);
-    rsp_error err = {0};
     /* the worker runs once at the start, then not for a minute: the test runs it itself */
     eim_server_config config = {.database = f->db_url,
                                 .listen = "127.0.0.1:0",
@@ -149,13 +148,9 @@ static int setup_common(void **state, bool postgres)
                                 .admin_key = ADMIN_KEY,
                                 .smdp_ca_file = f->tls.ca_cert,
                                 .worker_period_ms = 600000};
-    check(eim_server_new(&config, &f->server, &err), &err, "server");
-    check(eim_server_start(f->server, &err), &err, "start");
-    snprintf(f->base, sizeof f->base, "https://127.0.0.1:%u", eim_server_port(f->server));
-    json_t *tenant = rest(f, "tenants", json_pack("{s:s}", "name", "commits"), 201);
-    snprintf(f->api_key, sizeof f->api_key, "%s",
-             json_string_value(json_object_get(tenant, "apiKey")));
-    json_decref(tenant);
+    eim_fixture_server_start(&config, &f->server, f->base, sizeof f->base);
+    eim_fixture_take_api_key(rest(f, "tenants", json_pack("{s:s}", "name", "commits"), 201),
+                             f->api_key);
     json_decref(rest(f, "devices", json_pack("{s:s}", "eid", EID), 201));
     *state = f;
     return 0;

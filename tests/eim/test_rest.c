@@ -121,9 +121,7 @@ static int setup_common(void **state, bool postgres)
         .admin_key = ADMIN_KEY,
         .worker_period_ms = 60000,
     };
-    check(eim_server_new(&config, &f->server, &err), &err, "eim_server_new");
-    check(eim_server_start(f->server, &err), &err, "eim_server_start");
-    snprintf(f->base, sizeof f->base, "https://127.0.0.1:%u", eim_server_port(f->server));
+    eim_fixture_server_start(&config, &f->server, f->base, sizeof f->base);
     http_client_config client_config = {.ca_file = f->tls.ca_cert};
     f->client = http_client_new(&client_config, &err);
     assert_non_null(f->client);

@@ -94,10 +94,7 @@ static void start_server(fixture *f)
         .relay_timeout_ms = 3000,
         .delivery_timeout_s = f->delivery_timeout_s,
     };
-    rsp_error err = {0};
-    check(eim_server_new(&config, &f->server, &err), &err, "eim_server_new");
-    check(eim_server_start(f->server, &err), &err, "eim_server_start");
-    snprintf(f->base, sizeof f->base, "https://127.0.0.1:%u", eim_server_port(f->server));
+    eim_fixture_server_start(&config, &f->server, f->base, sizeof f->base);
 }
 
 static void stop_server(fixture *f)

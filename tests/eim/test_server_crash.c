@@ -208,10 +208,8 @@ static int64_t step(fixture *f, int n)
 static void test_killed_at_random_and_restarted(void **state)
 {
     fixture *f = *state;
-    json_t *tenant = rest(f, "tenants", json_pack("{s:s}", "name", "crash"), 201);
-    snprintf(f->api_key, sizeof f->api_key, "%s",
-             json_string_value(json_object_get(tenant, "apiKey")));
-    json_decref(tenant);
+    eim_fixture_take_api_key(rest(f, "tenants", json_pack("{s:s}", "name", "crash"), 201),
+                             f->api_key);
     for (int n = 0; n < DEVICES; n++) {
         char eid[33], path[96];
         eid_of(n, eid);

@@ -15,6 +15,8 @@
 #include "net/http_client.h"
 #include "net/json.h"
 
+#include "eim_fixture.h"
+
 #define EIM_ID    "eim.e2e.example"
 #define EIM2_ID   "eim2.e2e.example"
 #define ADMIN_KEY "admin-secret"
@@ -38,12 +40,6 @@ typedef struct {
     rsp_private_key *eim_key;
     int64_t token;
 } context;
-
-static void check(rsp_status status, const rsp_error *err, const char *what)
-{
-    if (status != RSP_OK)
-        fail_msg("%s: %s (%s)", what, rsp_status_name(status), err->message);
-}
 
 static void plant(context *c, const char *iccid, uint8_t aid_last, int64_t state)
 {
@@ -149,9 +145,7 @@ static int setup(void **state)
                                 .ci_files = cis,
                                 .ci_count = 1,
                                 .worker_period_ms = 60000};
-    check(eim_server_new(&config, &c->server, &err), &err, "server");
-    check(eim_server_start(c->server, &err), &err, "start");
-    snprintf(c->base, sizeof c->base, "https://127.0.0.1:%u", eim_server_port(c->server));
+    eim_fixture_server_start(&config, &c->server, c->base, sizeof c->base);
     http_client_config client_config = {.ca_file = c->tls.ca_cert};
     c->client = http_client_new(&client_config, &err);
     assert_non_null(c->client);
@@ -159,10 +153,8 @@ static int setup(void **state)
     plant(c, iccid_a_hex, 0x10, SGP22_PROFILE_STATE_ENABLED);
     plant(c, iccid_b_hex, 0x11, SGP22_PROFILE_STATE_DISABLED);
     add_initial_eim(c);
-    json_t *tenant = rest(c, "POST", "tenants", json_pack("{s:s}", "name", "owner"), 201);
-    snprintf(c->api_key, sizeof c->api_key, "%s",
-             json_string_value(json_object_get(tenant, "apiKey")));
-    json_decref(tenant);
+    eim_fixture_take_api_key(rest(c, "POST", "tenants", json_pack("{s:s}", "name", "owner"), 201),
+                             c->api_key);
     json_t *device =
         json_pack("{s:s, s:I}", "eid", FIXTURE_EID, "associationToken", (json_int_t)c->token);
     der_view cert = rsp_certificate_der(c->f->euicc_cert);

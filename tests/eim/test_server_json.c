@@ -79,16 +79,12 @@ static int setup(void **state)
                                 .smdp_ca_file = f->tls.ca_cert,
                                 .relay_timeout_ms = 3000,
                                 .worker_period_ms = 60000};
-    check(eim_server_new(&config, &f->server, &err), &err, "server");
-    check(eim_server_start(f->server, &err), &err, "start");
-    snprintf(f->base, sizeof f->base, "https://127.0.0.1:%u", eim_server_port(f->server));
+    eim_fixture_server_start(&config, &f->server, f->base, sizeof f->base);
     http_client_config client_config = {.ca_file = f->tls.ca_cert};
     f->client = http_client_new(&client_config, &err);
     assert_non_null(f->client);
-    json_t *tenant = rest(f, "tenants", json_pack("{s:s}", "name", "json"), 201);
-    snprintf(f->api_key, sizeof f->api_key, "%s",
-             json_string_value(json_object_get(tenant, "apiKey")));
-    json_decref(tenant);
+    eim_fixture_take_api_key(rest(f, "tenants", json_pack("{s:s}", "name", "json"), 201),
+                             f->api_key);
     json_t *device = json_pack("{s:s}", "eid", EID);
     der_view der = rsp_certificate_der(f->euicc_cert);
     rsp_json_set_base64(device, "euiccCertificate", der.data, der.len);

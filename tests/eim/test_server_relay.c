@@ -155,7 +155,6 @@ static int setup(void **state)
                                      sizeof f->smdp_address);
     char db[128];
     eim_fixture_database(false, f->dir, NULL, NULL, db, sizeof db);
-    rsp_error err = {0};
     eim_server_config config = {.database = db,
                                 .listen = "127.0.0.1:0",
                                 .tls_cert = f->tls.server_cert,
@@ -165,13 +164,9 @@ static int setup(void **state)
                                 .admin_key = ADMIN_KEY,
                                 .smdp_ca_file = f->tls.ca_cert,
                                 .worker_period_ms = 60000};
-    check(eim_server_new(&config, &f->server, &err), &err, "server");
-    check(eim_server_start(f->server, &err), &err, "start");
-    snprintf(f->base, sizeof f->base, "https://127.0.0.1:%u", eim_server_port(f->server));
-    json_t *tenant = rest(f, "tenants", json_pack("{s:s}", "name", "relay"), 201);
-    snprintf(f->api_key, sizeof f->api_key, "%s",
-             json_string_value(json_object_get(tenant, "apiKey")));
-    json_decref(tenant);
+    eim_fixture_server_start(&config, &f->server, f->base, sizeof f->base);
+    eim_fixture_take_api_key(rest(f, "tenants", json_pack("{s:s}", "name", "relay"), 201),
+                             f->api_key);
     json_decref(rest(f, "devices", json_pack("{s:s}", "eid", EID), 201));
     *state = f;
     return 0;
