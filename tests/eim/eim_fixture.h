@@ -139,6 +139,24 @@ static inline void eim_fixture_fleet_euicc(rsp_private_key **euicc_key, char *ce
     rsp_certificate_free(cert);
 }
 
+/* The eIM server configuration every test starts from: HTTPS on a free port of 127.0.0.1 with the
+ * dev PKI's server certificate, and a background worker that runs once at the start and then
+ * only every minute, so that tests drive the background work themselves. */
+static inline eim_server_config eim_fixture_server_config(const dev_pki *tls, const char *database,
+                                                          const char *eim_id,
+                                                          const char *eim_key_file,
+                                                          const char *admin_key)
+{
+    return (eim_server_config){.database = database,
+                               .listen = "127.0.0.1:0",
+                               .tls_cert = tls->server_cert,
+                               .tls_key = tls->server_key,
+                               .eim_id = eim_id,
+                               .eim_key_file = eim_key_file,
+                               .admin_key = admin_key,
+                               .worker_period_ms = 60000};
+}
+
 /* Creates and starts the eIM server of config; its https://host:port goes to base. */
 static inline void eim_fixture_server_start(const eim_server_config *config, eim_server **server,
                                             char *base, size_t base_size)

@@ -61,14 +61,8 @@ static void eid_of(int n, char out[33])
 
 static void start(fixture *f, int which)
 {
-    eim_server_config config = {.database = f->db_url,
-                                .listen = "127.0.0.1:0",
-                                .tls_cert = f->tls.server_cert,
-                                .tls_key = f->tls.server_key,
-                                .eim_id = EIM_ID,
-                                .eim_key_file = f->key_path,
-                                .admin_key = ADMIN_KEY,
-                                .worker_period_ms = 60000};
+    eim_server_config config =
+        eim_fixture_server_config(&f->tls, f->db_url, EIM_ID, f->key_path, ADMIN_KEY);
     eim_fixture_server_start(&config, &f->servers[which], f->base[which], sizeof f->base[which]);
 }
 

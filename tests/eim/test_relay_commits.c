@@ -139,15 +139,10 @@ static int setup_common(void **state, bool postgres)
                                      sizeof f->smdp_address);
     eim_fixture_database(postgres, f->dir, "rspkit_relay", f->schema, f->db_url, sizeof f->db_url);
     /* the worker runs once at the start, then not for a minute: the test runs it itself */
-    eim_server_config config = {.database = f->db_url,
-                                .listen = "127.0.0.1:0",
-                                .tls_cert = f->tls.server_cert,
-                                .tls_key = f->tls.server_key,
-                                .eim_id = EIM_ID,
-                                .eim_key_file = f->key_path,
-                                .admin_key = ADMIN_KEY,
-                                .smdp_ca_file = f->tls.ca_cert,
-                                .worker_period_ms = 600000};
+    eim_server_config config =
+        eim_fixture_server_config(&f->tls, f->db_url, EIM_ID, f->key_path, ADMIN_KEY);
+    config.smdp_ca_file = f->tls.ca_cert;
+    config.worker_period_ms = 600000;
     eim_fixture_server_start(&config, &f->server, f->base, sizeof f->base);
     eim_fixture_take_api_key(rest(f, "tenants", json_pack("{s:s}", "name", "commits"), 201),
                              f->api_key);

@@ -111,16 +111,8 @@ static int setup_common(void **state, bool postgres)
 
     f->postgres = postgres;
     eim_fixture_database(postgres, f->dir, "rspkit_eimr", f->schema, f->db_url, sizeof f->db_url);
-    eim_server_config config = {
-        .database = f->db_url,
-        .listen = "127.0.0.1:0",
-        .tls_cert = f->tls.server_cert,
-        .tls_key = f->tls.server_key,
-        .eim_id = EIM_ID,
-        .eim_key_file = f->eim_key_path,
-        .admin_key = ADMIN_KEY,
-        .worker_period_ms = 60000,
-    };
+    eim_server_config config =
+        eim_fixture_server_config(&f->tls, f->db_url, EIM_ID, f->eim_key_path, ADMIN_KEY);
     eim_fixture_server_start(&config, &f->server, f->base, sizeof f->base);
     http_client_config client_config = {.ca_file = f->tls.ca_cert};
     f->client = http_client_new(&client_config, &err);

@@ -81,19 +81,11 @@ static void make_pki(fixture *f)
 
 static void start_server(fixture *f)
 {
-    eim_server_config config = {
-        .database = f->db_url,
-        .listen = "127.0.0.1:0",
-        .tls_cert = f->tls.server_cert,
-        .tls_key = f->tls.server_key,
-        .eim_id = EIM_ID,
-        .eim_key_file = f->eim_key_path,
-        .admin_key = ADMIN_KEY,
-        .smdp_ca_file = f->tls.ca_cert,
-        .worker_period_ms = 60000, /* tests drive the background work themselves */
-        .relay_timeout_ms = 3000,
-        .delivery_timeout_s = f->delivery_timeout_s,
-    };
+    eim_server_config config =
+        eim_fixture_server_config(&f->tls, f->db_url, EIM_ID, f->eim_key_path, ADMIN_KEY);
+    config.smdp_ca_file = f->tls.ca_cert;
+    config.relay_timeout_ms = 3000;
+    config.delivery_timeout_s = f->delivery_timeout_s;
     eim_fixture_server_start(&config, &f->server, f->base, sizeof f->base);
 }
 

@@ -68,14 +68,9 @@ static void spawn(fixture *f, long die_after_ms)
     if (f->child == 0) {
         close(fds[0]);
         log_set_level(LOG_LEVEL_WARN);
-        eim_server_config config = {.database = f->db_url,
-                                    .listen = "127.0.0.1:0",
-                                    .tls_cert = f->tls.server_cert,
-                                    .tls_key = f->tls.server_key,
-                                    .eim_id = EIM_ID,
-                                    .eim_key_file = f->key_path,
-                                    .admin_key = ADMIN_KEY,
-                                    .worker_period_ms = 100};
+        eim_server_config config =
+            eim_fixture_server_config(&f->tls, f->db_url, EIM_ID, f->key_path, ADMIN_KEY);
+        config.worker_period_ms = 100;
         eim_server *server = NULL;
         rsp_error err = {0};
         uint16_t port = 0;

@@ -135,16 +135,10 @@ static int setup(void **state)
     char db[128];
     snprintf(db, sizeof db, "sqlite:%s/eim.db", c->dir);
     const char *cis[] = {c->ci_path};
-    eim_server_config config = {.database = db,
-                                .listen = "127.0.0.1:0",
-                                .tls_cert = c->tls.server_cert,
-                                .tls_key = c->tls.server_key,
-                                .eim_id = EIM_ID,
-                                .eim_key_file = c->key_path,
-                                .admin_key = ADMIN_KEY,
-                                .ci_files = cis,
-                                .ci_count = 1,
-                                .worker_period_ms = 60000};
+    eim_server_config config =
+        eim_fixture_server_config(&c->tls, db, EIM_ID, c->key_path, ADMIN_KEY);
+    config.ci_files = cis;
+    config.ci_count = 1;
     eim_fixture_server_start(&config, &c->server, c->base, sizeof c->base);
     http_client_config client_config = {.ca_file = c->tls.ca_cert};
     c->client = http_client_new(&client_config, &err);

@@ -69,16 +69,10 @@ static int setup(void **state)
     rsp_private_key_free(eum_key);
     char db[128];
     eim_fixture_database(false, f->dir, NULL, NULL, db, sizeof db);
-    eim_server_config config = {.database = db,
-                                .listen = "127.0.0.1:0",
-                                .tls_cert = f->tls.server_cert,
-                                .tls_key = f->tls.server_key,
-                                .eim_id = EIM_ID,
-                                .eim_key_file = f->key_path,
-                                .admin_key = ADMIN_KEY,
-                                .smdp_ca_file = f->tls.ca_cert,
-                                .relay_timeout_ms = 3000,
-                                .worker_period_ms = 60000};
+    eim_server_config config =
+        eim_fixture_server_config(&f->tls, db, EIM_ID, f->key_path, ADMIN_KEY);
+    config.smdp_ca_file = f->tls.ca_cert;
+    config.relay_timeout_ms = 3000;
     eim_fixture_server_start(&config, &f->server, f->base, sizeof f->base);
     http_client_config client_config = {.ca_file = f->tls.ca_cert};
     f->client = http_client_new(&client_config, &err);

@@ -155,15 +155,9 @@ static int setup(void **state)
                                      sizeof f->smdp_address);
     char db[128];
     eim_fixture_database(false, f->dir, NULL, NULL, db, sizeof db);
-    eim_server_config config = {.database = db,
-                                .listen = "127.0.0.1:0",
-                                .tls_cert = f->tls.server_cert,
-                                .tls_key = f->tls.server_key,
-                                .eim_id = EIM_ID,
-                                .eim_key_file = f->key_path,
-                                .admin_key = ADMIN_KEY,
-                                .smdp_ca_file = f->tls.ca_cert,
-                                .worker_period_ms = 60000};
+    eim_server_config config =
+        eim_fixture_server_config(&f->tls, db, EIM_ID, f->key_path, ADMIN_KEY);
+    config.smdp_ca_file = f->tls.ca_cert;
     eim_fixture_server_start(&config, &f->server, f->base, sizeof f->base);
     eim_fixture_take_api_key(rest(f, "tenants", json_pack("{s:s}", "name", "relay"), 201),
                              f->api_key);
