@@ -6,6 +6,7 @@
 #ifndef RSPKIT_TESTS_EIM_FIXTURE_H
 #define RSPKIT_TESTS_EIM_FIXTURE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/json.h"
+#include "net/json_http.h"
 #include "store/store.h"
 
 static inline void check(rsp_status status, const rsp_error *err, const char *what)
@@ -199,6 +201,39 @@ static inline json_t *eim_fixture_post_json(http_client *client, const char *bas
     json_t *answer = json_loadb((const char *)response.body, response.body_len, 0, NULL);
     http_response_free(&response);
     return answer;
+}
+
+/* The stand-in SM-DP+'s answer to handleNotification (SGP.22 v2.5 section 5.6.4): counted
+ * under lock, HTTP 500 while *fail_notifications lasts (one used up per call), else 204 No
+ * Content. Returns the handler's result. */
+static inline int eim_fixture_smdp_notification(pthread_mutex_t *lock, unsigned *notifications,
+                                                unsigned *fail_notifications, http_reply *reply)
+{
+    pthread_mutex_lock(lock);
+    (*notifications)++;
+    bool fail = *fail_notifications > 0;
+    *fail_notifications -= fail ? 1 : 0;
+    pthread_mutex_unlock(lock);
+    rsp_status status =
+        rsp_json_reply(reply, fail ? 500 : 204, NULL, RSP_ADMIN_PROTOCOL_SGP22_V2_5);
+    return status == RSP_OK ? 0 : -1;
+}
+
+/* A new ES9+ answer of the stand-in SM-DP+ with a success header (SGP.22 v2.5 section 6.5.1),
+ * the function's fields to be added after it. */
+static inline json_t *eim_fixture_smdp_answer(void)
+{
+    json_t *answer = json_object();
+    json_object_set_new(answer, "header", rsp_json_response_header(RSP_EXECUTION_SUCCESS, NULL));
+    return answer;
+}
+
+/* Sends answer (consumed) as the stand-in SM-DP+'s HTTP 200 answer; the handler's result. */
+static inline int eim_fixture_smdp_reply(http_reply *reply, json_t *answer)
+{
+    rsp_status status = rsp_json_reply(reply, 200, answer, RSP_ADMIN_PROTOCOL_SGP22_V2_5);
+    json_decref(answer);
+    return status == RSP_OK ? 0 : -1;
 }
 
 /* Starts the stand-in SM-DP+: one HTTPS thread with the dev PKI's server certificate, every

@@ -75,20 +75,11 @@ static int smdp_handler(const http_request *request, http_reply *reply, void *us
     const char *function = strrchr(request->path, '/') + 1;
     pthread_mutex_lock(&s->lock);
     s->calls++;
-    bool fail = false;
-    if (strcmp(function, "handleNotification") == 0) {
-        s->notifications++;
-        fail = s->fail_notifications > 0;
-        s->fail_notifications -= fail ? 1 : 0;
-    }
     pthread_mutex_unlock(&s->lock);
     if (strcmp(function, "handleNotification") == 0)
-        return rsp_json_reply(reply, fail ? 500 : 204, NULL, RSP_ADMIN_PROTOCOL_SGP22_V2_5) ==
-                       RSP_OK
-                   ? 0
-                   : -1;
-    json_t *answer = json_object();
-    json_object_set_new(answer, "header", rsp_json_response_header(RSP_EXECUTION_SUCCESS, NULL));
+        return eim_fixture_smdp_notification(&s->lock, &s->notifications, &s->fail_notifications,
+                                             reply);
+    json_t *answer = eim_fixture_smdp_answer();
     rsp_json_set_hex(answer, "transactionId", smdp_txid, sizeof smdp_txid);
     if (strcmp(function, "initiateAuthentication") == 0) {
         rsp_json_set_base64(answer, "serverSigned1", blob, sizeof blob);
@@ -102,9 +93,7 @@ static int smdp_handler(const http_request *request, http_reply *reply, void *us
     } else if (strcmp(function, "getBoundProfilePackage") == 0) {
         rsp_json_set_base64(answer, "boundProfilePackage", bpp, sizeof bpp);
     }
-    rsp_status st = rsp_json_reply(reply, 200, answer, RSP_ADMIN_PROTOCOL_SGP22_V2_5);
-    json_decref(answer);
-    return st == RSP_OK ? 0 : -1;
+    return eim_fixture_smdp_reply(reply, answer);
 }
 
 static unsigned smdp_calls(fixture *f)

@@ -84,17 +84,9 @@ static int smdp_handler(const http_request *request, http_reply *reply, void *us
     json_decref(s->last_request);
     s->last_request = body;
     pthread_mutex_unlock(&s->lock);
-    if (strcmp(function, "handleNotification") == 0) {
-        pthread_mutex_lock(&s->lock);
-        s->notifications++;
-        bool fail = s->fail_notifications > 0;
-        s->fail_notifications -= fail ? 1 : 0;
-        pthread_mutex_unlock(&s->lock);
-        return rsp_json_reply(reply, fail ? 500 : 204, NULL, RSP_ADMIN_PROTOCOL_SGP22_V2_5) ==
-                       RSP_OK
-                   ? 0
-                   : -1;
-    }
+    if (strcmp(function, "handleNotification") == 0)
+        return eim_fixture_smdp_notification(&s->lock, &s->notifications, &s->fail_notifications,
+                                             reply);
     if (s->refuse_function != NULL && strcmp(function, s->refuse_function) == 0) {
         rsp_status_code_data code = {.subject_code = s->refuse_subject,
                                      .reason_code = s->refuse_reason};
@@ -107,8 +99,7 @@ static int smdp_handler(const http_request *request, http_reply *reply, void *us
         json_decref(refusal);
         return st == RSP_OK ? 0 : -1;
     }
-    json_t *answer = json_object();
-    json_object_set_new(answer, "header", rsp_json_response_header(RSP_EXECUTION_SUCCESS, NULL));
+    json_t *answer = eim_fixture_smdp_answer();
     if (strcmp(function, "initiateAuthentication") == 0) {
         rsp_json_set_hex(answer, "transactionId", smdp_txid, sizeof smdp_txid);
         rsp_json_set_base64(answer, "serverSigned1", server_signed1, sizeof server_signed1);
@@ -127,9 +118,7 @@ static int smdp_handler(const http_request *request, http_reply *reply, void *us
         rsp_json_set_hex(answer, "transactionId", smdp_txid, sizeof smdp_txid);
         rsp_json_set_base64(answer, "boundProfilePackage", bpp, sizeof bpp);
     }
-    rsp_status st = rsp_json_reply(reply, 200, answer, RSP_ADMIN_PROTOCOL_SGP22_V2_5);
-    json_decref(answer);
-    return st == RSP_OK ? 0 : -1;
+    return eim_fixture_smdp_reply(reply, answer);
 }
 
 static json_t *rest(fixture *f, const char *path, json_t *body, long expect)
