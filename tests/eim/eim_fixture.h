@@ -19,6 +19,8 @@
 
 #include "core/der.h"
 #include "core/error.h"
+#include "core/schema.h"
+#include "core/sgp32.h"
 #include "core/sgp32.h"
 #include "crypto/certificate.h"
 #include "crypto/key.h"
@@ -281,6 +283,89 @@ static inline unsigned eim_fixture_esipa_asn1(const char *ca_file, const char *b
     http_response_free(&response);
     http_client_free(client);
     return connections;
+}
+
+/* ESipa GetEimPackage (BF4F, SGP.32 v1.2 section 6.3.2.6) for eid on a fresh connection, which
+ * must answer a ProfileDownloadTriggerRequest: its eimTransactionId goes to txid. Returns how
+ * many connections the call opened. */
+static inline unsigned eim_fixture_poll_trigger(const char *ca_file, const char *base,
+                                                const char *eid, uint8_t txid[16])
+{
+    uint8_t poll[21] = {0xBF, 0x4F, 18, 0x5A, 16};
+    der_hex_decode(eid, poll + 5, 16);
+    der_writer answer;
+    unsigned connections = eim_fixture_esipa_asn1(ca_file, base, poll, sizeof poll, 200, &answer);
+    sgp32_get_eim_package_response value;
+    uint8_t arena_buf[2048];
+    schema_arena arena;
+    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
+    rsp_error err = {0};
+    check(schema_decode(&sgp32_get_eim_package_response_type, der_writer_view(&answer), &value,
+                        &arena, &err),
+          &err, "trigger");
+    assert_int_equal(value.choice, SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST);
+    memcpy(txid, value.u.profile_download_trigger_request.eim_transaction_id.data, 16);
+    der_writer_free(&answer);
+    return connections;
+}
+
+/* ESipa InitiateAuthentication (BF39, SGP.32 v1.2 section 6.3.2.1) of the download txid at the
+ * SM-DP+ address, on a fresh connection answered 200; the answer goes to answer (caller frees).
+ * Returns how many connections the call opened. */
+static inline unsigned eim_fixture_initiate_authentication(const char *ca_file, const char *base,
+                                                           const char *address,
+                                                           const uint8_t txid[16],
+                                                           der_writer *answer)
+{
+    static const uint8_t challenge[16] = {9, 8, 7};
+    static const uint8_t info1[] = {0xBF, 0x20, 0x03, 0x82, 0x01, 0x02};
+    uint8_t buf[256];
+    der_writer w;
+    der_writer_init_fixed(&w, buf, sizeof buf);
+    size_t mark = der_begin(&w, 0xBF39);
+    der_put_tlv(&w, 0x81, challenge, sizeof challenge);
+    der_put_tlv(&w, 0x83, (const uint8_t *)address, strlen(address));
+    der_put_raw(&w, info1, sizeof info1);
+    der_put_tlv(&w, 0x82, txid, 16);
+    der_end(&w, mark);
+    return eim_fixture_esipa_asn1(ca_file, base, buf, w.len, 200, answer);
+}
+
+/* ESipa HandleNotification (BF3D, SGP.32 v1.2 section 6.3.2.4) carrying a successful install
+ * ProfileInstallationResult (BF37) with sequence number seq, for the SM-DP+ session smdp_txid at
+ * address. Returns the length written to buf. */
+static inline size_t eim_fixture_install_notification(const char *address, const uint8_t *smdp_txid,
+                                                      size_t smdp_txid_len, uint8_t seq,
+                                                      uint8_t *buf, size_t size)
+{
+    static const uint8_t operation[] = {0x07, 0x80}; /* install */
+    static const uint8_t oid[] = {0x2B, 0x06, 0x01, 0x04, 0x01};
+    static const uint8_t aid[] = {0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10};
+    static const uint8_t signature[] = {0x01, 0x02, 0x03};
+    static const uint8_t sima[] = {0x00};
+    der_writer w;
+    der_writer_init_fixed(&w, buf, size);
+    size_t esipa_mark = der_begin(&w, 0xBF3D), wrapper = der_begin(&w, 0xA0);
+    size_t pir = der_begin(&w, 0xBF37), data = der_begin(&w, 0xBF27);
+    der_put_tlv(&w, 0x80, smdp_txid, smdp_txid_len);
+    size_t metadata = der_begin(&w, 0xBF2F);
+    der_put_tlv(&w, 0x80, &seq, 1);
+    der_put_tlv(&w, 0x81, operation, sizeof operation);
+    der_put_tlv(&w, 0x0C, (const uint8_t *)address, strlen(address));
+    der_end(&w, metadata);
+    der_put_tlv(&w, 0x06, oid, sizeof oid);
+    size_t final = der_begin(&w, 0xA2), success = der_begin(&w, 0xA0);
+    der_put_tlv(&w, 0x4F, aid, sizeof aid);
+    der_put_tlv(&w, 0x04, sima, sizeof sima);
+    der_end(&w, success);
+    der_end(&w, final);
+    der_end(&w, data);
+    der_put_tlv(&w, 0x5F37, signature, sizeof signature);
+    der_end(&w, pir);
+    der_end(&w, wrapper);
+    der_end(&w, esipa_mark);
+    assert_int_equal(der_writer_status(&w), RSP_OK);
+    return w.len;
 }
 
 #endif

@@ -204,37 +204,12 @@ static void trigger(fixture *f, uint8_t txid[16])
     snprintf(code, sizeof code, "1$%s$MATCHING-7", f->smdp_address);
     json_decref(rest(f, "devices/" EID "/operations",
                      json_pack("{s:s, s:s}", "type", "download", "activationCode", code), 201));
-    uint8_t poll[21] = {0xBF, 0x4F, 18, 0x5A, 16};
-    der_hex_decode(EID, poll + 5, 16);
-    der_writer answer;
-    esipa_expect(f, poll, sizeof poll, 200, &answer);
-    sgp32_get_eim_package_response value;
-    uint8_t arena_buf[2048];
-    schema_arena arena;
-    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
-    rsp_error err = {0};
-    check(schema_decode(&sgp32_get_eim_package_response_type, der_writer_view(&answer), &value,
-                        &arena, &err),
-          &err, "trigger");
-    assert_int_equal(value.choice, SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST);
-    memcpy(txid, value.u.profile_download_trigger_request.eim_transaction_id.data, 16);
-    der_writer_free(&answer);
+    eim_fixture_poll_trigger(f->tls.ca_cert, f->base, EID, txid);
 }
 
 static void initiate(fixture *f, const uint8_t txid[16], der_writer *answer)
 {
-    static const uint8_t challenge[16] = {9, 8, 7};
-    static const uint8_t info1[] = {0xBF, 0x20, 0x03, 0x82, 0x01, 0x02};
-    uint8_t buf[256];
-    der_writer w;
-    der_writer_init_fixed(&w, buf, sizeof buf);
-    size_t mark = der_begin(&w, 0xBF39);
-    der_put_tlv(&w, 0x81, challenge, sizeof challenge);
-    der_put_tlv(&w, 0x83, (const uint8_t *)f->smdp_address, strlen(f->smdp_address));
-    der_put_raw(&w, info1, sizeof info1);
-    der_put_tlv(&w, 0x82, txid, 16);
-    der_end(&w, mark);
-    esipa_expect(f, buf, w.len, 200, answer);
+    eim_fixture_initiate_authentication(f->tls.ca_cert, f->base, f->smdp_address, txid, answer);
 }
 
 /* AuthenticateClient (BF3B) or GetBoundProfilePackage (BF3A) in the stand-in's session. */
@@ -267,33 +242,8 @@ static void expect_step_ok(fixture *f, uint32_t tag)
  * naming the stand-in SM-DP+. */
 static size_t install_notification(fixture *f, uint8_t seq, uint8_t *buf, size_t size)
 {
-    static const uint8_t operation[] = {0x07, 0x80}; /* install */
-    static const uint8_t oid[] = {0x2B, 0x06, 0x01, 0x04, 0x01};
-    static const uint8_t aid[] = {0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10};
-    static const uint8_t sima[] = {0x00};
-    der_writer w;
-    der_writer_init_fixed(&w, buf, size);
-    size_t esipa_mark = der_begin(&w, 0xBF3D), wrapper = der_begin(&w, 0xA0);
-    size_t pir = der_begin(&w, 0xBF37), data = der_begin(&w, 0xBF27);
-    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
-    size_t metadata = der_begin(&w, 0xBF2F);
-    der_put_tlv(&w, 0x80, &seq, 1);
-    der_put_tlv(&w, 0x81, operation, sizeof operation);
-    der_put_tlv(&w, 0x0C, (const uint8_t *)f->smdp_address, strlen(f->smdp_address));
-    der_end(&w, metadata);
-    der_put_tlv(&w, 0x06, oid, sizeof oid);
-    size_t final = der_begin(&w, 0xA2), success = der_begin(&w, 0xA0);
-    der_put_tlv(&w, 0x4F, aid, sizeof aid);
-    der_put_tlv(&w, 0x04, sima, sizeof sima);
-    der_end(&w, success);
-    der_end(&w, final);
-    der_end(&w, data);
-    der_put_raw(&w, signature, sizeof signature);
-    der_end(&w, pir);
-    der_end(&w, wrapper);
-    der_end(&w, esipa_mark);
-    assert_int_equal(der_writer_status(&w), RSP_OK);
-    return w.len;
+    return eim_fixture_install_notification(f->smdp_address, smdp_txid, sizeof smdp_txid, seq, buf,
+                                            size);
 }
 
 static int64_t query(fixture *f, const char *sql)
