@@ -770,6 +770,17 @@ static long long start_migration(fixture *f)
     return id;
 }
 
+/* Device A takes the migration's enable package and answers it with code (seqNumber 11),
+ * which the eIM acknowledges. */
+static void answer_enable(fixture *f, uint8_t txid[16], int64_t *counter, int64_t code)
+{
+    assert_int_equal(poll(f, EID_A, txid, counter, NULL, 0),
+                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
+    assert_int_equal(last_psmo, SGP32_PSMO_ENABLE);
+    assert_true(
+        send_signed_result(f, txid, *counter, 11, SGP32_EUICC_RESULT_DATA_ENABLE_RESULT, code));
+}
+
 /* Campaign figures and the one device's state and reason. */
 static void expect_campaign(fixture *f, long long id, long long succeeded, long long failed,
                             long long following, const char *device_state, const char *reason)
@@ -827,11 +838,7 @@ static void test_campaign_chain_succeeds(void **state)
     assert_int_equal(download_events(f, "succeeded"), 0);
     uint8_t txid[16];
     int64_t counter = 0;
-    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
-                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
-    assert_int_equal(last_psmo, SGP32_PSMO_ENABLE);
-    assert_true(send_signed_result(f, txid, counter, 11, SGP32_EUICC_RESULT_DATA_ENABLE_RESULT,
-                                   SGP32_ENABLE_PROFILE_RESULT_OK));
+    answer_enable(f, txid, &counter, SGP32_ENABLE_PROFILE_RESULT_OK);
     expect_campaign(f, id, 0, 0, 1, "following", NULL);
     /* then the delete of the profile left, by its ICCID 8944476500000000019 */
     static const uint8_t left[10] = {0x98, 0x44, 0x74, 0x56, 0x00, 0x00, 0x00, 0x00, 0x10, 0xF9};
@@ -861,10 +868,7 @@ static void test_campaign_chain_enable_fails(void **state)
     long long id = start_migration(f);
     uint8_t txid[16];
     int64_t counter = 0;
-    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
-                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
-    assert_true(send_signed_result(f, txid, counter, 11, SGP32_EUICC_RESULT_DATA_ENABLE_RESULT,
-                                   SGP32_ENABLE_PROFILE_RESULT_PROFILE_NOT_IN_DISABLED_STATE));
+    answer_enable(f, txid, &counter, SGP32_ENABLE_PROFILE_RESULT_PROFILE_NOT_IN_DISABLED_STATE);
     /* no delete, the device fails with the enable's reason */
     assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
                      SGP32_GET_EIM_PACKAGE_RESPONSE_EIM_PACKAGE_ERROR);
@@ -878,12 +882,9 @@ static void test_campaign_chain_rolled_back(void **state)
     long long id = start_migration(f);
     uint8_t txid[16];
     int64_t counter = 0;
-    assert_int_equal(poll(f, EID_A, txid, &counter, NULL, 0),
-                     SGP32_GET_EIM_PACKAGE_RESPONSE_EUICC_PACKAGE_REQUEST);
     /* the enable result and then the rollback's result for the same package arrive together
      * (the IPA could not reach the eIM over the new profile and rolled back) */
-    assert_true(send_signed_result(f, txid, counter, 11, SGP32_EUICC_RESULT_DATA_ENABLE_RESULT,
-                                   SGP32_ENABLE_PROFILE_RESULT_OK));
+    answer_enable(f, txid, &counter, SGP32_ENABLE_PROFILE_RESULT_OK);
     assert_true(send_signed_result(f, txid, counter, 12, SGP32_EUICC_RESULT_DATA_ROLLBACK_RESULT,
                                    SGP32_ROLLBACK_PROFILE_RESULT_OK));
     /* another rollback result for the same package (new signature) is a replay */
