@@ -212,6 +212,15 @@ static void initiate(fixture *f, const uint8_t txid[16], der_writer *answer)
     eim_fixture_initiate_authentication(f->tls.ca_cert, f->base, f->smdp_address, txid, answer);
 }
 
+/* A download ordered and started: the trigger taken, InitiateAuthentication relayed. */
+static void start_download(fixture *f, uint8_t txid[16])
+{
+    trigger(f, txid);
+    der_writer answer;
+    initiate(f, txid, &answer);
+    der_writer_free(&answer);
+}
+
 /* AuthenticateClient (BF3B) or GetBoundProfilePackage (BF3A) in the stand-in's session. */
 static void in_session(fixture *f, uint32_t tag, der_writer *answer)
 {
@@ -296,10 +305,8 @@ static void test_lost_session_started_over(void **state)
 {
     fixture *f = fixture_or_skip(state);
     uint8_t txid[16];
-    trigger(f, txid);
+    start_download(f, txid);
     der_writer answer;
-    initiate(f, txid, &answer);
-    der_writer_free(&answer);
     assert_int_equal(query(f, "DELETE FROM eim_relay_sessions RETURNING 1"), 1);
     unsigned calls = smdp_calls(f);
     in_session(f, 0xBF3B, &answer);
@@ -323,10 +330,8 @@ static void test_notification_durable_once(void **state)
 {
     fixture *f = fixture_or_skip(state);
     uint8_t txid[16];
-    trigger(f, txid);
+    start_download(f, txid);
     der_writer answer;
-    initiate(f, txid, &answer);
-    der_writer_free(&answer);
     uint8_t buf[512];
     size_t len = install_notification(f, 1, buf, sizeof buf);
     store_statistics before = stats(f);
@@ -358,10 +363,8 @@ static void test_undelivered_notification_in_outbox(void **state)
 {
     fixture *f = fixture_or_skip(state);
     uint8_t txid[16];
-    trigger(f, txid);
+    start_download(f, txid);
     der_writer answer;
-    initiate(f, txid, &answer);
-    der_writer_free(&answer);
     f->smdp_state.fail_notifications = 1;
     uint8_t buf[512];
     size_t len = install_notification(f, 2, buf, sizeof buf);
