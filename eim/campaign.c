@@ -50,6 +50,29 @@ typedef struct {
     char unknown[64]; /* first EID of the list not registered to this tenant */
 } create_ctx;
 
+/* Inserts op as queued orders of the campaign for the devices sql selects: sql numbers the
+ * order's columns $1..$8 (tenant, campaign, kind, operation, body, SM-DP+ address, created_at,
+ * follow-up) and its own arguments from $9 on (extra, at most two). */
+static rsp_status insert_orders(store_conn *conn, create_ctx *ctx, const eim_operation *op,
+                                const char *sql, const store_value *extra, size_t extra_count,
+                                int64_t *changes, rsp_error *err)
+{
+    store_value params[10] = {
+        STORE_VALUE_INT64(ctx->call->tenant_id),
+        STORE_VALUE_INT64(ctx->campaign_id),
+        STORE_VALUE_TEXT(op->kind),
+        STORE_VALUE_TEXT(op->name),
+        STORE_VALUE_BLOB(op->body, op->body_len),
+        op->smdp_address[0] != '\0' ? STORE_VALUE_TEXT(op->smdp_address) : STORE_VALUE_NULL(),
+        STORE_VALUE_INT64(eim_storage_now()),
+        STORE_VALUE_TEXT(op->follow_up),
+    };
+    if (extra_count > 2)
+        return rsp_error_set(err, RSP_ERR_UNSUPPORTED, 0, 0, "campaign insert: too many arguments");
+    memcpy(params + 8, extra, extra_count * sizeof *extra);
+    return store_exec(conn, sql, params, 8 + extra_count, changes, err);
+}
+
 static rsp_status insert_for_eid(store_conn *conn, create_ctx *ctx, const char *eid, rsp_error *err)
 {
     eim_operation own = {0};
@@ -61,23 +84,13 @@ static rsp_status insert_for_eid(store_conn *conn, create_ctx *ctx, const char *
     }
     int64_t changes = 0;
     if (status == RSP_OK) {
-        store_value params[] = {
-            STORE_VALUE_INT64(ctx->call->tenant_id),
-            STORE_VALUE_INT64(ctx->campaign_id),
-            STORE_VALUE_TEXT(op->kind),
-            STORE_VALUE_TEXT(op->name),
-            STORE_VALUE_BLOB(op->body, op->body_len),
-            op->smdp_address[0] != '\0' ? STORE_VALUE_TEXT(op->smdp_address) : STORE_VALUE_NULL(),
-            STORE_VALUE_INT64(eim_storage_now()),
-            STORE_VALUE_TEXT(eid),
-            STORE_VALUE_TEXT(op->follow_up),
-        };
-        status = store_exec(conn,
-                            "INSERT INTO eim_orders (tenant_id, device_id, campaign_id, kind, "
-                            "operation, body, state, smdp_address, created_at, follow_up) SELECT "
-                            "$1, id, $2, $3, $4, $5, 'queued', $6, $7, $9 FROM eim_devices WHERE "
-                            "eid = $8 AND tenant_id = $1",
-                            params, 9, &changes, err);
+        store_value device = STORE_VALUE_TEXT(eid);
+        status = insert_orders(conn, ctx, op,
+                               "INSERT INTO eim_orders (tenant_id, device_id, campaign_id, kind, "
+                               "operation, body, state, smdp_address, created_at, follow_up) "
+                               "SELECT $1, id, $2, $3, $4, $5, 'queued', $6, $7, $8 FROM "
+                               "eim_devices WHERE eid = $9 AND tenant_id = $1",
+                               &device, 1, &changes, err);
     }
     if (status == RSP_OK && changes == 0 && ctx->unknown[0] == '\0')
         snprintf(ctx->unknown, sizeof ctx->unknown, "%s", eid);
@@ -113,28 +126,16 @@ static rsp_status insert_by_selector(store_conn *conn, create_ctx *ctx, const js
     rsp_status status = selector_label(selector, &name, &value, err);
     if (status != RSP_OK)
         return status;
-    const eim_operation *op = &ctx->shared;
-    store_value params[] = {
-        STORE_VALUE_INT64(ctx->call->tenant_id),
-        STORE_VALUE_INT64(ctx->campaign_id),
-        STORE_VALUE_TEXT(op->kind),
-        STORE_VALUE_TEXT(op->name),
-        STORE_VALUE_BLOB(op->body, op->body_len),
-        op->smdp_address[0] != '\0' ? STORE_VALUE_TEXT(op->smdp_address) : STORE_VALUE_NULL(),
-        STORE_VALUE_INT64(eim_storage_now()),
-        STORE_VALUE_TEXT(name),
-        STORE_VALUE_TEXT(value),
-        STORE_VALUE_TEXT(op->follow_up),
-    };
+    store_value label[] = {STORE_VALUE_TEXT(name), STORE_VALUE_TEXT(value)};
     int64_t changes = 0;
-    status = store_exec(
-        conn,
+    status = insert_orders(
+        conn, ctx, &ctx->shared,
         "INSERT INTO eim_orders (tenant_id, device_id, campaign_id, kind, operation, body, state, "
         "smdp_address, created_at, follow_up) SELECT $1, d.id, $2, $3, $4, $5, 'queued', $6, $7, "
-        "$10 FROM eim_devices d WHERE d.tenant_id = $1 AND d.blocked = 0 AND ($8 = '' OR EXISTS "
-        "(SELECT 1 FROM eim_device_labels l WHERE l.device_id = d.id AND l.name = $8 AND l.value "
-        "= $9))",
-        params, 10, &changes, err);
+        "$8 FROM eim_devices d WHERE d.tenant_id = $1 AND d.blocked = 0 AND ($9 = '' OR EXISTS "
+        "(SELECT 1 FROM eim_device_labels l WHERE l.device_id = d.id AND l.name = $9 AND l.value "
+        "= $10))",
+        label, 2, &changes, err);
     ctx->total += changes;
     return status;
 }
