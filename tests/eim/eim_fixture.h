@@ -1,8 +1,9 @@
 /* Set-up shared by the eIM server tests: the temporary folder with its dev TLS PKI and eIM key,
  * the database (SQLite in the folder, or a PostgreSQL schema of its own when
- * RSPKIT_TEST_POSTGRES is set), the test eUICC certificates, the admin/tenant REST calls and the
- * stand-in SM-DP+ server. Static inline so that each test includes only what it uses; every
- * helper fails the running cmocka test on an unexpected answer. Include after <cmocka.h>. */
+ * RSPKIT_TEST_POSTGRES is set), the test eUICC certificates, the eIM server, the admin/tenant
+ * REST calls, the stand-in SM-DP+ and the ESipa messages of a relayed download. Static inline so
+ * that each test includes only what it uses; every helper fails the running cmocka test on an
+ * unexpected answer. Include after <cmocka.h>. */
 #ifndef RSPKIT_TESTS_EIM_FIXTURE_H
 #define RSPKIT_TESTS_EIM_FIXTURE_H
 
@@ -20,7 +21,6 @@
 #include "core/der.h"
 #include "core/error.h"
 #include "core/schema.h"
-#include "core/sgp32.h"
 #include "core/sgp32.h"
 #include "crypto/certificate.h"
 #include "crypto/key.h"
