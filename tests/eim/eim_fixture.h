@@ -205,6 +205,16 @@ static inline json_t *eim_fixture_post_json(http_client *client, const char *bas
     return answer;
 }
 
+/* The ES9+ function a stand-in SM-DP+ request calls (the last segment of its path), its JSON body
+ * in *body (caller frees); NULL when the body is not JSON. */
+static inline const char *eim_fixture_smdp_function(const http_request *request, json_t **body)
+{
+    rsp_error err = {0};
+    if (rsp_json_read_request(request, 1u << 20, body, &err) != RSP_OK)
+        return NULL;
+    return strrchr(request->path, '/') + 1;
+}
+
 /* The stand-in SM-DP+'s answer to handleNotification (SGP.22 v2.5 section 5.6.4): counted
  * under lock, HTTP 500 while *fail_notifications lasts (one used up per call), else 204 No
  * Content. Returns the handler's result. */

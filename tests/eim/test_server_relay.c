@@ -74,10 +74,9 @@ static int smdp_handler(const http_request *request, http_reply *reply, void *us
 {
     smdp_state *s = user;
     json_t *body = NULL;
-    rsp_error err = {0};
-    if (rsp_json_read_request(request, 1u << 20, &body, &err) != RSP_OK)
+    const char *function = eim_fixture_smdp_function(request, &body);
+    if (function == NULL)
         return -1;
-    const char *function = strrchr(request->path, '/') + 1;
     pthread_mutex_lock(&s->lock);
     s->calls++;
     snprintf(s->last_function, sizeof s->last_function, "%s", function);
