@@ -365,11 +365,18 @@ static smdp_result get_bpp(fixture *f, download *d)
     return result;
 }
 
-/* Everything up to the BPP; asserts each step succeeds. */
-static void run_until_bpp(fixture *f, download *d, const uint8_t *hash_cc)
+/* InitiateAuthentication and AuthenticateServer, both asserted to succeed: the mutual
+ * authentication most tests start from. */
+static void authenticate_both(fixture *f, download *d)
 {
     assert_int_equal(initiate(f, d, SMDP_ADDRESS), SMDP_OK);
     assert_int_equal(authenticate_server(f, d, NULL), 0xA0);
+}
+
+/* Everything up to the BPP; asserts each step succeeds. */
+static void run_until_bpp(fixture *f, download *d, const uint8_t *hash_cc)
+{
+    authenticate_both(f, d);
     assert_int_equal(authenticate_client(f, d, 0), SMDP_OK);
     assert_int_equal(prepare_download(f, d, hash_cc, NULL), 0xA0);
     assert_int_equal(get_bpp(f, d), SMDP_OK);
@@ -507,8 +514,7 @@ static void test_confirmation_code(void **state)
     setup_euicc(f, 0, 0, NULL, 0);
     download d;
     download_init(&d);
-    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
-    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
     uint8_t hash[32];
     const uint8_t *parts[] = {f->order.cc_hash, d.session.transaction_id};
@@ -537,8 +543,7 @@ static void test_wrong_confirmation_code_until_blocked(void **state)
     setup_euicc(f, 0, 0, NULL, 0);
     download d;
     download_init(&d);
-    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
-    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
     uint8_t wrong[32];
     memset(wrong, 0x22, sizeof wrong);
@@ -553,8 +558,7 @@ static void test_wrong_confirmation_code_until_blocked(void **state)
     download e;
     download_init(&e);
     setup_euicc(f, 0, 0, NULL, 0);
-    assert_int_equal(initiate(f, &e, SMDP_ADDRESS), SMDP_OK);
-    assert_int_equal(authenticate_server(f, &e, NULL), 0xA0);
+    authenticate_both(f, &e);
     assert_int_equal(authenticate_client(f, &e, 0), SMDP_OK);
     int64_t error = 0;
     /* the eUICC refuses a PrepareDownload that lacks the required hashCc */
@@ -717,8 +721,7 @@ static void test_smdp_certificate_from_untrusted_ci(void **state)
     f->identity.dppb_key = f->pki[1].dppb_key;
     setup_euicc(f, 0, 0, NULL, 0);
     download_init(&d);
-    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
-    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
     assert_int_equal(prepare_download(f, &d, NULL, &error), 0xA1);
     assert_int_equal(error, SGP22_DOWNLOAD_ERROR_INVALID_CERTIFICATE);
@@ -743,8 +746,7 @@ static void test_expired_certificates(void **state)
     /* SM-DP+ clock 32 years ahead: the 30-year EUM certificate has expired */
     setup_euicc(f, 0, 0, NULL, 0);
     download_init(&d);
-    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
-    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, time(NULL) + 32 * YEAR),
                      SMDP_ERR_EUM_CERTIFICATE_EXPIRED);
     download_free(&d);
@@ -760,8 +762,7 @@ static void test_matching_id_refused(void **state)
     setup_euicc(f, 0, 0, NULL, 0);
     download d;
     download_init(&d);
-    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
-    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_ERR_EID_REFUSED);
     download_free(&d);
 }
@@ -775,8 +776,7 @@ static void test_cancel_session(void **state)
     setup_euicc(f, 1, 0, NULL, 0);
     download d;
     download_init(&d);
-    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
-    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
     /* a wrong transaction ID is refused by the eUICC */
     uint8_t command[3 + 18 + 3];
@@ -878,8 +878,7 @@ static void test_smdp_checks_the_euicc_answer(void **state)
     setup_euicc(f, 0, 0, NULL, 0);
     download d;
     download_init(&d);
-    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
-    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    authenticate_both(f, &d);
     /* euiccSigned1 = 30 len 80 10 <tid> 83 len <address> 84 10 <challenge> ... */
     der_tlv items[4];
     assert_int_equal(e2e_ok_children(der_writer_view(&d.authenticate), items, 4), 4);
@@ -1043,8 +1042,7 @@ static void test_smdp_applies_crl_to_eum(void **state)
     setup_euicc(f, 0, 0, NULL, 0);
     download d;
     download_init(&d);
-    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
-    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, time(NULL)), SMDP_ERR_EUM_CERTIFICATE_INVALID);
     assert_string_equal(smdp_result_subject_code(SMDP_ERR_EUM_CERTIFICATE_INVALID), "8.1.2");
     download_free(&d);
