@@ -41,6 +41,7 @@ typedef struct {
     smdp_download_session session;
     uint8_t *package;
     size_t package_len;
+    char profile_name[64]; /* what order.profile_name points at */
     euicc *card;
     ipa_fixture fx; /* storage hooks and the ESipa fake */
     ipa_instance *ipa;
@@ -350,22 +351,32 @@ static void poll_ok(fixture *f, ipa_poll_report *report)
     assert_int_equal(f->fx.eim.duplicates, 0);
 }
 
-static void test_download_and_packages_on_the_real_euicc(void **state)
+/* Makes the TS.48 profile <name>.der the SM-DP+'s order, named "TS.48 <name>"; false, said
+ * aloud, when the shared test profiles are absent. */
+static bool order_ts48_profile(fixture *f, const char *name)
 {
-    fixture *f = *state;
     char path[512];
-    snprintf(path, sizeof path, "%s/testdata/ts48/BERTLV_SUCI.der", RSPKIT_SHARED_DIR);
+    format_checked(path, "%s/testdata/ts48/%s.der", RSPKIT_SHARED_DIR, name);
     if (access(path, R_OK) != 0) {
         printf("SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
                RSPKIT_SHARED_DIR);
-        skip();
+        return false;
     }
     f->package = read_whole(path, &f->package_len);
     assert_non_null(f->package);
     f->order.package = der_view_make(f->package, f->package_len);
     f->order.service_provider_name = "rspkit operator";
-    f->order.profile_name = "TS.48 BERTLV_SUCI";
+    format_checked(f->profile_name, "TS.48 %s", name);
+    f->order.profile_name = f->profile_name;
     f->order.profile_class = SGP22_PROFILE_CLASS_OPERATIONAL;
+    return true;
+}
+
+static void test_download_and_packages_on_the_real_euicc(void **state)
+{
+    fixture *f = *state;
+    if (!order_ts48_profile(f, "BERTLV_SUCI"))
+        skip();
     ipa_poll_report report;
 
     associate(f);
@@ -451,19 +462,8 @@ static void test_download_and_packages_on_the_real_euicc(void **state)
 static void test_immediate_enable_after_download(void **state)
 {
     fixture *f = *state;
-    char path[512];
-    format_checked(path, "%s/testdata/ts48/NoBERTLV_NoRAMRFM.der", RSPKIT_SHARED_DIR);
-    if (access(path, R_OK) != 0) {
-        printf("SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
-               RSPKIT_SHARED_DIR);
+    if (!order_ts48_profile(f, "NoBERTLV_NoRAMRFM"))
         skip();
-    }
-    f->package = read_whole(path, &f->package_len);
-    assert_non_null(f->package);
-    f->order.package = der_view_make(f->package, f->package_len);
-    f->order.service_provider_name = "rspkit operator";
-    f->order.profile_name = "TS.48 NoBERTLV_NoRAMRFM";
-    f->order.profile_class = SGP22_PROFILE_CLASS_OPERATIONAL;
     associate(f);
     static const uint8_t no_iccid[10];
     queue_psmo(f, SGP32_PSMO_CONFIGURE_IMMEDIATE_ENABLE, no_iccid);
@@ -490,19 +490,8 @@ static void test_immediate_enable_after_download(void **state)
 static void test_download_from_the_default_smdp(void **state)
 {
     fixture *f = *state;
-    char path[512];
-    format_checked(path, "%s/testdata/ts48/BERTLV_SUCI_NoRAMRFM.der", RSPKIT_SHARED_DIR);
-    if (access(path, R_OK) != 0) {
-        printf("SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
-               RSPKIT_SHARED_DIR);
+    if (!order_ts48_profile(f, "BERTLV_SUCI_NoRAMRFM"))
         skip();
-    }
-    f->package = read_whole(path, &f->package_len);
-    assert_non_null(f->package);
-    f->order.package = der_view_make(f->package, f->package_len);
-    f->order.service_provider_name = "rspkit operator";
-    f->order.profile_name = "TS.48 BERTLV_SUCI_NoRAMRFM";
-    f->order.profile_class = SGP22_PROFILE_CLASS_OPERATIONAL;
     /* a card whose default SM-DP+ is this test's */
     euicc_config config;
     rsp_error err = {0};
