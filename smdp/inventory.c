@@ -526,6 +526,22 @@ rsp_status smdp_inventory_get(smdp_inventory *inventory, const char *iccid, smdp
     return st;
 }
 
+/* Copies the package blob in `column` into a malloc'd buffer the caller owns; an empty package
+ * still gets a buffer: success always hands back a non-NULL package. */
+static rsp_status copy_package_column(store_stmt *stmt, int column, uint8_t **package_owned,
+                                      size_t *package_len, rsp_error *err)
+{
+    size_t len = 0;
+    const uint8_t *data = store_column_blob(stmt, column, &len);
+    *package_owned = malloc(len > 0 ? len : 1);
+    if (*package_owned == NULL)
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "package");
+    if (len > 0)
+        memcpy(*package_owned, data, len);
+    *package_len = len;
+    return RSP_OK;
+}
+
 rsp_status smdp_inventory_package(smdp_inventory *inventory, const char *iccid,
                                   uint8_t **package_owned, size_t *package_len, rsp_error *err)
 {
@@ -544,17 +560,8 @@ rsp_status smdp_inventory_package(smdp_inventory *inventory, const char *iccid,
         st = store_step(stmt, &found, err);
     if (st == RSP_OK && !found)
         st = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "no profile %s", iccid);
-    if (st == RSP_OK) {
-        size_t len = 0;
-        const uint8_t *data = store_column_blob(stmt, 0, &len);
-        *package_owned = malloc(len > 0 ? len : 1);
-        if (*package_owned == NULL) {
-            st = rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "package");
-        } else {
-            memcpy(*package_owned, data, len);
-            *package_len = len;
-        }
-    }
+    if (st == RSP_OK)
+        st = copy_package_column(stmt, 0, package_owned, package_len, err);
     if (stmt != NULL)
         store_finish(stmt);
     store_return(conn);
@@ -1183,17 +1190,9 @@ rsp_status smdp_inventory_order_data(smdp_inventory *inventory, const char *icci
     if (st == RSP_OK)
         st = read_row(stmt, &row, err);
     if (st == RSP_OK) {
-        size_t len = 0;
-        const uint8_t *data = store_column_blob(stmt, 13, &len);
         *info = row.info;
         memcpy(cc_hash, row.cc_hash, sizeof row.cc_hash);
-        *package_owned = malloc(len > 0 ? len : 1);
-        if (*package_owned == NULL) {
-            st = rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "package");
-        } else {
-            memcpy(*package_owned, data, len);
-            *package_len = len;
-        }
+        st = copy_package_column(stmt, 13, package_owned, package_len, err);
     }
     if (stmt != NULL)
         store_finish(stmt);
