@@ -238,6 +238,36 @@ static bool switch_back(euicc *e, bool has_iccid, der_view iccid, long current, 
            code == SGP22_DISABLE_RESULT_OK;
 }
 
+/* Enables target (the emergency or the fallback profile), noting in return_iccid the ICCID
+ * of current, the profile to come back to; false, with the state rolled back, when the
+ * switch fails. */
+static bool enter_special_profile(euicc *e, long current, long target, bool refresh_flag,
+                                  bool *has_return, uint8_t return_iccid[EUICC_ICCID_SIZE])
+{
+    *has_return = iccid_of(e, current, return_iccid);
+    if (switch_to(e, target, refresh_flag))
+        return true;
+    euicc_state_rollback(euicc_get_state(e));
+    return false;
+}
+
+/* Leaves special (the emergency or the fallback profile) for the one named by return_iccid;
+ * false, with the state rolled back, when the switch fails. return_iccid borrows from the
+ * fallback slot, which the switch may move, so it is copied first; a stored value of the
+ * wrong size names no profile and is not read. */
+static bool leave_special_profile(euicc *e, bool has_return, der_view return_iccid, long special,
+                                  bool refresh_flag)
+{
+    uint8_t back[EUICC_ICCID_SIZE];
+    bool has_back = has_return && return_iccid.len == EUICC_ICCID_SIZE;
+    if (has_back)
+        memcpy(back, return_iccid.data, EUICC_ICCID_SIZE);
+    if (switch_back(e, has_back, der_view_make(back, EUICC_ICCID_SIZE), special, refresh_flag))
+        return true;
+    euicc_state_rollback(euicc_get_state(e));
+    return false;
+}
+
 /* CR111007R00: a refreshing profile change outside the eIM's package withdraws the
  * rollback permission. */
 static rsp_status withdraw_rollback(euicc *e, bool refresh_flag)
@@ -429,9 +459,8 @@ rsp_status es10b_enable_emergency_profile(euicc *e, unsigned channel, der_view c
     } else if (current == emergency) {
         result = SGP32_ENABLE_EMERGENCY_PROFILE_RESULT_PROFILE_NOT_IN_DISABLED_STATE;
     } else {
-        bool has_previous = iccid_of(e, current, previous);
-        if (!switch_to(e, emergency, refresh_flag)) {
-            euicc_state_rollback(euicc_get_state(e));
+        bool has_previous = false;
+        if (!enter_special_profile(e, current, emergency, refresh_flag, &has_previous, previous)) {
             result = SGP32_ENABLE_EMERGENCY_PROFILE_RESULT_UNDEFINED_ERROR;
         } else {
             state.emergency_active = true;
@@ -454,7 +483,6 @@ rsp_status es10b_disable_emergency_profile(euicc *e, unsigned channel, der_view 
     (void)channel;
     bool refresh_flag = false;
     euicc_fallback_state state;
-    uint8_t back[EUICC_ICCID_SIZE];
     rsp_status status = decode_refresh_request(&sgp32_disable_emergency_profile_request_type,
                                                command, &refresh_flag);
     if (status == RSP_OK)
@@ -467,11 +495,8 @@ rsp_status es10b_disable_emergency_profile(euicc *e, unsigned channel, der_view 
         result = SGP32_DISABLE_EMERGENCY_PROFILE_RESULT_PROFILE_NOT_IN_ENABLED_STATE;
     } else {
         bool has_back = state.emergency_active && state.has_emergency_return_iccid;
-        if (has_back)
-            memcpy(back, state.emergency_return_iccid.data, EUICC_ICCID_SIZE);
-        if (!switch_back(e, has_back, der_view_make(back, EUICC_ICCID_SIZE), emergency,
-                         refresh_flag)) {
-            euicc_state_rollback(euicc_get_state(e));
+        if (!leave_special_profile(e, has_back, state.emergency_return_iccid, emergency,
+                                   refresh_flag)) {
             result = SGP32_DISABLE_EMERGENCY_PROFILE_RESULT_UNDEFINED_ERROR;
         } else {
             state.emergency_active = false;
@@ -512,9 +537,8 @@ rsp_status es10b_execute_fallback_mechanism(euicc *e, unsigned channel, der_view
     } else if (current == fallback) {
         result = SGP32_EXECUTE_FALLBACK_RESULT_PROFILE_NOT_IN_DISABLED_STATE;
     } else {
-        bool has_previous = iccid_of(e, current, previous);
-        if (!switch_to(e, fallback, refresh_flag)) {
-            euicc_state_rollback(euicc_get_state(e));
+        bool has_previous = false;
+        if (!enter_special_profile(e, current, fallback, refresh_flag, &has_previous, previous)) {
             result = SGP32_EXECUTE_FALLBACK_RESULT_UNDEFINED_ERROR;
         } else {
             state.fallback_active = true;
@@ -535,7 +559,6 @@ rsp_status es10b_return_from_fallback(euicc *e, unsigned channel, der_view comma
     (void)channel;
     bool refresh_flag = false;
     euicc_fallback_state state;
-    uint8_t back[EUICC_ICCID_SIZE];
     rsp_status status =
         decode_refresh_request(&sgp32_return_from_fallback_request_type, command, &refresh_flag);
     if (status == RSP_OK)
@@ -549,12 +572,8 @@ rsp_status es10b_return_from_fallback(euicc *e, unsigned channel, der_view comma
     } else if (!state.fallback_active || !profile_enabled(e, fallback)) {
         result = SGP32_RETURN_FROM_FALLBACK_RESULT_COMMAND_ERROR;
     } else {
-        bool has_back = state.has_fallback_return_iccid;
-        if (has_back)
-            memcpy(back, state.fallback_return_iccid.data, EUICC_ICCID_SIZE);
-        if (!switch_back(e, has_back, der_view_make(back, EUICC_ICCID_SIZE), fallback,
-                         refresh_flag)) {
-            euicc_state_rollback(euicc_get_state(e));
+        if (!leave_special_profile(e, state.has_fallback_return_iccid, state.fallback_return_iccid,
+                                   fallback, refresh_flag)) {
             result = SGP32_RETURN_FROM_FALLBACK_RESULT_UNDEFINED_ERROR;
         } else {
             state.fallback_active = false;
