@@ -324,6 +324,24 @@ static rsp_status write_result(der_writer *response, uint32_t tag, int64_t resul
     return der_writer_status(response);
 }
 
+typedef rsp_status (*profile_switch)(euicc *e, size_t index, const euicc_profile_operation *options,
+                                     int64_t *result);
+
+/* Enable and Disable: runs operation on the identified profile and answers its result under
+ * tag, or not_found when no profile has that identifier. */
+static rsp_status answer_profile_switch(euicc *e, const sgp22_profile_identifier *id,
+                                        bool refresh_flag, profile_switch operation,
+                                        int64_t not_found, uint32_t tag, der_writer *response)
+{
+    rsp_status status = RSP_OK;
+    int64_t result = not_found;
+    long index = find_by_identifier(e, id);
+    euicc_profile_operation options = {refresh_flag, false, false};
+    if (index >= 0)
+        status = operation(e, (size_t)index, &options, &result);
+    return status == RSP_OK ? write_result(response, tag, result) : status;
+}
+
 /* SGP.22 v2.5 section 5.7.16: EnableProfile */
 rsp_status es10c_enable_profile(euicc *e, unsigned channel, der_view command, der_writer *response)
 {
@@ -334,14 +352,9 @@ rsp_status es10c_enable_profile(euicc *e, unsigned channel, der_view command, de
         schema_decode(&sgp22_enable_profile_request_type, command, &request, NULL, &err);
     if (status != RSP_OK)
         return status;
-    int64_t result = SGP22_ENABLE_RESULT_ICCID_OR_AID_NOT_FOUND;
-    long index = find_by_identifier(e, &request.profile_identifier);
-    euicc_profile_operation options = {request.refresh_flag, false, false};
-    if (index >= 0)
-        status = euicc_profile_enable(e, (size_t)index, &options, &result);
-    if (status != RSP_OK)
-        return status;
-    return write_result(response, 0xBF31, result);
+    return answer_profile_switch(e, &request.profile_identifier, request.refresh_flag,
+                                 euicc_profile_enable, SGP22_ENABLE_RESULT_ICCID_OR_AID_NOT_FOUND,
+                                 0xBF31, response);
 }
 
 /* SGP.22 v2.5 section 5.7.17: DisableProfile */
@@ -354,14 +367,9 @@ rsp_status es10c_disable_profile(euicc *e, unsigned channel, der_view command, d
         schema_decode(&sgp22_disable_profile_request_type, command, &request, NULL, &err);
     if (status != RSP_OK)
         return status;
-    int64_t result = SGP22_DISABLE_RESULT_ICCID_OR_AID_NOT_FOUND;
-    long index = find_by_identifier(e, &request.profile_identifier);
-    euicc_profile_operation options = {request.refresh_flag, false, false};
-    if (index >= 0)
-        status = euicc_profile_disable(e, (size_t)index, &options, &result);
-    if (status != RSP_OK)
-        return status;
-    return write_result(response, 0xBF32, result);
+    return answer_profile_switch(e, &request.profile_identifier, request.refresh_flag,
+                                 euicc_profile_disable, SGP22_DISABLE_RESULT_ICCID_OR_AID_NOT_FOUND,
+                                 0xBF32, response);
 }
 
 /* SGP.22 v2.5 section 5.7.18: DeleteProfile */
