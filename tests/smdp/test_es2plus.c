@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "smdp_fixture.h"
+
 #include "core/log.h"
 #include "crypto/pki_generate.h"
 #include "net/dev_pki.h"
@@ -63,27 +65,6 @@ typedef struct {
     size_t package_len;
     char ca_file[256];
 } fixture;
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *file = fopen(path, "rb");
-    if (file == NULL)
-        return NULL;
-    fseek(file, 0, SEEK_END);
-    long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    uint8_t *data = malloc(size > 0 ? (size_t)size : 1);
-    *len = fread(data, 1, (size_t)size, file);
-    fclose(file);
-    return data;
-}
-
-static void check(rsp_status st, const rsp_error *err)
-{
-    if (st != RSP_OK)
-        print_message("error: %s (%s)\n", err->message, rsp_status_name(st));
-    assert_int_equal(st, RSP_OK);
-}
 
 static int setup(void **state)
 {
@@ -256,10 +237,7 @@ static void import(fixture *f, const char *operator_id, uint64_t index, char icc
 
 static smdp_profile_state state_of(fixture *f, const char *iccid)
 {
-    smdp_profile_info info;
-    rsp_error err = {0};
-    check(smdp_inventory_get(smdp_server_inventory(f->server), iccid, &info, &err), &err);
-    return info.state;
+    return inventory_state(smdp_server_inventory(f->server), iccid);
 }
 
 #define HEADER                                                                                     \

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "smdp_fixture.h"
+
 #include "core/saip.h"
 #include "smdp/inventory.h"
 
@@ -38,42 +40,6 @@ static unsigned fixture_counter;
 static int64_t test_clock(void *user)
 {
     return ((fixture *)user)->now;
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *file = fopen(path, "rb");
-    if (file == NULL)
-        return NULL;
-    fseek(file, 0, SEEK_END);
-    long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    uint8_t *data = malloc(size > 0 ? (size_t)size : 1);
-    *len = fread(data, 1, (size_t)size, file);
-    fclose(file);
-    return data;
-}
-
-static void check(rsp_status st, const rsp_error *err)
-{
-    if (st != RSP_OK)
-        print_message("error: %s (%s)\n", err->message, rsp_status_name(st));
-    assert_int_equal(st, RSP_OK);
-}
-
-static void postgres_admin(const char *format, const char *schema)
-{
-    store *st = NULL;
-    rsp_error err = {0};
-    store_options options = {.pool_size = 1, .borrow_timeout_ms = 2000};
-    check(store_open(getenv("RSPKIT_TEST_POSTGRES"), &options, &st, &err), &err);
-    char sql[160];
-    snprintf(sql, sizeof sql, format, schema);
-    store_conn *conn = NULL;
-    check(store_borrow(st, &conn, &err), &err);
-    check(store_exec_script(conn, sql, &err), &err);
-    store_return(conn);
-    store_close(st);
 }
 
 static int setup(void **state, bool postgres)
@@ -186,10 +152,7 @@ static void released_order(fixture *f, const char *operator_id, uint64_t index,
 
 static smdp_profile_state state_of(fixture *f, const char *iccid)
 {
-    smdp_profile_info info;
-    rsp_error err = {0};
-    check(smdp_inventory_get(&f->inventory, iccid, &info, &err), &err);
-    return info.state;
+    return inventory_state(&f->inventory, iccid);
 }
 
 static int64_t outbox_count(fixture *f)

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "smdp_fixture.h"
+
 #include "core/log.h"
 #include "core/saip.h"
 #include "core/sgp22.h"
@@ -47,27 +49,6 @@ typedef struct {
 } fixture;
 
 static fixture *global;
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *file = fopen(path, "rb");
-    if (file == NULL)
-        return NULL;
-    fseek(file, 0, SEEK_END);
-    long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    uint8_t *data = malloc(size > 0 ? (size_t)size : 1);
-    *len = fread(data, 1, (size_t)size, file);
-    fclose(file);
-    return data;
-}
-
-static void check(rsp_status st, const rsp_error *err)
-{
-    if (st != RSP_OK)
-        print_message("error: %s (%s)\n", err->message, rsp_status_name(st));
-    assert_int_equal(st, RSP_OK);
-}
 
 static bool shared_data_present(void)
 {
@@ -544,10 +525,7 @@ static void order(fixture *f, const char *package, const char *eid, const char *
 
 static smdp_profile_state state_of(fixture *f, const char *iccid)
 {
-    smdp_profile_info info;
-    rsp_error err = {0};
-    check(smdp_inventory_get(smdp_server_inventory(f->server), iccid, &info, &err), &err);
-    return info.state;
+    return inventory_state(smdp_server_inventory(f->server), iccid);
 }
 
 /* ---- tests ---- */
@@ -1329,21 +1307,6 @@ static void test_other_notifications(void **state)
     der_writer_free(&response);
     euicc_free(c.card);
     http_client_free(client.http);
-}
-
-static void postgres_admin(const char *format, const char *schema)
-{
-    store *st = NULL;
-    rsp_error err = {0};
-    store_options options = {.pool_size = 1, .borrow_timeout_ms = 2000};
-    check(store_open(getenv("RSPKIT_TEST_POSTGRES"), &options, &st, &err), &err);
-    char sql[160];
-    snprintf(sql, sizeof sql, format, schema);
-    store_conn *conn = NULL;
-    check(store_borrow(st, &conn, &err), &err);
-    check(store_exec_script(conn, sql, &err), &err);
-    store_return(conn);
-    store_close(st);
 }
 
 /* Two server processes' worth of servers on one PostgreSQL database: the transaction starts on
