@@ -59,18 +59,8 @@ static void queue_trigger(state *s)
 /* The choice of ProfileDownloadTriggerResultData in the last result the eIM received. */
 static int last_download_outcome(state *s)
 {
-    static sgp32_esipa_message_from_ipa_to_eim message;
-    static uint8_t arena_buf[65536];
-    schema_arena arena;
-    rsp_error err = {0};
-    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
-    assert_int_equal(schema_decode(&sgp32_esipa_message_from_ipa_to_eim_type,
-                                   der_view_make(s->fx.eim.last_result, s->fx.eim.last_result_len),
-                                   &message, &arena, &err),
-                     RSP_OK);
-    assert_int_equal(message.choice,
-                     SGP32_ESIPA_MESSAGE_FROM_IPA_TO_EIM_PROVIDE_EIM_PACKAGE_RESULT);
-    const sgp32_eim_package_result *r = &message.u.provide_eim_package_result.eim_package_result;
+    const sgp32_eim_package_result *r = fake_eim_last_result(&s->fx.eim);
+    assert_non_null(r);
     assert_int_equal(r->choice, SGP32_EIM_PACKAGE_RESULT_PROFILE_DOWNLOAD_TRIGGER_RESULT);
     return r->u.profile_download_trigger_result.profile_download_trigger_result_data.choice;
 }

@@ -63,18 +63,9 @@ static void queue_enable(state *s, uint8_t digit, int64_t counter, bool rollback
 /* Decodes the last ProvideEimPackageResult the eIM received. */
 static const sgp32_eim_package_result *last_result(state *s)
 {
-    static sgp32_esipa_message_from_ipa_to_eim message;
-    static uint8_t arena_buf[65536];
-    schema_arena arena;
-    rsp_error err = {0};
-    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
-    assert_int_equal(schema_decode(&sgp32_esipa_message_from_ipa_to_eim_type,
-                                   der_view_make(s->fx.eim.last_result, s->fx.eim.last_result_len),
-                                   &message, &arena, &err),
-                     RSP_OK);
-    assert_int_equal(message.choice,
-                     SGP32_ESIPA_MESSAGE_FROM_IPA_TO_EIM_PROVIDE_EIM_PACKAGE_RESULT);
-    return &message.u.provide_eim_package_result.eim_package_result;
+    const sgp32_eim_package_result *r = fake_eim_last_result(&s->fx.eim);
+    assert_non_null(r);
+    return r;
 }
 
 static void test_open_reads_eid_on_a_logical_channel(void **ctx)

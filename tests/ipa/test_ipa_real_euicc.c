@@ -392,17 +392,13 @@ static void test_download_and_packages_on_the_real_euicc(void **state)
     assert_int_equal(profiles(f, iccid, &enabled), 1);
     assert_false(enabled);
     /* the eIM got the installation result; the SM-DP+ accepts it */
-    static sgp32_esipa_message_from_ipa_to_eim message;
-    static uint8_t arena_buf[65536];
-    schema_arena arena;
-    rsp_error err = {0};
-    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
-    assert_int_equal(schema_decode(&sgp32_esipa_message_from_ipa_to_eim_type,
-                                   der_view_make(f->fx.eim.last_result, f->fx.eim.last_result_len),
-                                   &message, &arena, &err),
-                     RSP_OK);
+    const sgp32_eim_package_result *package_result = fake_eim_last_result(&f->fx.eim);
+    assert_non_null(package_result);
+    assert_int_equal(package_result->choice,
+                     SGP32_EIM_PACKAGE_RESULT_PROFILE_DOWNLOAD_TRIGGER_RESULT);
     const sgp32_profile_download_trigger_result *result =
-        &message.u.provide_eim_package_result.eim_package_result.u.profile_download_trigger_result;
+        &package_result->u.profile_download_trigger_result;
+    rsp_error err = {0};
     assert_int_equal(result->profile_download_trigger_result_data.choice,
                      SGP32_PROFILE_DOWNLOAD_TRIGGER_RESULT_DATA_PROFILE_INSTALLATION_RESULT);
     der_view pir;
@@ -679,19 +675,13 @@ static void test_direct_download_refused_then_cancelled(void **state)
     bool enabled = false;
     assert_int_equal(profiles(f, installed, &enabled), 0);
     assert_int_equal(report.results_delivered, 1);
-    static sgp32_esipa_message_from_ipa_to_eim message;
-    static uint8_t arena_buf[65536];
-    schema_arena arena;
-    rsp_error err = {0};
-    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
-    assert_int_equal(schema_decode(&sgp32_esipa_message_from_ipa_to_eim_type,
-                                   der_view_make(f->fx.eim.last_result, f->fx.eim.last_result_len),
-                                   &message, &arena, &err),
-                     RSP_OK);
-    assert_int_equal(
-        message.u.provide_eim_package_result.eim_package_result.u.profile_download_trigger_result
-            .profile_download_trigger_result_data.choice,
-        SGP32_PROFILE_DOWNLOAD_TRIGGER_RESULT_DATA_PROFILE_DOWNLOAD_ERROR);
+    const sgp32_eim_package_result *package_result = fake_eim_last_result(&f->fx.eim);
+    assert_non_null(package_result);
+    assert_int_equal(package_result->choice,
+                     SGP32_EIM_PACKAGE_RESULT_PROFILE_DOWNLOAD_TRIGGER_RESULT);
+    assert_int_equal(package_result->u.profile_download_trigger_result
+                         .profile_download_trigger_result_data.choice,
+                     SGP32_PROFILE_DOWNLOAD_TRIGGER_RESULT_DATA_PROFILE_DOWNLOAD_ERROR);
     stop_direct(f, server);
 }
 

@@ -13,6 +13,23 @@ static uint8_t dummy_sig[64];
 static const uint8_t txid[16] = {1, 2, 3, 4};
 static const uint8_t dummy_cert[] = {0x30, 0x03, 0x02, 0x01, 0x01};
 
+/* SGP.32 v1.2 section 6.3.2.3 (ESipa.ProvideEimPackageResult) */
+const sgp32_eim_package_result *fake_eim_last_result(const fake_eim *eim)
+{
+    /* static: the decoded result points into this arena after the call returns */
+    static sgp32_esipa_message_from_ipa_to_eim message;
+    static uint8_t result_arena_buf[65536];
+    schema_arena arena;
+    rsp_error err = {0};
+    schema_arena_init(&arena, result_arena_buf, sizeof result_arena_buf);
+    if (schema_decode(&sgp32_esipa_message_from_ipa_to_eim_type,
+                      der_view_make(eim->last_result, eim->last_result_len), &message, &arena,
+                      &err) != RSP_OK ||
+        message.choice != SGP32_ESIPA_MESSAGE_FROM_IPA_TO_EIM_PROVIDE_EIM_PACKAGE_RESULT)
+        return NULL;
+    return &message.u.provide_eim_package_result.eim_package_result;
+}
+
 void fake_eim_queue(fake_eim *eim, der_view package)
 {
     if (eim->package_count >= 4 || package.len > FAKE_ITEM_MAX)

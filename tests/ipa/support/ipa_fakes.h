@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/der.h"
+#include "core/sgp32.h"
 #include "euicc/apdu.h"
 #include "ipa/ipa.h"
 
@@ -120,6 +121,9 @@ typedef struct {
 long fake_eim_handle(fake_eim *eim, der_view body, der_writer *answer);
 /* Queues a GetEimPackageResponse alternative (the BF51/BF52/BF54 TLV). */
 void fake_eim_queue(fake_eim *eim, der_view package);
+/* The last ProvideEimPackageResult the eIM received, decoded (valid until the next call); NULL
+ * when the last result is no ProvideEimPackageResult. */
+const sgp32_eim_package_result *fake_eim_last_result(const fake_eim *eim);
 
 /* ---- wiring -------------------------------------------------------------------------- */
 typedef struct {
