@@ -439,6 +439,20 @@ static bool es9_call(eim_server *server, const char *address, const char *functi
     return false;
 }
 
+/* Forwards one relayed ESipa call to the SM-DP+ as ES9+ fn->function and frees request. When
+ * the SM-DP+ answers, *response is its body (the caller owns it); otherwise *response stays NULL
+ * and out already holds the ESipa error mapped from the refusal, which the caller returns. */
+static rsp_status relay_forward(eim_server *server, const char *address, const relay_function *fn,
+                                json_t *request, json_t **response, der_writer *out)
+{
+    const char *reason = NULL;
+    es9_refusal refusal;
+    bool answered =
+        es9_call(server, address, fn->function, false, request, response, &reason, &refusal);
+    json_decref(request);
+    return answered ? RSP_OK : write_error(fn, esipa_error_of(fn, &refusal), out);
+}
+
 /* Appends the base64 field `name` of response as raw DER (it is a whole TLV). */
 static rsp_status put_base64_field(const json_t *response, const char *name, bool required,
                                    der_writer *out, rsp_error *err)
@@ -535,13 +549,9 @@ static rsp_status relay_initiate(eim_server *server, const der_tlv *request, der
     rsp_json_set_base64(json, "euiccChallenge", challenge.value.data, challenge.value.len);
     rsp_json_set_base64(json, "euiccInfo1", info1.whole.data, info1.whole.len);
     json_t *response = NULL;
-    const char *reason = NULL;
-    es9_refusal refusal;
-    bool answered =
-        es9_call(server, address, fn->function, false, json, &response, &reason, &refusal);
-    json_decref(json);
-    if (!answered)
-        return write_error(fn, esipa_error_of(fn, &refusal), out);
+    status = relay_forward(server, address, fn, json, &response, out);
+    if (response == NULL)
+        return status;
     char txid[33] = "";
     size_t outer = der_begin(out, fn->tag);
     size_t ok = der_begin(out, 0xA0);
@@ -598,13 +608,9 @@ static rsp_status relay_in_session(eim_server *server, const relay_function *fn,
             payload.whole.data, payload.whole.len);
     }
     json_t *response = NULL;
-    const char *reason = NULL;
-    es9_refusal refusal;
-    bool answered =
-        es9_call(server, address, fn->function, false, json, &response, &reason, &refusal);
-    json_decref(json);
-    if (!answered)
-        return write_error(fn, esipa_error_of(fn, &refusal), out);
+    status = relay_forward(server, address, fn, json, &response, out);
+    if (response == NULL)
+        return status;
     size_t outer = der_begin(out, fn->tag);
     size_t ok = der_begin(out, 0xA0);
     if (fn->tag == 0xBF3B) {
