@@ -200,6 +200,39 @@ static void expect_bytes(const der_writer *w, const uint8_t *expected, size_t le
     assert_memory_equal(w->buf, expected, len);
 }
 
+/* A call inside the relay session, on a fresh connection: ESipa tag { 80 smdp_txid, payload }. */
+static void esipa_in_session(fixture *f, uint32_t tag, const uint8_t *payload, size_t payload_len,
+                             der_writer *answer)
+{
+    uint8_t buf[128];
+    der_writer w;
+    der_writer_init_fixed(&w, buf, sizeof buf);
+    size_t mark = der_begin(&w, tag);
+    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
+    der_put_raw(&w, payload, payload_len);
+    der_end(&w, mark);
+    assert_int_equal(der_writer_status(&w), RSP_OK);
+    esipa(f, buf, w.len, answer);
+}
+
+/* Asserts that answer is exactly tag { A0 { 80 smdp_txid, the TLVs of parts in order } }, the
+ * SM-DP+'s fields relayed byte for byte, and frees answer. */
+static void expect_relayed_ok(der_writer *answer, uint32_t tag, const der_view *parts,
+                              size_t part_count)
+{
+    der_writer expected;
+    der_writer_init_dynamic(&expected, NULL);
+    size_t outer = der_begin(&expected, tag), ok = der_begin(&expected, 0xA0);
+    der_put_tlv(&expected, 0x80, smdp_txid, sizeof smdp_txid);
+    for (size_t i = 0; i < part_count; i++)
+        der_put_raw(&expected, parts[i].data, parts[i].len);
+    der_end(&expected, ok);
+    der_end(&expected, outer);
+    expect_bytes(answer, expected.buf, expected.len);
+    der_writer_free(&expected);
+    der_writer_free(answer);
+}
+
 static void test_download_relayed_byte_for_byte(void **state)
 {
     fixture *f = *state;
@@ -215,29 +248,16 @@ static void test_download_relayed_byte_for_byte(void **state)
     assert_string_equal(
         json_string_value(json_object_get(f->smdp_state.last_request, "euiccInfo1")), "vyADggEC");
     /* ESipa answer: BF39 { A0 { 80 txid, the four TLVs exactly } } */
-    der_writer expected;
-    der_writer_init_dynamic(&expected, NULL);
-    size_t outer = der_begin(&expected, 0xBF39), ok = der_begin(&expected, 0xA0);
-    der_put_tlv(&expected, 0x80, smdp_txid, sizeof smdp_txid);
-    der_put_raw(&expected, server_signed1, sizeof server_signed1);
-    der_put_raw(&expected, server_signature1, sizeof server_signature1);
-    der_put_raw(&expected, ci_pkid, sizeof ci_pkid);
-    der_put_raw(&expected, server_certificate, sizeof server_certificate);
-    der_end(&expected, ok);
-    der_end(&expected, outer);
-    expect_bytes(&answer, expected.buf, expected.len);
-    der_writer_free(&answer);
+    const der_view initiate_parts[] = {
+        der_view_make(server_signed1, sizeof server_signed1),
+        der_view_make(server_signature1, sizeof server_signature1),
+        der_view_make(ci_pkid, sizeof ci_pkid),
+        der_view_make(server_certificate, sizeof server_certificate)};
+    expect_relayed_ok(&answer, 0xBF39, initiate_parts, 4);
 
     /* AuthenticateClient on a new connection: BF3B { 80 txid, BF38 ... } */
     static const uint8_t server_response[] = {0xBF, 0x38, 0x02, 0xA1, 0x00};
-    uint8_t buf[128];
-    der_writer w;
-    der_writer_init_fixed(&w, buf, sizeof buf);
-    size_t mark = der_begin(&w, 0xBF3B);
-    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
-    der_put_raw(&w, server_response, sizeof server_response);
-    der_end(&w, mark);
-    esipa(f, buf, w.len, &answer);
+    esipa_in_session(f, 0xBF3B, server_response, sizeof server_response, &answer);
     assert_string_equal(f->smdp_state.last_function, "authenticateClient");
     assert_string_equal(
         json_string_value(json_object_get(f->smdp_state.last_request, "transactionId")),
@@ -245,41 +265,22 @@ static void test_download_relayed_byte_for_byte(void **state)
     assert_string_equal(json_string_value(json_object_get(f->smdp_state.last_request,
                                                           "authenticateServerResponse")),
                         "vzgCoQA=");
-    expected.len = 0;
-    outer = der_begin(&expected, 0xBF3B);
-    ok = der_begin(&expected, 0xA0);
-    der_put_tlv(&expected, 0x80, smdp_txid, sizeof smdp_txid);
-    der_put_raw(&expected, profile_metadata, sizeof profile_metadata);
-    der_put_raw(&expected, smdp_signed2, sizeof smdp_signed2);
-    der_put_raw(&expected, smdp_signature2, sizeof smdp_signature2);
-    der_put_raw(&expected, smdp_certificate, sizeof smdp_certificate);
-    der_end(&expected, ok);
-    der_end(&expected, outer);
-    expect_bytes(&answer, expected.buf, expected.len);
-    der_writer_free(&answer);
+    const der_view authenticate_parts[] = {
+        der_view_make(profile_metadata, sizeof profile_metadata),
+        der_view_make(smdp_signed2, sizeof smdp_signed2),
+        der_view_make(smdp_signature2, sizeof smdp_signature2),
+        der_view_make(smdp_certificate, sizeof smdp_certificate)};
+    expect_relayed_ok(&answer, 0xBF3B, authenticate_parts, 4);
 
     /* GetBoundProfilePackage: BF3A { A0 { 80 txid, BF36 ... } } */
     static const uint8_t prepare[] = {0xBF, 0x21, 0x02, 0xA0, 0x00};
-    der_writer_init_fixed(&w, buf, sizeof buf);
-    mark = der_begin(&w, 0xBF3A);
-    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
-    der_put_raw(&w, prepare, sizeof prepare);
-    der_end(&w, mark);
-    esipa(f, buf, w.len, &answer);
-    expected.len = 0;
-    outer = der_begin(&expected, 0xBF3A);
-    ok = der_begin(&expected, 0xA0);
-    der_put_tlv(&expected, 0x80, smdp_txid, sizeof smdp_txid);
-    der_put_raw(&expected, bpp, sizeof bpp);
-    der_end(&expected, ok);
-    der_end(&expected, outer);
-    expect_bytes(&answer, expected.buf, expected.len);
-    der_writer_free(&answer);
-    der_writer_free(&expected);
+    esipa_in_session(f, 0xBF3A, prepare, sizeof prepare, &answer);
+    const der_view bpp_parts[] = {der_view_make(bpp, sizeof bpp)};
+    expect_relayed_ok(&answer, 0xBF3A, bpp_parts, 1);
 
     /* the session is over: a late call is not relayed */
     unsigned calls = f->smdp_state.calls;
-    esipa(f, buf, w.len, &answer);
+    esipa_in_session(f, 0xBF3A, prepare, sizeof prepare, &answer);
     static const uint8_t refused[] = {0xBF, 0x3A, 0x03, 0x81, 0x01, 0x7F};
     expect_bytes(&answer, refused, sizeof refused);
     der_writer_free(&answer);
@@ -294,24 +295,13 @@ static void relay_get_bpp(fixture *f, der_writer *answer)
 {
     static const uint8_t server_response[] = {0xBF, 0x38, 0x02, 0xA1, 0x00};
     static const uint8_t prepare[] = {0xBF, 0x21, 0x02, 0xA0, 0x00};
-    uint8_t txid[16], buf[128];
+    uint8_t txid[16];
     trigger(f, f->smdp_address, txid);
     initiate(f, f->smdp_address, txid, answer);
     der_writer_free(answer);
-    der_writer w;
-    der_writer_init_fixed(&w, buf, sizeof buf);
-    size_t mark = der_begin(&w, 0xBF3B);
-    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
-    der_put_raw(&w, server_response, sizeof server_response);
-    der_end(&w, mark);
-    esipa(f, buf, w.len, answer);
+    esipa_in_session(f, 0xBF3B, server_response, sizeof server_response, answer);
     der_writer_free(answer);
-    der_writer_init_fixed(&w, buf, sizeof buf);
-    mark = der_begin(&w, 0xBF3A);
-    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
-    der_put_raw(&w, prepare, sizeof prepare);
-    der_end(&w, mark);
-    esipa(f, buf, w.len, answer);
+    esipa_in_session(f, 0xBF3A, prepare, sizeof prepare, answer);
 }
 
 /* An SM-DP+ refusal becomes the function's specific ESipa error (SGP.22 v2.5 section 5.6.2
@@ -337,18 +327,12 @@ static void test_smdp_refusal_mapped(void **state)
     f->smdp_state.refuse_function = "authenticateClient";
     f->smdp_state.refuse_subject = "8.2.6";
     f->smdp_state.refuse_reason = "3.8";
-    uint8_t txid[16], buf[128];
+    uint8_t txid[16];
     trigger(f, f->smdp_address, txid);
     initiate(f, f->smdp_address, txid, &answer);
     der_writer_free(&answer);
     static const uint8_t server_response[] = {0xBF, 0x38, 0x02, 0xA1, 0x00};
-    der_writer w;
-    der_writer_init_fixed(&w, buf, sizeof buf);
-    size_t mark = der_begin(&w, 0xBF3B);
-    der_put_tlv(&w, 0x80, smdp_txid, sizeof smdp_txid);
-    der_put_raw(&w, server_response, sizeof server_response);
-    der_end(&w, mark);
-    esipa(f, buf, w.len, &answer);
+    esipa_in_session(f, 0xBF3B, server_response, sizeof server_response, &answer);
     static const uint8_t matching_id[] = {
         0xBF, 0x3B, 0x03, 0x82, 0x01, SGP32_AUTHENTICATE_CLIENT_ERROR_MATCHING_ID_REFUSED};
     expect_bytes(&answer, matching_id, sizeof matching_id);
