@@ -211,9 +211,12 @@ static der_view agreed_ci_id(const euicc *e, der_view id)
     return der_view_make(NULL, 0);
 }
 
-static rsp_status authenticate_error(der_writer *response, der_view transaction_id, int64_t code)
+/* The error answer of AuthenticateServer (BF38, section 5.7.13) and of PrepareDownload (BF21,
+ * section 5.7.5), alike in SGP.22 v2.5: [1] SEQUENCE {transactionId [0], errorCode}. */
+static rsp_status session_error(der_writer *response, uint32_t outer_tag, der_view transaction_id,
+                                int64_t code)
 {
-    size_t outer = der_begin(response, 0xBF38);
+    size_t outer = der_begin(response, outer_tag);
     size_t error = der_begin(response, 0xA1);
     der_put_tlv(response, 0x80, transaction_id.data, transaction_id.len);
     der_put_int64(response, 0x02, code);
@@ -281,7 +284,7 @@ rsp_status es10b_authenticate_server(euicc *e, unsigned channel, der_view comman
     der_view tid = signed1->transaction_id;
     euicc_download_session *session = euicc_download_session_get(e, channel);
     if (session == NULL || session->stage != EUICC_DOWNLOAD_CHALLENGED)
-        return authenticate_error(response, tid, SGP22_AUTHENTICATE_ERROR_NO_SESSION_CONTEXT);
+        return session_error(response, 0xBF38, tid, SGP22_AUTHENTICATE_ERROR_NO_SESSION_CONTEXT);
     rsp_certificate *dpauth = NULL;
     certificate_check check =
         check_smdp_certificate(e, request.server_certificate, RSP_CERT_ROLE_DP_AUTH,
@@ -307,7 +310,7 @@ rsp_status es10b_authenticate_server(euicc *e, unsigned channel, der_view comman
         rsp_certificate_free(dpauth);
         /* a failed authentication ends the session: the LPA starts again with a challenge */
         euicc_download_session_end(e, channel);
-        return authenticate_error(response, tid, error);
+        return session_error(response, 0xBF38, tid, error);
     }
     session->curve = rsp_certificate_curve(dpauth);
     session->ci_id = agreed_ci_id(e, request.euicc_ci_pkid_to_be_used);
@@ -325,17 +328,6 @@ rsp_status es10b_authenticate_server(euicc *e, unsigned channel, der_view comman
 }
 
 /* ---- PrepareDownload ---------------------------------------------------------------- */
-
-static rsp_status download_error(der_writer *response, der_view transaction_id, int64_t code)
-{
-    size_t outer = der_begin(response, 0xBF21);
-    size_t error = der_begin(response, 0xA1);
-    der_put_tlv(response, 0x80, transaction_id.data, transaction_id.len);
-    der_put_int64(response, 0x02, code);
-    der_end(response, error);
-    der_end(response, outer);
-    return der_writer_status(response);
-}
 
 /* SGP.22 v2.5 section 5.7.5: euiccSigned2 signed together with smdpSignature2. */
 static rsp_status prepare_ok(euicc *e, euicc_download_session *session,
@@ -393,7 +385,7 @@ rsp_status es10b_prepare_download(euicc *e, unsigned channel, der_view command,
     der_view tid = request.smdp_signed2.transaction_id;
     euicc_download_session *session = euicc_download_session_get(e, channel);
     if (session == NULL || session->stage != EUICC_DOWNLOAD_AUTHENTICATED)
-        return download_error(response, tid, SGP22_DOWNLOAD_ERROR_NO_SESSION_CONTEXT);
+        return session_error(response, 0xBF21, tid, SGP22_DOWNLOAD_ERROR_NO_SESSION_CONTEXT);
     /* CERT.DPpb must chain to the CI agreed in AuthenticateServer */
     rsp_certificate *dppb = NULL;
     certificate_check check = check_smdp_certificate(e, request.smdp_certificate,
@@ -419,7 +411,7 @@ rsp_status es10b_prepare_download(euicc *e, unsigned channel, der_view command,
     rsp_certificate_free(dppb);
     if (error != 0) {
         euicc_download_session_end(e, channel);
-        return download_error(response, tid, error);
+        return session_error(response, 0xBF21, tid, error);
     }
     /* bppEuiccOtpk asks for a key of an earlier attempt; this eUICC keeps none across
      * sessions, so it makes a new pair (SGP.22 v2.5 section 5.7.5) */
