@@ -15,14 +15,6 @@
 #include "ipa/ipa.h"
 #include "ipa_fakes.h"
 
-#define assert_status(call, expected)                                                              \
-    do {                                                                                           \
-        rsp_status got_ = (call);                                                                  \
-        if (got_ != (expected))                                                                    \
-            print_message("status %s: %s\n", rsp_status_name(got_), err.message);                  \
-        assert_int_equal(got_, (expected));                                                        \
-    } while (0)
-
 typedef struct {
     ipa_fixture fx;
     ipa_instance *ipa;

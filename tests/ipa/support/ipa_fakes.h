@@ -125,6 +125,16 @@ void fake_eim_queue(fake_eim *eim, der_view package);
  * when the last result is no ProvideEimPackageResult. */
 const sgp32_eim_package_result *fake_eim_last_result(const fake_eim *eim);
 
+/* For the cmocka tests: a status check that prints the IPA's error message (an rsp_error
+ * named err in the caller's scope) when it fails. */
+#define assert_status(call, expected)                                                              \
+    do {                                                                                           \
+        rsp_status got_ = (call);                                                                  \
+        if (got_ != (expected))                                                                    \
+            print_message("status %s: %s\n", rsp_status_name(got_), err.message);                  \
+        assert_int_equal(got_, (expected));                                                        \
+    } while (0)
+
 /* ---- wiring -------------------------------------------------------------------------- */
 typedef struct {
     char keys[4][32];
