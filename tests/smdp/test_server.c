@@ -528,6 +528,31 @@ static smdp_profile_state state_of(fixture *f, const char *iccid)
     return inventory_state(smdp_server_inventory(f->server), iccid);
 }
 
+/* SGP.22 v2.5 section 5.7.14: the card's ES10b.CancelSession for the download's transaction,
+ * wrapped as the ES9+ cancelSession request the caller posts and json_decref's. */
+static json_t *cancel_session_request(download *d, int64_t reason)
+{
+    uint8_t id[16];
+    size_t id_len = 0;
+    rsp_error err = {0};
+    check(rsp_hex_decode(d->transaction, strlen(d->transaction), id, sizeof id, &id_len, &err),
+          &err);
+    der_writer command, response;
+    der_writer_init_dynamic(&command, NULL);
+    der_writer_init_dynamic(&response, NULL);
+    size_t outer = der_begin(&command, 0xBF41);
+    der_put_tlv(&command, 0x80, id, id_len);
+    der_put_int64(&command, 0x81, reason);
+    der_end(&command, outer);
+    assert_int_equal(es10(d->c, der_writer_view(&command), &response), 0x9000);
+    json_t *request = json_object();
+    json_object_set_new(request, "transactionId", json_string(d->transaction));
+    set_b64(request, "cancelSessionResponse", der_writer_view(&response));
+    der_writer_free(&command);
+    der_writer_free(&response);
+    return request;
+}
+
 /* ---- tests ---- */
 
 static void test_every_ts48_package(void **state)
@@ -905,21 +930,7 @@ static void test_cancel_session(void **state)
     download d;
     download_init(&d, &c, &client, matching_id);
     download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
-    uint8_t id[16];
-    size_t id_len = 0;
-    rsp_error err = {0};
-    check(rsp_hex_decode(d.transaction, strlen(d.transaction), id, sizeof id, &id_len, &err), &err);
-    der_writer command, response;
-    der_writer_init_dynamic(&command, NULL);
-    der_writer_init_dynamic(&response, NULL);
-    size_t outer = der_begin(&command, 0xBF41);
-    der_put_tlv(&command, 0x80, id, id_len);
-    der_put_int64(&command, 0x81, SGP22_CANCEL_SESSION_REASON_POSTPONED);
-    der_end(&command, outer);
-    assert_int_equal(es10(&c, der_writer_view(&command), &response), 0x9000);
-    json_t *request = json_object();
-    json_object_set_new(request, "transactionId", json_string(d.transaction));
-    set_b64(request, "cancelSessionResponse", der_writer_view(&response));
+    json_t *request = cancel_session_request(&d, SGP22_CANCEL_SESSION_REASON_POSTPONED);
     json_t *answer = NULL;
     assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
     expect(answer, "Executed-Success");
@@ -931,8 +942,6 @@ static void test_cancel_session(void **state)
     json_decref(request);
     /* The order is still there for a later attempt. */
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
-    der_writer_free(&command);
-    der_writer_free(&response);
     download_free(&d);
     euicc_free(c.card);
     http_client_free(client.http);
@@ -958,21 +967,8 @@ static void test_cancel_after_bpp_delivered(void **state)
     assert_int_equal(step_get_bpp(&d), 200);
     expect(d.bound, "Executed-Success");
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_DOWNLOADED);
-    uint8_t id[16];
-    size_t id_len = 0;
-    rsp_error err = {0};
-    check(rsp_hex_decode(d.transaction, strlen(d.transaction), id, sizeof id, &id_len, &err), &err);
-    der_writer command, response;
-    der_writer_init_dynamic(&command, NULL);
-    der_writer_init_dynamic(&response, NULL);
-    size_t outer = der_begin(&command, 0xBF41);
-    der_put_tlv(&command, 0x80, id, id_len);
-    der_put_int64(&command, 0x81, SGP22_CANCEL_SESSION_REASON_LOAD_BPP_EXECUTION_ERROR);
-    der_end(&command, outer);
-    assert_int_equal(es10(&c, der_writer_view(&command), &response), 0x9000);
-    json_t *request = json_object();
-    json_object_set_new(request, "transactionId", json_string(d.transaction));
-    set_b64(request, "cancelSessionResponse", der_writer_view(&response));
+    json_t *request =
+        cancel_session_request(&d, SGP22_CANCEL_SESSION_REASON_LOAD_BPP_EXECUTION_ERROR);
     json_t *answer = NULL;
     assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
     expect(answer, "Executed-Success");
@@ -990,8 +986,6 @@ static void test_cancel_after_bpp_delivered(void **state)
     download_init(&d, &c, &client, matching_id);
     download_all(&d, smdp_server_address(f->server));
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_INSTALLED);
-    der_writer_free(&command);
-    der_writer_free(&response);
     download_free(&d);
     euicc_free(c.card);
     http_client_free(client.http);
