@@ -253,8 +253,8 @@ static bool enter_special_profile(euicc *e, long current, long target, bool refr
 
 /* Leaves special (the emergency or the fallback profile) for the one named by return_iccid;
  * false, with the state rolled back, when the switch fails. return_iccid borrows from the
- * fallback slot, which the switch may move, so it is copied first; a stored value of the
- * wrong size names no profile and is not read. */
+ * fallback slot; the copy keeps the switch independent of that slot's lifetime. A stored
+ * value of the wrong size names no profile and is not read. */
 static bool leave_special_profile(euicc *e, bool has_return, der_view return_iccid, long special,
                                   bool refresh_flag)
 {
