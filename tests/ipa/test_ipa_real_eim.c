@@ -53,17 +53,10 @@ static void test_download_and_enable_through_the_eim_server(void **state)
     real_eim_check(ipa_new(&platform, &config, &f->ipa, &err), &err, "ipa_new");
 
     real_eim_register_device(f, real_eim_associate(f));
-    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
-    real_eim_order_profile(f, path, iccid, matching_id);
-    char code[200];
-    snprintf(code, sizeof code, "1$%s$%s", smdp_server_address(f->smdp), matching_id);
-    int64_t download =
-        real_eim_operation(f, json_pack("{s:s, s:s}", "type", "download", "activationCode", code));
+    char iccid[SMDP_ICCID_SIZE];
+    real_eim_download(f, path, iccid);
     ipa_poll_report report;
-    real_eim_poll_ok(f, &report);
-    assert_true(report.packages >= 1);
     char buf[32];
-    assert_string_equal(real_eim_order_state(f, download, buf, sizeof buf), "succeeded");
 
     int64_t enable =
         real_eim_operation(f, json_pack("{s:s, s:s}", "type", "enable", "iccid", iccid));

@@ -335,3 +335,19 @@ void real_eim_assert_enabled_and_settled(real_eim_fixture *f)
                      RSP_ERR_NOT_FOUND);
     der_writer_free(&pending);
 }
+
+/* SGP.32 v1.2 section 3.2.1 (indirect profile download) */
+void real_eim_download(real_eim_fixture *f, const char *package_path, char iccid[SMDP_ICCID_SIZE])
+{
+    char matching_id[SMDP_MATCHING_SIZE];
+    real_eim_order_profile(f, package_path, iccid, matching_id);
+    char code[200];
+    snprintf(code, sizeof code, "1$%s$%s", smdp_server_address(f->smdp), matching_id);
+    int64_t download =
+        real_eim_operation(f, json_pack("{s:s, s:s}", "type", "download", "activationCode", code));
+    ipa_poll_report report;
+    real_eim_poll_ok(f, &report);
+    assert_true(report.packages >= 1);
+    char buf[32];
+    assert_string_equal(real_eim_order_state(f, download, buf, sizeof buf), "succeeded");
+}

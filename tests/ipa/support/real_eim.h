@@ -70,6 +70,9 @@ void real_eim_register_device(real_eim_fixture *f, int64_t token);
 void real_eim_order_profile(real_eim_fixture *f, const char *package_path,
                             char iccid[SMDP_ICCID_SIZE], char matching_id[SMDP_MATCHING_SIZE]);
 void real_eim_poll_ok(real_eim_fixture *f, ipa_poll_report *report);
+/* Orders the package at package_path and an indirect download of it through the eIM's REST
+ * API; one poll of the IPA must run it to a succeeded order. The profile's ICCID is returned. */
+void real_eim_download(real_eim_fixture *f, const char *package_path, char iccid[SMDP_ICCID_SIZE]);
 /* The eUICC has exactly one profile and it is enabled; nothing is left pending on the device. */
 void real_eim_assert_enabled_and_settled(real_eim_fixture *f);
 
