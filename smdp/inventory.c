@@ -500,6 +500,22 @@ static void clear_order(profile_row *row, smdp_profile_state state)
     memset(row->cc_hash, 0, sizeof row->cc_hash);
 }
 
+/* Prepares `sql` (one $1 parameter, the ICCID) and steps to its row; no row is NOT_FOUND. The
+ * caller finishes *stmt whenever it is non-NULL. */
+static rsp_status select_by_iccid(store_conn *conn, const char *sql, const char *iccid,
+                                  store_stmt **stmt, rsp_error *err)
+{
+    bool found = false;
+    rsp_status st = store_prepare(conn, sql, stmt, err);
+    if (st == RSP_OK)
+        st = store_bind_text(*stmt, 1, iccid);
+    if (st == RSP_OK)
+        st = store_step(*stmt, &found, err);
+    if (st == RSP_OK && !found)
+        st = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "no profile %s", iccid);
+    return st;
+}
+
 rsp_status smdp_inventory_get(smdp_inventory *inventory, const char *iccid, smdp_profile_info *out,
                               rsp_error *err)
 {
@@ -508,16 +524,9 @@ rsp_status smdp_inventory_get(smdp_inventory *inventory, const char *iccid, smdp
     if (st != RSP_OK)
         return st;
     store_stmt *stmt = NULL;
-    bool found = false;
     profile_row row;
-    st = store_prepare(conn, "SELECT " PROFILE_COLUMNS " FROM smdp_profiles WHERE iccid = $1",
-                       &stmt, err);
-    if (st == RSP_OK)
-        st = store_bind_text(stmt, 1, iccid);
-    if (st == RSP_OK)
-        st = store_step(stmt, &found, err);
-    if (st == RSP_OK && !found)
-        st = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "no profile %s", iccid);
+    st = select_by_iccid(conn, "SELECT " PROFILE_COLUMNS " FROM smdp_profiles WHERE iccid = $1",
+                         iccid, &stmt, err);
     if (st == RSP_OK && (st = read_row(stmt, &row, err)) == RSP_OK)
         *out = row.info;
     if (stmt != NULL)
@@ -552,14 +561,8 @@ rsp_status smdp_inventory_package(smdp_inventory *inventory, const char *iccid,
     if (st != RSP_OK)
         return st;
     store_stmt *stmt = NULL;
-    bool found = false;
-    st = store_prepare(conn, "SELECT package FROM smdp_packages WHERE iccid = $1", &stmt, err);
-    if (st == RSP_OK)
-        st = store_bind_text(stmt, 1, iccid);
-    if (st == RSP_OK)
-        st = store_step(stmt, &found, err);
-    if (st == RSP_OK && !found)
-        st = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "no profile %s", iccid);
+    st = select_by_iccid(conn, "SELECT package FROM smdp_packages WHERE iccid = $1", iccid, &stmt,
+                         err);
     if (st == RSP_OK)
         st = copy_package_column(stmt, 0, package_owned, package_len, err);
     if (stmt != NULL)
@@ -1175,18 +1178,11 @@ rsp_status smdp_inventory_order_data(smdp_inventory *inventory, const char *icci
     if (st != RSP_OK)
         return st;
     store_stmt *stmt = NULL;
-    bool found = false;
     profile_row row;
-    st = store_prepare(conn,
-                       "SELECT " PROFILE_COLUMNS ", package FROM smdp_profiles"
-                       " JOIN smdp_packages USING (iccid) WHERE iccid = $1",
-                       &stmt, err);
-    if (st == RSP_OK)
-        st = store_bind_text(stmt, 1, iccid);
-    if (st == RSP_OK)
-        st = store_step(stmt, &found, err);
-    if (st == RSP_OK && !found)
-        st = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "no profile %s", iccid);
+    st = select_by_iccid(conn,
+                         "SELECT " PROFILE_COLUMNS ", package FROM smdp_profiles"
+                         " JOIN smdp_packages USING (iccid) WHERE iccid = $1",
+                         iccid, &stmt, err);
     if (st == RSP_OK)
         st = read_row(stmt, &row, err);
     if (st == RSP_OK) {
