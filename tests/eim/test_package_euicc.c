@@ -138,15 +138,10 @@ static void add_initial_eim(context *c, test_eim *eim)
     request.eim_configuration_data_list.count = 1;
     request.eim_configuration_data_list.items = &configuration;
     command_result r = run_value(c, &sgp32_add_initial_eim_request_type, &request);
-    assert_int_equal(r.status, RSP_OK);
     sgp32_add_initial_eim_response answer;
     uint8_t arena_buffer[256];
-    schema_arena arena;
-    rsp_error err = {0};
-    schema_arena_init(&arena, arena_buffer, sizeof(arena_buffer));
-    assert_int_equal(schema_decode(&sgp32_add_initial_eim_response_type,
-                                   der_view_make(r.data, r.len), &answer, &arena, &err),
-                     RSP_OK);
+    fixture_decode(&r, &sgp32_add_initial_eim_response_type, &answer, arena_buffer,
+                   sizeof(arena_buffer));
     assert_int_equal(answer.choice, SGP32_ADD_INITIAL_EIM_RESPONSE_ADD_INITIAL_EIM_OK);
     assert_int_equal(answer.u.add_initial_eim_ok.count, 1);
     const sgp32_add_initial_eim_ok_item *item = answer.u.add_initial_eim_ok.items;
@@ -244,15 +239,11 @@ static void test_add_initial_eim_configuration_and_certs(void **state)
 
     /* GetEimConfigurationData: the eIM with its counter (0) and token */
     command_result r = fixture_run(c->f, "BF5500");
-    assert_int_equal(r.status, RSP_OK);
     sgp32_get_eim_configuration_data_response configs;
     uint8_t arena_buffer[2048];
-    schema_arena arena;
+    fixture_decode(&r, &sgp32_get_eim_configuration_data_response_type, &configs, arena_buffer,
+                   sizeof(arena_buffer));
     rsp_error err = {0};
-    schema_arena_init(&arena, arena_buffer, sizeof(arena_buffer));
-    assert_int_equal(schema_decode(&sgp32_get_eim_configuration_data_response_type,
-                                   der_view_make(r.data, r.len), &configs, &arena, &err),
-                     RSP_OK);
     assert_int_equal(configs.eim_configuration_data_list.count, 1);
     const sgp32_eim_configuration_data *stored = configs.eim_configuration_data_list.items;
     assert_true(stored->has_counter_value);
@@ -416,20 +407,16 @@ static void test_rollback(void **state)
     assert_int_equal(profile_state_of(c, iccid_b), SGP22_PROFILE_STATE_ENABLED);
 
     command_result r = fixture_run(c->f, "BF5803800100");
-    assert_int_equal(r.status, RSP_OK);
     sgp32_profile_rollback_response answer;
     uint8_t arena_buffer[1024];
-    schema_arena arena;
-    rsp_error err = {0};
-    schema_arena_init(&arena, arena_buffer, sizeof(arena_buffer));
-    assert_int_equal(schema_decode(&sgp32_profile_rollback_response_type,
-                                   der_view_make(r.data, r.len), &answer, &arena, &err),
-                     RSP_OK);
+    fixture_decode(&r, &sgp32_profile_rollback_response_type, &answer, arena_buffer,
+                   sizeof(arena_buffer));
     assert_int_equal(answer.cmd_result, SGP32_PROFILE_ROLLBACK_RESULT_OK);
     assert_true(answer.has_euicc_package_result);
     assert_int_equal(profile_state_of(c, iccid_a), SGP22_PROFILE_STATE_ENABLED);
 
     /* the rollback result is signed for the granting package (same counter) */
+    rsp_error err = {0};
     der_tlv outer, inner;
     assert_int_equal(der_parse_single(der_view_make(r.data, r.len), &outer, &err), RSP_OK);
     der_reader reader;
@@ -439,6 +426,7 @@ static void test_rollback(void **state)
     eim_package_header header;
     header_of(c, &c->eim1, &header);
     header.counter_value = granted_counter;
+    schema_arena arena;
     schema_arena_init(&arena, c->arena, sizeof(c->arena));
     eim_result_expectation expect = {c->f->euicc_cert, &header};
     assert_int_equal(eim_package_result_verify(&expect, inner.whole, &arena, &c->outcome, &err),

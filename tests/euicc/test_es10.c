@@ -63,15 +63,9 @@ static void test_euicc_info1(void **state)
 {
     fixture *f = *state;
     command_result r = fixture_run(f, "BF2000");
-    assert_int_equal(r.status, RSP_OK);
     sgp22_euicc_info1 info;
     uint8_t arena_buf[512];
-    schema_arena arena;
-    schema_arena_init(&arena, arena_buf, sizeof(arena_buf));
-    rsp_error err = {0};
-    assert_int_equal(
-        schema_decode(&sgp22_euicc_info1_type, der_view_make(r.data, r.len), &info, &arena, &err),
-        RSP_OK);
+    fixture_decode(&r, &sgp22_euicc_info1_type, &info, arena_buf, sizeof(arena_buf));
     assert_hex_equal(info.svn.data, info.svn.len, "020500");
     der_view ski;
     assert_int_equal(rsp_certificate_subject_key_id(f->ci, &ski), RSP_OK);
@@ -87,15 +81,9 @@ static void test_euicc_info2_iot(void **state)
 {
     fixture *f = *state;
     command_result r = fixture_run(f, "BF2200");
-    assert_int_equal(r.status, RSP_OK);
     sgp32_euicc_info2 info;
     uint8_t arena_buf[1024];
-    schema_arena arena;
-    schema_arena_init(&arena, arena_buf, sizeof(arena_buf));
-    rsp_error err = {0};
-    assert_int_equal(
-        schema_decode(&sgp32_euicc_info2_type, der_view_make(r.data, r.len), &info, &arena, &err),
-        RSP_OK);
+    fixture_decode(&r, &sgp32_euicc_info2_type, &info, arena_buf, sizeof(arena_buf));
     assert_hex_equal(info.svn.data, info.svn.len, "020500");
     assert_true(info.has_iot_specific_info);
     assert_int_equal(info.iot_specific_info.iot_version.count, 1);
@@ -140,15 +128,9 @@ static void test_get_rat(void **state)
 {
     fixture *f = *state;
     command_result r = fixture_run(f, "BF4300");
-    assert_int_equal(r.status, RSP_OK);
     sgp22_get_rat_response rat;
     uint8_t arena_buf[512];
-    schema_arena arena;
-    schema_arena_init(&arena, arena_buf, sizeof(arena_buf));
-    rsp_error err = {0};
-    assert_int_equal(schema_decode(&sgp22_get_rat_response_type, der_view_make(r.data, r.len), &rat,
-                                   &arena, &err),
-                     RSP_OK);
+    fixture_decode(&r, &sgp22_get_rat_response_type, &rat, arena_buf, sizeof(arena_buf));
     assert_int_equal(rat.rat.count, 1);
     sgp22_profile_policy_authorisation_rule *rule = rat.rat.items;
     assert_true(schema_bits_get(&rule->ppr_ids, SGP22_PPR1));
@@ -312,15 +294,9 @@ static size_t list_notifications(fixture *f, const char *request, listed_notific
                                  size_t cap)
 {
     command_result r = fixture_run(f, request);
-    assert_int_equal(r.status, RSP_OK);
     sgp22_list_notification_response list;
     uint8_t arena_buf[4096];
-    schema_arena arena;
-    schema_arena_init(&arena, arena_buf, sizeof(arena_buf));
-    rsp_error err = {0};
-    assert_int_equal(schema_decode(&sgp22_list_notification_response_type,
-                                   der_view_make(r.data, r.len), &list, &arena, &err),
-                     RSP_OK);
+    fixture_decode(&r, &sgp22_list_notification_response_type, &list, arena_buf, sizeof(arena_buf));
     assert_int_equal(list.choice, SGP22_LIST_NOTIFICATION_RESPONSE_NOTIFICATION_METADATA_LIST);
     const sgp22_notification_metadata *items = list.u.notification_metadata_list.items;
     size_t n = list.u.notification_metadata_list.count;

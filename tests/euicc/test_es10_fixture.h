@@ -246,6 +246,19 @@ static inline int64_t fixture_result_code(fixture *f, const char *hex)
     return value;
 }
 
+/* Asserts that the command succeeded and that its answer decodes as type into out. out's views
+ * point into r->data and its lists into arena_buffer: both must outlive out. */
+static inline void fixture_decode(const command_result *r, const schema_type *type, void *out,
+                                  uint8_t *arena_buffer, size_t arena_size)
+{
+    assert_int_equal(r->status, RSP_OK);
+    schema_arena arena;
+    schema_arena_init(&arena, arena_buffer, arena_size);
+    rsp_error err = {0};
+    assert_int_equal(schema_decode(type, der_view_make(r->data, r->len), out, &arena, &err),
+                     RSP_OK);
+}
+
 static inline void assert_hex_equal(const uint8_t *data, size_t len, const char *hex)
 {
     char text[4096];
