@@ -207,6 +207,26 @@ static inline size_t e2e_ok_children(der_view message, der_tlv *out, size_t cap)
     return n;
 }
 
+/* ES10b.AuthenticateServer request (SGP.22 v2.5 section 5.7.13) from the four signed items of
+ * an InitiateAuthentication OK answer (items[1..4], as e2e_ok_children lists them), with a
+ * CtxParams1 for a download of matching_id from a device of a fixed TAC and no capabilities. */
+static inline void e2e_authenticate_server_request(der_writer *request, const der_tlv items[5],
+                                                   const char *matching_id)
+{
+    static const uint8_t tac[] = {0x35, 0x29, 0x06, 0x11};
+    size_t outer = der_begin(request, 0xBF38);
+    for (int i = 1; i < 5; i++)
+        der_put_raw(request, items[i].whole.data, items[i].whole.len);
+    size_t context = der_begin(request, 0xA0);
+    der_put_tlv(request, 0x80, (const uint8_t *)matching_id, strlen(matching_id));
+    size_t device = der_begin(request, 0xA1);
+    der_put_tlv(request, 0x80, tac, sizeof tac);
+    der_put_tlv(request, 0xA1, NULL, 0);
+    der_end(request, device);
+    der_end(request, context);
+    der_end(request, outer);
+}
+
 /* The SM-DP+ side of an rsp_pki_init folder (its "nist" tree): the CI and EUM certificates,
  * DPauth and DPpb with their keys, as the SM-DP+ core's credentials for `address`. The
  * credentials point into the struct, which must therefore stay where it was loaded. */

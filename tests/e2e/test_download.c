@@ -291,18 +291,7 @@ static uint32_t authenticate_server(fixture *f, download *d, int64_t *error)
     assert_int_equal(e2e_ok_children(der_writer_view(&d->initiate), items, 8), 5);
     der_writer request;
     der_writer_init_dynamic(&request, NULL);
-    size_t outer = der_begin(&request, 0xBF38);
-    for (int i = 1; i < 5; i++)
-        der_put_raw(&request, items[i].whole.data, items[i].whole.len);
-    size_t ctx = der_begin(&request, 0xA0);
-    der_put_tlv(&request, 0x80, (const uint8_t *)MATCHING_ID, strlen(MATCHING_ID));
-    size_t device = der_begin(&request, 0xA1);
-    static const uint8_t tac[] = {0x35, 0x29, 0x06, 0x11};
-    der_put_tlv(&request, 0x80, tac, 4);
-    der_put_tlv(&request, 0xA1, NULL, 0);
-    der_end(&request, device);
-    der_end(&request, ctx);
-    der_end(&request, outer);
+    e2e_authenticate_server_request(&request, items, MATCHING_ID);
     assert_int_equal(es10(f, der_writer_view(&request), &d->authenticate), 0x9000);
     der_writer_free(&request);
     return alternative_of(der_writer_view(&d->authenticate), error);

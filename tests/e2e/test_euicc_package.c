@@ -200,18 +200,7 @@ static void download(fixture *f)
     /* AuthenticateServer */
     assert_int_equal(e2e_ok_children(der_writer_view(&w[0]), items, 8), 5);
     w[2].len = 0;
-    mark = der_begin(&w[2], 0xBF38);
-    for (int i = 1; i < 5; i++)
-        der_put_raw(&w[2], items[i].whole.data, items[i].whole.len);
-    size_t ctx = der_begin(&w[2], 0xA0);
-    der_put_tlv(&w[2], 0x80, (const uint8_t *)MATCHING_ID, strlen(MATCHING_ID));
-    size_t device = der_begin(&w[2], 0xA1);
-    static const uint8_t tac[] = {0x35, 0x29, 0x06, 0x11};
-    der_put_tlv(&w[2], 0x80, tac, 4);
-    der_put_tlv(&w[2], 0xA1, NULL, 0);
-    der_end(&w[2], device);
-    der_end(&w[2], ctx);
-    der_end(&w[2], mark);
+    e2e_authenticate_server_request(&w[2], items, MATCHING_ID);
     w[1].len = 0;
     assert_int_equal(es10(f, der_writer_view(&w[2]), &w[1]), 0x9000);
     /* AuthenticateClient */
