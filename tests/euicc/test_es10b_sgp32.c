@@ -233,15 +233,10 @@ static void test_damaged_and_unknown_operations(void **state)
     /* psmoList with an alternative v1.2 does not define ([15]): signed result carrying
      * processingTerminated(unknownOrDamagedCommand), counter consumed */
     r = load_package(c, package_hex(c, 6, "A002AF00"));
-    assert_int_equal(r.status, RSP_OK);
     sgp32_euicc_package_result result;
     uint8_t arena_buffer[1024];
-    schema_arena arena;
-    rsp_error err = {0};
-    schema_arena_init(&arena, arena_buffer, sizeof(arena_buffer));
-    assert_int_equal(schema_decode(&sgp32_euicc_package_result_type, der_view_make(r.data, r.len),
-                                   &result, &arena, &err),
-                     RSP_OK);
+    fixture_decode(&r, &sgp32_euicc_package_result_type, &result, arena_buffer,
+                   sizeof(arena_buffer));
     assert_int_equal(result.choice, SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_RESULT_SIGNED);
     const sgp32_euicc_package_result_data_signed *data =
         &result.u.euicc_package_result_signed.euicc_package_result_data_signed;
@@ -253,10 +248,8 @@ static void test_damaged_and_unknown_operations(void **state)
                      SGP32_PROCESSING_TERMINATED_UNKNOWN_OR_DAMAGED_COMMAND);
     /* the same counter again is a replay */
     r = load_package(c, package_hex(c, 6, "A002A600"));
-    schema_arena_init(&arena, arena_buffer, sizeof(arena_buffer));
-    assert_int_equal(schema_decode(&sgp32_euicc_package_result_type, der_view_make(r.data, r.len),
-                                   &result, &arena, &err),
-                     RSP_OK);
+    fixture_decode(&r, &sgp32_euicc_package_result_type, &result, arena_buffer,
+                   sizeof(arena_buffer));
     assert_int_equal(result.choice, SGP32_EUICC_PACKAGE_RESULT_EUICC_PACKAGE_ERROR_SIGNED);
 }
 
