@@ -318,6 +318,16 @@ static void set_b64(json_t *request, const char *key, der_view value)
     assert_int_equal(rsp_json_set_base64(request, key, value.data, value.len), RSP_OK);
 }
 
+/* Posts `request` (kept by the caller), which must be answered 200 with outcome `wanted`. */
+static void post_expect(es9_client *client, const char *function, json_t *request,
+                        const char *wanted)
+{
+    json_t *answer = NULL;
+    assert_int_equal(post(client, function, request, &answer), 200);
+    expect(answer, wanted);
+    json_decref(answer);
+}
+
 /* ---- one download, step by step ---- */
 
 typedef struct {
@@ -931,14 +941,9 @@ static void test_cancel_session(void **state)
     download_init(&d, &c, &client, matching_id);
     download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
     json_t *request = cancel_session_request(&d, SGP22_CANCEL_SESSION_REASON_POSTPONED);
-    json_t *answer = NULL;
-    assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
-    expect(answer, "Executed-Success");
-    json_decref(answer);
+    post_expect(&client, "cancelSession", request, "Executed-Success");
     /* Again (the answer was lost on the way back): the same answer, nothing changes. */
-    assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
-    expect(answer, "Executed-Success");
-    json_decref(answer);
+    post_expect(&client, "cancelSession", request, "Executed-Success");
     json_decref(request);
     /* The order is still there for a later attempt. */
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
@@ -969,15 +974,10 @@ static void test_cancel_after_bpp_delivered(void **state)
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_DOWNLOADED);
     json_t *request =
         cancel_session_request(&d, SGP22_CANCEL_SESSION_REASON_LOAD_BPP_EXECUTION_ERROR);
-    json_t *answer = NULL;
-    assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
-    expect(answer, "Executed-Success");
-    json_decref(answer);
+    post_expect(&client, "cancelSession", request, "Executed-Success");
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
     /* a retry of the cancellation is answered the same way */
-    assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
-    expect(answer, "Executed-Success");
-    json_decref(answer);
+    post_expect(&client, "cancelSession", request, "Executed-Success");
     json_decref(request);
     /* the cancelled session hands out no BPP any more */
     assert_int_equal(step_get_bpp(&d), 200);
@@ -1014,19 +1014,14 @@ static void test_cancel_with_euicc_error(void **state)
     json_object_set_new(request, "transactionId", json_string(d.transaction));
     set_b64(request, "cancelSessionResponse",
             der_view_make(invalid_transaction, sizeof invalid_transaction));
-    json_t *answer = NULL;
-    assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
-    expect(answer, "Executed-Success");
-    json_decref(answer);
+    post_expect(&client, "cancelSession", request, "Executed-Success");
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
     /* the session is over */
     step_prepare(&d, NULL);
     assert_int_equal(step_get_bpp(&d), 200);
     expect(d.bound, "Failed 8.10.1 3.9");
     json_object_set_new(request, "transactionId", json_string("00112233445566778899AABBCCDDEEFF"));
-    assert_int_equal(post(&client, "cancelSession", request, &answer), 200);
-    expect(answer, "Failed 8.10.1 3.9");
-    json_decref(answer);
+    post_expect(&client, "cancelSession", request, "Failed 8.10.1 3.9");
     json_decref(request);
     download_free(&d);
     euicc_free(c.card);
