@@ -207,6 +207,19 @@ static inline size_t e2e_ok_children(der_view message, der_tlv *out, size_t cap)
     return n;
 }
 
+/* ES9+.InitiateAuthentication request (SGP.22 v2.5 section 5.6.1): the eUICC's challenge, the
+ * SM-DP+ address and the EUICCInfo1 TLV as the eUICC returned it. */
+static inline void e2e_initiate_authentication_request(der_writer *request,
+                                                       const uint8_t challenge[16],
+                                                       const char *address, der_view info1)
+{
+    size_t outer = der_begin(request, 0xBF39);
+    der_put_tlv(request, 0x81, challenge, 16);
+    der_put_tlv(request, 0x83, (const uint8_t *)address, strlen(address));
+    der_put_raw(request, info1.data, info1.len);
+    der_end(request, outer);
+}
+
 /* ES10b.AuthenticateServer request (SGP.22 v2.5 section 5.7.13) from the four signed items of
  * an InitiateAuthentication OK answer (items[1..4], as e2e_ok_children lists them), with a
  * CtxParams1 for a download of matching_id from a device of a fixed TAC and no capabilities. */

@@ -301,11 +301,8 @@ static bool authenticate(fixture *f, lpa *l, download *d)
     bool ok = es10(l, der_view_make(get_challenge, 3), &challenge) == 0x9000 &&
               challenge.len == 21 && es10(l, der_view_make(get_info1, 3), &info1) == 0x9000;
     if (ok) {
-        size_t outer = der_begin(&request, 0xBF39);
-        der_put_tlv(&request, 0x81, challenge.buf + 5, 16);
-        der_put_tlv(&request, 0x83, (const uint8_t *)SMDP_ADDRESS, strlen(SMDP_ADDRESS));
-        der_put_raw(&request, info1.buf, info1.len);
-        der_end(&request, outer);
+        e2e_initiate_authentication_request(&request, challenge.buf + 5, SMDP_ADDRESS,
+                                            der_writer_view(&info1));
         ok = smdp_initiate_authentication(&f->smdp.credentials, der_writer_view(&request), 0,
                                           &d->session, &d->initiate, &err) == SMDP_OK;
     }

@@ -271,11 +271,7 @@ static smdp_result initiate(fixture *f, download *d, const char *address)
     assert_int_equal(es10(f, der_view_make(get_info1, 3), &info1), 0x9000);
     der_writer request;
     der_writer_init_dynamic(&request, NULL);
-    size_t outer = der_begin(&request, 0xBF39);
-    der_put_tlv(&request, 0x81, d->challenge, 16);
-    der_put_tlv(&request, 0x83, (const uint8_t *)address, strlen(address));
-    der_put_raw(&request, info1.buf, info1.len);
-    der_end(&request, outer);
+    e2e_initiate_authentication_request(&request, d->challenge, address, der_writer_view(&info1));
     der_writer_free(&info1);
     rsp_error err = {0};
     smdp_result result = smdp_initiate_authentication(&f->credentials, der_writer_view(&request), 0,

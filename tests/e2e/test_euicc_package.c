@@ -187,11 +187,7 @@ static void download(fixture *f)
     static const uint8_t get_info1[] = {0xBF, 0x20, 0x00};
     assert_int_equal(es10(f, der_view_make(get_challenge, 3), &w[0]), 0x9000);
     assert_int_equal(es10(f, der_view_make(get_info1, 3), &w[1]), 0x9000);
-    size_t mark = der_begin(&w[2], 0xBF39);
-    der_put_tlv(&w[2], 0x81, w[0].buf + 5, 16);
-    der_put_tlv(&w[2], 0x83, (const uint8_t *)SMDP_ADDRESS, strlen(SMDP_ADDRESS));
-    der_put_raw(&w[2], w[1].buf, w[1].len);
-    der_end(&w[2], mark);
+    e2e_initiate_authentication_request(&w[2], w[0].buf + 5, SMDP_ADDRESS, der_writer_view(&w[1]));
     memset(&session, 0, sizeof session);
     w[0].len = 0;
     assert_int_equal(smdp_initiate_authentication(&f->smdp.credentials, der_writer_view(&w[2]), 0,
@@ -205,7 +201,7 @@ static void download(fixture *f)
     assert_int_equal(es10(f, der_writer_view(&w[2]), &w[1]), 0x9000);
     /* AuthenticateClient */
     w[2].len = 0;
-    mark = der_begin(&w[2], 0xBF3B);
+    size_t mark = der_begin(&w[2], 0xBF3B);
     der_put_tlv(&w[2], 0x80, session.transaction_id, 16);
     der_put_raw(&w[2], w[1].buf, w[1].len);
     der_end(&w[2], mark);

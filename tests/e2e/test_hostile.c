@@ -215,11 +215,8 @@ static void run_until_bpp(fixture *f, lpa *l, download *d)
     assert_int_equal(es10(l, der_view_make(get_challenge, 3), &challenge), 0x9000);
     assert_int_equal(challenge.len, 21);
     assert_int_equal(es10(l, der_view_make(get_info1, 3), &info1), 0x9000);
-    size_t outer = der_begin(&request, 0xBF39);
-    der_put_tlv(&request, 0x81, challenge.buf + 5, 16);
-    der_put_tlv(&request, 0x83, (const uint8_t *)SMDP_ADDRESS, strlen(SMDP_ADDRESS));
-    der_put_raw(&request, info1.buf, info1.len);
-    der_end(&request, outer);
+    e2e_initiate_authentication_request(&request, challenge.buf + 5, SMDP_ADDRESS,
+                                        der_writer_view(&info1));
     assert_int_equal(smdp_initiate_authentication(&f->smdp.credentials, der_writer_view(&request),
                                                   0, &d->session, &d->initiate, &err),
                      SMDP_OK);
@@ -230,7 +227,7 @@ static void run_until_bpp(fixture *f, lpa *l, download *d)
     assert_int_equal(es10(l, der_writer_view(&request), &d->authenticate), 0x9000);
 
     request.len = 0;
-    outer = der_begin(&request, 0xBF3B);
+    size_t outer = der_begin(&request, 0xBF3B);
     der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
     der_put_raw(&request, d->authenticate.buf, d->authenticate.len);
     der_end(&request, outer);
