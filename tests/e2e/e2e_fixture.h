@@ -220,6 +220,17 @@ static inline void e2e_initiate_authentication_request(der_writer *request,
     der_end(request, outer);
 }
 
+/* ES9+.AuthenticateClient (tag 0xBF3B) or ES9+.GetBoundProfilePackage (0xBF3A) request, SGP.22
+ * v2.5 sections 5.6.3 and 5.6.2: the transactionId, then the eUICC's answer it relays. */
+static inline void e2e_relay_request(der_writer *request, uint32_t tag,
+                                     const uint8_t transaction_id[16], der_view euicc_answer)
+{
+    size_t outer = der_begin(request, tag);
+    der_put_tlv(request, 0x80, transaction_id, 16);
+    der_put_raw(request, euicc_answer.data, euicc_answer.len);
+    der_end(request, outer);
+}
+
 /* ES10b.AuthenticateServer request (SGP.22 v2.5 section 5.7.13) from the four signed items of
  * an InitiateAuthentication OK answer (items[1..4], as e2e_ok_children lists them), with a
  * CtxParams1 for a download of matching_id from a device of a fixed TAC and no capabilities. */

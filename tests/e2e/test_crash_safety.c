@@ -325,17 +325,15 @@ static bool prepare(fixture *f, lpa *l, download *d)
     der_writer request;
     der_writer_init_dynamic(&request, NULL);
     rsp_error err = {0};
-    size_t outer = der_begin(&request, 0xBF3B);
-    der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
-    der_put_raw(&request, d->authenticate.buf, d->authenticate.len);
-    der_end(&request, outer);
+    e2e_relay_request(&request, 0xBF3B, d->session.transaction_id,
+                      der_writer_view(&d->authenticate));
     bool ok = smdp_authenticate_client(&f->smdp.credentials, &d->session, der_writer_view(&request),
                                        0, lookup_order, f, &d->client, &err) == SMDP_OK;
     der_tlv items[8];
     ok = ok && children(der_writer_view(&d->client), items, 8) == 5;
     if (ok) {
         request.len = 0;
-        outer = der_begin(&request, 0xBF21);
+        size_t outer = der_begin(&request, 0xBF21);
         der_put_raw(&request, items[2].whole.data, items[2].whole.len);
         der_put_raw(&request, items[3].whole.data, items[3].whole.len);
         der_put_raw(&request, items[4].whole.data, items[4].whole.len);
@@ -344,10 +342,8 @@ static bool prepare(fixture *f, lpa *l, download *d)
     }
     if (ok) {
         request.len = 0;
-        outer = der_begin(&request, 0xBF3A);
-        der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
-        der_put_raw(&request, d->prepare.buf, d->prepare.len);
-        der_end(&request, outer);
+        e2e_relay_request(&request, 0xBF3A, d->session.transaction_id,
+                          der_writer_view(&d->prepare));
         ok = smdp_get_bound_profile_package(&f->smdp.credentials, &d->session,
                                             der_writer_view(&request), &f->order, &d->bound,
                                             &err) == SMDP_OK;

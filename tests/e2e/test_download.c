@@ -297,10 +297,8 @@ static smdp_result authenticate_client(fixture *f, download *d, time_t now)
 {
     der_writer request;
     der_writer_init_dynamic(&request, NULL);
-    size_t outer = der_begin(&request, 0xBF3B);
-    der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
-    der_put_raw(&request, d->authenticate.buf, d->authenticate.len);
-    der_end(&request, outer);
+    e2e_relay_request(&request, 0xBF3B, d->session.transaction_id,
+                      der_writer_view(&d->authenticate));
     rsp_error err = {0};
     smdp_result result =
         smdp_authenticate_client(&f->credentials, &d->session, der_writer_view(&request), now,
@@ -332,10 +330,7 @@ static smdp_result get_bpp(fixture *f, download *d)
 {
     der_writer request;
     der_writer_init_dynamic(&request, NULL);
-    size_t outer = der_begin(&request, 0xBF3A);
-    der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
-    der_put_raw(&request, d->prepare.buf, d->prepare.len);
-    der_end(&request, outer);
+    e2e_relay_request(&request, 0xBF3A, d->session.transaction_id, der_writer_view(&d->prepare));
     rsp_error err = {0};
     d->bound.len = 0;
     smdp_result result = smdp_get_bound_profile_package(

@@ -201,10 +201,7 @@ static void download(fixture *f)
     assert_int_equal(es10(f, der_writer_view(&w[2]), &w[1]), 0x9000);
     /* AuthenticateClient */
     w[2].len = 0;
-    size_t mark = der_begin(&w[2], 0xBF3B);
-    der_put_tlv(&w[2], 0x80, session.transaction_id, 16);
-    der_put_raw(&w[2], w[1].buf, w[1].len);
-    der_end(&w[2], mark);
+    e2e_relay_request(&w[2], 0xBF3B, session.transaction_id, der_writer_view(&w[1]));
     assert_int_equal(smdp_authenticate_client(&f->smdp.credentials, &session,
                                               der_writer_view(&w[2]), 0, lookup_order, f, &w[3],
                                               &err),
@@ -212,7 +209,7 @@ static void download(fixture *f)
     /* PrepareDownload */
     assert_int_equal(e2e_ok_children(der_writer_view(&w[3]), items, 8), 5);
     w[2].len = 0;
-    mark = der_begin(&w[2], 0xBF21);
+    size_t mark = der_begin(&w[2], 0xBF21);
     for (int i = 2; i < 5; i++)
         der_put_raw(&w[2], items[i].whole.data, items[i].whole.len);
     der_end(&w[2], mark);
@@ -220,10 +217,7 @@ static void download(fixture *f)
     assert_int_equal(es10(f, der_writer_view(&w[2]), &w[1]), 0x9000);
     /* GetBoundProfilePackage and LoadBoundProfilePackage */
     w[2].len = 0;
-    mark = der_begin(&w[2], 0xBF3A);
-    der_put_tlv(&w[2], 0x80, session.transaction_id, 16);
-    der_put_raw(&w[2], w[1].buf, w[1].len);
-    der_end(&w[2], mark);
+    e2e_relay_request(&w[2], 0xBF3A, session.transaction_id, der_writer_view(&w[1]));
     assert_int_equal(smdp_get_bound_profile_package(&f->smdp.credentials, &session,
                                                     der_writer_view(&w[2]), &f->order, &w[4], &err),
                      SMDP_OK);

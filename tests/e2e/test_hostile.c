@@ -227,27 +227,22 @@ static void run_until_bpp(fixture *f, lpa *l, download *d)
     assert_int_equal(es10(l, der_writer_view(&request), &d->authenticate), 0x9000);
 
     request.len = 0;
-    size_t outer = der_begin(&request, 0xBF3B);
-    der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
-    der_put_raw(&request, d->authenticate.buf, d->authenticate.len);
-    der_end(&request, outer);
+    e2e_relay_request(&request, 0xBF3B, d->session.transaction_id,
+                      der_writer_view(&d->authenticate));
     assert_int_equal(smdp_authenticate_client(&f->smdp.credentials, &d->session,
                                               der_writer_view(&request), 0, lookup_order, f,
                                               &d->client, &err),
                      SMDP_OK);
     assert_int_equal(e2e_ok_children(der_writer_view(&d->client), items, 8), 5);
     request.len = 0;
-    outer = der_begin(&request, 0xBF21);
+    size_t outer = der_begin(&request, 0xBF21);
     for (int i = 2; i < 5; i++)
         der_put_raw(&request, items[i].whole.data, items[i].whole.len);
     der_end(&request, outer);
     assert_int_equal(es10(l, der_writer_view(&request), &d->prepare), 0x9000);
 
     request.len = 0;
-    outer = der_begin(&request, 0xBF3A);
-    der_put_tlv(&request, 0x80, d->session.transaction_id, 16);
-    der_put_raw(&request, d->prepare.buf, d->prepare.len);
-    der_end(&request, outer);
+    e2e_relay_request(&request, 0xBF3A, d->session.transaction_id, der_writer_view(&d->prepare));
     assert_int_equal(smdp_get_bound_profile_package(&f->smdp.credentials, &d->session,
                                                     der_writer_view(&request), &f->order, &d->bound,
                                                     &err),
