@@ -538,6 +538,20 @@ static smdp_profile_state state_of(fixture *f, const char *iccid)
     return inventory_state(smdp_server_inventory(f->server), iccid);
 }
 
+/* A released NoBERTLV order and a card (third EID) whose download has passed
+ * authenticateClient: the start of the cancellation tests. The caller frees client, card and
+ * download; matching_id must outlive the download. */
+static void authenticated_download(fixture *f, es9_client *client, card *c, download *d,
+                                   char iccid[SMDP_ICCID_SIZE],
+                                   char matching_id[SMDP_MATCHING_SIZE])
+{
+    client_open(f, client);
+    order(f, "NoBERTLV.der", NULL, NULL, iccid, matching_id);
+    card_open(f, c, 0, 2);
+    download_init(d, c, client, matching_id);
+    download_authenticate(d, smdp_server_address(f->server), "Executed-Success");
+}
+
 /* SGP.22 v2.5 section 5.7.14: the card's ES10b.CancelSession for the download's transaction,
  * wrapped as the ES9+ cancelSession request the caller posts and json_decref's. */
 static json_t *cancel_session_request(download *d, int64_t reason)
@@ -932,14 +946,10 @@ static void test_cancel_session(void **state)
     if (!shared_data_present())
         skip();
     es9_client client;
-    client_open(f, &client);
-    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
-    order(f, "NoBERTLV.der", NULL, NULL, iccid, matching_id);
     card c;
-    card_open(f, &c, 0, 2);
     download d;
-    download_init(&d, &c, &client, matching_id);
-    download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    authenticated_download(f, &client, &c, &d, iccid, matching_id);
     json_t *request = cancel_session_request(&d, SGP22_CANCEL_SESSION_REASON_POSTPONED);
     post_expect(&client, "cancelSession", request, "Executed-Success");
     /* Again (the answer was lost on the way back): the same answer, nothing changes. */
@@ -960,14 +970,10 @@ static void test_cancel_after_bpp_delivered(void **state)
     if (!shared_data_present())
         skip();
     es9_client client;
-    client_open(f, &client);
-    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
-    order(f, "NoBERTLV.der", NULL, NULL, iccid, matching_id);
     card c;
-    card_open(f, &c, 0, 2);
     download d;
-    download_init(&d, &c, &client, matching_id);
-    download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    authenticated_download(f, &client, &c, &d, iccid, matching_id);
     step_prepare(&d, NULL);
     assert_int_equal(step_get_bpp(&d), 200);
     expect(d.bound, "Executed-Success");
@@ -1001,14 +1007,10 @@ static void test_cancel_with_euicc_error(void **state)
     if (!shared_data_present())
         skip();
     es9_client client;
-    client_open(f, &client);
-    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
-    order(f, "NoBERTLV.der", NULL, NULL, iccid, matching_id);
     card c;
-    card_open(f, &c, 0, 2);
     download d;
-    download_init(&d, &c, &client, matching_id);
-    download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    authenticated_download(f, &client, &c, &d, iccid, matching_id);
     static const uint8_t invalid_transaction[] = {0xBF, 0x41, 0x03, 0x81, 0x01, 0x05};
     json_t *request = json_object();
     json_object_set_new(request, "transactionId", json_string(d.transaction));
