@@ -205,6 +205,21 @@ static inline json_t *eim_fixture_post_json(http_client *client, const char *bas
     return answer;
 }
 
+/* eim_fixture_post_json on a client of its own, made for this one call and freed after it:
+ * each REST call on a fresh connection, as a separate operator would make it. */
+static inline json_t *eim_fixture_post_json_fresh(const char *ca_cert, const char *base,
+                                                  const char *api_key, const char *admin_key,
+                                                  const char *path, json_t *body, long expect)
+{
+    http_client_config config = {.ca_file = ca_cert};
+    rsp_error err = {0};
+    http_client *client = http_client_new(&config, &err);
+    assert_non_null(client);
+    json_t *answer = eim_fixture_post_json(client, base, api_key, admin_key, path, body, expect);
+    http_client_free(client);
+    return answer;
+}
+
 /* The ES9+ function a stand-in SM-DP+ request calls (the last segment of its path), its JSON body
  * in *body (caller frees); NULL when the body is not JSON. */
 static inline const char *eim_fixture_smdp_function(const http_request *request, json_t **body)

@@ -122,14 +122,8 @@ static int smdp_handler(const http_request *request, http_reply *reply, void *us
 
 static json_t *rest(fixture *f, const char *path, json_t *body, long expect)
 {
-    http_client_config config = {.ca_file = f->tls.ca_cert};
-    rsp_error err = {0};
-    http_client *client = http_client_new(&config, &err);
-    assert_non_null(client);
-    json_t *answer =
-        eim_fixture_post_json(client, f->base, f->api_key, ADMIN_KEY, path, body, expect);
-    http_client_free(client);
-    return answer;
+    return eim_fixture_post_json_fresh(f->tls.ca_cert, f->base, f->api_key, ADMIN_KEY, path, body,
+                                       expect);
 }
 
 static int setup(void **state)
