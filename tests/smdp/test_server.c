@@ -538,6 +538,14 @@ static smdp_profile_state state_of(fixture *f, const char *iccid)
     return inventory_state(smdp_server_inventory(f->server), iccid);
 }
 
+/* Frees a test's download with the card and client it ran on. */
+static void download_close(download *d, card *c, es9_client *client)
+{
+    download_free(d);
+    euicc_free(c->card);
+    http_client_free(client->http);
+}
+
 /* A released NoBERTLV order and a card (third EID) whose download has passed
  * authenticateClient: the start of the cancellation tests. The caller frees client, card and
  * download; matching_id must outlive the download. */
@@ -657,9 +665,7 @@ static void *concurrent_download(void *user)
     download_init(&d, &c, &client, w->matching_id);
     download_all(&d, smdp_server_address(w->f->server));
     w->installed = installed_profiles(&c);
-    download_free(&d);
-    euicc_free(c.card);
-    http_client_free(client.http);
+    download_close(&d, &c, &client);
     return NULL;
 }
 
@@ -778,9 +784,7 @@ static void test_wrong_address_and_eid_binding(void **state)
     /* Replaying the refused call changes nothing either. */
     assert_int_equal(step_authenticate_client(&d), 200);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
-    download_free(&d);
-    euicc_free(c.card);
-    http_client_free(client.http);
+    download_close(&d, &c, &client);
 }
 
 /* The server's rspkit_smdp_es9_failures_total for function, read from /metrics. */
@@ -868,9 +872,7 @@ static void test_replayed_requests(void **state)
      * (the changed request, the late one), not the BPPs answered */
     assert_int_equal(es9_failures(&client, "authenticateClient"), authenticate_failures + 1);
     assert_int_equal(es9_failures(&client, "getBoundProfilePackage"), bpp_failures + 2);
-    download_free(&d);
-    euicc_free(c.card);
-    http_client_free(client.http);
+    download_close(&d, &c, &client);
 }
 
 static void test_confirmation_code_retry_limit(void **state)
@@ -935,9 +937,7 @@ static void test_right_confirmation_code(void **state)
     expect(d.bound, "Executed-Success");
     step_load_and_notify(&d);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_INSTALLED);
-    download_free(&d);
-    euicc_free(c.card);
-    http_client_free(client.http);
+    download_close(&d, &c, &client);
 }
 
 static void test_cancel_session(void **state)
@@ -957,9 +957,7 @@ static void test_cancel_session(void **state)
     json_decref(request);
     /* The order is still there for a later attempt. */
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
-    download_free(&d);
-    euicc_free(c.card);
-    http_client_free(client.http);
+    download_close(&d, &c, &client);
 }
 
 /* The eUICC's signed cancellation of a session whose BPP was handed out but never installed:
@@ -992,9 +990,7 @@ static void test_cancel_after_bpp_delivered(void **state)
     download_init(&d, &c, &client, matching_id);
     download_all(&d, smdp_server_address(f->server));
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_INSTALLED);
-    download_free(&d);
-    euicc_free(c.card);
-    http_client_free(client.http);
+    download_close(&d, &c, &client);
 }
 
 /* SGP.22 v2.5 section 5.6.5: the eUICC's CancelSessionResponse may be an error (lpac relays
@@ -1025,9 +1021,7 @@ static void test_cancel_with_euicc_error(void **state)
     json_object_set_new(request, "transactionId", json_string("00112233445566778899AABBCCDDEEFF"));
     post_expect(&client, "cancelSession", request, "Failed 8.10.1 3.9");
     json_decref(request);
-    download_free(&d);
-    euicc_free(c.card);
-    http_client_free(client.http);
+    download_close(&d, &c, &client);
 }
 
 static void test_transaction_survives_restart(void **state)
@@ -1057,9 +1051,7 @@ static void test_transaction_survives_restart(void **state)
     expect(d.bound, "Executed-Success");
     step_load_and_notify(&d);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_INSTALLED);
-    download_free(&d);
-    euicc_free(c.card);
-    http_client_free(client.http);
+    download_close(&d, &c, &client);
 }
 
 static store_statistics server_store_stats(fixture *f)
@@ -1141,9 +1133,7 @@ static void test_relaxed_session_lost(void **state)
     int64_t recorded = 0;
     check(smdp_notification_count(inventory, f->eids[2], &recorded, &err), &err);
     assert_true(recorded >= 1);
-    download_free(&d);
-    euicc_free(c.card);
-    http_client_free(client.http);
+    download_close(&d, &c, &client);
 }
 
 static void test_signature_and_release_checks(void **state)
@@ -1204,9 +1194,7 @@ static void test_signature_and_release_checks(void **state)
     download_init(&d, &c, &client, result.matching_id);
     download_all(&d, smdp_server_address(f->server));
     assert_int_equal(state_of(f, held), SMDP_PROFILE_INSTALLED);
-    download_free(&d);
-    euicc_free(c.card);
-    http_client_free(client.http);
+    download_close(&d, &c, &client);
 }
 
 static int64_t notifications_of(fixture *f, const char *eid)
