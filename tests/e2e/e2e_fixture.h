@@ -231,6 +231,20 @@ static inline void e2e_relay_request(der_writer *request, uint32_t tag,
     der_end(request, outer);
 }
 
+/* ES10b.PrepareDownload request (SGP.22 v2.5 section 5.7.5) from an AuthenticateClient OK
+ * answer's items[2..4] (smdpSigned2, smdpSignature2, CERT.DPpb), with hashCc when not NULL. */
+static inline void e2e_prepare_download_request(der_writer *request, const der_tlv items[5],
+                                                const uint8_t *hash_cc)
+{
+    size_t outer = der_begin(request, 0xBF21);
+    der_put_raw(request, items[2].whole.data, items[2].whole.len);
+    der_put_raw(request, items[3].whole.data, items[3].whole.len);
+    if (hash_cc != NULL)
+        der_put_tlv(request, 0x04, hash_cc, 32);
+    der_put_raw(request, items[4].whole.data, items[4].whole.len);
+    der_end(request, outer);
+}
+
 /* ES10b.AuthenticateServer request (SGP.22 v2.5 section 5.7.13) from the four signed items of
  * an InitiateAuthentication OK answer (items[1..4], as e2e_ok_children lists them), with a
  * CtxParams1 for a download of matching_id from a device of a fixed TAC and no capabilities. */

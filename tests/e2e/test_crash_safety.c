@@ -333,11 +333,7 @@ static bool prepare(fixture *f, lpa *l, download *d)
     ok = ok && children(der_writer_view(&d->client), items, 8) == 5;
     if (ok) {
         request.len = 0;
-        size_t outer = der_begin(&request, 0xBF21);
-        der_put_raw(&request, items[2].whole.data, items[2].whole.len);
-        der_put_raw(&request, items[3].whole.data, items[3].whole.len);
-        der_put_raw(&request, items[4].whole.data, items[4].whole.len);
-        der_end(&request, outer);
+        e2e_prepare_download_request(&request, items, NULL);
         ok = es10(l, der_writer_view(&request), &d->prepare) == 0x9000;
     }
     if (ok) {

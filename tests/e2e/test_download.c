@@ -314,13 +314,7 @@ static uint32_t prepare_download(fixture *f, download *d, const uint8_t *hash_cc
     assert_int_equal(e2e_ok_children(der_writer_view(&d->client), items, 8), 5);
     der_writer request;
     der_writer_init_dynamic(&request, NULL);
-    size_t outer = der_begin(&request, 0xBF21);
-    der_put_raw(&request, items[2].whole.data, items[2].whole.len);
-    der_put_raw(&request, items[3].whole.data, items[3].whole.len);
-    if (hash_cc != NULL)
-        der_put_tlv(&request, 0x04, hash_cc, 32);
-    der_put_raw(&request, items[4].whole.data, items[4].whole.len);
-    der_end(&request, outer);
+    e2e_prepare_download_request(&request, items, hash_cc);
     assert_int_equal(es10(f, der_writer_view(&request), &d->prepare), 0x9000);
     der_writer_free(&request);
     return alternative_of(der_writer_view(&d->prepare), error);

@@ -209,10 +209,7 @@ static void download(fixture *f)
     /* PrepareDownload */
     assert_int_equal(e2e_ok_children(der_writer_view(&w[3]), items, 8), 5);
     w[2].len = 0;
-    size_t mark = der_begin(&w[2], 0xBF21);
-    for (int i = 2; i < 5; i++)
-        der_put_raw(&w[2], items[i].whole.data, items[i].whole.len);
-    der_end(&w[2], mark);
+    e2e_prepare_download_request(&w[2], items, NULL);
     w[1].len = 0;
     assert_int_equal(es10(f, der_writer_view(&w[2]), &w[1]), 0x9000);
     /* GetBoundProfilePackage and LoadBoundProfilePackage */

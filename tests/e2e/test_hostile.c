@@ -235,10 +235,7 @@ static void run_until_bpp(fixture *f, lpa *l, download *d)
                      SMDP_OK);
     assert_int_equal(e2e_ok_children(der_writer_view(&d->client), items, 8), 5);
     request.len = 0;
-    size_t outer = der_begin(&request, 0xBF21);
-    for (int i = 2; i < 5; i++)
-        der_put_raw(&request, items[i].whole.data, items[i].whole.len);
-    der_end(&request, outer);
+    e2e_prepare_download_request(&request, items, NULL);
     assert_int_equal(es10(l, der_writer_view(&request), &d->prepare), 0x9000);
 
     request.len = 0;
