@@ -284,6 +284,20 @@ static void test_sigkill_leaves_whole_state(void **state)
 
 /* ---- memory --------------------------------------------------------------------------------- */
 
+/* A profile record for ICCID_A with its ISD-P AID and a profile state (disabled unless the
+ * caller sets it); iccid and aid hold the bytes its views point at. */
+static void profile_record_a(euicc_profile_record *record, uint8_t iccid[10], uint8_t aid[16])
+{
+    der_hex_decode(ICCID_A, iccid, 10);
+    der_hex_decode("A0000005591010FFFFFFFF8900001000", aid, 16);
+    memset(record, 0, sizeof(*record));
+    record->info.has_iccid = true;
+    record->info.iccid = der_view_make(iccid, 10);
+    record->info.has_isdp_aid = true;
+    record->info.isdp_aid = der_view_make(aid, 16);
+    record->info.has_profile_state = true;
+}
+
 static void test_memory_per_idle_instance(void **state)
 {
     fixture *f = *state;
@@ -304,15 +318,8 @@ static void test_memory_per_idle_instance(void **state)
     /* An enabled profile adds its record, not more. */
     euicc *e = instances[0];
     uint8_t iccid[10], aid[16];
-    der_hex_decode(ICCID_A, iccid, 10);
-    der_hex_decode("A0000005591010FFFFFFFF8900001000", aid, 16);
     euicc_profile_record record;
-    memset(&record, 0, sizeof(record));
-    record.info.has_iccid = true;
-    record.info.iccid = der_view_make(iccid, 10);
-    record.info.has_isdp_aid = true;
-    record.info.isdp_aid = der_view_make(aid, 16);
-    record.info.has_profile_state = true;
+    profile_record_a(&record, iccid, aid);
     assert_int_equal(euicc_state_profile_add(euicc_get_state(e), &record), RSP_OK);
     size_t record_len = euicc_state_get(euicc_get_state(e), EUICC_LIST_PROFILES, 0).len;
     assert_true(euicc_bytes_held(e) - held < record_len + 128);
@@ -369,15 +376,8 @@ static void test_memory_with_ts48_profile(void **state)
     euicc *e = NULL;
     assert_int_equal(euicc_new(&config, &e, &err), RSP_OK);
     uint8_t iccid[10], aid[16];
-    der_hex_decode(ICCID_A, iccid, 10);
-    der_hex_decode("A0000005591010FFFFFFFF8900001000", aid, 16);
     euicc_profile_record record;
-    memset(&record, 0, sizeof(record));
-    record.info.has_iccid = true;
-    record.info.iccid = der_view_make(iccid, 10);
-    record.info.has_isdp_aid = true;
-    record.info.isdp_aid = der_view_make(aid, 16);
-    record.info.has_profile_state = true;
+    profile_record_a(&record, iccid, aid);
     record.info.profile_state = SGP22_PROFILE_STATE_ENABLED;
     record.has_saip_package = true;
     record.saip_package = der_view_make(package, package_len);
