@@ -155,7 +155,9 @@ static void remove_tree(const char *dir)
         if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
             continue;
         char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        int path_len = snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        if (path_len < 0 || (size_t)path_len >= sizeof path)
+            continue; /* a cut path could name another file: leave this one */
         if (remove(path) != 0)
             remove_tree(path);
     }
