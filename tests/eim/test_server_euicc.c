@@ -181,18 +181,31 @@ static int teardown(void **state)
     return fixture_teardown(&f);
 }
 
+/* One ESipa ASN.1 request from the IPA to the eIM; fails the test when it cannot be sent. */
+static void esipa_post(context *c, const uint8_t *body, size_t len, http_response *response,
+                       const char *what)
+{
+    char url[96];
+    snprintf(url, sizeof url, "%s/gsma/rsp2/asn1", c->base);
+    rsp_error err = {0};
+    check(http_client_post(c->client, url, ASN1_TYPE, body, len, NULL, response, &err), &err, what);
+}
+
+/* SGP.32 v1.2 section 6.3.2.6 (ESipa.GetEimPackage): the IPA's poll for this eUICC. */
+static void poll_eim(context *c, http_response *response)
+{
+    uint8_t poll[21] = {0xBF, 0x4F, 18, 0x5A, 16};
+    memcpy(poll + 5, c->f->eid, 16);
+    esipa_post(c, poll, sizeof poll, response, "poll");
+}
+
 /* The IPA's part: poll, hand the package to the eUICC, return its result. Returns the
  * ProvideEimPackageResultResponse choice. */
 static int deliver(context *c)
 {
-    char url[96];
-    snprintf(url, sizeof url, "%s/gsma/rsp2/asn1", c->base);
-    uint8_t poll[21] = {0xBF, 0x4F, 18, 0x5A, 16};
-    memcpy(poll + 5, c->f->eid, 16);
     http_response response = {0};
+    poll_eim(c, &response);
     rsp_error err = {0};
-    check(http_client_post(c->client, url, ASN1_TYPE, poll, sizeof poll, NULL, &response, &err),
-          &err, "poll");
     assert_int_equal(response.status, 200);
     der_tlv outer, inner;
     check(der_parse_single(der_view_make(response.body, response.body_len), &outer, &err), &err,
@@ -211,9 +224,7 @@ static int deliver(context *c)
     der_put_tlv(&provide, 0x5A, c->f->eid, 16);
     der_put_raw(&provide, result.buf, result.len);
     der_end(&provide, mark);
-    check(http_client_post(c->client, url, ASN1_TYPE, provide.buf, provide.len, NULL, &response,
-                           &err),
-          &err, "provide");
+    esipa_post(c, provide.buf, provide.len, &response, "provide");
     assert_int_equal(response.status, 200);
     sgp32_provide_eim_package_result_response answer;
     uint8_t arena_buf[512];
@@ -354,14 +365,9 @@ static void test_euicc_facts(void **state)
     json_t *created = rest(c, "POST", "devices/" FIXTURE_EID "/operations",
                            json_pack("{s:s}", "type", "euiccData"), 201);
     json_decref(created);
-    char url[96];
-    snprintf(url, sizeof url, "%s/gsma/rsp2/asn1", c->base);
-    uint8_t poll[21] = {0xBF, 0x4F, 18, 0x5A, 16};
-    memcpy(poll + 5, c->f->eid, 16);
     http_response response = {0};
+    poll_eim(c, &response);
     rsp_error err = {0};
-    check(http_client_post(c->client, url, ASN1_TYPE, poll, sizeof poll, NULL, &response, &err),
-          &err, "poll");
     sgp32_get_eim_package_response package;
     uint8_t arena_buf[16384];
     schema_arena arena;
@@ -395,8 +401,7 @@ static void test_euicc_facts(void **state)
     der_writer w;
     der_writer_init_dynamic(&w, NULL);
     assert_int_equal(schema_encode(&sgp32_provide_eim_package_result_type, &provided, &w), RSP_OK);
-    check(http_client_post(c->client, url, ASN1_TYPE, w.buf, w.len, NULL, &response, &err), &err,
-          "provide");
+    esipa_post(c, w.buf, w.len, &response, "provide");
     assert_int_equal(response.status, 200);
     http_response_free(&response);
     der_writer_free(&w);
