@@ -217,6 +217,17 @@ static void expect_status(json_t *answer, const char *status, const char *subjec
     }
 }
 
+/* A JSON ES2+ call, which must be answered 200 with the given header outcome. */
+static void call_expect(fixture *f, const char *function, const char *api_key, const char *body,
+                        const char *status, const char *subject, const char *reason)
+{
+    json_t *answer = NULL;
+    assert_int_equal(call(f, f->client, function, api_key, RSP_JSON_CONTENT_TYPE, body, &answer),
+                     200);
+    expect_status(answer, status, subject, reason);
+    json_decref(answer);
+}
+
 static const char *text_field(json_t *answer, const char *key)
 {
     json_t *value = json_object_get(answer, key);
@@ -261,10 +272,7 @@ static void test_authentication(void **state)
     json_decref(answer);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_AVAILABLE);
     /* Another operator's key: 8.2.1 / 1.2 (not allowed). */
-    assert_int_equal(
-        call(f, f->client, "downloadOrder", "key-b", RSP_JSON_CONTENT_TYPE, body, &answer), 200);
-    expect_status(answer, "Failed", "8.2.1", "1.2");
-    json_decref(answer);
+    call_expect(f, "downloadOrder", "key-b", body, "Failed", "8.2.1", "1.2");
     /* TLS client certificate of op-c: authenticated, but op-a's profile is not its own. */
     assert_int_equal(
         call(f, f->cert_client, "downloadOrder", NULL, RSP_JSON_CONTENT_TYPE, body, &answer), 200);
@@ -289,7 +297,6 @@ static void test_malformed_requests(void **state)
     SKIP_WITHOUT_DATA(f);
     char iccid[SMDP_ICCID_SIZE], body[256];
     import(f, "op-a", 3, iccid);
-    json_t *answer = NULL;
     snprintf(body, sizeof body, "{" HEADER ",\"iccid\":\"%s\"}", iccid);
     assert_int_equal(call(f, f->client, "downloadOrder", "key-a", "text/plain", body, NULL), 415);
     assert_int_equal(
@@ -312,27 +319,14 @@ static void test_malformed_requests(void **state)
     free(big);
     /* No request header: 1.2 / 2.2; wrong JSON type: 1.2 / 2.1; bad ICCID: 8.2.1 / 2.1. */
     snprintf(body, sizeof body, "{\"iccid\":\"%s\"}", iccid);
-    assert_int_equal(
-        call(f, f->client, "downloadOrder", "key-a", RSP_JSON_CONTENT_TYPE, body, &answer), 200);
-    expect_status(answer, "Failed", "1.2", "2.2");
-    json_decref(answer);
-    assert_int_equal(call(f, f->client, "downloadOrder", "key-a", RSP_JSON_CONTENT_TYPE,
-                          "{" HEADER ",\"iccid\":42}", &answer),
-                     200);
-    expect_status(answer, "Failed", "1.2", "2.1");
-    json_decref(answer);
-    assert_int_equal(call(f, f->client, "downloadOrder", "key-a", RSP_JSON_CONTENT_TYPE,
-                          "{" HEADER ",\"iccid\":\"12AB\"}", &answer),
-                     200);
-    expect_status(answer, "Failed", "8.2.1", "2.1");
-    json_decref(answer);
+    call_expect(f, "downloadOrder", "key-a", body, "Failed", "1.2", "2.2");
+    call_expect(f, "downloadOrder", "key-a", "{" HEADER ",\"iccid\":42}", "Failed", "1.2", "2.1");
+    call_expect(f, "downloadOrder", "key-a", "{" HEADER ",\"iccid\":\"12AB\"}", "Failed", "8.2.1",
+                "2.1");
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_AVAILABLE);
     /* The server keeps serving. */
-    assert_int_equal(call(f, f->client, "releaseProfile", "key-a", RSP_JSON_CONTENT_TYPE,
-                          "{" HEADER ",\"iccid\":\"8949000000000000001\"}", &answer),
-                     200);
-    expect_status(answer, "Failed", "8.2.1", "3.9");
-    json_decref(answer);
+    call_expect(f, "releaseProfile", "key-a", "{" HEADER ",\"iccid\":\"8949000000000000001\"}",
+                "Failed", "8.2.1", "3.9");
 }
 
 static void test_order_flow(void **state)
@@ -345,22 +339,13 @@ static void test_order_flow(void **state)
     /* 19-digit ICCIDs may come F-padded to 20 (SGP.22 section 5.3); this one has 20 digits. */
     snprintf(body, sizeof body, "{" HEADER ",\"iccid\":\"%s%s\",\"eid\":\"%s\"}", iccid,
              strlen(iccid) == 19 ? "F" : "", EID_A);
-    assert_int_equal(
-        call(f, f->client, "downloadOrder", "key-a", RSP_JSON_CONTENT_TYPE, body, &answer), 200);
-    expect_status(answer, "Executed-Success", NULL, NULL);
-    json_decref(answer);
+    call_expect(f, "downloadOrder", "key-a", body, "Executed-Success", NULL, NULL);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_LINKED);
     /* Again: already in use. */
-    assert_int_equal(
-        call(f, f->client, "downloadOrder", "key-a", RSP_JSON_CONTENT_TYPE, body, &answer), 200);
-    expect_status(answer, "Failed", "8.2.1", "3.3");
-    json_decref(answer);
+    call_expect(f, "downloadOrder", "key-a", body, "Failed", "8.2.1", "3.3");
     /* confirmOrder without releaseFlag: mandatory element missing. */
     snprintf(body, sizeof body, "{" HEADER ",\"iccid\":\"%s\"}", iccid);
-    assert_int_equal(
-        call(f, f->client, "confirmOrder", "key-a", RSP_JSON_CONTENT_TYPE, body, &answer), 200);
-    expect_status(answer, "Failed", "1.2", "2.2");
-    json_decref(answer);
+    call_expect(f, "confirmOrder", "key-a", body, "Failed", "1.2", "2.2");
     snprintf(body, sizeof body,
              "{" HEADER ",\"iccid\":\"%s\",\"confirmationCode\":\"1234\",\"releaseFlag\":false}",
              iccid);
@@ -373,33 +358,18 @@ static void test_order_flow(void **state)
     json_decref(answer);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_CONFIRMED);
     snprintf(body, sizeof body, "{" HEADER ",\"iccid\":\"%s\"}", iccid);
-    assert_int_equal(
-        call(f, f->client, "releaseProfile", "key-b", RSP_JSON_CONTENT_TYPE, body, &answer), 200);
-    expect_status(answer, "Failed", "8.2.1", "1.2");
-    json_decref(answer);
-    assert_int_equal(
-        call(f, f->client, "releaseProfile", "key-a", RSP_JSON_CONTENT_TYPE, body, &answer), 200);
-    expect_status(answer, "Executed-Success", NULL, NULL);
-    json_decref(answer);
+    call_expect(f, "releaseProfile", "key-b", body, "Failed", "8.2.1", "1.2");
+    call_expect(f, "releaseProfile", "key-a", body, "Executed-Success", NULL, NULL);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_RELEASED);
     /* cancelOrder: bad indicator, then back to Available. */
     snprintf(body, sizeof body,
              "{" HEADER ",\"iccid\":\"%s\",\"finalProfileStatusIndicator\":\"Gone\"}", iccid);
-    assert_int_equal(
-        call(f, f->client, "cancelOrder", "key-a", RSP_JSON_CONTENT_TYPE, body, &answer), 200);
-    expect_status(answer, "Failed", "1.2", "2.1");
-    json_decref(answer);
+    call_expect(f, "cancelOrder", "key-a", body, "Failed", "1.2", "2.1");
     snprintf(body, sizeof body,
              "{" HEADER ",\"iccid\":\"%s\",\"finalProfileStatusIndicator\":\"Available\"}", iccid);
-    assert_int_equal(
-        call(f, f->client, "cancelOrder", "key-a", RSP_JSON_CONTENT_TYPE, body, &answer), 200);
-    expect_status(answer, "Executed-Success", NULL, NULL);
-    json_decref(answer);
+    call_expect(f, "cancelOrder", "key-a", body, "Executed-Success", NULL, NULL);
     assert_int_equal(state_of(f, iccid), SMDP_PROFILE_AVAILABLE);
-    assert_int_equal(
-        call(f, f->client, "cancelOrder", "key-a", RSP_JSON_CONTENT_TYPE, body, &answer), 200);
-    expect_status(answer, "Failed", "8.2.1", "3.5");
-    json_decref(answer);
+    call_expect(f, "cancelOrder", "key-a", body, "Failed", "8.2.1", "3.5");
 }
 
 static unsigned received(fixture *f, unsigned want, unsigned timeout_ms)
