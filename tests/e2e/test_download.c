@@ -339,6 +339,15 @@ static smdp_result get_bpp(fixture *f, download *d)
     return result;
 }
 
+/* The SM-DP+ with the NoBERTLV order and the first eUICC, both of curve c, with no extra CI or
+ * clock shift: the setting most tests start from. */
+static void start_plain(fixture *f, int c, download *d)
+{
+    setup_smdp(f, c, "NoBERTLV.der");
+    setup_euicc(f, c, 0, NULL, 0);
+    download_init(d);
+}
+
 /* InitiateAuthentication and AuthenticateServer, both asserted to succeed: the mutual
  * authentication most tests start from. */
 static void authenticate_both(fixture *f, download *d)
@@ -640,10 +649,8 @@ static void test_wrong_server_address(void **state)
     fixture *f = *state;
     if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
-    setup_smdp(f, 0, "NoBERTLV.der");
-    setup_euicc(f, 0, 0, NULL, 0);
     download d;
-    download_init(&d);
+    start_plain(f, 0, &d);
     assert_int_equal(initiate(f, &d, "other.smdp.example"), SMDP_ERR_INVALID_SMDP_ADDRESS);
     assert_string_equal(smdp_result_subject_code(SMDP_ERR_INVALID_SMDP_ADDRESS), "8.8.1");
     assert_string_equal(smdp_result_reason_code(SMDP_ERR_INVALID_SMDP_ADDRESS), "3.8");
@@ -655,10 +662,8 @@ static void test_wrong_challenge(void **state)
     fixture *f = *state;
     if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
-    setup_smdp(f, 0, "NoBERTLV.der");
-    setup_euicc(f, 0, 0, NULL, 0);
     download d;
-    download_init(&d);
+    start_plain(f, 0, &d);
     assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
     /* a new challenge on the card: the SM-DP+ signed the old one */
     static const uint8_t get_challenge[] = {0xBF, 0x2E, 0x00};
@@ -746,10 +751,8 @@ static void test_cancel_session(void **state)
     fixture *f = *state;
     if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
-    setup_smdp(f, 1, "NoBERTLV.der");
-    setup_euicc(f, 1, 0, NULL, 0);
     download d;
-    download_init(&d);
+    start_plain(f, 1, &d);
     authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
     /* a wrong transaction ID is refused by the eUICC */
@@ -848,10 +851,8 @@ static void test_smdp_checks_the_euicc_answer(void **state)
     fixture *f = *state;
     if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
-    setup_smdp(f, 0, "NoBERTLV.der");
-    setup_euicc(f, 0, 0, NULL, 0);
     download d;
-    download_init(&d);
+    start_plain(f, 0, &d);
     authenticate_both(f, &d);
     /* euiccSigned1 = 30 len 80 10 <tid> 83 len <address> 84 10 <challenge> ... */
     der_tlv items[4];
@@ -884,10 +885,8 @@ static void test_bpp_pieces_out_of_order(void **state)
     fixture *f = *state;
     if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
-    setup_smdp(f, 0, "NoBERTLV.der");
-    setup_euicc(f, 0, 0, NULL, 0);
     download d;
-    download_init(&d);
+    start_plain(f, 0, &d);
     run_until_bpp(f, &d, NULL);
     der_view pieces[PIECES_MAX];
     size_t count = 0;
@@ -1028,10 +1027,8 @@ static void test_reset_drops_the_session(void **state)
     fixture *f = *state;
     if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
-    setup_smdp(f, 0, "NoBERTLV.der");
-    setup_euicc(f, 0, 0, NULL, 0);
     download d;
-    download_init(&d);
+    start_plain(f, 0, &d);
     run_until_bpp(f, &d, NULL);
     euicc_reset(f->card);
     static const uint8_t select[] = {0x00, 0xA4, 0x04, 0x00, 0x10, 0xA0, 0x00, 0x00,
