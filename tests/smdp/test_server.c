@@ -546,6 +546,19 @@ static void download_close(download *d, card *c, es9_client *client)
     http_client_free(client->http);
 }
 
+/* A client, a released order of `package` (confirmation code `cc` or none) and a download of
+ * it to card `n` on `curve`, not started. The caller frees them with download_close;
+ * matching_id must outlive the download. */
+static void download_open(fixture *f, es9_client *client, card *c, download *d, const char *package,
+                          const char *cc, int curve, int n, char iccid[SMDP_ICCID_SIZE],
+                          char matching_id[SMDP_MATCHING_SIZE])
+{
+    client_open(f, client);
+    order(f, package, NULL, cc, iccid, matching_id);
+    card_open(f, c, curve, n);
+    download_init(d, c, client, matching_id);
+}
+
 /* A released NoBERTLV order and a card (third EID) whose download has passed
  * authenticateClient: the start of the cancellation tests. The caller frees client, card and
  * download; matching_id must outlive the download. */
@@ -553,10 +566,7 @@ static void authenticated_download(fixture *f, es9_client *client, card *c, down
                                    char iccid[SMDP_ICCID_SIZE],
                                    char matching_id[SMDP_MATCHING_SIZE])
 {
-    client_open(f, client);
-    order(f, "NoBERTLV.der", NULL, NULL, iccid, matching_id);
-    card_open(f, c, 0, 2);
-    download_init(d, c, client, matching_id);
+    download_open(f, client, c, d, "NoBERTLV.der", NULL, 0, 2, iccid, matching_id);
     download_authenticate(d, smdp_server_address(f->server), "Executed-Success");
 }
 
@@ -813,13 +823,10 @@ static void test_replayed_requests(void **state)
     if (!shared_data_present())
         skip();
     es9_client client;
-    client_open(f, &client);
-    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
-    order(f, "NoBERTLV_NoRAMRFM.der", NULL, NULL, iccid, matching_id);
     card c;
-    card_open(f, &c, 0, 0);
     download d;
-    download_init(&d, &c, &client, matching_id);
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    download_open(f, &client, &c, &d, "NoBERTLV_NoRAMRFM.der", NULL, 0, 0, iccid, matching_id);
     long authenticate_failures = es9_failures(&client, "authenticateClient");
     long bpp_failures = es9_failures(&client, "getBoundProfilePackage");
     download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
@@ -924,13 +931,10 @@ static void test_right_confirmation_code(void **state)
     if (!shared_data_present())
         skip();
     es9_client client;
-    client_open(f, &client);
-    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
-    order(f, "BERTLV_SUCI.der", NULL, "4242", iccid, matching_id);
     card c;
-    card_open(f, &c, 1, 1);
     download d;
-    download_init(&d, &c, &client, matching_id);
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    download_open(f, &client, &c, &d, "BERTLV_SUCI.der", "4242", 1, 1, iccid, matching_id);
     download_authenticate(&d, smdp_server_address(f->server), "Executed-Success");
     step_prepare(&d, "4242");
     assert_int_equal(step_get_bpp(&d), 200);
@@ -1142,13 +1146,10 @@ static void test_signature_and_release_checks(void **state)
     if (!shared_data_present())
         skip();
     es9_client client;
-    client_open(f, &client);
-    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
-    order(f, "NoBERTLV.der", NULL, NULL, iccid, matching_id);
     card c;
-    card_open(f, &c, 0, 0);
     download d;
-    download_init(&d, &c, &client, matching_id);
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    download_open(f, &client, &c, &d, "NoBERTLV.der", NULL, 0, 0, iccid, matching_id);
     step_initiate(&d, smdp_server_address(f->server));
     step_authenticate_server(&d);
     /* One bit of euiccSignature1 flipped: 8.1 / 6.1, and the order is untouched. */
@@ -1213,13 +1214,10 @@ static void test_other_notifications(void **state)
     if (!shared_data_present())
         skip();
     es9_client client;
-    client_open(f, &client);
-    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
-    order(f, "NoBERTLV.der", NULL, NULL, iccid, matching_id);
     card c;
-    card_open(f, &c, 1, 2);
     download d;
-    download_init(&d, &c, &client, matching_id);
+    char iccid[SMDP_ICCID_SIZE], matching_id[SMDP_MATCHING_SIZE];
+    download_open(f, &client, &c, &d, "NoBERTLV.der", NULL, 1, 2, iccid, matching_id);
     download_all(&d, smdp_server_address(f->server));
     download_free(&d);
     int64_t before = notifications_of(f, f->eids[2]);
