@@ -207,6 +207,37 @@ static inline size_t e2e_ok_children(der_view message, der_tlv *out, size_t cap)
     return n;
 }
 
+/* One download in progress, as an LPA keeps it. */
+typedef struct {
+    smdp_download_session session;
+    der_writer initiate;     /* InitiateAuthenticationResponse */
+    der_writer authenticate; /* eUICC AuthenticateServerResponse */
+    der_writer client;       /* AuthenticateClientResponseEs9 */
+    der_writer prepare;      /* eUICC PrepareDownloadResponse */
+    der_writer bound;        /* GetBoundProfilePackageResponse */
+    der_view bpp;
+    uint8_t challenge[16]; /* the eUICC challenge the download was started with */
+} e2e_download;
+
+static inline void e2e_download_init(e2e_download *d)
+{
+    memset(d, 0, sizeof *d);
+    der_writer_init_dynamic(&d->initiate, NULL);
+    der_writer_init_dynamic(&d->authenticate, NULL);
+    der_writer_init_dynamic(&d->client, NULL);
+    der_writer_init_dynamic(&d->prepare, NULL);
+    der_writer_init_dynamic(&d->bound, NULL);
+}
+
+static inline void e2e_download_free(e2e_download *d)
+{
+    der_writer_free(&d->initiate);
+    der_writer_free(&d->authenticate);
+    der_writer_free(&d->client);
+    der_writer_free(&d->prepare);
+    der_writer_free(&d->bound);
+}
+
 /* ES9+.InitiateAuthentication request (SGP.22 v2.5 section 5.6.1): the eUICC's challenge, the
  * SM-DP+ address and the EUICCInfo1 TLV as the eUICC returned it. */
 static inline void e2e_initiate_authentication_request(der_writer *request,

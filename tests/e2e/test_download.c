@@ -215,36 +215,7 @@ static uint32_t alternative_of(der_view message, int64_t *code)
     return alternative.tag;
 }
 
-/* One download in progress, as an LPA keeps it. */
-typedef struct {
-    smdp_download_session session;
-    der_writer initiate;     /* InitiateAuthenticationResponse */
-    der_writer authenticate; /* eUICC AuthenticateServerResponse */
-    der_writer client;       /* AuthenticateClientResponseEs9 */
-    der_writer prepare;      /* eUICC PrepareDownloadResponse */
-    der_writer bound;        /* GetBoundProfilePackageResponse */
-    der_view bpp;
-    uint8_t challenge[16];
-} download;
-
-static void download_init(download *d)
-{
-    memset(d, 0, sizeof *d);
-    der_writer_init_dynamic(&d->initiate, NULL);
-    der_writer_init_dynamic(&d->authenticate, NULL);
-    der_writer_init_dynamic(&d->client, NULL);
-    der_writer_init_dynamic(&d->prepare, NULL);
-    der_writer_init_dynamic(&d->bound, NULL);
-}
-
-static void download_free(download *d)
-{
-    der_writer_free(&d->initiate);
-    der_writer_free(&d->authenticate);
-    der_writer_free(&d->client);
-    der_writer_free(&d->prepare);
-    der_writer_free(&d->bound);
-}
+typedef e2e_download download;
 
 /* The LPA side of ES10: STORE DATA blocks of at most 255 bytes, then GET RESPONSE while the
  * card says 61xx. Returns the status word; the response data is appended to out. */
@@ -345,7 +316,7 @@ static void start_plain(fixture *f, int c, download *d)
 {
     setup_smdp(f, c, "NoBERTLV.der");
     setup_euicc(f, c, 0, NULL, 0);
-    download_init(d);
+    e2e_download_init(d);
 }
 
 /* InitiateAuthentication and AuthenticateServer, both asserted to succeed: the mutual
@@ -452,7 +423,7 @@ static void download_one(fixture *f, int curve, const char *package, bool replac
     f->order.replace_session_keys = replace_keys;
     setup_euicc(f, curve, 0, NULL, 0);
     download d;
-    download_init(&d);
+    e2e_download_init(&d);
     run_until_bpp(f, &d, NULL);
     der_writer pir;
     der_writer_init_dynamic(&pir, NULL);
@@ -460,7 +431,7 @@ static void download_one(fixture *f, int curve, const char *package, bool replac
     check_result(f, &d, der_writer_view(&pir), true, 0, 0);
     check_installed(f);
     der_writer_free(&pir);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 static void test_every_ts48_package_both_curves(void **state)
@@ -496,7 +467,7 @@ static void test_confirmation_code(void **state)
     f->order.cc_required = true;
     setup_euicc(f, 0, 0, NULL, 0);
     download d;
-    download_init(&d);
+    e2e_download_init(&d);
     authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
     uint8_t hash[32];
@@ -510,7 +481,7 @@ static void test_confirmation_code(void **state)
     load_bpp(f, d.bpp, &pir);
     check_result(f, &d, der_writer_view(&pir), true, 0, 0);
     der_writer_free(&pir);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 /* ---- negative ------------------------------------------------------------------------ */
@@ -525,7 +496,7 @@ static void test_wrong_confirmation_code_until_blocked(void **state)
     f->order.cc_required = true;
     setup_euicc(f, 0, 0, NULL, 0);
     download d;
-    download_init(&d);
+    e2e_download_init(&d);
     authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
     uint8_t wrong[32];
@@ -539,7 +510,7 @@ static void test_wrong_confirmation_code_until_blocked(void **state)
     assert_int_equal(d.session.state, SMDP_SESSION_FAILED);
     /* without hashCc at all */
     download e;
-    download_init(&e);
+    e2e_download_init(&e);
     setup_euicc(f, 0, 0, NULL, 0);
     authenticate_both(f, &e);
     assert_int_equal(authenticate_client(f, &e, 0), SMDP_OK);
@@ -547,8 +518,8 @@ static void test_wrong_confirmation_code_until_blocked(void **state)
     /* the eUICC refuses a PrepareDownload that lacks the required hashCc */
     assert_int_equal(prepare_download(f, &e, NULL, &error), 0xA1);
     assert_int_equal(profile_count(f), 0);
-    download_free(&d);
-    download_free(&e);
+    e2e_download_free(&d);
+    e2e_download_free(&e);
 }
 
 static void test_bpp_for_another_euicc(void **state)
@@ -560,11 +531,11 @@ static void test_bpp_for_another_euicc(void **state)
     /* eUICC 0 gets its BPP, but the pieces go to eUICC 1 in its own prepared session */
     setup_euicc(f, 0, 0, NULL, 0);
     download mine;
-    download_init(&mine);
+    e2e_download_init(&mine);
     run_until_bpp(f, &mine, NULL);
     setup_euicc(f, 0, 1, NULL, 0);
     download other;
-    download_init(&other);
+    e2e_download_init(&other);
     run_until_bpp(f, &other, NULL);
     der_writer pir;
     der_writer_init_dynamic(&pir, NULL);
@@ -574,8 +545,8 @@ static void test_bpp_for_another_euicc(void **state)
                  SGP22_ERROR_REASON_INVALID_TRANSACTION_ID);
     assert_int_equal(profile_count(f), 0);
     der_writer_free(&pir);
-    download_free(&mine);
-    download_free(&other);
+    e2e_download_free(&mine);
+    e2e_download_free(&other);
 }
 
 /* Flips one byte in the middle of the value of the first piece whose tag is `tag` (for the
@@ -586,7 +557,7 @@ static void flipped_piece(fixture *f, uint32_t tag, int64_t command, int64_t rea
     f->order.replace_session_keys = true;
     setup_euicc(f, 0, 0, NULL, 0);
     download d;
-    download_init(&d);
+    e2e_download_init(&d);
     run_until_bpp(f, &d, NULL);
     der_view pieces[PIECES_MAX];
     size_t count = 0;
@@ -624,7 +595,7 @@ static void flipped_piece(fixture *f, uint32_t tag, int64_t command, int64_t rea
     assert_int_equal(euicc_state_count(euicc_get_state_const(f->card), EUICC_LIST_NOTIFICATIONS),
                      notifications + 1);
     der_writer_free(&pir);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 static void test_flipped_byte_in_each_segment_kind(void **state)
@@ -654,7 +625,7 @@ static void test_wrong_server_address(void **state)
     assert_int_equal(initiate(f, &d, "other.smdp.example"), SMDP_ERR_INVALID_SMDP_ADDRESS);
     assert_string_equal(smdp_result_subject_code(SMDP_ERR_INVALID_SMDP_ADDRESS), "8.8.1");
     assert_string_equal(smdp_result_reason_code(SMDP_ERR_INVALID_SMDP_ADDRESS), "3.8");
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 static void test_wrong_challenge(void **state)
@@ -674,7 +645,7 @@ static void test_wrong_challenge(void **state)
     int64_t error = 0;
     assert_int_equal(authenticate_server(f, &d, &error), 0xA1);
     assert_int_equal(error, SGP22_AUTHENTICATE_ERROR_EUICC_CHALLENGE_MISMATCH);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 static void test_smdp_certificate_from_untrusted_ci(void **state)
@@ -688,23 +659,23 @@ static void test_smdp_certificate_from_untrusted_ci(void **state)
     f->identity.dpauth_key = f->pki[1].dpauth_key;
     setup_euicc(f, 0, 0, NULL, 0);
     download d;
-    download_init(&d);
+    e2e_download_init(&d);
     assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
     int64_t error = 0;
     assert_int_equal(authenticate_server(f, &d, &error), 0xA1);
     assert_int_equal(error, SGP22_AUTHENTICATE_ERROR_INVALID_CERTIFICATE);
-    download_free(&d);
+    e2e_download_free(&d);
     /* a good DPauth, but CERT.DPpb from the other CI: PrepareDownload refuses it */
     setup_smdp(f, 0, "NoBERTLV.der");
     f->identity.dppb_certificate = f->pki[1].dppb;
     f->identity.dppb_key = f->pki[1].dppb_key;
     setup_euicc(f, 0, 0, NULL, 0);
-    download_init(&d);
+    e2e_download_init(&d);
     authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
     assert_int_equal(prepare_download(f, &d, NULL, &error), 0xA1);
     assert_int_equal(error, SGP22_DOWNLOAD_ERROR_INVALID_CERTIFICATE);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 static void test_expired_certificates(void **state)
@@ -716,19 +687,19 @@ static void test_expired_certificates(void **state)
     /* eUICC clock 20 years ahead: the 10-year DPauth certificate has expired */
     setup_euicc(f, 0, 0, NULL, time(NULL) + 20 * YEAR);
     download d;
-    download_init(&d);
+    e2e_download_init(&d);
     assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
     int64_t error = 0;
     assert_int_equal(authenticate_server(f, &d, &error), 0xA1);
     assert_int_equal(error, SGP22_AUTHENTICATE_ERROR_INVALID_CERTIFICATE);
-    download_free(&d);
+    e2e_download_free(&d);
     /* SM-DP+ clock 32 years ahead: the 30-year EUM certificate has expired */
     setup_euicc(f, 0, 0, NULL, 0);
-    download_init(&d);
+    e2e_download_init(&d);
     authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, time(NULL) + 32 * YEAR),
                      SMDP_ERR_EUM_CERTIFICATE_EXPIRED);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 static void test_matching_id_refused(void **state)
@@ -740,10 +711,10 @@ static void test_matching_id_refused(void **state)
     f->order.eid = f->pki[0].eid[1]; /* the order is for the other eUICC */
     setup_euicc(f, 0, 0, NULL, 0);
     download d;
-    download_init(&d);
+    e2e_download_init(&d);
     authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_ERR_EID_REFUSED);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 static void test_cancel_session(void **state)
@@ -802,7 +773,7 @@ static void test_cancel_session(void **state)
     assert_int_equal(error, SGP22_DOWNLOAD_ERROR_NO_SESSION_CONTEXT);
     der_writer_free(&response);
     der_writer_free(&es9);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 /* AuthenticateClient with the eUICC's answer changed by edit (then re-signed with the eUICC
@@ -877,7 +848,7 @@ static void test_smdp_checks_the_euicc_answer(void **state)
     assert_int_equal(client_with(f, &d, 0, 0, false, false), SMDP_OK);
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_ERR_UNKNOWN_TRANSACTION);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 static void test_bpp_pieces_out_of_order(void **state)
@@ -906,7 +877,7 @@ static void test_bpp_pieces_out_of_order(void **state)
     pir.len = 0;
     assert_int_equal(es10(f, pieces[1], &pir), 0x6985);
     der_writer_free(&pir);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 /* ---- CRLs, reset, persistence --------------------------------------------------------- */
@@ -995,11 +966,11 @@ static void test_load_crl_revokes_smdp(void **state)
     assert_int_equal(euicc_state_count(euicc_get_state_const(f->card), EUICC_LIST_CRLS), 1);
     rsp_crl_free(newer);
     download d;
-    download_init(&d);
+    e2e_download_init(&d);
     assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
     assert_int_equal(authenticate_server(f, &d, &error), 0xA1);
     assert_int_equal(error, SGP22_AUTHENTICATE_ERROR_INVALID_CERTIFICATE);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 static void test_smdp_applies_crl_to_eum(void **state)
@@ -1014,11 +985,11 @@ static void test_smdp_applies_crl_to_eum(void **state)
     f->credentials.crl_count = 1;
     setup_euicc(f, 0, 0, NULL, 0);
     download d;
-    download_init(&d);
+    e2e_download_init(&d);
     authenticate_both(f, &d);
     assert_int_equal(authenticate_client(f, &d, time(NULL)), SMDP_ERR_EUM_CERTIFICATE_INVALID);
     assert_string_equal(smdp_result_subject_code(SMDP_ERR_EUM_CERTIFICATE_INVALID), "8.1.2");
-    download_free(&d);
+    e2e_download_free(&d);
     rsp_crl_free(crl);
 }
 
@@ -1049,7 +1020,7 @@ static void test_reset_drops_the_session(void **state)
     assert_int_equal(euicc_state_count(euicc_get_state_const(f->card), EUICC_LIST_NOTIFICATIONS),
                      0);
     der_writer_free(&out);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 static void test_installed_profile_survives_restart(void **state)
@@ -1063,7 +1034,7 @@ static void test_installed_profile_survives_restart(void **state)
     setup_smdp(f, 1, "BERTLV_SUCI.der");
     setup_euicc(f, 1, 0, NULL, 0);
     download d;
-    download_init(&d);
+    e2e_download_init(&d);
     run_until_bpp(f, &d, NULL);
     der_writer pir;
     der_writer_init_dynamic(&pir, NULL);
@@ -1075,7 +1046,7 @@ static void test_installed_profile_survives_restart(void **state)
     f->state_path = NULL;
     remove(path);
     der_writer_free(&pir);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 /* ---- SGP.26 -------------------------------------------------------------------------- */
@@ -1105,7 +1076,7 @@ static void sgp26_on(fixture *f, const char *dir, int c, const char *suffix)
     /* the eUICC trusts the SGP.26 CI first, then its own */
     setup_euicc(f, c, 0, ci, 0);
     download d;
-    download_init(&d);
+    e2e_download_init(&d);
     assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK);
     der_tlv items[8];
     assert_int_equal(e2e_ok_children(der_writer_view(&d.initiate), items, 8), 5);
@@ -1113,7 +1084,7 @@ static void sgp26_on(fixture *f, const char *dir, int c, const char *suffix)
     assert_int_equal(rsp_certificate_subject_key_id(ci, &sgp26_id), RSP_OK);
     assert_true(der_view_equal(items[3].value, sgp26_id));
     assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
-    download_free(&d);
+    e2e_download_free(&d);
     rsp_certificate_free(ci);
     rsp_certificate_free(dpauth);
     rsp_certificate_free(dppb);

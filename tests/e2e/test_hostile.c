@@ -175,20 +175,7 @@ static void set_order(fixture *f, const char *iccid)
     f->order.replace_session_keys = true;
 }
 
-typedef struct {
-    smdp_download_session session;
-    der_writer initiate, authenticate, client, prepare, bound;
-    der_view bpp;
-} download;
-
-static void download_free(download *d)
-{
-    der_writer_free(&d->initiate);
-    der_writer_free(&d->authenticate);
-    der_writer_free(&d->client);
-    der_writer_free(&d->prepare);
-    der_writer_free(&d->bound);
-}
+typedef e2e_download download;
 
 /* STORE DATA blocks of at most 255 bytes, then GET RESPONSE while the card says 61xx. */
 static unsigned es10(lpa *l, der_view command, der_writer *out)
@@ -199,12 +186,7 @@ static unsigned es10(lpa *l, der_view command, der_writer *out)
 /* Everything up to the BPP (SGP.22 v2.5 section 3.1.3), asserting each step. */
 static void run_until_bpp(fixture *f, lpa *l, download *d)
 {
-    memset(d, 0, sizeof *d);
-    der_writer_init_dynamic(&d->initiate, NULL);
-    der_writer_init_dynamic(&d->authenticate, NULL);
-    der_writer_init_dynamic(&d->client, NULL);
-    der_writer_init_dynamic(&d->prepare, NULL);
-    der_writer_init_dynamic(&d->bound, NULL);
+    e2e_download_init(d);
     static const uint8_t get_challenge[] = {0xBF, 0x2E, 0x00};
     static const uint8_t get_info1[] = {0xBF, 0x20, 0x00};
     der_writer challenge, info1, request;
@@ -488,7 +470,7 @@ static void prepare_card(fixture *f, uint8_t iccid_buffer[10], der_view *iccid)
         SMDP_OK);
     assert_int_equal(d.session.state, SMDP_SESSION_INSTALLED);
     der_writer_free(&pir);
-    download_free(&d);
+    e2e_download_free(&d);
     *iccid = installed_iccid(f, iccid_buffer);
 }
 
@@ -583,9 +565,9 @@ static void refused_bpp(fixture *f, bool other_euicc, uint32_t flip_tag, int64_t
     assert_install_error(f, &mine, der_writer_view(&pir), command, reason);
     assert_only_failure_notification_added(f, &before, der_writer_view(&pir));
     der_writer_free(&pir);
-    download_free(&mine);
+    e2e_download_free(&mine);
     if (other_euicc)
-        download_free(&theirs);
+        e2e_download_free(&theirs);
 }
 
 static void test_hostile_bpps(void **state)
@@ -623,7 +605,7 @@ static void test_hostile_bpps(void **state)
     assert_int_equal(euicc_state_count(euicc_get_state_const(f->card.card), EUICC_LIST_PROFILES),
                      2);
     der_writer_free(&pir);
-    download_free(&d);
+    e2e_download_free(&d);
 }
 
 int main(void)
