@@ -46,24 +46,6 @@ typedef struct {
     int64_t token;
 } fixture;
 
-static uint8_t *read_whole(const char *path, size_t *len)
-{
-    FILE *file = fopen(path, "rb");
-    if (file == NULL)
-        return NULL;
-    fseek(file, 0, SEEK_END);
-    long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    uint8_t *data = size > 0 ? malloc((size_t)size) : NULL;
-    if (data != NULL && fread(data, 1, (size_t)size, file) != (size_t)size) {
-        free(data);
-        data = NULL;
-    }
-    fclose(file);
-    *len = data != NULL ? (size_t)size : 0;
-    return data;
-}
-
 static rsp_certificate *certificate(fixture *f, const char *name)
 {
     char path[256];
@@ -351,18 +333,15 @@ static void test_ts48_profiles_through_eim_packages(void **state)
     fixture *f = *state;
     static const char *const packages[] = {"BERTLV_SUCI.der", "BERTLV_SUCI_NoRAMRFM.der",
                                            "NoBERTLV.der", "NoBERTLV_NoRAMRFM.der"};
-    char path[512];
-    snprintf(path, sizeof path, "%s/testdata/ts48/%s", RSPKIT_SHARED_DIR, packages[0]);
-    if (access(path, R_OK) != 0) {
-        printf("SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
-               RSPKIT_SHARED_DIR);
+    if (!e2e_shared_data_present(packages[0]))
         skip();
-    }
+    char path[512];
     for (size_t p = 0; p < sizeof packages / sizeof packages[0]; p++) {
         snprintf(path, sizeof path, "%s/testdata/ts48/%s", RSPKIT_SHARED_DIR, packages[p]);
         free(f->package);
-        f->package = read_whole(path, &f->package_len);
+        f->package = e2e_read_file(path, &f->package_len);
         assert_non_null(f->package);
+        assert_true(f->package_len > 0);
         memset(&f->order, 0, sizeof f->order);
         f->order.package = der_view_make(f->package, f->package_len);
         f->order.service_provider_name = "rspkit operator";
