@@ -891,21 +891,12 @@ static rsp_status notification_save(eim_server *server, relay_notification_write
 static rsp_status claim_notifications(store_conn *conn, void *user, rsp_error *err)
 {
     relay_outbox_item *items = user;
-    int64_t now = eim_storage_now();
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "UPDATE eim_notification_outbox SET next_attempt_at = $1 WHERE id IN (SELECT id "
-             "FROM eim_notification_outbox WHERE delivered_at IS NULL AND next_attempt_at <= $2 "
-             "ORDER BY next_attempt_at, id LIMIT %d%s) RETURNING id, attempts, smdp_address, "
-             "notification",
-             RELAY_NOTIFICATION_BATCH,
-             store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
     store_stmt *stmt = NULL;
-    rsp_status status = store_prepare(conn, sql, &stmt, err);
+    rsp_status status = eim_storage_claim_due(
+        conn, "eim_notification_outbox", "id, attempts, smdp_address, notification",
+        RELAY_NOTIFICATION_BATCH, RELAY_NOTIFICATION_LEASE_S, &stmt, err);
     if (status != RSP_OK)
         return status;
-    store_bind_int64(stmt, 1, now + RELAY_NOTIFICATION_LEASE_S);
-    store_bind_int64(stmt, 2, now);
     bool has_row = false;
     size_t n = 0;
     while (n < RELAY_NOTIFICATION_BATCH && (status = store_step(stmt, &has_row, err)) == RSP_OK &&

@@ -140,6 +140,30 @@ const char *eim_storage_for_update(const store_conn *conn)
     return store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE" : "";
 }
 
+rsp_status eim_storage_claim_due(store_conn *conn, const char *table, const char *columns,
+                                 int batch, int64_t lease_s, store_stmt **stmt, rsp_error *err)
+{
+    int64_t now = eim_storage_now();
+    char sql[512];
+    int n = snprintf(sql, sizeof sql,
+                     "UPDATE %s SET next_attempt_at = $1 WHERE id IN (SELECT id FROM %s WHERE "
+                     "delivered_at IS NULL AND next_attempt_at <= $2 ORDER BY next_attempt_at, id "
+                     "LIMIT %d%s) RETURNING %s",
+                     table, table, batch,
+                     store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED"
+                                                                        : "",
+                     columns);
+    if (n < 0 || (size_t)n >= sizeof sql)
+        return rsp_error_set(err, RSP_ERR_BUFFER_TOO_SMALL, 0, 0,
+                             "outbox claim statement too long");
+    rsp_status status = store_prepare(conn, sql, stmt, err);
+    if (status != RSP_OK)
+        return status;
+    store_bind_int64(*stmt, 1, now + lease_s);
+    store_bind_int64(*stmt, 2, now);
+    return RSP_OK;
+}
+
 rsp_status eim_storage_tenant_create(store_conn *conn, const char *name, int64_t *tenant_id,
                                      rsp_error *err)
 {

@@ -30,6 +30,11 @@ rsp_status eim_storage_migrate(store *st, rsp_error *err);
 int64_t eim_storage_now(void);
 /* " FOR UPDATE" on PostgreSQL (row lock until commit), "" on SQLite (writers serialised). */
 const char *eim_storage_for_update(const store_conn *conn);
+/* Leases up to batch due rows (undelivered, next_attempt_at reached) of the outbox table for
+ * lease_s seconds, so that another worker skips them until then, and prepares *stmt returning
+ * columns of each leased row (caller steps and finishes it). */
+rsp_status eim_storage_claim_due(store_conn *conn, const char *table, const char *columns,
+                                 int batch, int64_t lease_s, store_stmt **stmt, rsp_error *err);
 
 /* Tenants and API keys. The key handed out is "<key id>.<secret>"; only SHA-256(secret) is
  * stored. key_out needs EIM_API_KEY_SIZE bytes. */

@@ -39,20 +39,12 @@ static rsp_status claim_transaction(store_conn *conn, void *user, rsp_error *err
         free(items[i].payload);
         memset(&items[i], 0, sizeof items[i]);
     }
-    int64_t now = eim_storage_now();
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "UPDATE eim_outbox SET next_attempt_at = $1 WHERE id IN (SELECT id FROM eim_outbox "
-             "WHERE delivered_at IS NULL AND next_attempt_at <= $2 ORDER BY next_attempt_at, id "
-             "LIMIT %d%s) RETURNING id, tenant_id, attempts, event, idempotency_key, payload",
-             WEBHOOK_BATCH,
-             store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
     store_stmt *stmt = NULL;
-    rsp_status status = store_prepare(conn, sql, &stmt, err);
+    rsp_status status = eim_storage_claim_due(
+        conn, "eim_outbox", "id, tenant_id, attempts, event, idempotency_key, payload",
+        WEBHOOK_BATCH, WEBHOOK_LEASE_S, &stmt, err);
     if (status != RSP_OK)
         return status;
-    store_bind_int64(stmt, 1, now + WEBHOOK_LEASE_S);
-    store_bind_int64(stmt, 2, now);
     bool has_row = false;
     size_t n = 0;
     while (n < WEBHOOK_BATCH && (status = store_step(stmt, &has_row, err)) == RSP_OK && has_row) {
