@@ -540,7 +540,7 @@ static rsp_status release_one(store_conn *conn, const campaign_row *c, rsp_error
     snprintf(sql, sizeof sql,
              "UPDATE eim_orders SET state = 'pending' WHERE id IN (SELECT id FROM eim_orders "
              "WHERE campaign_id = $1 AND state = 'queued' ORDER BY id LIMIT $2%s)",
-             store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
+             eim_storage_skip_locked(conn));
     store_value params[] = {id, STORE_VALUE_INT64(due)};
     int64_t released = 0;
     rsp_status status = due > 0 ? store_exec(conn, sql, params, 2, &released, err) : RSP_OK;
@@ -564,7 +564,7 @@ static rsp_status release_transaction(store_conn *conn, void *user, rsp_error *e
              "min_results, total, released, succeeded, failed, cancelled, baseline_succeeded, "
              "baseline_failed, release_credit FROM eim_campaigns WHERE state = 'running' ORDER BY "
              "id LIMIT 64%s",
-             store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
+             eim_storage_skip_locked(conn));
     store_stmt *stmt = NULL;
     rsp_status status = store_prepare(conn, sql, &stmt, err);
     if (status != RSP_OK)

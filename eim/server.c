@@ -191,7 +191,7 @@ static rsp_status expire_transaction(store_conn *conn, void *user, rsp_error *er
     snprintf(sql, sizeof sql,
              "SELECT id FROM eim_orders WHERE state = 'delivered' AND delivered_at < $1 ORDER BY "
              "id LIMIT 100%s",
-             store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
+             eim_storage_skip_locked(conn));
     store_stmt *stmt = NULL;
     rsp_status status = store_prepare(conn, sql, &stmt, err);
     if (status != RSP_OK)

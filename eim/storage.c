@@ -140,6 +140,11 @@ const char *eim_storage_for_update(const store_conn *conn)
     return store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE" : "";
 }
 
+const char *eim_storage_skip_locked(const store_conn *conn)
+{
+    return store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "";
+}
+
 rsp_status eim_storage_claim_due(store_conn *conn, const char *table, const char *columns,
                                  int batch, int64_t lease_s, store_stmt **stmt, rsp_error *err)
 {
@@ -149,10 +154,7 @@ rsp_status eim_storage_claim_due(store_conn *conn, const char *table, const char
                      "UPDATE %s SET next_attempt_at = $1 WHERE id IN (SELECT id FROM %s WHERE "
                      "delivered_at IS NULL AND next_attempt_at <= $2 ORDER BY next_attempt_at, id "
                      "LIMIT %d%s) RETURNING %s",
-                     table, table, batch,
-                     store_conn_dialect(conn) == STORE_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED"
-                                                                        : "",
-                     columns);
+                     table, table, batch, eim_storage_skip_locked(conn), columns);
     if (n < 0 || (size_t)n >= sizeof sql)
         return rsp_error_set(err, RSP_ERR_BUFFER_TOO_SMALL, 0, 0,
                              "outbox claim statement too long");

@@ -30,6 +30,9 @@ rsp_status eim_storage_migrate(store *st, rsp_error *err);
 int64_t eim_storage_now(void);
 /* " FOR UPDATE" on PostgreSQL (row lock until commit), "" on SQLite (writers serialised). */
 const char *eim_storage_for_update(const store_conn *conn);
+/* " FOR UPDATE SKIP LOCKED" on PostgreSQL, so that concurrent workers each take other rows; ""
+ * on SQLite (writers serialised). */
+const char *eim_storage_skip_locked(const store_conn *conn);
 /* Leases up to batch due rows (undelivered, next_attempt_at reached) of the outbox table for
  * lease_s seconds, so that another worker skips them until then, and prepares *stmt returning
  * columns of each leased row (caller steps and finishes it). */
