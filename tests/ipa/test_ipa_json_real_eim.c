@@ -137,12 +137,8 @@ static void test_every_esipa_function_over_json(void **state)
     fixture *fx = *state;
     real_eim_fixture *f = &fx->chain;
     char path[512];
-    snprintf(path, sizeof path, "%s/testdata/ts48/BERTLV_SUCI.der", RSPKIT_SHARED_DIR);
-    if (access(path, R_OK) != 0) {
-        printf("SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n",
-               RSPKIT_SHARED_DIR);
+    if (!real_eim_ts48_path(path, sizeof path, RSPKIT_SHARED_DIR, "BERTLV_SUCI.der"))
         skip();
-    }
     rsp_error err = {0};
     real_eim_start_card(f);
     real_eim_start_servers(f);

@@ -351,3 +351,12 @@ void real_eim_download(real_eim_fixture *f, const char *package_path, char iccid
     char buf[32];
     assert_string_equal(real_eim_order_state(f, download, buf, sizeof buf), "succeeded");
 }
+
+bool real_eim_ts48_path(char *path, size_t size, const char *shared_dir, const char *profile)
+{
+    int len = snprintf(path, size, "%s/testdata/ts48/%s", shared_dir, profile);
+    if (len > 0 && (size_t)len < size && access(path, R_OK) == 0)
+        return true;
+    printf("SKIPPED: TS.48 test profiles not found under %s/testdata/ts48\n", shared_dir);
+    return false;
+}

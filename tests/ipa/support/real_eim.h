@@ -5,6 +5,7 @@
 #ifndef RSPKIT_TESTS_IPA_REAL_EIM_H
 #define RSPKIT_TESTS_IPA_REAL_EIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,9 @@ void real_eim_register_device(real_eim_fixture *f, int64_t token);
 void real_eim_order_profile(real_eim_fixture *f, const char *package_path,
                             char iccid[SMDP_ICCID_SIZE], char matching_id[SMDP_MATCHING_SIZE]);
 void real_eim_poll_ok(real_eim_fixture *f, ipa_poll_report *report);
+/* The path of TS.48 profile `profile` under shared_dir (the tests' RSPKIT_SHARED_DIR); false,
+ * said aloud so that the caller's skip() is loud, when it cannot be read. */
+bool real_eim_ts48_path(char *path, size_t size, const char *shared_dir, const char *profile);
 /* Orders the package at package_path and an indirect download of it through the eIM's REST
  * API; one poll of the IPA must run it to a succeeded order. The profile's ICCID is returned. */
 void real_eim_download(real_eim_fixture *f, const char *package_path, char iccid[SMDP_ICCID_SIZE]);
