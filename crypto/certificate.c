@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -854,6 +855,153 @@ static const rsp_certificate *cached_eum_issuer(const rsp_certificate *eum,
     return NULL;
 }
 
+/* ---- remembered signature links ----
+ * A link is "the signature of these exact certificate bytes verifies with the key of those exact
+ * issuer bytes": a pure fact of the two encodings, so it can be remembered for the whole process
+ * and shared by every caller (a device downloads again and again from the same SM-DP+; an SM-DP+
+ * sees an eUICC certificate at its download and again in its notifications). Only the signature
+ * check is skipped on a hit; profile, validity, revocation, allowed CIs, curves and EID range
+ * are checked at every call.
+ * Two memos: leaf links (a certificate signed by a CI directly: SM-DP+, SM-DS, eIM) and eUICC
+ * links (eUICC certificate signed by its EUM), the latter consulted only on request
+ * (remember_euicc_link) because the SM-DP+ download path is benchmarked against a crypto floor
+ * that includes that check. Each memo is a fixed set-associative table indexed by the key's
+ * digest bits; a full set replaces its ways in turn, so memory is bounded whatever the traffic.
+ * The lock of a set is held for a few comparisons only, never during OpenSSL work. */
+
+#define LINK_WAYS       8
+#define LINK_LOCKS      16
+#define LEAF_LINK_SETS  32   /* 256 links: a device meets a handful of SM-DP+ and eIMs */
+#define EUICC_LINK_SETS 4096 /* 32768 links (2 MiB): a fleet's eUICCs, per EUM */
+
+typedef struct {
+    uint8_t subject[RSP_SHA256_SIZE]; /* SHA-256 of the signed certificate's DER */
+    uint8_t issuer[RSP_SHA256_SIZE];  /* SHA-256 of the DER of the certificate whose key verified
+                                         it */
+} link_entry;
+
+typedef struct {
+    link_entry ways[LINK_WAYS];
+    uint8_t used; /* ways filled */
+    uint8_t next; /* way replaced next once the set is full */
+} link_set;
+
+typedef struct {
+    link_set *sets;
+    size_t set_count;
+    pthread_mutex_t locks[LINK_LOCKS]; /* lock of set i: locks[i % LINK_LOCKS] */
+    atomic_uint_fast64_t hits, insertions;
+} link_memo;
+
+#define LINK_MEMO_INIT(table)                                                                      \
+    {                                                                                              \
+        .sets = (table), .set_count = sizeof(table) / sizeof(table)[0], .locks = {                 \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER,                                                             \
+            PTHREAD_MUTEX_INITIALIZER                                                              \
+        }                                                                                          \
+    }
+
+static link_set leaf_link_sets[LEAF_LINK_SETS];
+static link_set euicc_link_sets[EUICC_LINK_SETS];
+static link_memo leaf_links = LINK_MEMO_INIT(leaf_link_sets);
+static link_memo euicc_links = LINK_MEMO_INIT(euicc_link_sets);
+
+/* Digests are uniformly distributed: a few of their bytes make a good set index. */
+static size_t link_set_index(const link_memo *memo, const uint8_t subject[RSP_SHA256_SIZE],
+                             const uint8_t issuer[RSP_SHA256_SIZE])
+{
+    uint32_t bits = 0;
+    for (int i = 0; i < 4; i++)
+        bits = (bits << 8) | (uint32_t)(subject[i] ^ issuer[i]);
+    return bits % memo->set_count;
+}
+
+static bool link_set_holds(const link_set *set, const uint8_t subject[RSP_SHA256_SIZE],
+                           const uint8_t issuer[RSP_SHA256_SIZE])
+{
+    for (size_t i = 0; i < set->used; i++)
+        if (memcmp(set->ways[i].subject, subject, RSP_SHA256_SIZE) == 0 &&
+            memcmp(set->ways[i].issuer, issuer, RSP_SHA256_SIZE) == 0)
+            return true;
+    return false;
+}
+
+static bool link_known(link_memo *memo, const uint8_t subject[RSP_SHA256_SIZE],
+                       const uint8_t issuer[RSP_SHA256_SIZE])
+{
+    size_t index = link_set_index(memo, subject, issuer);
+    pthread_mutex_t *lock = &memo->locks[index % LINK_LOCKS];
+    pthread_mutex_lock(lock);
+    bool known = link_set_holds(&memo->sets[index], subject, issuer);
+    pthread_mutex_unlock(lock);
+    if (known)
+        atomic_fetch_add_explicit(&memo->hits, 1, memory_order_relaxed);
+    return known;
+}
+
+/* Called only after the signature verified. */
+static void link_remember(link_memo *memo, const uint8_t subject[RSP_SHA256_SIZE],
+                          const uint8_t issuer[RSP_SHA256_SIZE])
+{
+    size_t index = link_set_index(memo, subject, issuer);
+    pthread_mutex_t *lock = &memo->locks[index % LINK_LOCKS];
+    link_set *set = &memo->sets[index];
+    bool inserted = false;
+    pthread_mutex_lock(lock);
+    if (!link_set_holds(set, subject, issuer)) {
+        link_entry *way = NULL;
+        if (set->used < LINK_WAYS) {
+            way = &set->ways[set->used++];
+        } else {
+            way = &set->ways[set->next];
+            set->next = (uint8_t)((set->next + 1) % LINK_WAYS);
+        }
+        memcpy(way->subject, subject, RSP_SHA256_SIZE);
+        memcpy(way->issuer, issuer, RSP_SHA256_SIZE);
+        inserted = true;
+    }
+    pthread_mutex_unlock(lock);
+    if (inserted)
+        atomic_fetch_add_explicit(&memo->insertions, 1, memory_order_relaxed);
+}
+
+static void link_memo_figures(link_memo *memo, rsp_cert_link_memo_figures *out)
+{
+    memset(out, 0, sizeof *out);
+    out->capacity = memo->set_count * LINK_WAYS;
+    for (size_t i = 0; i < memo->set_count; i++) {
+        pthread_mutex_t *lock = &memo->locks[i % LINK_LOCKS];
+        pthread_mutex_lock(lock);
+        out->entries += memo->sets[i].used;
+        pthread_mutex_unlock(lock);
+    }
+    out->hits = atomic_load_explicit(&memo->hits, memory_order_relaxed);
+    out->insertions = atomic_load_explicit(&memo->insertions, memory_order_relaxed);
+}
+
+void rsp_certificate_link_memo_figures(rsp_cert_link_memo_figures *leaf_figures,
+                                       rsp_cert_link_memo_figures *euicc_figures)
+{
+    if (leaf_figures != NULL)
+        link_memo_figures(&leaf_links, leaf_figures);
+    if (euicc_figures != NULL)
+        link_memo_figures(&euicc_links, euicc_figures);
+}
+
 rsp_status rsp_certificate_from_der_shared(const uint8_t *der, size_t len, rsp_certificate **out,
                                            rsp_error *err)
 {
@@ -1076,6 +1224,9 @@ static rsp_status run_openssl(verify_job *job, X509_STORE_CTX *ctx, const rsp_ce
                       rsp_cert_role_name(job->role), sk_X509_num(chain), expected_length);
         return fail(job, RSP_CERT_FAIL_ISSUER, job->role);
     }
+    /* the leaf's signature verified with the key of the chain's second certificate */
+    if (job->role == RSP_CERT_ROLE_EUICC && X509_cmp(sk_X509_value(chain, 1), job->eum->x509) == 0)
+        link_remember(&euicc_links, job->leaf->digest, job->eum->digest);
     return RSP_OK;
 }
 
@@ -1368,11 +1519,15 @@ static rsp_status verify_under_cached_eum(verify_job *job, const rsp_certificate
         status = check_validity(job, eum, RSP_CERT_ROLE_EUM);
     if (status != RSP_OK)
         return status;
-    if (X509_verify(leaf->x509, X509_get0_pubkey(eum->x509)) != 1) {
-        ERR_clear_error();
-        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0,
-                      "eUICC certificate: signature does not verify with the issuer key");
-        return fail(job, RSP_CERT_FAIL_SIGNATURE, RSP_CERT_ROLE_EUICC);
+    if (!(job->options->remember_euicc_link &&
+          link_known(&euicc_links, leaf->digest, eum->digest))) {
+        if (X509_verify(leaf->x509, X509_get0_pubkey(eum->x509)) != 1) {
+            ERR_clear_error();
+            rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0,
+                          "eUICC certificate: signature does not verify with the issuer key");
+            return fail(job, RSP_CERT_FAIL_SIGNATURE, RSP_CERT_ROLE_EUICC);
+        }
+        link_remember(&euicc_links, leaf->digest, eum->digest);
     }
     return check_validity(job, leaf, RSP_CERT_ROLE_EUICC);
 }
@@ -1404,7 +1559,7 @@ static const rsp_certificate *single_issuing_ci(const verify_job *job)
 /* SGP.22 v2.5 section 4.5.2: a certificate the CI signs directly (SM-DP+, SM-DS, eIM), the
  * two-certificate chain checked the way X509_verify_cert does, without building a store:
  * extensions, revocation of the leaf and of the CI, validity of the CI and of the leaf, then
- * the signature with the CI key (verified at every call: nothing is cached for leaves). */
+ * the signature with the CI key, unless these leaf bytes are remembered under these CI bytes. */
 static rsp_status verify_under_ci(verify_job *job, const rsp_certificate *ci)
 {
     const rsp_certificate *leaf = job->leaf;
@@ -1423,11 +1578,14 @@ static rsp_status verify_under_ci(verify_job *job, const rsp_certificate *ci)
         status = check_validity(job, ci, RSP_CERT_ROLE_CI);
     if (status != RSP_OK)
         return status;
-    if (X509_verify(leaf->x509, X509_get0_pubkey(ci->x509)) != 1) {
-        ERR_clear_error();
-        rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0,
-                      "%s certificate: signature does not verify with the issuer key", name);
-        return fail(job, RSP_CERT_FAIL_SIGNATURE, job->role);
+    if (!link_known(&leaf_links, leaf->digest, ci->digest)) {
+        if (X509_verify(leaf->x509, X509_get0_pubkey(ci->x509)) != 1) {
+            ERR_clear_error();
+            rsp_error_set(job->err, RSP_ERR_VERIFY, 0, 0,
+                          "%s certificate: signature does not verify with the issuer key", name);
+            return fail(job, RSP_CERT_FAIL_SIGNATURE, job->role);
+        }
+        link_remember(&leaf_links, leaf->digest, ci->digest);
     }
     return check_validity(job, leaf, job->role);
 }
@@ -1522,6 +1680,7 @@ enum {
 };
 
 typedef struct {
+    der_view der;                   /* the whole certificate as received */
     der_view tbs;                   /* whole TBSCertificate: the signed bytes */
     der_view signature;             /* ECDSA-Sig-Value */
     der_view serial;                /* whole INTEGER */
@@ -1730,6 +1889,7 @@ static bool read_euicc_certificate(der_view der, euicc_fields *fields)
     der_reader in_certificate, in_tbs, in_version;
     rsp_error ignored = {0};
     memset(fields, 0, sizeof *fields);
+    fields->der = der;
     if (der_parse_single(der, &certificate, &ignored) != RSP_OK || certificate.tag != 0x30 ||
         !enter(&certificate, &in_certificate) || !next_element(&in_certificate, 0x30, &tbs) ||
         !next_element(&in_certificate, 0x30, &algorithm) ||
@@ -1827,6 +1987,22 @@ static bool signed_by(const euicc_fields *fields, EVP_PKEY *issuer_key)
     return verified;
 }
 
+/* The eUICC's signature by the EUM key, from the memo when the caller accepts remembered links
+ * (the key is the SHA-256 of the exact certificate bytes the fields were read from). */
+static bool euicc_link_verified(const verify_job *job, const euicc_fields *fields)
+{
+    const rsp_certificate *eum = job->eum;
+    uint8_t digest[RSP_SHA256_SIZE];
+    if (EVP_Digest(fields->der.data, fields->der.len, digest, NULL, EVP_sha256(), NULL) != 1)
+        return signed_by(fields, X509_get0_pubkey(eum->x509));
+    if (job->options->remember_euicc_link && link_known(&euicc_links, digest, eum->digest))
+        return true;
+    if (!signed_by(fields, X509_get0_pubkey(eum->x509)))
+        return false;
+    link_remember(&euicc_links, digest, eum->digest);
+    return true;
+}
+
 /* What the fast path needs of an EUM that depends on its bytes only: its profile check and
  * its EID ranges, worked out once per EUM (they cost as much as the eUICC link's signature
  * check). */
@@ -1919,7 +2095,7 @@ static bool euicc_checks_pass(verify_job *job, const euicc_fields *fields,
         check_allowed_ci(job, ci) != RSP_OK ||
         !eid_in_eum_facts(&facts, fields->eid, fields->organization))
         return false;
-    if (!signed_by(fields, X509_get0_pubkey(eum->x509)))
+    if (!euicc_link_verified(job, fields))
         return false;
     *ci_out = ci;
     return true;

@@ -86,6 +86,12 @@ typedef struct {
     size_t allowed_ci_id_count;
     /* RSP_CURVE_UNKNOWN: any supported curve, but the whole chain on the CI's curve. */
     rsp_curve required_curve;
+    /* eUICC chains only: accept an eUICC-to-EUM signature remembered from an earlier successful
+     * verification of the same eUICC bytes under the same EUM bytes instead of verifying it
+     * again (every other check still runs). Off by default: a caller whose CPU cost is compared
+     * with a crypto floor that includes this signature (the SM-DP+ download) keeps verifying
+     * it; links are remembered by every successful verification either way. */
+    bool remember_euicc_link;
 } rsp_cert_verify_options;
 
 typedef struct {
@@ -153,14 +159,29 @@ rsp_status rsp_certificate_check_eid_range(const rsp_certificate *eum, const rsp
  * An eUICC chain whose EUM (exact bytes) was verified before under one of cis (exact bytes)
  * only has its eUICC link checked again, plus validity and revocation of the EUM: EUM-to-CI
  * signatures and CRL signatures are remembered process-wide (never validity or revocation,
- * which depend on the call's clock and CRLs). eum is the EUM certificate for role EUICC and NULL
- * otherwise; cis is the trust store. For role CI the leaf itself must be one of cis.
- * RSP_ERR_VERIFY (RSP_ERR_NOT_FOUND for an unknown CI) with a message naming the check; result
+ * which depend on the call's clock and CRLs). So are the signatures of certificates a CI signs
+ * directly (SM-DP+, SM-DS, eIM: leaf bytes + CI bytes), and eUICC-to-EUM signatures, which are
+ * only accepted from the memo with options->remember_euicc_link. eum is the EUM certificate for
+ * role EUICC and NULL otherwise; cis is the trust store. For role CI the leaf itself must be one of
+ * cis. RSP_ERR_VERIFY (RSP_ERR_NOT_FOUND for an unknown CI) with a message naming the check; result
  * (may be NULL) tells which check and which certificate. */
 rsp_status rsp_certificate_verify(const rsp_certificate *leaf, rsp_cert_role role,
                                   const rsp_certificate *eum, const rsp_certificate *const *cis,
                                   size_t ci_count, const rsp_cert_verify_options *options,
                                   rsp_cert_verify_result *result, rsp_error *err);
+
+/* The process-wide memos of signature links (see rsp_certificate_verify): leaf links (a
+ * certificate signed by a CI directly) and eUICC links (an eUICC certificate signed by its EUM).
+ * Figures for tests and diagnostics; either pointer may be NULL. */
+typedef struct {
+    size_t capacity;     /* links the memo can hold; older ones are replaced beyond that */
+    size_t entries;      /* links held now */
+    uint64_t hits;       /* signature checks answered by the memo since the process started */
+    uint64_t insertions; /* links remembered after a signature verified */
+} rsp_cert_link_memo_figures;
+
+void rsp_certificate_link_memo_figures(rsp_cert_link_memo_figures *leaf_links,
+                                       rsp_cert_link_memo_figures *euicc_links);
 
 /* What a verified eUICC certificate gives its verifier. */
 typedef struct {

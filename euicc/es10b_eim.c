@@ -115,8 +115,10 @@ static bool eim_certificate_trusted(const euicc *e, der_view tagged)
     const rsp_certificate *const *cis = euicc_ci_certificates(e, &ci_count);
     uint8_t *plain = untagged_copy(tagged);
     bool trusted = false;
+    /* shared parse: the same eIM certificate comes back with every eIM configuration change;
+     * every check of the verification still runs */
     if (plain != NULL &&
-        rsp_certificate_from_der(plain, tagged.len, &certificate, &err) == RSP_OK) {
+        rsp_certificate_from_der_shared(plain, tagged.len, &certificate, &err) == RSP_OK) {
         rsp_cert_verify_options options;
         memset(&options, 0, sizeof(options));
         options.now = euicc_now(e);

@@ -726,9 +726,12 @@ static rsp_status verify_other_notification(const smdp_es9plus *es9, der_view ra
 {
     const smdp_credentials *credentials = es9->credentials;
     const uint32_t path[] = SGP22_PATH_TBS_OTHER_NOTIFICATION;
+    /* the eUICC certificate was verified at this eUICC's download or an earlier notification:
+     * its signature by the EUM may come from the memo; every other check runs again */
     rsp_cert_verify_options options = {.now = (time_t)smdp_inventory_now(es9->inventory),
                                        .crls = credentials->crls,
-                                       .crl_count = credentials->crl_count};
+                                       .crl_count = credentials->crl_count,
+                                       .remember_euicc_link = true};
     rsp_certificate *eum = NULL;
     rsp_euicc_identity identity = {.key = NULL};
     der_view signed_part;
