@@ -262,9 +262,19 @@ typedef struct {
     /* the connection the whole result is handled on (borrowed by eim_esipa_provide_result):
      * one borrow, and the device's pages read once stay in that connection's cache */
     store_conn *conn;
+    /* notifications that came with the result, forwarded before it is recorded: its commit
+     * records them too (NULL when none) */
+    const struct result_notes *notes;
 } device_row;
 
 typedef enum { OUTCOME_ACCEPTED, OUTCOME_DUPLICATE, OUTCOME_REFUSED } result_outcome;
+
+/* The notifications one ProvideEimPackageResult carries (SGP.32 v1.2 section 6.3.2.7). */
+typedef struct result_notes {
+    eim_relay_forwarded items[EIM_MAX_ACKNOWLEDGEMENTS];
+    bool ok[EIM_MAX_ACKNOWLEDGEMENTS]; /* forwarded or recorded-only, ready to record */
+    size_t count;
+} result_notes;
 
 typedef struct {
     const device_row *device;
@@ -525,9 +535,8 @@ static rsp_status record_rollback(store_conn *conn, record_ctx *ctx, rsp_error *
     return status;
 }
 
-static rsp_status record_transaction(store_conn *conn, void *user, rsp_error *err)
+static rsp_status record_result(store_conn *conn, record_ctx *ctx, rsp_error *err)
 {
-    record_ctx *ctx = user;
     ctx->outcome = OUTCOME_REFUSED;
     char state[24] = "";
     bool found = false;
@@ -562,6 +571,31 @@ static rsp_status record_transaction(store_conn *conn, void *user, rsp_error *er
                                           "result.received", ctx->state, ctx->summary, err);
     if (status == RSP_OK)
         ctx->outcome = OUTCOME_ACCEPTED;
+    return status;
+}
+
+/* The notifications that came with an accepted (or repeated) result, in the result's commit:
+ * durable before the answer acknowledges them. */
+static rsp_status record_notes(store_conn *conn, const device_row *device, rsp_error *err)
+{
+    const result_notes *notes = device->notes;
+    rsp_status status = RSP_OK;
+    for (size_t i = 0; notes != NULL && i < notes->count && status == RSP_OK; i++) {
+        status = eim_storage_device_event(
+            conn, device->tenant_id, NULL, device->id, "notification.received", NULL,
+            notes->ok[i] ? "{\"withResult\":true}" : "{\"withResult\":true,\"error\":true}", err);
+        if (status == RSP_OK && notes->ok[i])
+            status = eim_relay_notification_record(conn, &notes->items[i], err);
+    }
+    return status;
+}
+
+static rsp_status record_transaction(store_conn *conn, void *user, rsp_error *err)
+{
+    record_ctx *ctx = user;
+    rsp_status status = record_result(conn, ctx, err);
+    if (status == RSP_OK && ctx->outcome != OUTCOME_REFUSED)
+        status = record_notes(conn, ctx->device, err);
     return status;
 }
 
@@ -1116,38 +1150,28 @@ static void ack_add(ack_list *acks, int64_t seq)
         acks->seq[acks->count++] = seq;
 }
 
-/* One notification that came with a result (or inside a download result): forwarded and
- * durably recorded by the relay, then acknowledged, so the IPA removes it from the eUICC
- * instead of sending it again by HandleNotification. One that fails is logged and not
- * acknowledged: the IPA sends it again later. */
-static void forward_one(eim_server *server, const device_row *device, der_view notification,
-                        ack_list *acks)
+/* One notification that came with a result (or inside a download result): forwarded now and
+ * recorded in the result's commit (record_notes), then acknowledged, so the IPA removes it
+ * from the eUICC instead of sending it again by HandleNotification. One that cannot be handled
+ * is logged, goes to the history only and is not acknowledged: the IPA sends it again later. */
+static void note_forward(eim_server *server, const device_row *device, der_view notification,
+                         result_notes *notes)
 {
-    rsp_error relay_err = {0}, err = {0};
-    int64_t seq = 0;
-    bool handled =
-        eim_relay_notification(server, device->id, notification, &seq, &relay_err) == RSP_OK;
-    if (handled)
-        ack_add(acks, seq);
-    else
-        LOG_WARN("eim", "notification with a result not handled",
-                 LOG_STR("error", relay_err.message));
-    store_conn *conn = NULL;
-    if (store_borrow(server->st, &conn, &err) == RSP_OK) {
-        /* relaxed: only a record; what is acknowledged (the notification, its forwarding)
-         * the relay stored durably */
-        eim_storage_device_event_relaxed(
-            conn, device->tenant_id, NULL, device->id, "notification.received", NULL,
-            handled ? "{\"withResult\":true}" : "{\"withResult\":true,\"error\":true}", &err);
-        store_return(conn);
-    }
+    if (notes->count >= EIM_MAX_ACKNOWLEDGEMENTS)
+        return; /* not acknowledged: it comes again */
+    size_t i = notes->count++;
+    rsp_error err = {0};
+    notes->ok[i] = eim_relay_notification_forward(server, device->id, notification,
+                                                  &notes->items[i], &err) == RSP_OK;
+    if (!notes->ok[i])
+        LOG_WARN("eim", "notification with a result not handled", LOG_STR("error", err.message));
 }
 
 /* SGP.32 v1.2 section 6.3.2.7: the notifications sent with a result (ePRAndNotifications
  * notificationList) take the HandleNotification path: forwarded to the SM-DP+ they name when
  * an order of this eIM named it, recorded, and acknowledged with the result. */
 static void forward_notifications(eim_server *server, const device_row *device, der_view message,
-                                  ack_list *acks)
+                                  result_notes *notes)
 {
     der_tlv outer, child, list;
     der_reader reader, items;
@@ -1165,7 +1189,7 @@ static void forward_notifications(eim_server *server, const device_row *device, 
                 continue;
             while (!der_reader_at_end(&notifications) &&
                    der_reader_next(&notifications, &notification, &err) == RSP_OK)
-                forward_one(server, device, notification.whole, acks);
+                note_forward(server, device, notification.whole, notes);
         }
     }
 }
@@ -1174,7 +1198,7 @@ static void forward_notifications(eim_server *server, const device_row *device, 
  * 6.3.2.7) is also the eUICC's pending notification for the SM-DP+ (SGP.22 v2.5 section
  * 3.5): the eIM forwards it like one sent by HandleNotification and acknowledges it. */
 static void forward_installation_result(eim_server *server, const device_row *device,
-                                        der_view trigger_result, ack_list *acks)
+                                        der_view trigger_result, result_notes *notes)
 {
     der_tlv outer, data;
     der_reader reader;
@@ -1184,7 +1208,7 @@ static void forward_installation_result(eim_server *server, const device_row *de
         return;
     while (!der_reader_at_end(&reader) && der_reader_next(&reader, &data, &err) == RSP_OK)
         if (data.tag == 0xBF37)
-            forward_one(server, device, data.whole, acks);
+            note_forward(server, device, data.whole, notes);
 }
 
 static rsp_status result_error(int64_t code, der_writer *out)
@@ -1236,25 +1260,55 @@ static rsp_status acknowledge(ack_list *acks, der_writer *out)
     return schema_encode(&sgp32_provide_eim_package_result_response_type, &response, out);
 }
 
+/* The notifications a result carries are forwarded before the result is recorded, with no
+ * connection held (the SM-DP+ may take seconds); the result's commit then records them
+ * (record_notes). A forward needs no verified result: the notifications are the eUICC's own
+ * signed ones, which anyone may hand over by HandleNotification. */
+static rsp_status forward_with_result(eim_server *server, der_view message,
+                                      const sgp32_eim_package_result *r, device_row *device,
+                                      result_notes *notes, store_conn **conn, rsp_error *err)
+{
+    der_view trigger = {0};
+    bool with_notifications = r->choice == SGP32_EIM_PACKAGE_RESULT_EPR_AND_NOTIFICATIONS;
+    bool with_installation =
+        r->choice == SGP32_EIM_PACKAGE_RESULT_PROFILE_DOWNLOAD_TRIGGER_RESULT &&
+        find_result_tlv(message, 0xBF54, &trigger);
+    if (!with_notifications && !with_installation)
+        return RSP_OK;
+    store_return(*conn);
+    *conn = NULL;
+    device->conn = NULL;
+    if (with_notifications)
+        forward_notifications(server, device, message, notes);
+    else
+        forward_installation_result(server, device, trigger, notes);
+    device->notes = notes;
+    rsp_status status = store_borrow(server->st, conn, err);
+    device->conn = *conn;
+    return status;
+}
+
 rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_writer *out,
                                     rsp_error *err)
 {
     uint8_t *arena_buf = malloc(EIM_ARENA_SIZE);
     sgp32_provide_eim_package_result *value = malloc(sizeof *value);
-    if (arena_buf == NULL || value == NULL) {
+    result_notes *notes = malloc(sizeof *notes);
+    if (arena_buf == NULL || value == NULL || notes == NULL) {
         free(arena_buf);
         free(value);
+        free(notes);
         return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "no memory for a result");
     }
+    notes->count = 0;
     schema_arena arena;
     schema_arena_init(&arena, arena_buf, EIM_ARENA_SIZE);
     rsp_status status =
         schema_decode(&sgp32_provide_eim_package_result_type, message, value, &arena, err);
     device_row device = {0};
-    bool found = false, forward = false, accepted = false, refused = true, has_ack = false;
+    bool found = false, accepted = false, refused = true, has_ack = false;
     int64_t ack = 0;
     ack_list acks = {.count = 0};
-    der_view trigger_result = {0};
     char eid[33];
     store_conn *conn = NULL;
     if (status == RSP_OK && value->has_eid_value && eim_eid_text(value->eid_value, eid))
@@ -1276,7 +1330,10 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
         const sgp32_eim_package_result *r = &value->eim_package_result;
         der_view raw = message;
         accepted = true;
-        switch (r->choice) {
+        status = forward_with_result(server, message, r, &device, notes, &conn, err);
+        switch (status == RSP_OK ? r->choice : -1) {
+        case -1:
+            break; /* storage failure */
         case SGP32_EIM_PACKAGE_RESULT_EUICC_PACKAGE_RESULT:
         case SGP32_EIM_PACKAGE_RESULT_EPR_AND_NOTIFICATIONS: {
             const sgp32_euicc_package_result *epr =
@@ -1288,8 +1345,6 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
             else
                 status = process_euicc_package_result(server, &device, raw, epr, &has_ack, &ack,
                                                       &refused, err);
-            forward = status == RSP_OK && !refused &&
-                      r->choice == SGP32_EIM_PACKAGE_RESULT_EPR_AND_NOTIFICATIONS;
             break;
         }
         case SGP32_EIM_PACKAGE_RESULT_IPA_EUICC_DATA_RESPONSE:
@@ -1306,8 +1361,6 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
             if (find_result_tlv(message, 0xBF54, &raw))
                 status = process_trigger_result(
                     server, &device, raw, &r->u.profile_download_trigger_result, &refused, err);
-            if (status == RSP_OK && !refused)
-                trigger_result = raw;
             break;
         default:
             status = process_package_error(server, &device, message,
@@ -1321,15 +1374,15 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view message, der_wr
     if (status == RSP_OK && accepted && !refused) {
         if (has_ack)
             ack_add(&acks, ack);
-        if (forward)
-            forward_notifications(server, &device, message, &acks);
-        if (trigger_result.len > 0)
-            forward_installation_result(server, &device, trigger_result, &acks);
+        for (size_t i = 0; i < notes->count; i++)
+            if (notes->ok[i])
+                ack_add(&acks, notes->items[i].seq_number);
         status = acknowledge(&acks, out);
     } else if (status == RSP_OK && accepted) {
         status = result_error(EIM_RESULT_ERROR_UNDEFINED, out);
     }
     eim_key_cache_release(server, device.cached);
+    free(notes);
     free(value);
     free(arena_buf);
     return status;

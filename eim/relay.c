@@ -787,37 +787,32 @@ static void outbox_forward(eim_server *server, const relay_outbox_item *item)
         LOG_WARN("eim", "notification outbox update failed", LOG_STR("error", err.message));
 }
 
-/* Everything one received notification writes, committed together. */
+/* Everything one received notification writes, committed together: what was forwarded (see
+ * eim_relay_forwarded) and, for a notification the relay resolved itself, its device's
+ * history entry. */
 typedef struct {
-    int64_t device_id;      /* 0 when unknown */
-    const char *address;    /* the notificationAddress, "" when none */
-    der_view notification;  /* the PendingNotification TLV as received */
-    const char *digest_hex; /* its SHA-256, the outbox's unique key */
-    bool allowed;           /* goes to the outbox */
-    bool forwarded;         /* outcome holds the forwarding attempt made before */
-    relay_outbox_outcome outcome;
+    const eim_relay_forwarded *forwarded;
     const relay_order *device; /* history entry when found; NULL: the caller writes it */
 } relay_notification_write;
 
-/* The outbox row with the outcome of the forwarding attempt (a repeat is a no-op), the
- * device's history entry and the audit record. */
-static rsp_status notification_write(store_conn *conn, void *user, rsp_error *err)
+/* The outbox row with the outcome of the forwarding attempt (a repeat is a no-op) and the audit
+ * record: the eIM's record of one forwarded notification. */
+rsp_status eim_relay_notification_record(store_conn *conn, const eim_relay_forwarded *f,
+                                         rsp_error *err)
 {
-    const relay_notification_write *w = user;
     int64_t now = eim_storage_now();
     rsp_status status = RSP_OK;
-    if (w->allowed && w->forwarded) {
-        const relay_outbox_outcome *o = &w->outcome;
+    if (f->allowed && f->forwarded) {
         store_value params[] = {
-            w->device_id > 0 ? STORE_VALUE_INT64(w->device_id) : STORE_VALUE_NULL(),
-            STORE_VALUE_TEXT(w->address),
-            STORE_VALUE_BLOB(w->notification.data, w->notification.len),
-            STORE_VALUE_TEXT(w->digest_hex),
-            STORE_VALUE_INT64(o->next_attempt_at),
+            f->device_id > 0 ? STORE_VALUE_INT64(f->device_id) : STORE_VALUE_NULL(),
+            STORE_VALUE_TEXT(f->address),
+            STORE_VALUE_BLOB(f->notification.data, f->notification.len),
+            STORE_VALUE_TEXT(f->digest_hex),
+            STORE_VALUE_INT64(f->next_attempt_at),
             STORE_VALUE_INT64(now),
-            o->delivered ? STORE_VALUE_INT64(now) : STORE_VALUE_NULL(),
-            STORE_VALUE_INT64(o->attempts),
-            STORE_VALUE_TEXT(o->reason),
+            f->delivered ? STORE_VALUE_INT64(now) : STORE_VALUE_NULL(),
+            STORE_VALUE_INT64(f->attempts),
+            STORE_VALUE_TEXT(f->reason),
         };
         status = store_exec(conn,
                             "INSERT INTO eim_notification_outbox (device_id, smdp_address, "
@@ -826,14 +821,23 @@ static rsp_status notification_write(store_conn *conn, void *user, rsp_error *er
                             "ON CONFLICT (digest) DO NOTHING",
                             params, 9, NULL, err);
     }
-    if (status == RSP_OK && w->device != NULL && w->device->found)
+    if (status == RSP_OK)
+        status = eim_storage_audit(conn, 0, NULL, "esipa.notification", f->address,
+                                   f->allowed ? "forwarded" : "recorded", err);
+    return status;
+}
+
+static rsp_status notification_write(store_conn *conn, void *user, rsp_error *err)
+{
+    const relay_notification_write *w = user;
+    rsp_status status = RSP_OK;
+    if (w->device != NULL && w->device->found)
         status = eim_storage_device_event(conn, w->device->tenant_id, NULL, w->device->device_id,
                                           w->device->blocked ? "notification.refused"
                                                              : "notification.received",
-                                          w->address, NULL, err);
+                                          w->forwarded->address, NULL, err);
     if (status == RSP_OK)
-        status = eim_storage_audit(conn, 0, NULL, "esipa.notification", w->address,
-                                   w->allowed ? "forwarded" : "recorded", err);
+        status = eim_relay_notification_record(conn, w->forwarded, err);
     return status;
 }
 
@@ -849,42 +853,40 @@ static rsp_status outbox_holds(store_conn *conn, const char *digest_hex, bool *h
     return status;
 }
 
-/* SGP.32 v1.2 section 6.3.2.4: forwarded at once (a repeat already in the outbox is not), then
- * one durable commit, before the IPA is acknowledged (the eUICC deletes the notification
- * then): the outbox row, delivered or to be retried, is the eIM's record and promise, and the
- * history and audit entries are the only trace of a notification that is not forwarded.
- * Forwarding first lets that one commit also hold the outcome; a crash before it leaves the
- * IPA unacknowledged, so it sends the notification again and the SM-DP+ takes a repeat. */
-static rsp_status notification_save(eim_server *server, relay_notification_write *write,
-                                    rsp_error *err)
+/* SGP.32 v1.2 section 6.3.2.4: forwarded at once (a repeat already in the outbox is not). The
+ * caller then records it durably before the IPA is acknowledged (the eUICC deletes the
+ * notification then): the outbox row, delivered or to be retried, is the eIM's record and
+ * promise, and the history and audit entries are the only trace of a notification that is not
+ * forwarded. Forwarding first lets that one commit also hold the outcome; a crash before it
+ * leaves the IPA unacknowledged, so it sends the notification again and the SM-DP+ takes a
+ * repeat. */
+static rsp_status notification_forward(eim_server *server, eim_relay_forwarded *f, rsp_error *err)
 {
     uint8_t digest[RSP_SHA256_SIZE];
-    char digest_hex[2 * RSP_SHA256_SIZE + 1];
-    const uint8_t *parts[] = {write->notification.data};
-    size_t lens[] = {write->notification.len};
+    const uint8_t *parts[] = {f->notification.data};
+    size_t lens[] = {f->notification.len};
     rsp_status status = rsp_sha256(parts, lens, 1, digest);
     if (status != RSP_OK)
         return rsp_error_set(err, status, 0, 0, "cannot hash the notification");
-    der_hex_encode(digest, sizeof digest, digest_hex, false);
-    write->digest_hex = digest_hex;
+    der_hex_encode(digest, sizeof digest, f->digest_hex, false);
+    if (!f->allowed)
+        return RSP_OK;
     /* no connection is held during the forward: it may wait for the SM-DP+ for seconds */
     bool repeat = false;
     store_conn *conn = NULL;
     status = store_borrow(server->st, &conn, err);
-    if (status == RSP_OK && write->allowed)
-        status = outbox_holds(conn, digest_hex, &repeat, err);
-    if (status == RSP_OK && write->allowed && !repeat) {
+    if (status == RSP_OK) {
+        status = outbox_holds(conn, f->digest_hex, &repeat, err);
         store_return(conn);
-        conn = NULL;
-        write->outcome = outbox_attempt(server, write->address, write->notification, 0);
-        write->forwarded = true;
-        status = store_borrow(server->st, &conn, err);
     }
-    if (status == RSP_OK)
-        status = store_transaction_on(conn, notification_write, write, err);
-    if (conn != NULL)
-        store_return(conn);
-    write->digest_hex = NULL;
+    if (status == RSP_OK && !repeat) {
+        relay_outbox_outcome outcome = outbox_attempt(server, f->address, f->notification, 0);
+        f->forwarded = true;
+        f->delivered = outcome.delivered;
+        f->attempts = outcome.attempts;
+        f->next_attempt_at = outcome.next_attempt_at;
+        f->reason = outcome.reason;
+    }
     return status;
 }
 
@@ -954,11 +956,16 @@ static int64_t pending_notification_seq_number(const sgp32_pending_notification 
  * the durable outbox (recorded before the IPA is acknowledged, retried until the SM-DP+ takes
  * it); compact forms and notifications for other addresses are only recorded. known_device is
  * the device when the caller knows it (a notification sent with a result, whose caller also
- * writes the device's history), else 0: the device comes from the notification itself. */
-static rsp_status relay_notification(eim_server *server, const der_tlv *notification,
-                                     int64_t known_device, int64_t *seq_number, rsp_error *err)
+ * writes the device's history), else 0: the device comes from the notification itself, and
+ * *device receives it for the history entry. On RSP_OK, f is ready for
+ * eim_relay_notification_record. */
+static rsp_status notification_prepare(eim_server *server, der_view notification,
+                                       int64_t known_device, eim_relay_forwarded *f,
+                                       relay_order *device_out, rsp_error *err)
 {
-    rsp_status status = RSP_OK;
+    memset(f, 0, sizeof *f);
+    memset(device_out, 0, sizeof *device_out);
+    f->notification = notification;
     uint8_t *arena_buf = malloc(EIM_ARENA_SIZE);
     sgp32_pending_notification *value = malloc(sizeof *value);
     if (arena_buf == NULL || value == NULL) {
@@ -968,11 +975,11 @@ static rsp_status relay_notification(eim_server *server, const der_tlv *notifica
     }
     schema_arena arena;
     schema_arena_init(&arena, arena_buf, EIM_ARENA_SIZE);
-    status =
-        schema_decode(&sgp32_pending_notification_type, notification->whole, value, &arena, err);
+    rsp_status status =
+        schema_decode(&sgp32_pending_notification_type, notification, value, &arena, err);
+    relay_order device = {0};
     der_view address = {0};
     int64_t device_id = known_device;
-    relay_order device = {0};
     bool device_known = false; /* device holds the device's state already */
     if (status == RSP_OK && known_device > 0) {
         if (value->choice == SGP32_PENDING_NOTIFICATION_PROFILE_INSTALLATION_RESULT)
@@ -995,37 +1002,49 @@ static rsp_status relay_notification(eim_server *server, const der_tlv *notifica
         address = other->tbs_other_notification.notification_address;
         status = device_of_certificate(server, other->euicc_certificate, &device_id, err);
     }
-    char text[256] = "";
-    if (address.len > 0 && address.len < sizeof text) {
-        memcpy(text, address.data, address.len);
-        text[address.len] = '\0';
+    if (address.len > 0 && address.len < sizeof f->address) {
+        memcpy(f->address, address.data, address.len);
+        f->address[address.len] = '\0';
     }
     /* a blocked device's notification is refused, others go to its history */
     if (status == RSP_OK && device_id > 0 && !device_known)
         status = find_download_order(server, NULL, NULL, device_id, &device, err);
-    bool allowed = false;
-    if (status == RSP_OK && text[0] != '\0' && !device.blocked)
-        status = notification_address_allowed(server, device_id, text, &allowed, err);
-    relay_notification_write write = {.device_id = device_id,
-                                      .address = text,
-                                      .notification = notification->whole,
-                                      .allowed = allowed,
-                                      .device = known_device == 0 ? &device : NULL};
+    if (status == RSP_OK && f->address[0] != '\0' && !device.blocked)
+        status = notification_address_allowed(server, device_id, f->address, &f->allowed, err);
+    f->device_id = device_id;
     if (status == RSP_OK)
-        status = notification_save(server, &write, err);
-    if (status == RSP_OK && seq_number != NULL)
-        *seq_number = pending_notification_seq_number(value);
+        status = notification_forward(server, f, err);
+    if (status == RSP_OK)
+        f->seq_number = pending_notification_seq_number(value);
+    if (known_device == 0)
+        *device_out = device;
     free(value);
     free(arena_buf);
     return status;
 }
 
-rsp_status eim_relay_notification(eim_server *server, int64_t device_id, der_view notification,
-                                  int64_t *seq_number, rsp_error *err)
+/* A HandleNotification (SGP.32 v1.2 section 6.3.2.4): forwarded, then recorded with the
+ * device's history entry in one durable commit. */
+static rsp_status relay_notification(eim_server *server, der_view notification, rsp_error *err)
+{
+    eim_relay_forwarded forwarded;
+    relay_order device;
+    rsp_status status = notification_prepare(server, notification, 0, &forwarded, &device, err);
+    relay_notification_write write = {.forwarded = &forwarded, .device = &device};
+    if (status == RSP_OK)
+        status = store_transaction(server->st, notification_write, &write, err);
+    return status;
+}
+
+rsp_status eim_relay_notification_forward(eim_server *server, int64_t device_id,
+                                          der_view notification, eim_relay_forwarded *out,
+                                          rsp_error *err)
 {
     der_tlv tlv;
+    relay_order unused;
     rsp_status status = der_parse_single(notification, &tlv, err);
-    return status == RSP_OK ? relay_notification(server, &tlv, device_id, seq_number, err) : status;
+    return status == RSP_OK ? notification_prepare(server, tlv.whole, device_id, out, &unused, err)
+                            : status;
 }
 
 rsp_status eim_relay_handle(eim_server *server, der_view message, der_writer *out, rsp_error *err)
@@ -1045,7 +1064,7 @@ rsp_status eim_relay_handle(eim_server *server, der_view message, der_writer *ou
         status = der_reader_enter(&wrapper, 0, &reader, err);
         if (status == RSP_OK)
             status = der_reader_next(&reader, &notification, err);
-        return status == RSP_OK ? relay_notification(server, &notification, 0, NULL, err) : status;
+        return status == RSP_OK ? relay_notification(server, notification.whole, err) : status;
     }
     if (request.tag == 0xBF39)
         return relay_initiate(server, &request, out, err);

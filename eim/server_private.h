@@ -8,6 +8,7 @@
 
 #include "crypto/certificate.h"
 #include "crypto/key.h"
+#include "core/der.h"
 #include "eim/server.h"
 #include "net/http_server.h"
 #include "net/metrics.h"
@@ -73,12 +74,33 @@ rsp_status eim_esipa_provide_result(eim_server *server, der_view result, der_wri
 /* Download relay (relay.c): message is the ESipa request TLV (BF39, BF3B, BF3A, BF41, BF3D
  * pending notification); writes the ESipa response TLV (nothing for a notification). */
 rsp_status eim_relay_handle(eim_server *server, der_view message, der_writer *out, rsp_error *err);
-/* One PendingNotification TLV of a known device (sent with a result): forwarded and recorded
- * like a HandleNotification, without a device history entry (the caller writes it). On
- * RSP_OK it is durably recorded and *seq_number (may be NULL) is its seqNumber, which the
- * caller may then acknowledge. */
-rsp_status eim_relay_notification(eim_server *server, int64_t device_id, der_view notification,
-                                  int64_t *seq_number, rsp_error *err);
+/* One PendingNotification of a known device sent with a result (SGP.32 v1.2 section 6.3.2.7),
+ * forwarded by eim_relay_notification_forward and then recorded by
+ * eim_relay_notification_record inside the caller's transaction (the result's own commit), so
+ * that it is durable before the caller acknowledges seq_number. */
+typedef struct {
+    int64_t device_id;
+    der_view notification;                    /* borrowed: the request's bytes */
+    char address[256];                        /* notificationAddress, "" when none */
+    char digest_hex[2 * RSP_SHA256_SIZE + 1]; /* the outbox's unique key */
+    bool allowed;                             /* an SM-DP+ the eIM may reach for the device */
+    bool forwarded;                           /* an attempt was made now (not a repeat) */
+    bool delivered;                           /* the SM-DP+ took it */
+    int64_t attempts;
+    int64_t next_attempt_at;
+    const char *reason; /* static text, NULL when delivered */
+    int64_t seq_number;
+} eim_relay_forwarded;
+
+/* Decodes, resolves and forwards (when allowed and not a repeat); no connection is held. The
+ * caller writes the device's history entry. */
+rsp_status eim_relay_notification_forward(eim_server *server, int64_t device_id,
+                                          der_view notification, eim_relay_forwarded *out,
+                                          rsp_error *err);
+/* The outbox row (with the forwarding outcome) and the audit record, on conn inside the
+ * caller's transaction. */
+rsp_status eim_relay_notification_record(store_conn *conn, const eim_relay_forwarded *forwarded,
+                                         rsp_error *err);
 
 /* Background work (campaign.c, webhook.c). */
 void eim_campaign_release_due(eim_server *server);
