@@ -1,9 +1,11 @@
 /* bench eim: the eIM server (eim/server.h) on loopback HTTPS with SQLite.
  *
- * 1. Empty polls: client threads, one kept-alive TLS connection each, send GetEimPackage for
- *    EIDs taken in turn from a registered population with nothing pending. Server CPU per poll
- *    is process CPU minus the client threads' own CPU (CLOCK_THREAD_CPUTIME_ID), as in bench
- *    http; capacity = cores / server CPU per poll.
+ * 1. Empty polls: client threads, one kept-alive TLS connection each (bench/tls_client.h, far
+ *    cheaper than libcurl), send GetEimPackage for EIDs taken in turn from a registered
+ *    population with nothing pending, and check each answer is noEimPackageAvailable. The
+ *    verdict is the rate measured with the clients on the same cores (issue 7). Server CPU per
+ *    poll is process CPU minus the client threads' own CPU (CLOCK_THREAD_CPUTIME_ID), as in
+ *    bench http; capacity = cores / server CPU per poll, for information.
  * 2. Packages: one order per device; each client polls (the server signs a package with a
  *    fresh counter), signs the eUICC result (client CPU, excluded), and provides it (the server
  *    verifies it, records it, acknowledges). Server CPU per package+result is set against the
@@ -19,11 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "bench/tls_client.h"
 #include "core/log.h"
 #include "core/sgp32.h"
 #include "crypto/certificate.h"
@@ -41,6 +45,7 @@
 #define CAMPAIGN_TARGET 10.0
 #define EIM_ID          "eim.bench.example"
 #define ASN1            "application/x-gsma-rsp-asn1"
+#define PATH            "/gsma/rsp2/asn1"
 
 typedef struct {
     int clients;
@@ -61,6 +66,7 @@ typedef struct {
     eim_server *server;
     rsp_private_key *euicc_key;
     char url[96];
+    unsigned port;
     char api_key[EIM_API_KEY_SIZE];
 } bench_env;
 
@@ -149,9 +155,87 @@ static bool answer_package(bench_env *env, long n, const uint8_t *body, size_t l
     return ok && der_writer_status(out) == RSP_OK;
 }
 
-static void *client_main(void *user)
+/* Counted in and held until every client is connected, so the clock covers requests only. */
+static void wait_for_go(client_job *job)
 {
-    client_job *job = user;
+    atomic_fetch_add(job->ready, 1);
+    while (atomic_load(job->go) == 0) {
+        struct timespec pause = {0, 100000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* Nothing pending for the device: GetEimPackageResponse eimPackageError
+ * noEimPackageAvailable (SGP.32 v1.2 section 6.3.2.6), status 200. */
+static bool empty_answer(const bench_tls_response *response)
+{
+    sgp32_get_eim_package_response decoded;
+    uint8_t arena_buf[512];
+    schema_arena arena;
+    schema_arena_init(&arena, arena_buf, sizeof arena_buf);
+    rsp_error err = {0};
+    return response->status == 200 &&
+           schema_decode(&sgp32_get_eim_package_response_type,
+                         der_view_make(response->body, response->body_len), &decoded, &arena,
+                         &err) == RSP_OK &&
+           decoded.choice == SGP32_GET_EIM_PACKAGE_RESPONSE_EIM_PACKAGE_ERROR &&
+           decoded.u.eim_package_error == SGP32_EIM_PACKAGE_ERROR_NO_EIM_PACKAGE_AVAILABLE;
+}
+
+/* The first failure of a poll client, on stderr: a benchmark that miscounts must say why. */
+static void report_poll_failure(client_job *job, long n, const bench_tls_response *response,
+                                const char *transport_error)
+{
+    if (job->failures++ > 0)
+        return;
+    if (transport_error != NULL)
+        fprintf(stderr, "bench eim: poll of device %ld: %s\n", n, transport_error);
+    else
+        fprintf(stderr,
+                "bench eim: poll of device %ld: HTTP %d with %zu body bytes, not an empty "
+                "GetEimPackageResponse (noEimPackageAvailable)\n",
+                n, response->status, response->body_len);
+}
+
+/* Phase 1: empty polls on one kept-alive connection of the lightweight client (bench/tls_client.h),
+ * so that the clients' CPU does not hide the server's rate. */
+static void poll_client(client_job *job)
+{
+    char error[256] = "";
+    bench_tls_client *client = bench_tls_client_connect("127.0.0.1", job->env->port,
+                                                        job->env->pki.ca_cert, error, sizeof error);
+    uint8_t request[32];
+    bench_tls_response response;
+    /* handshake and one poll of a device with nothing pending before the clock starts */
+    size_t len = poll_request(job->first, request);
+    if (client == NULL)
+        report_poll_failure(job, job->first, &response, error);
+    else if (bench_tls_client_post(client, PATH, ASN1, request, len, &response) != 0)
+        report_poll_failure(job, job->first, &response, bench_tls_client_error(client));
+    else if (!empty_answer(&response))
+        report_poll_failure(job, job->first, &response, NULL);
+    wait_for_go(job);
+    double start = thread_cpu(), user0 = 0, system0 = 0;
+    rusage_seconds(RUSAGE_THREAD, &user0, &system0);
+    for (long i = 0; client != NULL && job->failures == 0 && bench_now() < job->deadline; i++) {
+        long n = job->first + (i % job->count);
+        len = poll_request(n, request);
+        if (bench_tls_client_post(client, PATH, ASN1, request, len, &response) != 0)
+            report_poll_failure(job, n, &response, bench_tls_client_error(client));
+        else if (!empty_answer(&response))
+            report_poll_failure(job, n, &response, NULL);
+        job->requests++;
+    }
+    job->cpu_seconds = thread_cpu() - start;
+    rusage_seconds(RUSAGE_THREAD, &job->user_seconds, &job->system_seconds);
+    job->user_seconds -= user0;
+    job->system_seconds -= system0;
+    bench_tls_client_free(client);
+}
+
+/* Phase 2: poll (a signed package), answer with the eUICC's signed result. */
+static void package_client(client_job *job)
+{
     rsp_error err = {0};
     http_client_config config = {.ca_file = job->env->pki.ca_cert};
     http_client *client = http_client_new(&config, &err);
@@ -164,22 +248,17 @@ static void *client_main(void *user)
         job->failures++;
     else
         http_response_free(&response);
-    atomic_fetch_add(job->ready, 1);
-    while (atomic_load(job->go) == 0) {
-        struct timespec pause = {0, 100000};
-        nanosleep(&pause, NULL);
-    }
+    wait_for_go(job);
     double start = thread_cpu(), user0 = 0, system0 = 0;
     rusage_seconds(RUSAGE_THREAD, &user0, &system0);
-    long i = 0;
-    while (client != NULL && (job->packages ? i < job->count : bench_now() < job->deadline)) {
-        long n = job->first + (i % job->count);
+    for (long i = 0; client != NULL && i < job->count; i++) {
+        long n = job->first + i;
         len = poll_request(n, request);
         if (http_client_post(client, job->env->url, ASN1, request, len, NULL, &response, &err) !=
                 RSP_OK ||
             response.status != 200) {
             job->failures++;
-        } else if (job->packages) {
+        } else {
             der_writer result;
             der_writer_init_dynamic(&result, NULL);
             bool ok = answer_package(job->env, n, response.body, response.body_len, &result);
@@ -194,19 +273,29 @@ static void *client_main(void *user)
         }
         http_response_free(&response);
         job->requests++;
-        i++;
     }
     job->cpu_seconds = thread_cpu() - start;
     rusage_seconds(RUSAGE_THREAD, &job->user_seconds, &job->system_seconds);
     job->user_seconds -= user0;
     job->system_seconds -= system0;
     http_client_free(client);
+}
+
+static void *client_main(void *user)
+{
+    client_job *job = user;
+    /* named so that a profile (perf report --comms) tells the clients from the server */
+    prctl(PR_SET_NAME, "bench-client", 0, 0, 0);
+    if (job->packages)
+        package_client(job);
+    else
+        poll_client(job);
     return NULL;
 }
 
 typedef struct {
     long requests, failures;
-    double elapsed, server_cpu;
+    double elapsed, server_cpu, client_cpu;
     double server_user, server_system; /* server_cpu split (getrusage resolution) */
 } phase_result;
 
@@ -249,6 +338,7 @@ static int run_clients(bench_env *env, int clients, double seconds, bool package
     }
     out->elapsed = bench_now() - t0;
     out->server_cpu = bench_cpu_seconds() - cpu0 - client_cpu;
+    out->client_cpu = client_cpu;
     double user1 = 0, system1 = 0;
     rusage_seconds(RUSAGE_SELF, &user1, &system1);
     out->server_user = user1 - user0 - client_user;
@@ -530,8 +620,8 @@ static int start_server(bench_env *env, unsigned threads, const char *sync)
         fprintf(stderr, "bench eim: server: %s\n", err.message);
         return -1;
     }
-    snprintf(env->url, sizeof env->url, "https://127.0.0.1:%u/gsma/rsp2/asn1",
-             eim_server_port(env->server));
+    env->port = eim_server_port(env->server);
+    snprintf(env->url, sizeof env->url, "https://127.0.0.1:%u%s", env->port, PATH);
     return 0;
 }
 
@@ -591,13 +681,20 @@ int bench_eim(int argc, char **argv)
     if (status == 0)
         status = run_clients(&env, o.clients, o.seconds, false, o.devices / o.clients, &polls);
     if (status == 0) {
-        double us = polls.server_cpu / (double)polls.requests * 1e6;
-        double capacity = (double)cores / (us / 1e6);
-        printf("  empty polls: %ld in %.2f s = %.0f polls/s measured (clients on the same "
-               "cores); server CPU %.1f us/poll -> capacity %.0f polls/s vs target %.0f: %s%s\n",
-               polls.requests, polls.elapsed, polls.requests / polls.elapsed, us, capacity,
-               POLL_TARGET, capacity >= POLL_TARGET ? "met" : "NOT met",
-               polls.failures > 0 ? " (FAILURES)" : "");
+        /* The verdict is the rate measured with the clients on the same cores, as issue 7 asks;
+         * the capacity (cores / server CPU per poll) is what the server would sustain with its
+         * clients elsewhere, given for information. */
+        double n = polls.requests > 0 ? (double)polls.requests : 1;
+        double rate = (double)polls.requests / polls.elapsed;
+        double us = polls.server_cpu / n * 1e6;
+        printf(
+            "  empty polls: %ld in %.2f s = %.0f polls/s measured (clients on the same cores) vs "
+            "target %.0f: %s%s; server CPU %.1f us/poll (clients %.1f us/poll) -> capacity "
+            "%.0f polls/s with the clients elsewhere\n",
+            polls.requests, polls.elapsed, rate, POLL_TARGET,
+            rate >= POLL_TARGET && polls.failures == 0 ? "met" : "NOT met",
+            polls.failures > 0 ? " (FAILURES)" : "", us, polls.client_cpu / n * 1e6,
+            (double)cores / (us / 1e6));
         status = polls.failures > 0 ? -1 : 0;
     }
     double floor_us = 0;
