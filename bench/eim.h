@@ -5,8 +5,10 @@
 #ifndef RSPKIT_BENCH_EIM_H
 #define RSPKIT_BENCH_EIM_H
 
-/* Options: --clients N (default 4), --server-threads N (default 2), --seconds S (empty polls,
- * default 3), --devices N (polling population, default 10000), --packages N (default 2000),
+/* Options: --clients N (poll client threads, default 4), --connections N (kept-alive
+ * connections per poll client thread, each one device's session with one poll in flight,
+ * default 4), --server-threads N (default 2), --seconds S (empty polls, default 3), --devices N
+ * (polling population, default 10000), --packages N (default 2000),
  * --campaign N (campaign size, default 1000000; 0 skips). Returns 0, 1 on a failure. */
 int bench_eim(int argc, char **argv);
 

@@ -29,7 +29,8 @@ struct bench_tls_client {
     SSL_CTX *ctx;
     SSL *ssl;
     int fd;
-    bool broken; /* a failed call leaves the connection in an unknown state */
+    bool broken;   /* a failed call leaves the connection in an unknown state */
+    bool awaiting; /* a request is sent and its response not yet read */
     char host_port[280];
     /* the request headers of the previous call, reused while path, type and length repeat */
     char last_path[256];
@@ -298,16 +299,32 @@ static const uint8_t *find_blank_line(const uint8_t *data, size_t len)
     return NULL;
 }
 
-int bench_tls_client_post(bench_tls_client *client, const char *path, const char *content_type,
-                          const uint8_t *body, size_t body_len, bench_tls_response *response)
+int bench_tls_client_send(bench_tls_client *client, const char *path, const char *content_type,
+                          const uint8_t *body, size_t body_len)
 {
-    *response = (bench_tls_response){0};
     if (client->broken) {
         snprintf(client->error, sizeof client->error, "connection unusable after an error");
         return -1;
     }
+    if (client->awaiting) {
+        fail(client, "request sent before the previous response was read (no pipelining)");
+        return -1;
+    }
     if (send_request(client, path, content_type, body, body_len) != 0)
         return -1;
+    client->awaiting = true;
+    return 0;
+}
+
+int bench_tls_client_receive(bench_tls_client *client, bench_tls_response *response)
+{
+    *response = (bench_tls_response){0};
+    if (client->broken || !client->awaiting) {
+        fail(client, client->broken ? "connection unusable after an error"
+                                    : "response awaited without a request");
+        return -1;
+    }
+    client->awaiting = false;
     size_t have = 0;
     const uint8_t *body_start = NULL;
     while (body_start == NULL) {
@@ -334,6 +351,15 @@ int bench_tls_client_post(bench_tls_client *client, const char *path, const char
     response->body = body_start;
     response->body_len = content_length;
     return 0;
+}
+
+int bench_tls_client_post(bench_tls_client *client, const char *path, const char *content_type,
+                          const uint8_t *body, size_t body_len, bench_tls_response *response)
+{
+    *response = (bench_tls_response){0};
+    if (bench_tls_client_send(client, path, content_type, body, body_len) != 0)
+        return -1;
+    return bench_tls_client_receive(client, response);
 }
 
 const char *bench_tls_client_error(const bench_tls_client *client)

@@ -33,6 +33,13 @@ bench_tls_client *bench_tls_client_connect(const char *host, unsigned port, cons
 int bench_tls_client_post(bench_tls_client *client, const char *path, const char *content_type,
                           const uint8_t *body, size_t body_len, bench_tls_response *response);
 
+/* The two halves of a POST, so that one thread can keep a request in flight on each of several
+ * connections (send on all, then receive on all) and sleep once per round instead of once per
+ * request. Each connection still carries one request at a time. Same results as _post. */
+int bench_tls_client_send(bench_tls_client *client, const char *path, const char *content_type,
+                          const uint8_t *body, size_t body_len);
+int bench_tls_client_receive(bench_tls_client *client, bench_tls_response *response);
+
 const char *bench_tls_client_error(const bench_tls_client *client);
 
 void bench_tls_client_free(bench_tls_client *client);
