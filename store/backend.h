@@ -31,6 +31,7 @@ struct store_conn {
     bool borrowed;
     bool relaxed;        /* the commit under way may skip the durability wait */
     bool relaxed_always; /* store_options.relaxed_durability */
+    bool holds_writer;   /* inside the owner's writer_lock (serialize_writers) */
 };
 
 typedef struct {
@@ -53,6 +54,9 @@ typedef struct {
     const uint8_t *(*column_blob)(store_stmt *stmt, int column, size_t *size);
     rsp_status (*exec_script)(store_conn *conn, const char *sql, rsp_error *err);
     const char *begin_sql;
+    /* begin_sql takes the database's single write lock, which the backend makes waiters poll
+     * for: store.c then queues this process's writers on a mutex instead (see writer_enter). */
+    bool serialize_writers;
     /* Starts a transaction whose commit may skip the durability wait (when the backend can
      * say so per transaction). */
     const char *relaxed_begin_sql;

@@ -453,6 +453,7 @@ const store_backend store_backend_sqlite = {
     /* Takes the write lock at BEGIN: a deferred transaction that reads and then writes can
      * fail with SQLITE_BUSY_SNAPSHOT half-way, which the busy handler cannot wait out. */
     .begin_sql = "BEGIN IMMEDIATE",
+    .serialize_writers = true,
     /* Whether to wait for the sync is decided after the commit (store_committed). */
     .relaxed_begin_sql = NULL,
     .sync_log = sqlite_sync_log,

@@ -30,6 +30,8 @@ struct store {
     size_t conn_count;
     size_t *free_slots; /* stack of indexes into conns */
     size_t free_count;
+    /* Writers of a serialize_writers backend queue here (see writer_enter). */
+    pthread_mutex_t writer_lock;
     /* Group commit (see store_committed). */
     pthread_mutex_t sync_lock;
     pthread_cond_t synced;
@@ -138,6 +140,7 @@ static void store_free(store *st)
         conn_drop_cache(conn);
     }
     pthread_cond_destroy(&st->synced);
+    pthread_mutex_destroy(&st->writer_lock);
     pthread_mutex_destroy(&st->sync_lock);
     pthread_cond_destroy(&st->available);
     pthread_mutex_destroy(&st->lock);
@@ -172,6 +175,13 @@ static rsp_status init_sync(store *st, rsp_error *err)
         pthread_mutex_destroy(&st->lock);
         pthread_cond_destroy(&st->available);
         return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "store: cond");
+    }
+    if (pthread_mutex_init(&st->writer_lock, NULL) != 0) {
+        pthread_cond_destroy(&st->synced);
+        pthread_mutex_destroy(&st->sync_lock);
+        pthread_mutex_destroy(&st->lock);
+        pthread_cond_destroy(&st->available);
+        return rsp_error_set(err, RSP_ERR_NO_MEMORY, 0, 0, "store: mutex");
     }
     return RSP_OK;
 }
@@ -613,6 +623,38 @@ rsp_status store_exec_script(store_conn *conn, const char *sql, rsp_error *err)
     return conn->owner->backend->exec_script(conn, sql, err);
 }
 
+/* SQLite has a writer that finds the write lock taken sleep and try again (busy_wait in
+ * sqlite.c): with many threads of one process writing, they sleep through moments the lock is
+ * free and wake to find it taken again. A mutex queues them and hands the lock straight on. It
+ * is left as soon as the commit is written (store_committed: SQLite has released its lock by
+ * then), not after the wait for the log sync, so the next writer's commit can share that sync.
+ * Other processes still meet SQLite's own lock. The wait is bounded like SQLite's. */
+static rsp_status writer_enter(store_conn *conn, rsp_error *err)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    unsigned ms = conn->owner->options.busy_timeout_ms;
+    deadline.tv_sec += (time_t)(ms / 1000u);
+    deadline.tv_nsec += (long)(ms % 1000u) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    if (pthread_mutex_timedlock(&conn->owner->writer_lock, &deadline) != 0)
+        return store_fail(conn, STORE_FAILURE_CONFLICT, err,
+                          "store: another writer of this process held the database for %u ms", ms);
+    conn->holds_writer = true;
+    return RSP_OK;
+}
+
+static void writer_leave(store_conn *conn)
+{
+    if (!conn->holds_writer)
+        return;
+    conn->holds_writer = false;
+    pthread_mutex_unlock(&conn->owner->writer_lock);
+}
+
 rsp_status store_begin(store_conn *conn, rsp_error *err)
 {
     if (conn->in_transaction)
@@ -621,9 +663,13 @@ rsp_status store_begin(store_conn *conn, rsp_error *err)
     const char *sql = conn->relaxed && !conn->relaxed_always && backend->relaxed_begin_sql != NULL
                           ? backend->relaxed_begin_sql
                           : backend->begin_sql;
-    rsp_status status = store_exec_script(conn, sql, err);
+    rsp_status status = backend->serialize_writers ? writer_enter(conn, err) : RSP_OK;
+    if (status == RSP_OK)
+        status = store_exec_script(conn, sql, err);
     if (status == RSP_OK)
         conn->in_transaction = true;
+    else
+        writer_leave(conn);
     return status;
 }
 
@@ -639,6 +685,7 @@ rsp_status store_commit(store_conn *conn, rsp_error *err)
             stmt->done = true;
         }
     rsp_status status = store_exec_script(conn, "COMMIT", err);
+    writer_leave(conn); /* already left when the commit wrote something */
     if (status == RSP_OK && conn->owner->backend->transaction_open(conn))
         status = store_fail(conn, STORE_FAILURE_SQL, err, "store: transaction still open");
     if (status != RSP_OK) {
@@ -659,6 +706,7 @@ void store_rollback(store_conn *conn)
         rsp_error ignored = {0};
         conn->owner->backend->exec_script(conn, "ROLLBACK", &ignored);
     }
+    writer_leave(conn);
     conn->in_transaction = false;
 }
 
@@ -778,6 +826,7 @@ static void lead_sync(store *st, store_conn *conn)
 rsp_status store_committed(store_conn *conn, rsp_error *err)
 {
     store *st = conn->owner;
+    writer_leave(conn);
     atomic_fetch_add_explicit(&st->commits, 1, memory_order_relaxed);
     if (conn->relaxed)
         return RSP_OK;
