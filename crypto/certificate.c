@@ -876,8 +876,7 @@ static const rsp_certificate *cached_eum_issuer(const rsp_certificate *eum,
 
 typedef struct {
     uint8_t subject[RSP_SHA256_SIZE]; /* SHA-256 of the signed certificate's DER */
-    uint8_t issuer[RSP_SHA256_SIZE];  /* SHA-256 of the DER of the certificate whose key verified
-                                         it */
+    uint8_t issuer[RSP_SHA256_SIZE];  /* SHA-256 of the issuer's DER (its key verified it) */
 } link_entry;
 
 typedef struct {
@@ -893,25 +892,17 @@ typedef struct {
     atomic_uint_fast64_t hits, insertions;
 } link_memo;
 
+#define LINK_LOCK_INIT_4                                                                           \
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,               \
+        PTHREAD_MUTEX_INITIALIZER
+_Static_assert(LINK_LOCKS == 16, "LINK_MEMO_INIT names 16 mutex initializers");
 #define LINK_MEMO_INIT(table)                                                                      \
     {                                                                                              \
         .sets = (table), .set_count = sizeof(table) / sizeof(table)[0], .locks = {                 \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER,                                                             \
-            PTHREAD_MUTEX_INITIALIZER                                                              \
+            LINK_LOCK_INIT_4,                                                                      \
+            LINK_LOCK_INIT_4,                                                                      \
+            LINK_LOCK_INIT_4,                                                                      \
+            LINK_LOCK_INIT_4                                                                       \
         }                                                                                          \
     }
 
