@@ -268,8 +268,8 @@ static bool leave_special_profile(euicc *e, bool has_return, der_view return_icc
     return false;
 }
 
-/* CR111007R00: a refreshing profile change outside the eIM's package withdraws the
- * rollback permission. */
+/* CR111007R00: a refreshing profile change outside the eIM's package (emergency, fallback,
+ * immediate enable) withdraws the rollback permission; one without refresh keeps it. */
 static rsp_status withdraw_rollback(euicc *e, bool refresh_flag)
 {
     return refresh_flag ? euicc_rollback_clear(e) : RSP_OK;
@@ -545,6 +545,8 @@ rsp_status es10b_execute_fallback_mechanism(euicc *e, unsigned channel, der_view
             state.has_fallback_return_iccid = has_previous;
             state.fallback_return_iccid = der_view_make(previous, EUICC_ICCID_SIZE);
             status = euicc_fallback_state_set(e, &state);
+            if (status == RSP_OK)
+                status = withdraw_rollback(e, refresh_flag);
         }
     }
     return status == RSP_OK
@@ -579,6 +581,8 @@ rsp_status es10b_return_from_fallback(euicc *e, unsigned channel, der_view comma
             state.fallback_active = false;
             state.has_fallback_return_iccid = false;
             status = euicc_fallback_state_set(e, &state);
+            if (status == RSP_OK)
+                status = withdraw_rollback(e, refresh_flag);
         }
     }
     return status == RSP_OK

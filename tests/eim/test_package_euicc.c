@@ -671,6 +671,46 @@ static void test_fallback_emergency_and_reset(void **state)
     assert_hex_equal(r.data, r.len, "BF6406800101810101");
 }
 
+/* CR111007R00: a fallback switch without refresh keeps a pending rollback; a refreshing one
+ * (outside the eIM's packages, like an emergency switch) withdraws it */
+static void test_fallback_and_rollback(void **state)
+{
+    context *c = *state;
+    uint8_t b1[10], b2[10];
+    static const char iccid_f[] = "98001032547698103234";
+    plant(c, iccid_a, 0x10, SGP22_PROFILE_STATE_ENABLED);
+    plant(c, iccid_b, 0x11, SGP22_PROFILE_STATE_DISABLED);
+    plant(c, iccid_f, 0x12, SGP22_PROFILE_STATE_DISABLED);
+    add_initial_eim(c, &c->eim1);
+    sgp32_psmo set = psmo_iccid(SGP32_PSMO_SET_FALLBACK_ATTRIBUTE, iccid_f, b1);
+    assert_int_equal(send_package(c, &c->eim1, true, &set, 1, -1), EIM_RESULT_SIGNED);
+    sgp32_psmo enable = psmo_iccid(SGP32_PSMO_ENABLE, iccid_b, b2);
+    enable.u.enable.has_rollback_flag = true;
+
+    assert_int_equal(send_package(c, &c->eim1, true, &enable, 1, -1), EIM_RESULT_SIGNED);
+    assert_int_equal(fixture_result_code(c->f, "BF5D03800100"), SGP32_EXECUTE_FALLBACK_RESULT_OK);
+    assert_int_equal(profile_state_of(c, iccid_f), SGP22_PROFILE_STATE_ENABLED);
+    assert_int_equal(fixture_result_code(c->f, "BF5E03800100"),
+                     SGP32_RETURN_FROM_FALLBACK_RESULT_OK);
+    assert_int_equal(profile_state_of(c, iccid_b), SGP22_PROFILE_STATE_ENABLED);
+    command_result r = fixture_run(c->f, "BF5803800100");
+    sgp32_profile_rollback_response answer;
+    uint8_t arena_buffer[1024];
+    fixture_decode(&r, &sgp32_profile_rollback_response_type, &answer, arena_buffer,
+                   sizeof(arena_buffer));
+    assert_int_equal(answer.cmd_result, SGP32_PROFILE_ROLLBACK_RESULT_OK);
+    assert_int_equal(profile_state_of(c, iccid_a), SGP22_PROFILE_STATE_ENABLED);
+
+    assert_int_equal(send_package(c, &c->eim1, true, &enable, 1, -1), EIM_RESULT_SIGNED);
+    assert_int_equal(profile_state_of(c, iccid_b), SGP22_PROFILE_STATE_ENABLED);
+    assert_int_equal(fixture_result_code(c->f, "BF5D038001FF"), SGP32_EXECUTE_FALLBACK_RESULT_OK);
+    assert_int_equal(fixture_result_code(c->f, "BF5E038001FF"),
+                     SGP32_RETURN_FROM_FALLBACK_RESULT_OK);
+    assert_int_equal(profile_state_of(c, iccid_b), SGP22_PROFILE_STATE_ENABLED);
+    assert_hex_equal(fixture_run(c->f, "BF5803800100").data, 6, "BF5803020101");
+    assert_int_equal(profile_state_of(c, iccid_b), SGP22_PROFILE_STATE_ENABLED);
+}
+
 static void test_immediate_enable(void **state)
 {
     context *c = *state;
@@ -764,6 +804,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals_leave_state_unchanged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eim_handover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fallback_emergency_and_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fallback_and_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_immediate_enable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ts48_profile_through_packages, setup, teardown),
     };
