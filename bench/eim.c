@@ -1,11 +1,12 @@
 /* bench eim: the eIM server (eim/server.h) on loopback HTTPS with SQLite.
  *
- * 1. Empty polls: client threads, one kept-alive TLS connection each (bench/tls_client.h, far
- *    cheaper than libcurl), send GetEimPackage for EIDs taken in turn from a registered
- *    population with nothing pending, and check each answer is noEimPackageAvailable. The
- *    verdict is the rate measured with the clients on the same cores (issue 7). Server CPU per
- *    poll is process CPU minus the client threads' own CPU (CLOCK_THREAD_CPUTIME_ID), as in
- *    bench http; capacity = cores / server CPU per poll, for information.
+ * 1. Empty polls: client threads, each with kept-alive TLS connections (bench/tls_client.h, far
+ *    cheaper than libcurl) carrying one poll at a time, send GetEimPackage for EIDs taken in
+ *    turn from a registered population with nothing pending, and check each answer is
+ *    noEimPackageAvailable. The verdict is the rate measured with the clients on the same cores
+ * (issue 7). Server CPU per poll is process CPU minus the client threads' own CPU
+ * (CLOCK_THREAD_CPUTIME_ID), as in bench http; capacity = cores / server CPU per poll, for
+ * information.
  * 2. Packages: one order per device; each client polls (the server signs a package with a
  *    fresh counter), signs the eUICC result (client CPU, excluded), and provides it (the server
  *    verifies it, records it, acknowledges). Server CPU per package+result is set against the
@@ -192,7 +193,8 @@ static void report_poll_failure(client_job *job, long n, const bench_tls_respons
     if (job->failures++ > 0)
         return;
     if (transport_error != NULL || response == NULL)
-        fprintf(stderr, "bench eim: poll of device %ld: %s\n", n, transport_error);
+        fprintf(stderr, "bench eim: poll of device %ld: %s\n", n,
+                transport_error != NULL ? transport_error : "no response");
     else
         fprintf(stderr,
                 "bench eim: poll of device %ld: HTTP %d with %zu body bytes, not an empty "
