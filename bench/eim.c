@@ -3,10 +3,10 @@
  * 1. Empty polls: client threads, each with kept-alive TLS connections (bench/tls_client.h, far
  *    cheaper than libcurl) carrying one poll at a time, send GetEimPackage for EIDs taken in
  *    turn from a registered population with nothing pending, and check each answer is
- *    noEimPackageAvailable. The verdict is the rate measured with the clients on the same cores
- * (issue 7). Server CPU per poll is process CPU minus the client threads' own CPU
- * (CLOCK_THREAD_CPUTIME_ID), as in bench http; capacity = cores / server CPU per poll, for
- * information.
+ *    noEimPackageAvailable. The verdict is the rate measured with the clients on the same
+ *    cores (issue 7). Server CPU per poll is process CPU minus the client threads' own CPU
+ *    (CLOCK_THREAD_CPUTIME_ID), as in bench http; capacity = cores / server CPU per poll, for
+ *    information.
  * 2. Packages: one order per device; each client polls (the server signs a package with a
  *    fresh counter), signs the eUICC result (client CPU, excluded), and provides it (the server
  *    verifies it, records it, acknowledges). Server CPU per package+result is set against the
