@@ -32,6 +32,9 @@ struct store_conn {
     bool relaxed;        /* the commit under way may skip the durability wait */
     bool relaxed_always; /* store_options.relaxed_durability */
     bool holds_writer;   /* inside the owner's writer_lock (serialize_writers) */
+    bool holds_spare;    /* handle and cache are the owner's writer_spare (see writer_enter) */
+    /* a durable commit numbered while holding the writer lock: store_commit waits for it */
+    uint64_t unsynced_commit;
 };
 
 typedef struct {
@@ -65,6 +68,9 @@ typedef struct {
     rsp_status (*sync_log)(store_conn *conn, rsp_error *err);
     /* true when the connection is still inside a transaction (after an error, say) */
     bool (*transaction_open)(store_conn *conn);
+    /* conn now holds a handle another store_conn opened (serialize_writers): callbacks the
+     * handle makes must name conn. */
+    void (*adopt)(store_conn *conn);
 } store_backend;
 
 extern const store_backend store_backend_sqlite;

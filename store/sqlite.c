@@ -181,6 +181,12 @@ static rsp_status sqlite_sync_log(store_conn *conn, rsp_error *err)
 {
     sqlite3_file *log = NULL;
     int rc = sqlite3_file_control(conn_db(conn), "main", SQLITE_FCNTL_JOURNAL_POINTER, &log);
+    if (rc == SQLITE_OK && (log == NULL || log->pMethods == NULL)) {
+        /* A connection whose transactions all ran on the writing handle (store.c) may not
+         * have opened the log yet: any read opens it. */
+        sqlite3_exec(conn_db(conn), "PRAGMA schema_version", NULL, NULL, NULL);
+        rc = sqlite3_file_control(conn_db(conn), "main", SQLITE_FCNTL_JOURNAL_POINTER, &log);
+    }
     if (rc != SQLITE_OK || log == NULL || log->pMethods == NULL)
         return rsp_error_set(err, RSP_ERR_IO, 0, 0, "sqlite: no write-ahead log to sync (%d)", rc);
     errno = 0;
@@ -237,6 +243,11 @@ static void sqlite_disconnect(store_conn *conn)
     sqlite3_close_v2(handle->db);
     free(handle);
     conn->handle = NULL;
+}
+
+static void sqlite_adopt(store_conn *conn)
+{
+    sqlite3_wal_hook(conn_db(conn), committed, conn);
 }
 
 static bool sqlite_healthy(store_conn *conn)
@@ -454,6 +465,7 @@ const store_backend store_backend_sqlite = {
      * fail with SQLITE_BUSY_SNAPSHOT half-way, which the busy handler cannot wait out. */
     .begin_sql = "BEGIN IMMEDIATE",
     .serialize_writers = true,
+    .adopt = sqlite_adopt,
     /* Whether to wait for the sync is decided after the commit (store_committed). */
     .relaxed_begin_sql = NULL,
     .sync_log = sqlite_sync_log,

@@ -30,8 +30,10 @@ struct store {
     size_t conn_count;
     size_t *free_slots; /* stack of indexes into conns */
     size_t free_count;
-    /* Writers of a serialize_writers backend queue here (see writer_enter). */
+    /* Writers of a serialize_writers backend queue here and write through writer_spare's
+     * handle (see writer_enter). */
     pthread_mutex_t writer_lock;
+    store_conn writer_spare;
     /* Group commit (see store_committed). */
     pthread_mutex_t sync_lock;
     pthread_cond_t synced;
@@ -115,6 +117,8 @@ static rsp_status parse_url(const char *url, const store_backend **backend, cons
     return RSP_OK;
 }
 
+static rsp_status wait_durable(store_conn *conn, uint64_t mine, rsp_error *err);
+
 static void conn_drop_cache(store_conn *conn)
 {
     store_stmt *stmt = conn->cache;
@@ -138,6 +142,10 @@ static void store_free(store *st)
          * closes the file once the last one is finalised). */
         st->backend->disconnect(conn);
         conn_drop_cache(conn);
+    }
+    if (st->writer_spare.handle != NULL) {
+        st->backend->disconnect(&st->writer_spare);
+        conn_drop_cache(&st->writer_spare);
     }
     pthread_cond_destroy(&st->synced);
     pthread_mutex_destroy(&st->writer_lock);
@@ -234,6 +242,14 @@ rsp_status store_open(const char *url, const store_options *options, store **out
         }
         st->conn_count++;
         st->free_slots[st->free_count++] = i;
+    }
+    if (backend->serialize_writers) {
+        st->writer_spare.owner = st;
+        status = backend->connect(&st->writer_spare, st->target, &st->options, err);
+        if (status != RSP_OK) {
+            store_free(st);
+            return status;
+        }
     }
     *out = st;
     return RSP_OK;
@@ -623,27 +639,65 @@ rsp_status store_exec_script(store_conn *conn, const char *sql, rsp_error *err)
     return conn->owner->backend->exec_script(conn, sql, err);
 }
 
+/* What makes a connection a database session (the handle and the statements prepared on
+ * it) moves between two store_conn. */
+static void swap_session(store_conn *a, store_conn *b)
+{
+    void *handle = a->handle;
+    a->handle = b->handle;
+    b->handle = handle;
+    store_stmt *cache = a->cache;
+    a->cache = b->cache;
+    b->cache = cache;
+    unsigned prepared = a->prepared_count;
+    a->prepared_count = b->prepared_count;
+    b->prepared_count = prepared;
+    for (store_stmt *stmt = a->cache; stmt != NULL; stmt = stmt->next)
+        stmt->conn = a;
+    for (store_stmt *stmt = b->cache; stmt != NULL; stmt = stmt->next)
+        stmt->conn = b;
+}
+
+static bool statement_open(const store_conn *conn)
+{
+    for (const store_stmt *stmt = conn->cache; stmt != NULL; stmt = stmt->next)
+        if (stmt->in_use)
+            return true;
+    return false;
+}
+
 /* SQLite has a writer that finds the write lock taken sleep and try again (busy_wait in
  * sqlite.c): with many threads of one process writing, they sleep through moments the lock is
- * free and wake to find it taken again. A mutex queues them and hands the lock straight on. It
- * is left as soon as the commit is written (store_committed: SQLite has released its lock by
- * then), not after the wait for the log sync, so the next writer's commit can share that sync.
- * Other processes still meet SQLite's own lock. The wait is bounded like SQLite's. */
+ * free and wake to find it taken again. A mutex queues them and hands the lock straight on.
+ * Holding it, the writer also borrows one handle kept for writing (writer_spare): SQLite drops
+ * a connection's whole page cache when another connection has written since it last looked, so
+ * with writes spread over the pool every transaction re-read its pages from the file; the
+ * writing handle only ever sees its own writes and keeps them. (A caller with a statement
+ * still open keeps its own handle, so that statement stays inside its transaction.) The lock
+ * is left once COMMIT has returned; the wait for the log sync comes after it (store_commit),
+ * so the next writer's commit can share that sync. Other processes still meet SQLite's own
+ * lock. The wait is bounded like SQLite's. */
 static rsp_status writer_enter(store_conn *conn, rsp_error *err)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    unsigned ms = conn->owner->options.busy_timeout_ms;
+    store *st = conn->owner;
+    unsigned ms = st->options.busy_timeout_ms;
     deadline.tv_sec += (time_t)(ms / 1000u);
     deadline.tv_nsec += (long)(ms % 1000u) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
     }
-    if (pthread_mutex_timedlock(&conn->owner->writer_lock, &deadline) != 0)
+    if (pthread_mutex_timedlock(&st->writer_lock, &deadline) != 0)
         return store_fail(conn, STORE_FAILURE_CONFLICT, err,
                           "store: another writer of this process held the database for %u ms", ms);
     conn->holds_writer = true;
+    if (st->writer_spare.handle != NULL && !statement_open(conn)) {
+        swap_session(conn, &st->writer_spare);
+        st->backend->adopt(conn);
+        conn->holds_spare = true;
+    }
     return RSP_OK;
 }
 
@@ -651,6 +705,13 @@ static void writer_leave(store_conn *conn)
 {
     if (!conn->holds_writer)
         return;
+    if (conn->holds_spare) {
+        for (store_stmt *stmt = conn->cache; stmt != NULL; stmt = stmt->next)
+            if (stmt->in_use)
+                store_finish(stmt);
+        swap_session(conn, &conn->owner->writer_spare);
+        conn->holds_spare = false;
+    }
     conn->holds_writer = false;
     pthread_mutex_unlock(&conn->owner->writer_lock);
 }
@@ -685,9 +746,17 @@ rsp_status store_commit(store_conn *conn, rsp_error *err)
             stmt->done = true;
         }
     rsp_status status = store_exec_script(conn, "COMMIT", err);
-    writer_leave(conn); /* already left when the commit wrote something */
     if (status == RSP_OK && conn->owner->backend->transaction_open(conn))
         status = store_fail(conn, STORE_FAILURE_SQL, err, "store: transaction still open");
+    if (!conn->owner->backend->transaction_open(conn))
+        writer_leave(conn);
+    uint64_t unsynced = conn->unsynced_commit;
+    conn->unsynced_commit = 0;
+    if (unsynced != 0) {
+        rsp_status synced = wait_durable(conn, unsynced, err);
+        if (status == RSP_OK)
+            status = synced;
+    }
     if (status != RSP_OK) {
         store_failure kind = conn->failure;
         store_rollback(conn);
@@ -826,7 +895,6 @@ static void lead_sync(store *st, store_conn *conn)
 rsp_status store_committed(store_conn *conn, rsp_error *err)
 {
     store *st = conn->owner;
-    writer_leave(conn);
     atomic_fetch_add_explicit(&st->commits, 1, memory_order_relaxed);
     if (conn->relaxed)
         return RSP_OK;
@@ -835,6 +903,19 @@ rsp_status store_committed(store_conn *conn, rsp_error *err)
         return RSP_OK;
     pthread_mutex_lock(&st->sync_lock);
     uint64_t mine = ++st->commit_sequence;
+    pthread_mutex_unlock(&st->sync_lock);
+    if (conn->holds_writer) {
+        conn->unsynced_commit = mine; /* store_commit waits, once the writer lock is left */
+        return RSP_OK;
+    }
+    return wait_durable(conn, mine, err);
+}
+
+/* Returns once every commit numbered up to mine is durable (see store_committed). */
+static rsp_status wait_durable(store_conn *conn, uint64_t mine, rsp_error *err)
+{
+    store *st = conn->owner;
+    pthread_mutex_lock(&st->sync_lock);
     while (st->synced_sequence < mine && !st->sync_failed) {
         if (st->syncing)
             pthread_cond_wait(&st->synced, &st->sync_lock);
