@@ -152,7 +152,9 @@ typedef enum { POLL_UNKNOWN, POLL_EMPTY, POLL_RESEND, POLL_PENDING } poll_kind;
 /* The device and its next package in one read, outside any transaction: the oldest open
  * order, a pending eUICC data request first, as it is how results lost on the way are
  * recovered (SGP.32 v1.2 section 2.11.2.2, euiccPackageResultList). A delivered order's
- * stored bytes are resent as they are, with no write. */
+ * stored bytes are resent as they are, with no write. Two lookups in (device_id, id) order
+ * rather than one ORDER BY over both kinds, which made SQLite sort in a temporary b-tree at
+ * every poll. */
 static rsp_status poll_read(store_conn *conn, const char *eid_text, handout_ctx *ctx,
                             poll_kind *kind, rsp_error *err)
 {
@@ -160,9 +162,10 @@ static rsp_status poll_read(store_conn *conn, const char *eid_text, handout_ctx 
     rsp_status status = store_prepare(
         conn,
         "SELECT d.id, d.tenant_id, d.blocked, o.id, o.kind, o.state, o.body, o.package FROM "
-        "eim_devices d LEFT JOIN eim_orders o ON o.id = (SELECT id FROM eim_orders WHERE "
-        "device_id = d.id AND state IN ('pending', 'delivered') ORDER BY CASE WHEN kind = "
-        "'ipaEuiccData' AND state = 'pending' THEN 0 ELSE 1 END, id LIMIT 1) WHERE d.eid = $1",
+        "eim_devices d LEFT JOIN eim_orders o ON o.id = COALESCE((SELECT id FROM eim_orders "
+        "WHERE device_id = d.id AND kind = 'ipaEuiccData' AND state = 'pending' ORDER BY id "
+        "LIMIT 1), (SELECT id FROM eim_orders WHERE device_id = d.id AND state IN ('pending', "
+        "'delivered') ORDER BY id LIMIT 1)) WHERE d.eid = $1",
         &stmt, err);
     if (status != RSP_OK)
         return status;
