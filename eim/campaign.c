@@ -378,12 +378,20 @@ static int campaign_devices(rest_call *call, http_reply *reply, int64_t id)
     const char *after = http_request_query(call->request, "after");
     store_stmt *stmt = NULL;
     rsp_error err = {0};
-    rsp_status status = store_prepare(call->conn,
-                                      "SELECT o.id, d.eid, o.state, o.reason FROM eim_orders o "
-                                      "JOIN eim_devices d ON d.id = o.device_id WHERE "
-                                      "o.campaign_id = $1 AND o.tenant_id = $2 AND o.id > $3 AND "
-                                      "($4 = '' OR o.state = $4) ORDER BY o.id LIMIT 1000",
-                                      &stmt, &err);
+    /* Two statements, so that a state filter walks the (campaign_id, state, id) index instead
+     * of every member of a large campaign. */
+    bool by_state = state != NULL && state[0] != '\0';
+    rsp_status status =
+        store_prepare(call->conn,
+                      by_state ? "SELECT o.id, d.eid, o.state, o.reason FROM eim_orders o JOIN "
+                                 "eim_devices d ON d.id = o.device_id WHERE o.campaign_id = $1 "
+                                 "AND o.state = $4 AND o.id > $3 AND o.tenant_id = $2 ORDER BY "
+                                 "o.id LIMIT 1000"
+                               : "SELECT o.id, d.eid, o.state, o.reason FROM eim_orders o JOIN "
+                                 "eim_devices d ON d.id = o.device_id WHERE o.campaign_id = $1 "
+                                 "AND o.id > $3 AND o.tenant_id = $2 AND $4 = '' ORDER BY o.id "
+                                 "LIMIT 1000",
+                      &stmt, &err);
     if (status != RSP_OK)
         return eim_rest_problem(reply, 500, err.message);
     store_value params[] = {STORE_VALUE_INT64(id), STORE_VALUE_INT64(call->tenant_id),
