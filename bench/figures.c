@@ -1,11 +1,16 @@
 /* rspkit bench all: every benchmark, its reported figures (bench/figures.h) or the lines of its
- * output that name a target, and the report files. Each benchmark's standard output is kept
- * (it still reaches the terminal) by running it with stdout redirected to a temporary file. */
+ * output that name a target, and the report files. Each benchmark runs in a child process of
+ * its own, so that what one leaves behind (threads, a heap grown by a million-device
+ * campaign, caches) does not weigh on the next one's figures, most of which are process CPU
+ * times; its standard output goes to a temporary file, which is then copied to the terminal,
+ * and its figures to memory shared with the parent. */
 #include "bench/figures.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,17 +37,23 @@ typedef struct {
     char text[240];
 } note;
 
-static figure figures[MAX_FIGURES];
-static size_t figure_count;
+/* In memory shared with the benchmarks' child processes during bench all. */
+typedef struct {
+    size_t count;
+    figure items[MAX_FIGURES];
+} figure_table;
+
+static figure_table own_figures;
+static figure_table *figure_list = &own_figures;
 static note notes[MAX_NOTES];
 static size_t note_count;
 
 void bench_report_add(const char *benchmark, const char *name, double value, const char *unit,
                       double target, bool higher_is_better)
 {
-    if (figure_count >= MAX_FIGURES)
+    if (figure_list->count >= MAX_FIGURES)
         return;
-    figure *f = &figures[figure_count++];
+    figure *f = &figure_list->items[figure_list->count++];
     snprintf(f->benchmark, sizeof f->benchmark, "%s", benchmark);
     snprintf(f->name, sizeof f->name, "%s", name);
     snprintf(f->unit, sizeof f->unit, "%s", unit);
@@ -80,17 +91,22 @@ static int run_captured(benchmark *b, int argc, char **argv)
     char path[] = "/tmp/rspkit-bench-XXXXXX";
     int fd = mkstemp(path);
     fflush(stdout);
-    int saved = dup(STDOUT_FILENO);
-    if (fd >= 0)
-        dup2(fd, STDOUT_FILENO);
+    fflush(stderr);
     double t0 = bench_now();
-    b->status = b->run(argc, argv);
-    b->seconds = bench_now() - t0;
-    fflush(stdout);
-    if (saved >= 0) {
-        dup2(saved, STDOUT_FILENO);
-        close(saved);
+    pid_t child = fork();
+    if (child == 0) {
+        if (fd >= 0)
+            dup2(fd, STDOUT_FILENO);
+        int status = b->run(argc, argv);
+        fflush(stdout);
+        _exit(status == 0 ? 0 : 1);
     }
+    int wait_status = 0;
+    if (child < 0 || waitpid(child, &wait_status, 0) != child)
+        b->status = -1;
+    else
+        b->status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+    b->seconds = bench_now() - t0;
     FILE *in = fd >= 0 ? fopen(path, "r") : NULL;
     char line[1024];
     while (in != NULL && fgets(line, sizeof line, in) != NULL) {
@@ -149,8 +165,8 @@ static int write_markdown(const char *path, const benchmark *list, size_t count,
                 list[i].seconds);
     fprintf(out, "\n## Reported figures\n\n| benchmark | figure | value | unit | target | "
                  "result |\n|---|---|---|---|---|---|\n");
-    for (size_t i = 0; i < figure_count; i++) {
-        const figure *f = &figures[i];
+    for (size_t i = 0; i < figure_list->count; i++) {
+        const figure *f = &figure_list->items[i];
         fprintf(out, "| %s | ", f->benchmark);
         markdown_cell(out, f->name);
         fprintf(out, " | %.3g | %s | ", f->value, f->unit);
@@ -182,8 +198,8 @@ static int write_json(const char *path, const benchmark *list, size_t count, tim
         fprintf(out, "    {\"name\": \"%s\", \"exit\": %d, \"seconds\": %.3f}%s\n", list[i].name,
                 list[i].status, list[i].seconds, i + 1 < count ? "," : "");
     fprintf(out, "  ],\n  \"figures\": [\n");
-    for (size_t i = 0; i < figure_count; i++) {
-        const figure *f = &figures[i];
+    for (size_t i = 0; i < figure_list->count; i++) {
+        const figure *f = &figure_list->items[i];
         fprintf(out, "    {\"benchmark\": ");
         json_string_out(out, f->benchmark);
         fprintf(out, ", \"name\": ");
@@ -193,7 +209,7 @@ static int write_json(const char *path, const benchmark *list, size_t count, tim
         if (f->target != 0)
             fprintf(out, ", \"target\": %.6g, \"higherIsBetter\": %s, \"pass\": %s", f->target,
                     f->higher_is_better ? "true" : "false", figure_passes(f) ? "true" : "false");
-        fprintf(out, "}%s\n", i + 1 < figure_count ? "," : "");
+        fprintf(out, "}%s\n", i + 1 < figure_list->count ? "," : "");
     }
     fprintf(out, "  ],\n  \"notes\": [\n");
     for (size_t i = 0; i < note_count; i++) {
@@ -219,6 +235,14 @@ int bench_report_all(int argc, char **argv)
         else if (strcmp(argv[i], "--quick") == 0)
             quick = true;
     }
+    figure_table *shared =
+        mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) {
+        fprintf(stderr, "rspkit bench all: no shared memory for the figures\n");
+        return 1;
+    }
+    shared->count = 0;
+    figure_list = shared;
     benchmark list[16];
     size_t count = bench_entry_count < 16 ? bench_entry_count : 16;
     for (size_t i = 0; i < count; i++)
@@ -240,7 +264,11 @@ int bench_report_all(int argc, char **argv)
     char md[600], json[600];
     snprintf(md, sizeof md, "%s/report.md", out_dir);
     snprintf(json, sizeof json, "%s/report.json", out_dir);
-    if (write_markdown(md, list, count, now) != 0 || write_json(json, list, count, now) != 0) {
+    bool written =
+        write_markdown(md, list, count, now) == 0 && write_json(json, list, count, now) == 0;
+    figure_list = &own_figures;
+    munmap(shared, sizeof *shared);
+    if (!written) {
         fprintf(stderr, "rspkit bench all: cannot write %s or %s\n", md, json);
         return 1;
     }
