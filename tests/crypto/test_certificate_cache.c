@@ -15,6 +15,7 @@
 #include "crypto/certificate.h"
 #include "crypto/key.h"
 #include "crypto/pki_generate.h"
+#include "issue_fixture.h"
 
 #define NOW ((time_t)1800000000) /* 2027-01-15 */
 #define DAY ((time_t)86400)
@@ -30,25 +31,7 @@ typedef struct {
 /* Issues a certificate for a fresh key; *key_out (may be NULL) receives the private key. */
 static rsp_certificate *issue(rsp_pki_certificate_request *request, rsp_private_key **key_out)
 {
-    rsp_error err = {0};
-    rsp_private_key *key = NULL;
-    rsp_public_key *public_key = NULL;
-    rsp_certificate *cert = NULL;
-    assert_int_equal(rsp_private_key_generate(RSP_CURVE_NIST_P256, &key, &err), RSP_OK);
-    assert_int_equal(rsp_private_key_public(key, &public_key, &err), RSP_OK);
-    request->subject_key = public_key;
-    if (request->not_before == 0)
-        request->not_before = NOW - 60;
-    if (request->issuer_key == NULL)
-        request->issuer_key = key; /* self-signed CI */
-    if (rsp_pki_issue_certificate(request, &cert, &err) != RSP_OK)
-        fail_msg("issue: %s", err.message);
-    rsp_public_key_free(public_key);
-    if (key_out != NULL)
-        *key_out = key;
-    else
-        rsp_private_key_free(key);
-    return cert;
+    return fixture_issue(request, NULL, NOW, key_out);
 }
 
 /* CI -> EUM -> two eUICCs, all with the same names in every call (only keys differ). */

@@ -20,6 +20,7 @@
 #include "crypto/certificate.h"
 #include "crypto/key.h"
 #include "crypto/pki_generate.h"
+#include "issue_fixture.h"
 
 #define NOW ((time_t)1800000000) /* 2027-01-15 */
 #define DAY ((time_t)86400)
@@ -39,32 +40,10 @@ typedef struct {
     rsp_certificate *euicc[EUICCS]; /* valid until NOW + 10 days */
 } authority;
 
-/* Issues request with subject_key, or a fresh key when it is NULL. */
 static rsp_certificate *issue_with(rsp_pki_certificate_request *request,
                                    const rsp_public_key *subject_key, rsp_private_key **key_out)
 {
-    rsp_error err = {0};
-    rsp_private_key *key = NULL;
-    rsp_public_key *fresh_public_key = NULL;
-    rsp_certificate *cert = NULL;
-    if (subject_key == NULL) {
-        assert_int_equal(rsp_private_key_generate(RSP_CURVE_NIST_P256, &key, &err), RSP_OK);
-        assert_int_equal(rsp_private_key_public(key, &fresh_public_key, &err), RSP_OK);
-        subject_key = fresh_public_key;
-    }
-    request->subject_key = subject_key;
-    if (request->not_before == 0)
-        request->not_before = NOW - 60;
-    if (request->issuer_key == NULL)
-        request->issuer_key = key; /* self-signed CI */
-    if (rsp_pki_issue_certificate(request, &cert, &err) != RSP_OK)
-        fail_msg("issue: %s", err.message);
-    rsp_public_key_free(fresh_public_key);
-    if (key_out != NULL)
-        *key_out = key;
-    else
-        rsp_private_key_free(key);
-    return cert;
+    return fixture_issue(request, subject_key, NOW, key_out);
 }
 
 static rsp_certificate *issue_dpauth(const authority *a, const rsp_public_key *subject_key,
