@@ -809,6 +809,77 @@ static int compare_int64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Writers of one process share the SQLite handle kept for writing (store.c writer_enter):
+ * statements prepared inside one connection's transaction serve the next connection's, every
+ * connection reads what the others committed, a statement left open before BEGIN stays valid,
+ * and a rollback leaves nothing behind. */
+static void insert_row(store_conn *conn, int64_t id)
+{
+    rsp_error err = {0};
+    check_ok(store_exec(conn, "INSERT INTO shared_rows (id) VALUES ($1)",
+                        (store_value[]){STORE_VALUE_INT64(id)}, 1, NULL, &err),
+             &err, "insert");
+}
+
+static void commit_row(store_conn *conn, int64_t id)
+{
+    rsp_error err = {0};
+    check_ok(store_begin(conn, &err), &err, "begin");
+    insert_row(conn, id);
+    check_ok(store_commit(conn, &err), &err, "commit");
+}
+
+static void test_transactions_across_connections(void **state)
+{
+    const fixture *f = *state;
+    store *st = open_default(f);
+    store_conn *a = borrow(st);
+    store_conn *b = borrow(st);
+    script(a, "CREATE TABLE shared_rows (id BIGINT PRIMARY KEY)");
+    static const char count_sql[] = "SELECT count(*) FROM shared_rows";
+    commit_row(a, 1);
+    commit_row(b, 2);
+    commit_row(a, 3);
+    assert_int_equal(query_int(a, count_sql, NULL, 0), 3);
+    assert_int_equal(query_int(b, count_sql, NULL, 0), 3);
+
+    /* a transaction begun while a statement of the connection is still stepping (it runs on
+     * the connection's own handle): it commits, and the commit ends that statement */
+    rsp_error err = {0};
+    store_stmt *open = NULL;
+    bool row = false;
+    check_ok(store_prepare(a, "SELECT id FROM shared_rows ORDER BY id", &open, &err), &err,
+             "prepare");
+    check_ok(store_step(open, &row, &err), &err, "step");
+    assert_true(row);
+    assert_int_equal(store_column_int64(open, 0), 1);
+    commit_row(a, 4);
+    check_ok(store_step(open, &row, &err), &err, "step");
+    assert_false(row);
+    store_finish(open);
+    assert_int_equal(query_int(b, count_sql, NULL, 0), 4);
+
+    /* a rollback on one connection, then a commit on the other */
+    check_ok(store_begin(b, &err), &err, "begin");
+    insert_row(b, 5);
+    store_rollback(b);
+    commit_row(a, 6);
+    assert_int_equal(query_int(b, count_sql, NULL, 0), 5);
+    assert_int_equal(query_int(a, "SELECT count(*) FROM shared_rows WHERE id = 5", NULL, 0), 0);
+
+    /* a duplicate key fails inside the transaction and the connection goes on */
+    check_ok(store_begin(b, &err), &err, "begin");
+    rsp_status status = store_exec(b, "INSERT INTO shared_rows (id) VALUES ($1)",
+                                   (store_value[]){STORE_VALUE_INT64(6)}, 1, NULL, &err);
+    assert_int_not_equal(status, RSP_OK);
+    store_rollback(b);
+    commit_row(b, 7);
+    assert_int_equal(query_int(a, count_sql, NULL, 0), 6);
+    store_return(b);
+    store_return(a);
+    store_close(st);
+}
+
 static void test_counter_update_returning(void **state)
 {
     const fixture *f = *state;
@@ -1684,6 +1755,7 @@ static void postgres_unavailable(void **state)
         cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),                    \
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),                       \
         cmocka_unit_test_setup_teardown(test_transaction_retries_conflicts, setup, teardown),      \
+        cmocka_unit_test_setup_teardown(test_transactions_across_connections, setup, teardown),    \
         cmocka_unit_test_setup_teardown(test_counter_update_returning, setup, teardown),           \
         cmocka_unit_test_setup_teardown(test_handout_exactly_once, setup, teardown),               \
         cmocka_unit_test_setup_teardown(test_pool_exhaustion, setup, teardown),                    \
