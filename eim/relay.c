@@ -147,17 +147,13 @@ static void device_event(eim_server *server, const relay_order *order, const cha
 static rsp_status address_allowed(eim_server *server, const char *address, bool *allowed,
                                   rsp_error *err)
 {
-    store_conn *conn = NULL;
-    rsp_status status = store_borrow(server->st, &conn, err);
-    if (status != RSP_OK)
-        return status;
     int64_t count = 0;
     store_value param = STORE_VALUE_TEXT(address);
-    status = store_query_int64(conn,
+    rsp_status status =
+        store_pool_query_int64(server->st,
                                "SELECT COUNT(*) FROM (SELECT 1 FROM eim_orders WHERE "
                                "smdp_address = $1 AND state = 'delivered' LIMIT 1) AS x",
                                &param, 1, &count, err);
-    store_return(conn);
     *allowed = count > 0;
     return status;
 }
@@ -645,18 +641,13 @@ static rsp_status notification_address_allowed(eim_server *server, int64_t devic
             *allowed = true;
     if (*allowed || device_id <= 0)
         return RSP_OK;
-    store_conn *conn = NULL;
-    rsp_status status = store_borrow(server->st, &conn, err);
-    if (status != RSP_OK)
-        return status;
     int64_t count = 0;
     store_value params[] = {STORE_VALUE_INT64(device_id), STORE_VALUE_TEXT(address)};
-    status =
-        store_query_int64(conn,
-                          "SELECT COUNT(*) FROM (SELECT 1 FROM eim_orders WHERE device_id = "
-                          "$1 AND smdp_address = $2 AND delivered_at IS NOT NULL LIMIT 1) AS x",
-                          params, 2, &count, err);
-    store_return(conn);
+    rsp_status status = store_pool_query_int64(
+        server->st,
+        "SELECT COUNT(*) FROM (SELECT 1 FROM eim_orders WHERE device_id = "
+        "$1 AND smdp_address = $2 AND delivered_at IS NOT NULL LIMIT 1) AS x",
+        params, 2, &count, err);
     *allowed = count > 0;
     return status;
 }
@@ -676,14 +667,9 @@ static rsp_status device_of_certificate(eim_server *server, der_view certificate
     rsp_certificate_free(cert);
     if (!named)
         return RSP_OK;
-    store_conn *conn = NULL;
-    rsp_status status = store_borrow(server->st, &conn, err);
-    if (status != RSP_OK)
-        return status;
     store_value param = STORE_VALUE_TEXT(eid);
-    status = store_query_int64(conn, "SELECT id FROM eim_devices WHERE eid = $1", &param, 1,
-                               device_id, err);
-    store_return(conn);
+    rsp_status status = store_pool_query_int64(
+        server->st, "SELECT id FROM eim_devices WHERE eid = $1", &param, 1, device_id, err);
     if (status == RSP_ERR_NOT_FOUND) {
         *err = (rsp_error){0};
         status = RSP_OK;

@@ -125,14 +125,10 @@ void eim_key_cache_clear(eim_server *server)
 static bool ready(void *user)
 {
     eim_server *server = user;
-    store_conn *conn = NULL;
     rsp_error err = {0};
-    if (store_borrow(server->st, &conn, &err) != RSP_OK)
-        return false;
     int64_t one = 0;
-    bool ok = store_query_int64(conn, "SELECT 1", NULL, 0, &one, &err) == RSP_OK && one == 1;
-    store_return(conn);
-    return ok;
+    return store_pool_query_int64(server->st, "SELECT 1", NULL, 0, &one, &err) == RSP_OK &&
+           one == 1;
 }
 
 rsp_status eim_server_new(const eim_server_config *config, eim_server **out, rsp_error *err)

@@ -434,9 +434,8 @@ rsp_status smdp_notification_record(smdp_inventory *inventory, const smdp_notifi
 {
     store_conn *conn = NULL;
     rsp_status st = store_borrow(inventory->store, &conn, err);
-    if (st != RSP_OK)
-        return st;
-    st = smdp_notification_record_on(conn, entry, smdp_inventory_now(inventory), err);
+    if (st == RSP_OK)
+        st = smdp_notification_record_on(conn, entry, smdp_inventory_now(inventory), err);
     store_return(conn);
     return st;
 }
@@ -444,16 +443,10 @@ rsp_status smdp_notification_record(smdp_inventory *inventory, const smdp_notifi
 rsp_status smdp_notification_count(smdp_inventory *inventory, const char *eid, int64_t *count,
                                    rsp_error *err)
 {
-    store_conn *conn = NULL;
-    rsp_status st = store_borrow(inventory->store, &conn, err);
-    if (st != RSP_OK)
-        return st;
     const store_value params[] = {STORE_VALUE_TEXT(eid != NULL ? eid : "")};
-    st =
-        store_query_int64(conn, "SELECT COUNT(*) FROM smdp_notifications WHERE $1 = '' OR eid = $1",
-                          params, 1, count, err);
-    store_return(conn);
-    return st;
+    return store_pool_query_int64(
+        inventory->store, "SELECT COUNT(*) FROM smdp_notifications WHERE $1 = '' OR eid = $1",
+        params, 1, count, err);
 }
 
 /* ---- outbox ---- */
@@ -546,17 +539,14 @@ rsp_status smdp_outbox_claim(smdp_inventory *inventory, size_t max, int64_t leas
 rsp_status smdp_outbox_done(smdp_inventory *inventory, int64_t id, bool delivered,
                             const char *error_text, unsigned max_attempts, rsp_error *err)
 {
-    store_conn *conn = NULL;
-    rsp_status st = store_borrow(inventory->store, &conn, err);
-    if (st != RSP_OK)
-        return st;
+    rsp_status st = RSP_OK;
     int64_t now = smdp_inventory_now(inventory);
     if (delivered) {
         const store_value params[] = {STORE_VALUE_INT64(now), STORE_VALUE_INT64(id)};
-        st = store_exec(conn,
-                        "UPDATE smdp_outbox SET delivered_at = $1, attempts = attempts + 1,"
-                        " last_error = NULL WHERE id = $2",
-                        params, 2, NULL, err);
+        st = store_pool_exec(inventory->store,
+                             "UPDATE smdp_outbox SET delivered_at = $1, attempts = attempts + 1,"
+                             " last_error = NULL WHERE id = $2",
+                             params, 2, NULL, err);
     } else {
         /* Back-off 1, 2, 4, ... seconds, at most 5 minutes, so a receiver that is down for a
          * while is not hammered, and one that comes back is reached soon. */
@@ -566,27 +556,21 @@ rsp_status smdp_outbox_done(smdp_inventory *inventory, int64_t id, bool delivere
             STORE_VALUE_INT64(max_attempts > 0 ? max_attempts : 10),
             STORE_VALUE_INT64(id),
         };
-        st = store_exec(conn,
-                        "UPDATE smdp_outbox SET attempts = attempts + 1, last_error = $2,"
-                        " next_attempt_at = $1 + CASE WHEN attempts >= 8 THEN 300"
-                        " ELSE (CAST(1 AS BIGINT) << CAST(attempts AS INTEGER)) END,"
-                        " failed = CASE WHEN attempts + 1 >= $3 THEN 1 ELSE 0 END WHERE id = $4",
-                        params, 4, NULL, err);
+        st = store_pool_exec(
+            inventory->store,
+            "UPDATE smdp_outbox SET attempts = attempts + 1, last_error = $2,"
+            " next_attempt_at = $1 + CASE WHEN attempts >= 8 THEN 300"
+            " ELSE (CAST(1 AS BIGINT) << CAST(attempts AS INTEGER)) END,"
+            " failed = CASE WHEN attempts + 1 >= $3 THEN 1 ELSE 0 END WHERE id = $4",
+            params, 4, NULL, err);
     }
-    store_return(conn);
     return st;
 }
 
 rsp_status smdp_outbox_pending(smdp_inventory *inventory, int64_t *count, rsp_error *err)
 {
-    store_conn *conn = NULL;
-    rsp_status st = store_borrow(inventory->store, &conn, err);
-    if (st != RSP_OK)
-        return st;
-    st = store_query_int64(conn,
-                           "SELECT COUNT(*) FROM smdp_outbox WHERE failed = 0 AND"
-                           " delivered_at IS NULL",
-                           NULL, 0, count, err);
-    store_return(conn);
-    return st;
+    return store_pool_query_int64(inventory->store,
+                                  "SELECT COUNT(*) FROM smdp_outbox WHERE failed = 0 AND"
+                                  " delivered_at IS NULL",
+                                  NULL, 0, count, err);
 }

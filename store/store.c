@@ -631,6 +631,30 @@ rsp_status store_query_int64(store_conn *conn, const char *sql, const store_valu
     return status;
 }
 
+rsp_status store_pool_exec(store *st, const char *sql, const store_value *params, size_t count,
+                           int64_t *changes, rsp_error *err)
+{
+    store_conn *conn = NULL;
+    rsp_status status = store_borrow(st, &conn, err);
+    if (status != RSP_OK)
+        return status;
+    status = store_exec(conn, sql, params, count, changes, err);
+    store_return(conn);
+    return status;
+}
+
+rsp_status store_pool_query_int64(store *st, const char *sql, const store_value *params,
+                                  size_t count, int64_t *value, rsp_error *err)
+{
+    store_conn *conn = NULL;
+    rsp_status status = store_borrow(st, &conn, err);
+    if (status != RSP_OK)
+        return status;
+    status = store_query_int64(conn, sql, params, count, value, err);
+    store_return(conn);
+    return status;
+}
+
 rsp_status store_exec_script(store_conn *conn, const char *sql, rsp_error *err)
 {
     if (conn == NULL || sql == NULL)

@@ -127,6 +127,12 @@ rsp_status store_exec(store_conn *conn, const char *sql, const store_value *para
  * RSP_ERR_NOT_FOUND when there is no row (then *value is untouched). */
 rsp_status store_query_int64(store_conn *conn, const char *sql, const store_value *params,
                              size_t count, int64_t *value, rsp_error *err);
+/* store_exec / store_query_int64 on a connection borrowed for that one statement (returned
+ * before the call returns). */
+rsp_status store_pool_exec(store *st, const char *sql, const store_value *params, size_t count,
+                           int64_t *changes, rsp_error *err);
+rsp_status store_pool_query_int64(store *st, const char *sql, const store_value *params,
+                                  size_t count, int64_t *value, rsp_error *err);
 /* Several ';'-separated statements without parameters (DDL, migrations). */
 rsp_status store_exec_script(store_conn *conn, const char *sql, rsp_error *err);
 
