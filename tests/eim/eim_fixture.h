@@ -334,6 +334,27 @@ static inline unsigned eim_fixture_poll_trigger(const char *ca_file, const char 
     return connections;
 }
 
+/* The InitiateAuthenticationRequestEsipa (BF39) for the SM-DP+ address, with the download's
+ * transactionId when txid is not NULL; returns its length in buf. */
+static inline size_t eim_fixture_initiate_authentication_request(const char *address,
+                                                                 const uint8_t *txid, uint8_t *buf,
+                                                                 size_t size)
+{
+    static const uint8_t challenge[16] = {9, 8, 7};
+    static const uint8_t info1[] = {0xBF, 0x20, 0x03, 0x82, 0x01, 0x02};
+    der_writer w;
+    der_writer_init_fixed(&w, buf, size);
+    size_t mark = der_begin(&w, 0xBF39);
+    der_put_tlv(&w, 0x81, challenge, sizeof challenge);
+    der_put_tlv(&w, 0x83, (const uint8_t *)address, strlen(address));
+    der_put_raw(&w, info1, sizeof info1);
+    if (txid != NULL)
+        der_put_tlv(&w, 0x82, txid, 16);
+    der_end(&w, mark);
+    assert_int_equal(der_writer_status(&w), RSP_OK);
+    return w.len;
+}
+
 /* ESipa InitiateAuthentication (BF39, SGP.32 v1.2 section 6.3.2.1) of the download txid at the
  * SM-DP+ address, on a fresh connection answered 200; the answer goes to answer (caller frees).
  * Returns how many connections the call opened. */
@@ -342,18 +363,9 @@ static inline unsigned eim_fixture_initiate_authentication(const char *ca_file, 
                                                            const uint8_t txid[16],
                                                            der_writer *answer)
 {
-    static const uint8_t challenge[16] = {9, 8, 7};
-    static const uint8_t info1[] = {0xBF, 0x20, 0x03, 0x82, 0x01, 0x02};
     uint8_t buf[256];
-    der_writer w;
-    der_writer_init_fixed(&w, buf, sizeof buf);
-    size_t mark = der_begin(&w, 0xBF39);
-    der_put_tlv(&w, 0x81, challenge, sizeof challenge);
-    der_put_tlv(&w, 0x83, (const uint8_t *)address, strlen(address));
-    der_put_raw(&w, info1, sizeof info1);
-    der_put_tlv(&w, 0x82, txid, 16);
-    der_end(&w, mark);
-    return eim_fixture_esipa_asn1(ca_file, base, buf, w.len, 200, answer);
+    size_t len = eim_fixture_initiate_authentication_request(address, txid, buf, sizeof buf);
+    return eim_fixture_esipa_asn1(ca_file, base, buf, len, 200, answer);
 }
 
 /* ESipa HandleNotification (BF3D, SGP.32 v1.2 section 6.3.2.4) carrying a successful install

@@ -570,18 +570,10 @@ static void test_relay_smdp_down(void **state)
     poll(f, EID_A, &p);
     assert_int_equal(p.choice, SGP32_GET_EIM_PACKAGE_RESPONSE_PROFILE_DOWNLOAD_TRIGGER_REQUEST);
 
-    uint8_t challenge[16] = {1, 2, 3};
-    static const uint8_t info1[] = {0xBF, 0x20, 0x03, 0x82, 0x01, 0x02};
     uint8_t buf[256];
-    der_writer w;
-    der_writer_init_fixed(&w, buf, sizeof buf);
-    size_t mark = der_begin(&w, 0xBF39);
-    der_put_tlv(&w, 0x81, challenge, sizeof challenge);
-    der_put_tlv(&w, 0x83, (const uint8_t *)address, strlen(address));
-    der_put_raw(&w, info1, sizeof info1);
-    der_end(&w, mark);
+    size_t len = eim_fixture_initiate_authentication_request(address, NULL, buf, sizeof buf);
     http_response response;
-    assert_int_equal(esipa(f, buf, w.len, ASN1_TYPE, &response), 200);
+    assert_int_equal(esipa(f, buf, len, ASN1_TYPE, &response), 200);
     /* InitiateAuthenticationResponseEsipa: initiateAuthenticationErrorEsipa undefinedError */
     static const uint8_t expect_down[] = {0xBF, 0x39, 0x03, 0x81, 0x01, 0x7F};
     assert_int_equal(response.body_len, sizeof expect_down);
@@ -589,13 +581,8 @@ static void test_relay_smdp_down(void **state)
     http_response_free(&response);
 
     /* an SM-DP+ no order names: invalidDpAddress, nothing is called */
-    der_writer_init_fixed(&w, buf, sizeof buf);
-    mark = der_begin(&w, 0xBF39);
-    der_put_tlv(&w, 0x81, challenge, sizeof challenge);
-    der_put_tlv(&w, 0x83, (const uint8_t *)"evil.example", 12);
-    der_put_raw(&w, info1, sizeof info1);
-    der_end(&w, mark);
-    assert_int_equal(esipa(f, buf, w.len, ASN1_TYPE, &response), 200);
+    len = eim_fixture_initiate_authentication_request("evil.example", NULL, buf, sizeof buf);
+    assert_int_equal(esipa(f, buf, len, ASN1_TYPE, &response), 200);
     static const uint8_t expect_refused[] = {0xBF, 0x39, 0x03, 0x81, 0x01, 0x01};
     assert_int_equal(response.body_len, sizeof expect_refused);
     assert_memory_equal(response.body, expect_refused, sizeof expect_refused);
