@@ -4,10 +4,23 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
 #include "core/der.h"
+
+rsp_status rsp_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len,
+                           uint8_t out[RSP_HMAC_SHA256_SIZE])
+{
+    unsigned int out_len = 0;
+    if (key == NULL || key_len == 0 || key_len > INT32_MAX || (data == NULL && len > 0) ||
+        HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) == NULL ||
+        out_len != RSP_HMAC_SHA256_SIZE)
+        return RSP_ERR_CRYPTO;
+    return RSP_OK;
+}
 
 /* ANSI X9.63 section 5.6.3 with SHA-256, as OpenSSL's X963KDF implements it. */
 rsp_status rsp_x963_kdf_sha256(const uint8_t *z, size_t z_len, const uint8_t *shared_info,

@@ -25,6 +25,12 @@ typedef struct {
     uint8_t s_mac[RSP_BSP_KEY_SIZE];
 } rsp_bsp_keys;
 
+#define RSP_HMAC_SHA256_SIZE 32
+
+/* HMAC-SHA256 (RFC 2104) of data under key. */
+rsp_status rsp_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len,
+                           uint8_t out[RSP_HMAC_SHA256_SIZE]);
+
 /* ANSI X9.63 KDF with SHA-256: out_len bytes from shared secret z and shared_info. */
 rsp_status rsp_x963_kdf_sha256(const uint8_t *z, size_t z_len, const uint8_t *shared_info,
                                size_t shared_info_len, uint8_t *out, size_t out_len,

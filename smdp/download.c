@@ -1,6 +1,7 @@
 /* SM-DP+ ES9+ download protocol logic (SGP.22 v2.5 sections 3.1.3 and 5.6). */
 #include "smdp/download.h"
 
+#include <openssl/crypto.h>
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
@@ -164,6 +165,80 @@ static smdp_result sign_to(const rsp_private_key *key, const uint8_t *data, size
     return rsp_ecdsa_sign(key, data, len, signature, err) == RSP_OK ? SMDP_OK : SMDP_ERR_INTERNAL;
 }
 
+/* A transaction ID of a keyed SM-DP+: issue time (4 octets, seconds), index of the identity
+ * (1) and random (7), then a tag: the first 4 octets of HMAC-SHA256(key, those 12). The next
+ * 16 octets of that HMAC are the serverChallenge: as unpredictable as a random one to anyone
+ * without the key (the tag, public, says nothing of them), and the same in every process. */
+#define TRANSACTION_TAG_OFFSET 12
+
+/* The transaction's tag and serverChallenge, from its first 12 octets. */
+static rsp_status keyed_transaction(const smdp_credentials *credentials,
+                                    uint8_t transaction_id[SMDP_TRANSACTION_ID_SIZE],
+                                    uint8_t challenge[SMDP_CHALLENGE_SIZE])
+{
+    enum { TAG_SIZE = SMDP_TRANSACTION_ID_SIZE - TRANSACTION_TAG_OFFSET };
+    uint8_t mac[RSP_HMAC_SHA256_SIZE];
+    rsp_status status = rsp_hmac_sha256(credentials->transaction_key, SMDP_TRANSACTION_KEY_SIZE,
+                                        transaction_id, TRANSACTION_TAG_OFFSET, mac);
+    if (status == RSP_OK) {
+        memcpy(transaction_id + TRANSACTION_TAG_OFFSET, mac, TAG_SIZE);
+        memcpy(challenge, mac + TAG_SIZE, SMDP_CHALLENGE_SIZE);
+    }
+    OPENSSL_cleanse(mac, sizeof mac);
+    return status;
+}
+
+static rsp_status new_transaction(const smdp_credentials *credentials, uint32_t identity_index,
+                                  time_t now, smdp_download_session *session)
+{
+    if (credentials->transaction_key == NULL)
+        return rsp_random_bytes(session->transaction_id, SMDP_TRANSACTION_ID_SIZE) == RSP_OK
+                   ? rsp_random_bytes(session->server_challenge, SMDP_CHALLENGE_SIZE)
+                   : RSP_ERR_CRYPTO;
+    uint8_t *id = session->transaction_id;
+    uint32_t issued = (uint32_t)now;
+    id[0] = (uint8_t)(issued >> 24);
+    id[1] = (uint8_t)(issued >> 16);
+    id[2] = (uint8_t)(issued >> 8);
+    id[3] = (uint8_t)issued;
+    id[4] = (uint8_t)identity_index;
+    rsp_status status = rsp_random_bytes(id + 5, TRANSACTION_TAG_OFFSET - 5);
+    if (status == RSP_OK)
+        status = keyed_transaction(credentials, id, session->server_challenge);
+    return status;
+}
+
+/* SGP.22 v2.5 section 5.6.1 (the session initiateAuthentication left, rebuilt) */
+smdp_result smdp_session_resume(const smdp_credentials *credentials, der_view transaction_id,
+                                time_t now, int64_t lifetime, smdp_download_session *session,
+                                rsp_error *err)
+{
+    memset(session, 0, sizeof *session);
+    if (credentials->transaction_key == NULL || transaction_id.len != SMDP_TRANSACTION_ID_SIZE)
+        return fail(err, SMDP_ERR_UNKNOWN_TRANSACTION, "not a transaction ID of this SM-DP+");
+    const uint8_t *given = transaction_id.data;
+    memcpy(session->transaction_id, given, TRANSACTION_TAG_OFFSET);
+    if (keyed_transaction(credentials, session->transaction_id, session->server_challenge) !=
+        RSP_OK)
+        return fail(err, SMDP_ERR_INTERNAL, "transaction key");
+    int64_t issued = (int64_t)given[0] << 24 | (int64_t)given[1] << 16 | (int64_t)given[2] << 8 |
+                     (int64_t)given[3];
+    uint32_t index = given[4];
+    /* the tag is compared in constant time: it is what a forger would have to guess */
+    if (CRYPTO_memcmp(session->transaction_id + TRANSACTION_TAG_OFFSET,
+                      given + TRANSACTION_TAG_OFFSET,
+                      SMDP_TRANSACTION_ID_SIZE - TRANSACTION_TAG_OFFSET) != 0 ||
+        index >= credentials->identity_count)
+        return fail(err, SMDP_ERR_UNKNOWN_TRANSACTION, "not a transaction ID of this SM-DP+");
+    /* a minute ahead is another server's clock, not a forgery (the tag vouched for it) */
+    if (issued > (int64_t)now + 60 || (int64_t)now - issued >= lifetime)
+        return fail(err, SMDP_ERR_UNKNOWN_TRANSACTION, "transaction expired");
+    session->identity_index = index;
+    session->created = issued;
+    session->state = SMDP_SESSION_INITIATED;
+    return SMDP_OK;
+}
+
 /* SGP.22 v2.5 section 5.6.1 ES9+.InitiateAuthentication */
 smdp_result smdp_initiate_authentication(const smdp_credentials *credentials, der_view request,
                                          time_t now, smdp_download_session *session,
@@ -199,8 +274,7 @@ smdp_result smdp_initiate_authentication(const smdp_credentials *credentials, de
     session->identity_index = index;
     session->created = (int64_t)now;
     memcpy(session->euicc_challenge, decoded.euicc_challenge.data, SMDP_CHALLENGE_SIZE);
-    if (rsp_random_bytes(session->transaction_id, SMDP_TRANSACTION_ID_SIZE) != RSP_OK ||
-        rsp_random_bytes(session->server_challenge, SMDP_CHALLENGE_SIZE) != RSP_OK) {
+    if (new_transaction(credentials, index, now, session) != RSP_OK) {
         result = fail(err, SMDP_ERR_INTERNAL, "no random bytes");
         goto done;
     }

@@ -84,7 +84,14 @@ typedef struct {
     const rsp_crl *const *crls;
     size_t crl_count;
     unsigned cc_retries; /* confirmation code attempts per session; 0: SMDP_CC_RETRIES_DEFAULT */
+    /* Secret shared by every process serving this SM-DP+ (SMDP_TRANSACTION_KEY_SIZE bytes):
+     * when set, initiateAuthentication stores nothing; the transaction ID carries its time and
+     * an authentication tag and the serverChallenge is derived from it, so that
+     * smdp_session_resume() restores the session in any process. NULL: random challenges. */
+    const uint8_t *transaction_key;
 } smdp_credentials;
+
+#define SMDP_TRANSACTION_KEY_SIZE 32
 
 /* One profile download order, as ES2+ prepared it (the server's inventory supplies it). */
 typedef struct {
@@ -170,6 +177,14 @@ typedef struct {
 smdp_result smdp_initiate_authentication(const smdp_credentials *credentials, der_view request,
                                          time_t now, smdp_download_session *session,
                                          der_writer *response, rsp_error *err);
+
+/* The session initiateAuthentication started for transaction_id (credentials->transaction_key
+ * set), as authenticateClient expects it, when the ID is one this SM-DP+ issued less than
+ * lifetime seconds before now; else SMDP_ERR_UNKNOWN_TRANSACTION. Nothing in it is secret
+ * beyond what the key derives again. */
+smdp_result smdp_session_resume(const smdp_credentials *credentials, der_view transaction_id,
+                                time_t now, int64_t lifetime, smdp_download_session *session,
+                                rsp_error *err);
 
 /* SGP.22 v2.5 section 5.6.3 ES9+.AuthenticateClient. request: AuthenticateClientRequest
  * (BF3B). now is the clock for certificate validity and CRLs (0 skips them). On SMDP_OK

@@ -215,6 +215,32 @@ static smdp_status load_session(es9_call *call, bool with_bpp)
     return st == RSP_OK ? SMDP_STATUS_OK : SMDP_STATUS_INTERNAL;
 }
 
+/* Seconds a session lives after its last step, and a transaction ID after it was issued. */
+static int64_t session_lifetime(const smdp_es9plus *es9)
+{
+    int64_t ttl = es9->inventory->session_ttl_seconds;
+    return ttl > 0 ? ttl : 600;
+}
+
+/* The session initiateAuthentication left, which only its transaction ID records
+ * (smdp_session_resume): authenticateClient stores it for the first time. */
+static smdp_status resume_session(es9_call *call)
+{
+    smdp_es9plus *es9 = call->es9;
+    smdp_result result = smdp_session_resume(
+        es9->credentials, der_view_make(call->transaction_id, call->transaction_len),
+        (time_t)smdp_inventory_now(es9->inventory), session_lifetime(es9), &call->session,
+        &call->err);
+    if (result != SMDP_OK)
+        return result == SMDP_ERR_UNKNOWN_TRANSACTION ? SMDP_STATUS_TRANSACTION_UNKNOWN
+                                                      : SMDP_STATUS_INTERNAL;
+    memcpy(call->record.transaction_hex, call->transaction_hex,
+           sizeof call->record.transaction_hex);
+    call->record.step = 0;
+    call->record.unstored = true;
+    return SMDP_STATUS_OK;
+}
+
 /* The session's next step: encoded into out (caller frees), described by next. */
 static rsp_status next_record(es9_call *call, der_writer *out, smdp_session_record *next)
 {
@@ -222,8 +248,7 @@ static rsp_status next_record(es9_call *call, der_writer *out, smdp_session_reco
     *next = call->record;
     next->data = out->buf;
     next->data_len = out->len;
-    int64_t ttl = call->es9->inventory->session_ttl_seconds;
-    next->expires_at = smdp_inventory_now(call->es9->inventory) + (ttl > 0 ? ttl : 600);
+    next->expires_at = smdp_inventory_now(call->es9->inventory) + session_lifetime(call->es9);
     return st;
 }
 
@@ -371,27 +396,10 @@ static int initiate_authentication(es9_call *call, http_reply *reply)
         log_failure("initiateAuthentication", call, smdp_result_name(result));
         return reply_result(reply, result, SMDP_STATUS_OK);
     }
-    rsp_hex_encode(call->session.transaction_id, SMDP_TRANSACTION_ID_SIZE, call->transaction_hex,
-                   sizeof call->transaction_hex);
-    der_writer stored;
-    der_writer_init_dynamic(&stored, NULL);
-    rsp_status st = smdp_download_session_encode(&call->session, &stored);
-    if (st == RSP_OK) {
-        smdp_session_record record = {.step = 0,
-                                      .expires_at =
-                                          (int64_t)now + (es9->inventory->session_ttl_seconds > 0
-                                                              ? es9->inventory->session_ttl_seconds
-                                                              : 600),
-                                      .data = stored.buf,
-                                      .data_len = stored.len};
-        memcpy(record.transaction_hex, call->transaction_hex, sizeof record.transaction_hex);
-        st = smdp_session_create(es9->inventory, &record, &call->err);
-    }
-    der_writer_free(&stored);
+    /* Nothing is stored: the transaction ID carries the session (smdp_session_resume), so
+     * that a request nobody authenticated costs the database nothing. */
     static const char *const names[] = {"transactionId", "serverSigned1", "serverSignature1",
                                         "euiccCiPKIdToBeUsed", "serverCertificate"};
-    if (st != RSP_OK)
-        return smdp_json_reply_status(reply, SMDP_STATUS_INTERNAL);
     return reply_ok_fields(call, reply, der_writer_view(&call->response), 0xBF39, names, 5);
 }
 
@@ -465,6 +473,8 @@ static smdp_result lookup_order(void *context, der_view matching_id, const char 
         return SMDP_ERR_CC_RETRIES_EXCEEDED;
     case SMDP_STATUS_INTERNAL:
         return SMDP_ERR_INTERNAL;
+    case SMDP_STATUS_TRANSACTION_UNKNOWN:
+        return SMDP_ERR_UNKNOWN_TRANSACTION;
     default:
         return SMDP_ERR_MATCHING_ID_REFUSED;
     }
@@ -476,7 +486,7 @@ static int authenticate_client(es9_call *call, http_reply *reply)
     smdp_es9plus *es9 = call->es9;
     smdp_status status = wrap_request(call, 0xBF3B, "authenticateServerResponse", 0);
     if (status == SMDP_STATUS_OK)
-        status = load_session(call, false);
+        status = resume_session(call);
     if (status != SMDP_STATUS_OK) {
         log_failure("authenticateClient", call, smdp_status_code(status)->message);
         return smdp_json_reply_status(reply, status);
@@ -493,8 +503,9 @@ static int authenticate_client(es9_call *call, http_reply *reply)
     }
     memcpy(call->record.iccid, ctx.iccid, sizeof call->record.iccid);
     memcpy(call->record.eid, call->session.eid, sizeof call->record.eid);
-    /* The order's binding and the session's step in one relaxed commit (see smdp_session_create
-     * for why a power cut may lose them). */
+    /* The order's binding and the session, stored for the first time, in one relaxed commit
+     * (see smdp_session_create for why a power cut may lose them); a transaction ID used
+     * before is refused there. */
     der_writer stored;
     smdp_session_record next;
     der_writer_init_dynamic(&stored, NULL);
@@ -894,6 +905,9 @@ rsp_status smdp_es9plus_register(http_server *http, smdp_es9plus *es9, rsp_error
 {
     if (es9->max_body == 0)
         es9->max_body = 1024 * 1024;
+    if (es9->credentials == NULL || es9->credentials->transaction_key == NULL)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0,
+                             "ES9+ needs a transaction key (smdp_storage_transaction_key)");
     rsp_status st = RSP_OK;
     for (unsigned i = 0; i < SMDP_ES9_FUNCTIONS && st == RSP_OK; i++) {
         smdp_route *route = &es9->routes[i];

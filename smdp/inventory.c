@@ -936,8 +936,7 @@ static rsp_status cancel_order_in_transaction(store_conn *conn, void *context, r
         return RSP_OK;
     }
     clear_order(&op->row, target);
-    const store_value params[] = {STORE_VALUE_TEXT(info->iccid)};
-    st = store_exec(conn, "DELETE FROM smdp_sessions WHERE iccid = $1", params, 1, NULL, err);
+    st = smdp_sessions_end_for_profile_on(conn, info->iccid, err);
     if (st == RSP_OK)
         st = save_row(conn, op->inventory, &op->row, err);
     return st;
@@ -1052,6 +1051,17 @@ static rsp_status begin_in_transaction(store_conn *conn, void *context, rsp_erro
     /* The callback names the eUICC that asked, whether or not the order was bound to it. */
     profile_row reported = op->row;
     copy_text(reported.info.eid, sizeof reported.info.eid, request->eid);
+    if (op->outcome != SMDP_STATUS_OK && request->advance == NULL) {
+        /* A transaction ID that already had its session (a replayed authenticateClient, its
+         * ID still young) is refused as unknown, before any report of the refusal. */
+        bool used = false;
+        st = smdp_session_exists_on(conn, request->transaction_hex, &used, err);
+        if (st != RSP_OK || used) {
+            if (used)
+                op->outcome = SMDP_STATUS_TRANSACTION_UNKNOWN;
+            return st;
+        }
+    }
     if (op->outcome != SMDP_STATUS_OK) {
         /* A refused eligibility check is reported to the operator too (point 1, Failed). */
         if (op->outcome != SMDP_STATUS_MATCHING_ID_REFUSED ||
@@ -1206,7 +1216,7 @@ typedef struct {
     size_t result_len;
     const smdp_session_record *advance; /* session step stored with the change, or NULL */
     int64_t expected_step;
-    const char *end_session;                     /* session deleted with the change, or NULL */
+    const char *end_session;                     /* session ended with the change, or NULL */
     const smdp_notification_entry *notification; /* recorded with the change, or NULL */
     bool undo_download; /* Downloaded -> Released, outside the ES2+ state machine */
 } progress_request;
@@ -1232,7 +1242,7 @@ static rsp_status progress_in_transaction(store_conn *conn, void *context, rsp_e
         st = smdp_session_continue_on(conn, request->advance, request->expected_step, &advanced,
                                       err);
     if (st == RSP_OK && request->end_session != NULL)
-        st = smdp_session_delete_on(conn, request->end_session, err);
+        st = smdp_session_end_on(conn, request->end_session, err);
     if (st == RSP_OK && request->notification != NULL)
         st = smdp_notification_record_on(conn, request->notification,
                                          smdp_inventory_now(op->inventory), err);

@@ -311,8 +311,11 @@ struct smdp_session_record {
     char transaction_hex[33];
     char iccid[SMDP_ICCID_SIZE];  /* "" before authenticateClient */
     char eid[SMDP_EID_TEXT_SIZE]; /* "" before authenticateClient */
-    int64_t step;
+    int64_t step;                 /* SMDP_SESSION_ENDED once over */
     int64_t expires_at;
+    /* Not in the database yet (a session smdp_session_resume() restored): advancing it
+     * inserts it, and fails when its transaction ID was used before. */
+    bool unstored;
     uint8_t *data; /* owned (malloc) */
     size_t data_len;
     /* SHA-256 of the getBoundProfilePackage request answered in this session, so that the same
@@ -324,6 +327,8 @@ struct smdp_session_record {
     uint8_t *bpp_response; /* owned (malloc) */
     size_t bpp_response_len;
 };
+
+#define SMDP_SESSION_ENDED (-1)
 
 void smdp_session_record_free(smdp_session_record *record);
 /* Relaxed commit (store_transaction_relaxed): a session lost to a power cut makes the next
@@ -344,16 +349,27 @@ rsp_status smdp_session_advance(smdp_inventory *inventory, const smdp_session_re
 rsp_status smdp_session_advance_relaxed(smdp_inventory *inventory,
                                         const smdp_session_record *record, int64_t expected_step,
                                         rsp_error *err);
+/* Forgets a session as a power cut losing its relaxed commits would. */
 rsp_status smdp_session_delete(smdp_inventory *inventory, const char *transaction_hex,
                                rsp_error *err);
 /* The same two on a borrowed connection, inside the caller's transaction. */
 rsp_status smdp_session_advance_on(store_conn *conn, const smdp_session_record *record,
                                    int64_t expected_step, bool *advanced, rsp_error *err);
-rsp_status smdp_session_delete_on(store_conn *conn, const char *transaction_hex, rsp_error *err);
+/* Ends a session (its ID is never continued nor started again) / every open session of a
+ * profile, inside the caller's transaction. */
+rsp_status smdp_session_end_on(store_conn *conn, const char *transaction_hex, rsp_error *err);
+rsp_status smdp_sessions_end_for_profile_on(store_conn *conn, const char *iccid, rsp_error *err);
+/* Whether a session (open or ended, not yet expired) has this transaction ID. */
+rsp_status smdp_session_exists_on(store_conn *conn, const char *transaction_hex, bool *exists,
+                                  rsp_error *err);
 /* smdp_session_advance_on for a step that keeps the session's order (iccid and eid are not
  * written). */
 rsp_status smdp_session_continue_on(store_conn *conn, const smdp_session_record *record,
                                     int64_t expected_step, bool *advanced, rsp_error *err);
+/* The transaction ID key (SMDP_TRANSACTION_KEY_SIZE octets) shared through the database
+ * (smdp_credentials.transaction_key):
+ * made by the first process that asks, read by every later one. */
+rsp_status smdp_storage_transaction_key(store *st, uint8_t key[32], rsp_error *err);
 /* Deletes expired sessions; *deleted may be NULL. */
 rsp_status smdp_session_expire(smdp_inventory *inventory, int64_t *deleted, rsp_error *err);
 

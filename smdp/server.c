@@ -2,6 +2,7 @@
  * database, one HTTPS listener carrying ES9+, ES2+, /health and /metrics, the ES2+ callback
  * sender thread, and a graceful stop. */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,6 +392,7 @@ struct smdp_server {
     const rsp_certificate *cis[SMDP_MAX_IDENTITIES];
     const rsp_crl *crls[SMDP_MAX_IDENTITIES];
     smdp_credentials credentials;
+    uint8_t transaction_key[SMDP_TRANSACTION_KEY_SIZE];
     http_server *http;
     metrics_registry *metrics;
     smdp_es9plus es9;
@@ -562,6 +564,9 @@ smdp_server *smdp_server_new(const smdp_config *config, rsp_error *err)
         st = open_store(server, err);
     server->inventory.store = server->store;
     if (st == RSP_OK)
+        st = smdp_storage_transaction_key(server->store, server->transaction_key, err);
+    server->credentials.transaction_key = server->transaction_key;
+    if (st == RSP_OK)
         st = build_http(server, err);
     if (st != RSP_OK) {
         smdp_server_free(server);
@@ -688,5 +693,6 @@ void smdp_server_free(smdp_server *server)
     }
     pthread_mutex_destroy(&server->lock);
     pthread_cond_destroy(&server->wake);
+    OPENSSL_cleanse(server->transaction_key, sizeof server->transaction_key);
     free(server);
 }

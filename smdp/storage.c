@@ -6,6 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
+#include "crypto/random.h"
+#include "smdp/download.h"
 #include "smdp/inventory.h"
 
 /* Integers are BIGINT in both dialects (SQLite gives BIGINT integer affinity); only the binary
@@ -106,6 +110,12 @@ static const store_migration smdp_migrations[] = {
             " iccid) WHERE state = 'available';"
             "CREATE INDEX smdp_profiles_released_eid ON smdp_profiles (eid, iccid)"
             " WHERE state = 'released'"},
+    /* The key of the transaction IDs (smdp_credentials.transaction_key), in the database so
+     * that every process serving from it issues and accepts the same IDs. */
+    {.version = 7,
+     .description = "secrets shared by the SM-DP+ processes",
+     .sql_sqlite = "CREATE TABLE smdp_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+     .sql_postgres = "CREATE TABLE smdp_secrets (name TEXT PRIMARY KEY, value BYTEA NOT NULL)"},
 };
 
 rsp_status smdp_storage_migrate_to(store *st, unsigned version, rsp_error *err)
@@ -183,22 +193,38 @@ static rsp_status copy_blob(store_stmt *stmt, int column, uint8_t **out, size_t 
     return RSP_OK;
 }
 
-static rsp_status create_in_transaction(store_conn *conn, void *context, rsp_error *err)
+/* Inserts record at step; *inserted false (and nothing written) when the transaction ID is
+ * taken. ON CONFLICT: PostgreSQL would abort the caller's transaction on a unique violation. */
+static rsp_status insert_session(store_conn *conn, const smdp_session_record *record, int64_t step,
+                                 bool *inserted, rsp_error *err)
 {
-    const smdp_session_record *record = context;
     const store_value params[] = {
         STORE_VALUE_TEXT(record->transaction_hex),
         STORE_VALUE_TEXT(record->iccid),
         STORE_VALUE_TEXT(record->eid),
-        STORE_VALUE_INT64(record->step),
+        STORE_VALUE_INT64(step),
         STORE_VALUE_BLOB(record->data, record->data_len),
         STORE_VALUE_INT64(record->expires_at),
     };
-    return store_exec(
-        conn,
-        "INSERT INTO smdp_sessions (transaction_id, iccid, eid, step, data, expires_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
-        params, 6, NULL, err);
+    int64_t changes = 0;
+    rsp_status st =
+        store_exec(conn,
+                   "INSERT INTO smdp_sessions (transaction_id, iccid, eid, step, data, expires_at)"
+                   " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (transaction_id) DO NOTHING",
+                   params, 6, &changes, err);
+    *inserted = st == RSP_OK && changes == 1;
+    return st;
+}
+
+static rsp_status create_in_transaction(store_conn *conn, void *context, rsp_error *err)
+{
+    const smdp_session_record *record = context;
+    bool inserted = false;
+    rsp_status st = insert_session(conn, record, record->step, &inserted, err);
+    if (st == RSP_OK && !inserted)
+        st = rsp_error_set(err, RSP_ERR_STATE, 0, 0, "transaction %s exists",
+                           record->transaction_hex);
+    return st;
 }
 
 /* Relaxed: a session lost to a power cut only makes the eUICC's next call fail as an unknown
@@ -248,7 +274,10 @@ static rsp_status load(smdp_inventory *inventory, const char *transaction_hex, b
     }
     if (stmt != NULL)
         store_finish(stmt);
-    if (st == RSP_OK && out->expires_at <= smdp_inventory_now(inventory)) {
+    if (st == RSP_OK && out->step < 0) {
+        smdp_session_record_free(out);
+        st = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "transaction %s is over", transaction_hex);
+    } else if (st == RSP_OK && out->expires_at <= smdp_inventory_now(inventory)) {
         /* An expired session is as good as unknown; drop it so it cannot be continued. */
         const store_value params[] = {STORE_VALUE_TEXT(transaction_hex)};
         rsp_error ignored = {0};
@@ -279,6 +308,8 @@ rsp_status smdp_session_load_state(smdp_inventory *inventory, const char *transa
 static rsp_status step_forward(store_conn *conn, const smdp_session_record *record,
                                int64_t expected_step, bool rebind, bool *advanced, rsp_error *err)
 {
+    if (record->unstored)
+        return insert_session(conn, record, expected_step + 1, advanced, err);
     const store_value params[] = {
         STORE_VALUE_BLOB(record->data, record->data_len),
         STORE_VALUE_INT64(record->expires_at),
@@ -351,23 +382,76 @@ rsp_status smdp_session_continue_on(store_conn *conn, const smdp_session_record 
     return step_forward(conn, record, expected_step, false, advanced, err);
 }
 
-rsp_status smdp_session_delete_on(store_conn *conn, const char *transaction_hex, rsp_error *err)
+/* The row stays, at step SMDP_SESSION_ENDED, until it expires: its transaction ID, still
+ * within its lifetime, must not start a session again (smdp_session_resume). */
+rsp_status smdp_session_end_on(store_conn *conn, const char *transaction_hex, rsp_error *err)
+{
+    const store_value params[] = {STORE_VALUE_TEXT(transaction_hex),
+                                  STORE_VALUE_INT64(SMDP_SESSION_ENDED)};
+    return store_exec(conn, "UPDATE smdp_sessions SET step = $2 WHERE transaction_id = $1", params,
+                      2, NULL, err);
+}
+
+rsp_status smdp_session_exists_on(store_conn *conn, const char *transaction_hex, bool *exists,
+                                  rsp_error *err)
 {
     const store_value params[] = {STORE_VALUE_TEXT(transaction_hex)};
-    return store_exec(conn, "DELETE FROM smdp_sessions WHERE transaction_id = $1", params, 1, NULL,
-                      err);
+    int64_t one = 0;
+    rsp_status st = store_query_int64(conn, "SELECT 1 FROM smdp_sessions WHERE transaction_id = $1",
+                                      params, 1, &one, err);
+    *exists = st == RSP_OK;
+    return st == RSP_ERR_NOT_FOUND ? RSP_OK : st;
+}
+
+rsp_status smdp_sessions_end_for_profile_on(store_conn *conn, const char *iccid, rsp_error *err)
+{
+    const store_value params[] = {STORE_VALUE_TEXT(iccid), STORE_VALUE_INT64(SMDP_SESSION_ENDED)};
+    return store_exec(conn, "UPDATE smdp_sessions SET step = $2 WHERE iccid = $1 AND step >= 0",
+                      params, 2, NULL, err);
+}
+
+rsp_status smdp_storage_transaction_key(store *st, uint8_t key[32], rsp_error *err)
+{
+    uint8_t fresh[SMDP_TRANSACTION_KEY_SIZE];
+    if (rsp_random_bytes(fresh, sizeof fresh) != RSP_OK)
+        return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "no random bytes for the transaction key");
+    const store_value params[] = {STORE_VALUE_TEXT("transaction_key"),
+                                  STORE_VALUE_BLOB(fresh, sizeof fresh)};
+    /* The first process to start keeps its key; every later one reads it. */
+    rsp_status status = store_pool_exec(st,
+                                        "INSERT INTO smdp_secrets (name, value) VALUES ($1, $2)"
+                                        " ON CONFLICT (name) DO NOTHING",
+                                        params, 2, NULL, err);
+    OPENSSL_cleanse(fresh, sizeof fresh);
+    store_conn *conn = NULL;
+    if (status == RSP_OK)
+        status = store_borrow(st, &conn, err);
+    store_stmt *stmt = NULL;
+    if (status == RSP_OK)
+        status = store_prepare(conn, "SELECT value FROM smdp_secrets WHERE name = $1", &stmt, err);
+    bool row = false;
+    if (status == RSP_OK)
+        status = store_bind_text(stmt, 1, "transaction_key");
+    if (status == RSP_OK)
+        status = store_step(stmt, &row, err);
+    size_t len = 0;
+    const uint8_t *value = row ? store_column_blob(stmt, 0, &len) : NULL;
+    if (status == RSP_OK && (value == NULL || len != SMDP_TRANSACTION_KEY_SIZE))
+        status = rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "smdp_secrets: bad transaction key");
+    if (status == RSP_OK)
+        memcpy(key, value, SMDP_TRANSACTION_KEY_SIZE);
+    if (stmt != NULL)
+        store_finish(stmt);
+    store_return(conn);
+    return status;
 }
 
 rsp_status smdp_session_delete(smdp_inventory *inventory, const char *transaction_hex,
                                rsp_error *err)
 {
-    store_conn *conn = NULL;
-    rsp_status st = store_borrow(inventory->store, &conn, err);
-    if (st != RSP_OK)
-        return st;
-    st = smdp_session_delete_on(conn, transaction_hex, err);
-    store_return(conn);
-    return st;
+    const store_value params[] = {STORE_VALUE_TEXT(transaction_hex)};
+    return store_pool_exec(inventory->store, "DELETE FROM smdp_sessions WHERE transaction_id = $1",
+                           params, 1, NULL, err);
 }
 
 /* Whether query (one $1 parameter) returns a row: the periodic jobs look before they write, so

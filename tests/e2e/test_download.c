@@ -224,8 +224,8 @@ static unsigned es10(fixture *f, der_view command, der_writer *out)
     return e2e_es10(f->card, f->resp, sizeof f->resp, command, out);
 }
 
-/* GetEUICCChallenge and GetEUICCInfo1, then ES9+.InitiateAuthentication. */
-static smdp_result initiate(fixture *f, download *d, const char *address)
+/* GetEUICCChallenge and GetEUICCInfo1, then ES9+.InitiateAuthentication at time now. */
+static smdp_result initiate_at(fixture *f, download *d, const char *address, time_t now)
 {
     static const uint8_t get_challenge[] = {0xBF, 0x2E, 0x00};
     der_writer out;
@@ -245,10 +245,15 @@ static smdp_result initiate(fixture *f, download *d, const char *address)
     e2e_initiate_authentication_request(&request, d->challenge, address, der_writer_view(&info1));
     der_writer_free(&info1);
     rsp_error err = {0};
-    smdp_result result = smdp_initiate_authentication(&f->credentials, der_writer_view(&request), 0,
-                                                      &d->session, &d->initiate, &err);
+    smdp_result result = smdp_initiate_authentication(&f->credentials, der_writer_view(&request),
+                                                      now, &d->session, &d->initiate, &err);
     der_writer_free(&request);
     return result;
+}
+
+static smdp_result initiate(fixture *f, download *d, const char *address)
+{
+    return initiate_at(f, d, address, 0);
 }
 
 /* ES10b.AuthenticateServer with the SM-DP+'s answer; returns the response alternative tag. */
@@ -645,6 +650,66 @@ static void test_wrong_challenge(void **state)
     int64_t error = 0;
     assert_int_equal(authenticate_server(f, &d, &error), 0xA1);
     assert_int_equal(error, SGP22_AUTHENTICATE_ERROR_EUICC_CHALLENGE_MISMATCH);
+    e2e_download_free(&d);
+}
+
+/* A keyed SM-DP+ keeps nothing of initiateAuthentication: smdp_session_resume() rebuilds the
+ * session from the transaction ID alone (in any process holding the key), and refuses an ID
+ * it did not issue, one issued too long ago or too far ahead, and one under another key. */
+static void test_transaction_id_resumed(void **state)
+{
+    fixture *f = *state;
+    if (!e2e_shared_data_present("BERTLV_SUCI.der"))
+        skip();
+    uint8_t key[SMDP_TRANSACTION_KEY_SIZE], other_key[SMDP_TRANSACTION_KEY_SIZE];
+    memset(key, 0x5A, sizeof key);
+    memset(other_key, 0xA5, sizeof other_key);
+    download d;
+    start_plain(f, 0, &d);
+    f->credentials.transaction_key = key;
+    assert_int_equal(initiate(f, &d, SMDP_ADDRESS), SMDP_OK); /* issued at 0 */
+    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    der_view id = der_view_make(d.session.transaction_id, SMDP_TRANSACTION_ID_SIZE);
+    smdp_download_session resumed;
+    rsp_error err = {0};
+    assert_int_equal(smdp_session_resume(&f->credentials, id, 599, 600, &resumed, &err), SMDP_OK);
+    assert_memory_equal(resumed.server_challenge, d.session.server_challenge, SMDP_CHALLENGE_SIZE);
+    assert_int_equal(resumed.identity_index, d.session.identity_index);
+    assert_int_equal(resumed.state, SMDP_SESSION_INITIATED);
+    assert_int_equal(smdp_session_resume(&f->credentials, id, 600, 600, &resumed, &err),
+                     SMDP_ERR_UNKNOWN_TRANSACTION);
+    uint8_t changed[SMDP_TRANSACTION_ID_SIZE];
+    for (size_t i = 0; i < SMDP_TRANSACTION_ID_SIZE; i++) {
+        memcpy(changed, d.session.transaction_id, sizeof changed);
+        changed[i] ^= 0x01;
+        assert_int_equal(smdp_session_resume(&f->credentials,
+                                             der_view_make(changed, sizeof changed), 1, 600,
+                                             &resumed, &err),
+                         SMDP_ERR_UNKNOWN_TRANSACTION);
+    }
+    assert_int_equal(
+        smdp_session_resume(&f->credentials, der_view_make(changed, 15), 1, 600, &resumed, &err),
+        SMDP_ERR_UNKNOWN_TRANSACTION);
+    f->credentials.transaction_key = other_key;
+    assert_int_equal(smdp_session_resume(&f->credentials, id, 1, 600, &resumed, &err),
+                     SMDP_ERR_UNKNOWN_TRANSACTION);
+    f->credentials.transaction_key = key;
+    /* issued "now" by a server whose clock is a minute ahead: accepted; further: refused */
+    time_t later = 10000;
+    d.initiate.len = 0;
+    d.authenticate.len = 0;
+    assert_int_equal(initiate_at(f, &d, SMDP_ADDRESS, later), SMDP_OK);
+    id = der_view_make(d.session.transaction_id, SMDP_TRANSACTION_ID_SIZE);
+    assert_int_equal(smdp_session_resume(&f->credentials, id, later - 60, 600, &resumed, &err),
+                     SMDP_OK);
+    assert_int_equal(smdp_session_resume(&f->credentials, id, later - 61, 600, &resumed, &err),
+                     SMDP_ERR_UNKNOWN_TRANSACTION);
+    /* the resumed session is the one the eUICC authenticated */
+    assert_int_equal(authenticate_server(f, &d, NULL), 0xA0);
+    assert_int_equal(smdp_session_resume(&f->credentials, id, later, 600, &resumed, &err), SMDP_OK);
+    d.session = resumed;
+    assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
+    f->credentials.transaction_key = NULL;
     e2e_download_free(&d);
 }
 
@@ -1120,6 +1185,7 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_wrong_server_address, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_wrong_challenge, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_transaction_id_resumed, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_smdp_certificate_from_untrusted_ci, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_expired_certificates, test_setup, test_teardown),
