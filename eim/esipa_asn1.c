@@ -210,20 +210,22 @@ rsp_status eim_esipa_get_package(eim_server *server, der_view eid, der_writer *o
     char eid_text[33];
     if (!eim_eid_text(eid, eid_text))
         return package_error(EIM_PACKAGE_ERROR_INVALID_EID, out);
-    store_conn *conn = NULL;
-    rsp_status status = store_borrow(server->st, &conn, err);
-    if (status != RSP_OK)
-        return status;
+    rsp_status status = RSP_OK;
     handout_ctx ctx = {.server = server, .eid = eid};
     poll_kind kind = POLL_UNKNOWN;
     /* an order another process handed out between the read and the claim is read again
      * (then resent); twice more at most */
     for (int attempt = 0; attempt < 3; attempt++) {
-        status = poll_read(conn, eid_text, &ctx, &kind, err);
+        /* the read on a reader connection (warm pages), the claim on one of its own */
+        store_conn *reader = NULL;
+        status = store_borrow_reader(server->st, &reader, err);
+        if (status == RSP_OK)
+            status = poll_read(reader, eid_text, &ctx, &kind, err);
+        store_return(reader);
         if (status != RSP_OK || kind != POLL_PENDING)
             break;
         rsp_error claim_err = {0};
-        status = store_transaction_on(conn, handout_transaction, &ctx, &claim_err);
+        status = store_transaction(server->st, handout_transaction, &ctx, &claim_err);
         if (status != RSP_OK)
             *err = claim_err;
         if (status == RSP_OK || !ctx.taken)
@@ -247,7 +249,6 @@ rsp_status eim_esipa_get_package(eim_server *server, der_view eid, der_writer *o
     }
     free(ctx.package);
     free(ctx.body);
-    store_return(conn);
     return status;
 }
 

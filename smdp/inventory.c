@@ -557,7 +557,7 @@ rsp_status smdp_inventory_package(smdp_inventory *inventory, const char *iccid,
     *package_owned = NULL;
     *package_len = 0;
     store_conn *conn = NULL;
-    rsp_status st = store_borrow(inventory->store, &conn, err);
+    rsp_status st = store_borrow_reader(inventory->store, &conn, err);
     if (st != RSP_OK)
         return st;
     store_stmt *stmt = NULL;
@@ -1118,7 +1118,7 @@ smdp_status smdp_order_check_download(smdp_inventory *inventory, const char *mat
     bool found = false;
     iccid_out[0] = '\0';
     *cc_required = false;
-    rsp_status st = store_borrow(inventory->store, &conn, err);
+    rsp_status st = store_borrow_reader(inventory->store, &conn, err);
     if (st == RSP_OK) {
         st = check_begin(conn, &op, &found, err);
         store_return(conn);
@@ -1184,7 +1184,7 @@ rsp_status smdp_inventory_order_data(smdp_inventory *inventory, const char *icci
     *package_owned = NULL;
     *package_len = 0;
     store_conn *conn = NULL;
-    rsp_status st = store_borrow(inventory->store, &conn, err);
+    rsp_status st = store_borrow_reader(inventory->store, &conn, err);
     if (st != RSP_OK)
         return st;
     store_stmt *stmt = NULL;

@@ -240,7 +240,7 @@ static rsp_status load(smdp_inventory *inventory, const char *transaction_hex, b
 {
     memset(out, 0, sizeof *out);
     store_conn *conn = NULL;
-    rsp_status st = store_borrow(inventory->store, &conn, err);
+    rsp_status st = store_borrow_reader(inventory->store, &conn, err);
     if (st != RSP_OK)
         return st;
     store_stmt *stmt = NULL;
@@ -277,16 +277,17 @@ static rsp_status load(smdp_inventory *inventory, const char *transaction_hex, b
     if (st == RSP_OK && out->step < 0) {
         smdp_session_record_free(out);
         st = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "transaction %s is over", transaction_hex);
-    } else if (st == RSP_OK && out->expires_at <= smdp_inventory_now(inventory)) {
+    }
+    store_return(conn);
+    if (st == RSP_OK && out->expires_at <= smdp_inventory_now(inventory)) {
         /* An expired session is as good as unknown; drop it so it cannot be continued. */
         const store_value params[] = {STORE_VALUE_TEXT(transaction_hex)};
         rsp_error ignored = {0};
-        store_exec(conn, "DELETE FROM smdp_sessions WHERE transaction_id = $1", params, 1, NULL,
-                   &ignored);
+        store_pool_exec(inventory->store, "DELETE FROM smdp_sessions WHERE transaction_id = $1",
+                        params, 1, NULL, &ignored);
         smdp_session_record_free(out);
         st = rsp_error_set(err, RSP_ERR_NOT_FOUND, 0, 0, "transaction %s expired", transaction_hex);
     }
-    store_return(conn);
     return st;
 }
 

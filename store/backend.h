@@ -33,6 +33,7 @@ struct store_conn {
     bool relaxed_always; /* store_options.relaxed_durability */
     bool holds_writer;   /* inside the owner's writer_lock (serialize_writers) */
     bool holds_spare;    /* handle and cache are the owner's writer_spare (see writer_enter) */
+    bool reader;         /* borrowed with store_borrow_reader: reads only */
     /* a durable commit numbered while holding the writer lock: store_commit waits for it */
     uint64_t unsynced_commit;
 };
@@ -71,6 +72,8 @@ typedef struct {
     /* conn now holds a handle another store_conn opened (serialize_writers): callbacks the
      * handle makes must name conn. */
     void (*adopt)(store_conn *conn);
+    /* true when the prepared statement writes nothing (store_borrow_reader's guard) */
+    bool (*statement_readonly)(store_stmt *stmt);
 } store_backend;
 
 extern const store_backend store_backend_sqlite;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store/backend.h"
 
@@ -442,6 +443,17 @@ static rsp_status pg_exec_script(store_conn *conn, const char *sql, rsp_error *e
     return RSP_OK;
 }
 
+/* A SELECT (a FOR UPDATE one only locks, and outside a transaction only while it runs):
+ * libpq does not say whether a statement writes, and the guard only has to catch a caller's
+ * mistake, so anything else counts as a write. */
+static bool pg_statement_readonly(store_stmt *stmt)
+{
+    const char *sql = stmt->sql;
+    while (*sql == ' ' || *sql == '\n' || *sql == '\t')
+        sql++;
+    return strncasecmp(sql, "SELECT ", 7) == 0;
+}
+
 static bool pg_transaction_open(store_conn *conn)
 {
     PGTransactionStatusType status = PQtransactionStatus(conn_pg(conn));
@@ -473,4 +485,5 @@ const store_backend store_backend_postgres = {
     .relaxed_begin_sql = "BEGIN; SET LOCAL synchronous_commit = off",
     .sync_log = NULL,
     .transaction_open = pg_transaction_open,
+    .statement_readonly = pg_statement_readonly,
 };

@@ -439,6 +439,11 @@ static rsp_status sqlite_exec_script(store_conn *conn, const char *sql, rsp_erro
     return RSP_OK;
 }
 
+static bool sqlite_statement_readonly(store_stmt *stmt)
+{
+    return sqlite3_stmt_readonly(stmt_handle(stmt)) != 0;
+}
+
 static bool sqlite_transaction_open(store_conn *conn)
 {
     return sqlite3_get_autocommit(conn_db(conn)) == 0;
@@ -466,6 +471,7 @@ const store_backend store_backend_sqlite = {
     .begin_sql = "BEGIN IMMEDIATE",
     .serialize_writers = true,
     .adopt = sqlite_adopt,
+    .statement_readonly = sqlite_statement_readonly,
     /* Whether to wait for the sync is decided after the commit (store_committed). */
     .relaxed_begin_sql = NULL,
     .sync_log = sqlite_sync_log,

@@ -342,6 +342,7 @@ void store_return(store_conn *conn)
             store_finish(stmt);
     store_rollback(conn);
     conn->borrowed = false;
+    conn->reader = false;
     pthread_mutex_lock(&st->lock);
     st->free_slots[st->free_count++] = (size_t)(conn - st->conns);
     pthread_cond_signal(&st->available);
@@ -519,6 +520,9 @@ rsp_status store_step(store_stmt *stmt, bool *has_row, rsp_error *err)
                           stmt->sql);
     if (stmt->done)
         return RSP_OK;
+    if (conn->reader && !stmt->executed && !conn->owner->backend->statement_readonly(stmt))
+        return store_fail(conn, STORE_FAILURE_SQL, err,
+                          "store: a write on a reader connection: %.60s", stmt->sql);
     rsp_status status = conn->owner->backend->step(stmt, has_row, err);
     stmt->executed = true;
     if (status == RSP_OK && !*has_row)
@@ -690,6 +694,18 @@ static bool statement_open(const store_conn *conn)
     return false;
 }
 
+/* Holding writer_lock: the writing handle moves into conn unless a statement of conn is open. */
+static void writer_take(store_conn *conn)
+{
+    store *st = conn->owner;
+    conn->holds_writer = true;
+    if (st->writer_spare.handle != NULL && !statement_open(conn)) {
+        swap_session(conn, &st->writer_spare);
+        st->backend->adopt(conn);
+        conn->holds_spare = true;
+    }
+}
+
 /* SQLite has a writer that finds the write lock taken sleep and try again (busy_wait in
  * sqlite.c): with many threads of one process writing, they sleep through moments the lock is
  * free and wake to find it taken again. A mutex queues them and hands the lock straight on.
@@ -716,12 +732,7 @@ static rsp_status writer_enter(store_conn *conn, rsp_error *err)
     if (pthread_mutex_timedlock(&st->writer_lock, &deadline) != 0)
         return store_fail(conn, STORE_FAILURE_CONFLICT, err,
                           "store: another writer of this process held the database for %u ms", ms);
-    conn->holds_writer = true;
-    if (st->writer_spare.handle != NULL && !statement_open(conn)) {
-        swap_session(conn, &st->writer_spare);
-        st->backend->adopt(conn);
-        conn->holds_spare = true;
-    }
+    writer_take(conn);
     return RSP_OK;
 }
 
@@ -740,10 +751,24 @@ static void writer_leave(store_conn *conn)
     pthread_mutex_unlock(&conn->owner->writer_lock);
 }
 
+rsp_status store_borrow_reader(store *st, store_conn **out, rsp_error *err)
+{
+    rsp_status status = store_borrow(st, out, err);
+    if (status != RSP_OK)
+        return status;
+    (*out)->reader = true;
+    if (st->backend->serialize_writers && pthread_mutex_trylock(&st->writer_lock) == 0)
+        writer_take(*out);
+    return RSP_OK;
+}
+
 rsp_status store_begin(store_conn *conn, rsp_error *err)
 {
     if (conn->in_transaction)
         return store_fail(conn, STORE_FAILURE_SQL, err, "store: transaction already open");
+    if (conn->reader)
+        return store_fail(conn, STORE_FAILURE_SQL, err,
+                          "store: a reader connection cannot begin a transaction");
     const store_backend *backend = conn->owner->backend;
     const char *sql = conn->relaxed && !conn->relaxed_always && backend->relaxed_begin_sql != NULL
                           ? backend->relaxed_begin_sql

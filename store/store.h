@@ -69,6 +69,11 @@ unsigned store_pool_size(const store *st);
 /* Waits up to borrow_timeout_ms for a free connection; RSP_ERR_STATE when the pool stays
  * exhausted. A connection whose server went away is reconnected here. */
 rsp_status store_borrow(store *st, store_conn **out, rsp_error *err);
+/* The same, for a few short reads and nothing else (no write, no transaction, no other borrow
+ * until it is returned): on SQLite it reads through the writing handle when no writer holds it,
+ * whose page cache is warm, where a pool connection re-reads every page it touches after any
+ * write. A write on it fails (STORE_FAILURE_SQL); store_begin refuses it. */
+rsp_status store_borrow_reader(store *st, store_conn **out, rsp_error *err);
 /* Finishes open statements and rolls back an open transaction before pooling it again. */
 void store_return(store_conn *conn);
 store_dialect_kind store_conn_dialect(const store_conn *conn);

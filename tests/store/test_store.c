@@ -880,6 +880,46 @@ static void test_transactions_across_connections(void **state)
     store_close(st);
 }
 
+/* A reader connection reads what is committed, whatever handle it got; it refuses writes and
+ * transactions; and while one is borrowed a writer of another thread still commits. */
+static void test_reader_connections(void **state)
+{
+    const fixture *f = *state;
+    store *st = open_default(f);
+    store_conn *writer = borrow(st);
+    script(writer, "CREATE TABLE shared_rows (id BIGINT PRIMARY KEY)");
+    commit_row(writer, 1);
+    rsp_error err = {0};
+    store_conn *reader = NULL;
+    check_ok(store_borrow_reader(st, &reader, &err), &err, "borrow reader");
+    static const char count_sql[] = "SELECT count(*) FROM shared_rows";
+    assert_int_equal(query_int(reader, count_sql, NULL, 0), 1);
+    assert_int_not_equal(store_begin(reader, &err), RSP_OK);
+    assert_int_not_equal(
+        store_exec(reader, "INSERT INTO shared_rows (id) VALUES (2)", NULL, 0, NULL, &err), RSP_OK);
+    assert_int_equal(store_last_failure(reader), STORE_FAILURE_SQL);
+    store_return(reader);
+    commit_row(writer, 3);
+    check_ok(store_borrow_reader(st, &reader, &err), &err, "borrow reader");
+    assert_int_equal(query_int(reader, count_sql, NULL, 0), 2);
+    store_return(reader);
+    /* a writer meanwhile: the reader does not hold it up for longer than it is borrowed */
+    check_ok(store_borrow_reader(st, &reader, &err), &err, "borrow reader");
+    assert_int_equal(query_int(reader, count_sql, NULL, 0), 2);
+    store_return(reader);
+    check_ok(store_begin(writer, &err), &err, "begin");
+    insert_row(writer, 4);
+    check_ok(store_borrow_reader(st, &reader, &err), &err, "borrow reader during a write");
+    assert_int_equal(query_int(reader, count_sql, NULL, 0), 2);
+    store_return(reader);
+    check_ok(store_commit(writer, &err), &err, "commit");
+    check_ok(store_borrow_reader(st, &reader, &err), &err, "borrow reader");
+    assert_int_equal(query_int(reader, count_sql, NULL, 0), 3);
+    store_return(reader);
+    store_return(writer);
+    store_close(st);
+}
+
 static void test_counter_update_returning(void **state)
 {
     const fixture *f = *state;
@@ -1756,6 +1796,7 @@ static void postgres_unavailable(void **state)
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),                       \
         cmocka_unit_test_setup_teardown(test_transaction_retries_conflicts, setup, teardown),      \
         cmocka_unit_test_setup_teardown(test_transactions_across_connections, setup, teardown),    \
+        cmocka_unit_test_setup_teardown(test_reader_connections, setup, teardown),                 \
         cmocka_unit_test_setup_teardown(test_counter_update_returning, setup, teardown),           \
         cmocka_unit_test_setup_teardown(test_handout_exactly_once, setup, teardown),               \
         cmocka_unit_test_setup_teardown(test_pool_exhaustion, setup, teardown),                    \
