@@ -1,25 +1,64 @@
 #include "crypto/kdf.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
 #include "core/der.h"
 
-rsp_status rsp_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len,
+struct rsp_hmac_key {
+    EVP_MAC_CTX *keyed; /* duplicated for every MAC, never updated itself */
+};
+
+rsp_status rsp_hmac_key_new(const uint8_t *key, size_t key_len, rsp_hmac_key **out, rsp_error *err)
+{
+    *out = NULL;
+    if (key == NULL || key_len == 0)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "HMAC: no key");
+    rsp_hmac_key *made = calloc(1, sizeof *made);
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+    OSSL_PARAM params[2];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (made != NULL && mac != NULL)
+        made->keyed = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    if (made == NULL || made->keyed == NULL ||
+        EVP_MAC_init(made->keyed, key, key_len, params) != 1) {
+        rsp_hmac_key_free(made);
+        return rsp_error_set(err, RSP_ERR_CRYPTO, 0, 0, "HMAC: cannot set up the key");
+    }
+    *out = made;
+    return RSP_OK;
+}
+
+void rsp_hmac_key_free(rsp_hmac_key *key)
+{
+    if (key == NULL)
+        return;
+    EVP_MAC_CTX_free(key->keyed);
+    free(key);
+}
+
+rsp_status rsp_hmac_sha256(const rsp_hmac_key *key, const uint8_t *data, size_t len,
                            uint8_t out[RSP_HMAC_SHA256_SIZE])
 {
-    unsigned int out_len = 0;
-    if (key == NULL || key_len == 0 || key_len > INT32_MAX || (data == NULL && len > 0) ||
-        HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) == NULL ||
-        out_len != RSP_HMAC_SHA256_SIZE)
-        return RSP_ERR_CRYPTO;
-    return RSP_OK;
+    if (key == NULL || (data == NULL && len > 0))
+        return RSP_ERR_INVALID_ARGUMENT;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(key->keyed);
+    size_t out_len = 0;
+    rsp_status status = ctx != NULL && EVP_MAC_update(ctx, data, len) == 1 &&
+                                EVP_MAC_final(ctx, out, &out_len, RSP_HMAC_SHA256_SIZE) == 1 &&
+                                out_len == RSP_HMAC_SHA256_SIZE
+                            ? RSP_OK
+                            : RSP_ERR_CRYPTO;
+    EVP_MAC_CTX_free(ctx);
+    return status;
 }
 
 /* ANSI X9.63 section 5.6.3 with SHA-256, as OpenSSL's X963KDF implements it. */

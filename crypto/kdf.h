@@ -27,8 +27,12 @@ typedef struct {
 
 #define RSP_HMAC_SHA256_SIZE 32
 
-/* HMAC-SHA256 (RFC 2104) of data under key. */
-rsp_status rsp_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len,
+/* An HMAC-SHA256 key (RFC 2104) set up once: each MAC then copies the keyed state instead of
+ * fetching the algorithm and hashing the key again. Thread-safe for concurrent MACs. */
+typedef struct rsp_hmac_key rsp_hmac_key;
+rsp_status rsp_hmac_key_new(const uint8_t *key, size_t key_len, rsp_hmac_key **out, rsp_error *err);
+void rsp_hmac_key_free(rsp_hmac_key *key);
+rsp_status rsp_hmac_sha256(const rsp_hmac_key *key, const uint8_t *data, size_t len,
                            uint8_t out[RSP_HMAC_SHA256_SIZE]);
 
 /* ANSI X9.63 KDF with SHA-256: out_len bytes from shared secret z and shared_info. */

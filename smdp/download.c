@@ -178,8 +178,8 @@ static rsp_status keyed_transaction(const smdp_credentials *credentials,
 {
     enum { TAG_SIZE = SMDP_TRANSACTION_ID_SIZE - TRANSACTION_TAG_OFFSET };
     uint8_t mac[RSP_HMAC_SHA256_SIZE];
-    rsp_status status = rsp_hmac_sha256(credentials->transaction_key, SMDP_TRANSACTION_KEY_SIZE,
-                                        transaction_id, TRANSACTION_TAG_OFFSET, mac);
+    rsp_status status =
+        rsp_hmac_sha256(credentials->transaction_key, transaction_id, TRANSACTION_TAG_OFFSET, mac);
     if (status == RSP_OK) {
         memcpy(transaction_id + TRANSACTION_TAG_OFFSET, mac, TAG_SIZE);
         memcpy(challenge, mac + TAG_SIZE, SMDP_CHALLENGE_SIZE);

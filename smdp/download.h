@@ -84,11 +84,12 @@ typedef struct {
     const rsp_crl *const *crls;
     size_t crl_count;
     unsigned cc_retries; /* confirmation code attempts per session; 0: SMDP_CC_RETRIES_DEFAULT */
-    /* Secret shared by every process serving this SM-DP+ (SMDP_TRANSACTION_KEY_SIZE bytes):
-     * when set, initiateAuthentication stores nothing; the transaction ID carries its time and
-     * an authentication tag and the serverChallenge is derived from it, so that
-     * smdp_session_resume() restores the session in any process. NULL: random challenges. */
-    const uint8_t *transaction_key;
+    /* HMAC key of a secret shared by every process serving this SM-DP+
+     * (SMDP_TRANSACTION_KEY_SIZE bytes): when set, initiateAuthentication stores nothing; the
+     * transaction ID carries its time and an authentication tag and the serverChallenge is
+     * derived from it, so that smdp_session_resume() restores the session in any process.
+     * NULL: random challenges. */
+    const rsp_hmac_key *transaction_key;
 } smdp_credentials;
 
 #define SMDP_TRANSACTION_KEY_SIZE 32

@@ -392,7 +392,7 @@ struct smdp_server {
     const rsp_certificate *cis[SMDP_MAX_IDENTITIES];
     const rsp_crl *crls[SMDP_MAX_IDENTITIES];
     smdp_credentials credentials;
-    uint8_t transaction_key[SMDP_TRANSACTION_KEY_SIZE];
+    rsp_hmac_key *transaction_key;
     http_server *http;
     metrics_registry *metrics;
     smdp_es9plus es9;
@@ -563,8 +563,12 @@ smdp_server *smdp_server_new(const smdp_config *config, rsp_error *err)
     if (st == RSP_OK)
         st = open_store(server, err);
     server->inventory.store = server->store;
+    uint8_t key[SMDP_TRANSACTION_KEY_SIZE];
     if (st == RSP_OK)
-        st = smdp_storage_transaction_key(server->store, server->transaction_key, err);
+        st = smdp_storage_transaction_key(server->store, key, err);
+    if (st == RSP_OK)
+        st = rsp_hmac_key_new(key, sizeof key, &server->transaction_key, err);
+    OPENSSL_cleanse(key, sizeof key);
     server->credentials.transaction_key = server->transaction_key;
     if (st == RSP_OK)
         st = build_http(server, err);
@@ -693,6 +697,6 @@ void smdp_server_free(smdp_server *server)
     }
     pthread_mutex_destroy(&server->lock);
     pthread_cond_destroy(&server->wake);
-    OPENSSL_cleanse(server->transaction_key, sizeof server->transaction_key);
+    rsp_hmac_key_free(server->transaction_key);
     free(server);
 }

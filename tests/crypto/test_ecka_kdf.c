@@ -195,12 +195,40 @@ static void test_agreement_both_curves(void **state)
     rsp_private_key_free(p256);
 }
 
+/* RFC 4231 test cases 1 and 2 (HMAC-SHA-256), several MACs under one key set up once. */
+static void test_hmac_sha256_rfc4231(void **state)
+{
+    (void)state;
+    uint8_t key1[20];
+    memset(key1, 0x0B, sizeof key1);
+    rsp_hmac_key *first = NULL, *second = NULL;
+    rsp_error err = {0};
+    assert_int_equal(rsp_hmac_key_new(key1, sizeof key1, &first, &err), RSP_OK);
+    assert_int_equal(rsp_hmac_key_new((const uint8_t *)"Jefe", 4, &second, &err), RSP_OK);
+    uint8_t mac[RSP_HMAC_SHA256_SIZE];
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(rsp_hmac_sha256(first, (const uint8_t *)"Hi There", 8, mac), RSP_OK);
+        assert_hex_equal(mac, sizeof mac,
+                         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+        const char *data = "what do ya want for nothing?";
+        assert_int_equal(rsp_hmac_sha256(second, (const uint8_t *)data, strlen(data), mac), RSP_OK);
+        assert_hex_equal(mac, sizeof mac,
+                         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+    rsp_hmac_key *none = first;
+    assert_int_not_equal(rsp_hmac_key_new(NULL, 0, &none, &err), RSP_OK);
+    assert_null(none);
+    rsp_hmac_key_free(first);
+    rsp_hmac_key_free(second);
+    rsp_hmac_key_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pysim_ecka_mode51),     cmocka_unit_test(test_pysim_session_keys),
         cmocka_unit_test(test_shared_info_layout),    cmocka_unit_test(test_replace_session_keys),
-        cmocka_unit_test(test_agreement_both_curves),
+        cmocka_unit_test(test_agreement_both_curves), cmocka_unit_test(test_hmac_sha256_rfc4231),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -661,9 +661,13 @@ static void test_transaction_id_resumed(void **state)
     fixture *f = *state;
     if (!e2e_shared_data_present("BERTLV_SUCI.der"))
         skip();
-    uint8_t key[SMDP_TRANSACTION_KEY_SIZE], other_key[SMDP_TRANSACTION_KEY_SIZE];
-    memset(key, 0x5A, sizeof key);
-    memset(other_key, 0xA5, sizeof other_key);
+    uint8_t secret[SMDP_TRANSACTION_KEY_SIZE];
+    rsp_hmac_key *key = NULL, *other_key = NULL;
+    rsp_error key_err = {0};
+    memset(secret, 0x5A, sizeof secret);
+    assert_int_equal(rsp_hmac_key_new(secret, sizeof secret, &key, &key_err), RSP_OK);
+    memset(secret, 0xA5, sizeof secret);
+    assert_int_equal(rsp_hmac_key_new(secret, sizeof secret, &other_key, &key_err), RSP_OK);
     download d;
     start_plain(f, 0, &d);
     f->credentials.transaction_key = key;
@@ -710,6 +714,8 @@ static void test_transaction_id_resumed(void **state)
     d.session = resumed;
     assert_int_equal(authenticate_client(f, &d, 0), SMDP_OK);
     f->credentials.transaction_key = NULL;
+    rsp_hmac_key_free(key);
+    rsp_hmac_key_free(other_key);
     e2e_download_free(&d);
 }
 
