@@ -363,17 +363,27 @@ typedef struct {
     char address[256];
 } child_server;
 
-/* used[0]: user CPU seconds, used[1]: system CPU seconds */
-static void rusage_seconds(double used[2])
+/* What the server child spent between 's' and 'e': CPU seconds and its store's commits. */
+typedef struct {
+    double user, system;
+    double commits, durable_commits, wal_syncs;
+} server_figures;
+
+static void server_figures_now(smdp_server *server, server_figures *out)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    used[0] = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
-    used[1] = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    out->user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    out->system = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    store_statistics stats;
+    store_stats(smdp_server_inventory(server)->store, &stats);
+    out->commits = (double)stats.commits;
+    out->durable_commits = (double)stats.durable_commits;
+    out->wal_syncs = (double)stats.wal_syncs;
 }
 
-/* Runs in the child: serve, report the port and address, then report CPU between 's' and
- * 'e' from the parent. */
+/* Runs in the child: serve, report the port and address, then report what it spent between
+ * 's' and 'e' from the parent. */
 static void child_main(const smdp_config *config, int in, int out)
 {
     rsp_error err = {0};
@@ -389,15 +399,17 @@ static void child_main(const smdp_config *config, int in, int out)
         write(out, address, sizeof address) != sizeof address)
         _exit(1);
     char command = 0;
-    double start[2] = {0, 0};
-    double used[2];
+    server_figures start = {0}, used;
     while (read(in, &command, 1) == 1 && command != 'e')
         if (command == 's')
-            rusage_seconds(start);
-    rusage_seconds(used);
-    used[0] -= start[0];
-    used[1] -= start[1];
-    if (write(out, used, sizeof used) != sizeof used)
+            server_figures_now(server, &start);
+    server_figures_now(server, &used);
+    used.user -= start.user;
+    used.system -= start.system;
+    used.commits -= start.commits;
+    used.durable_commits -= start.durable_commits;
+    used.wal_syncs -= start.wal_syncs;
+    if (write(out, &used, sizeof used) != sizeof used)
         _exit(1);
     smdp_server_stop(server, 1000);
     smdp_server_free(server);
@@ -427,12 +439,11 @@ static bool child_start(const smdp_config *config, child_server *child)
 }
 
 /* Server CPU seconds since 's': used[0] user, used[1] system (-1 when unknown). */
-static void child_stop(child_server *child, double used[2])
+static void child_stop(child_server *child, server_figures *used)
 {
-    used[0] = used[1] = -1;
     if (write(child->to_child, "e", 1) != 1 ||
-        read(child->from_child, used, 2 * sizeof used[0]) != 2 * sizeof used[0])
-        used[0] = used[1] = -1;
+        read(child->from_child, used, sizeof *used) != sizeof *used)
+        *used = (server_figures){.user = -1, .system = -1};
     close(child->to_child);
     close(child->from_child);
     int status = 0;
@@ -585,11 +596,11 @@ static int run_curve(const char *dir, curve_material *c, const bench_options *op
     double elapsed = bench_now() - start;
     pthread_barrier_destroy(&warm);
     pthread_barrier_destroy(&go);
-    double server_used[2];
-    child_stop(&child, server_used);
+    server_figures server_used;
+    child_stop(&child, &server_used);
     if (!counting)
         failed++;
-    double server_cpu = server_used[0] + server_used[1];
+    double server_cpu = server_used.user + server_used.system;
     double sign = 0, verify = 0, keygen = 0, ecdh = 0;
     double floor = crypto_floor(c->openssl_group, &sign, &verify, &keygen, &ecdh);
     double per_download = done > 0 ? server_cpu / done : 0;
@@ -598,12 +609,16 @@ static int run_curve(const char *dir, curve_material *c, const bench_options *op
     printf("smdp %-9s server CPU %.2f ms/download (user %.2f, system %.2f); crypto floor %.2f ms "
            "(3 sign %.3f, 5 verify "
            "%.3f, keygen %.3f, ECDH %.3f ms); ratio %.2fx%s\n",
-           c->sub, per_download * 1e3, done > 0 ? server_used[0] / done * 1e3 : 0,
-           done > 0 ? server_used[1] / done * 1e3 : 0, floor * 1e3, sign * 1e3, verify * 1e3,
+           c->sub, per_download * 1e3, done > 0 ? server_used.user / done * 1e3 : 0,
+           done > 0 ? server_used.system / done * 1e3 : 0, floor * 1e3, sign * 1e3, verify * 1e3,
            keygen * 1e3, ecdh * 1e3, floor > 0 ? per_download / floor : 0,
            strcmp(c->sub, "nist") == 0
                ? (per_download <= 2 * floor ? " (target <= 2x: met)" : " (target <= 2x: NOT met)")
                : "");
+    if (done > 0)
+        printf("smdp %-9s store: %.2f commits (%.2f durable), %.2f log syncs per download\n",
+               c->sub, server_used.commits / done, server_used.durable_commits / done,
+               server_used.wal_syncs / done);
     free(matching_ids);
     return failed > 0 || done == 0 ? 1 : 0;
 }
