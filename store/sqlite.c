@@ -16,6 +16,13 @@
 #define STORE_CHECKPOINT_FRAMES 1000
 /* How long that checkpoint waits for the transactions under way (it holds up new writers). */
 #define STORE_CHECKPOINT_WAIT_MS 200
+/* Page size of a database this store creates (an existing one keeps its own). A commit writes
+ * every page it touched to the log, whole, and the servers' transactions touch a few rows and
+ * index entries each: with 2 KiB pages a download costs the SM-DP+ 8% less CPU than with
+ * SQLite's default 4 KiB (bench smdp, median of 8 alternating runs), the fleet migration 4%
+ * less; 1 KiB pages gain nothing more, and bulk inserts (a million-order campaign) are 16%
+ * slower already at 2 KiB. */
+#define STORE_SQLITE_PAGE_SIZE "2048"
 
 typedef struct {
     sqlite3 *db;
@@ -219,6 +226,8 @@ static rsp_status sqlite_connect(store_conn *conn, const char *target, const sto
     } else {
         sqlite3_extended_result_codes(handle->db, 1);
         sqlite3_busy_handler(handle->db, busy_wait, handle);
+        /* before the switch to WAL, which writes the first page of a new database */
+        sqlite3_exec(handle->db, "PRAGMA page_size=" STORE_SQLITE_PAGE_SIZE, NULL, NULL, NULL);
         status = enable_wal(conn, target, err);
     }
     if (status == RSP_OK &&

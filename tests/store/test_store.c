@@ -1774,6 +1774,48 @@ static void test_sync_failure(void **state)
     assert_int_equal(sqlite3_vfs_unregister(&failing_vfs), SQLITE_OK);
 }
 
+/* A database the store creates gets 2 KiB pages; one made elsewhere keeps its own page size
+ * and is used as it is. */
+static void test_page_size(void **state)
+{
+    const fixture *f = *state;
+    store *st = open_default(f);
+    store_conn *conn = borrow(st);
+    script(conn, "CREATE TABLE sized (id BIGINT PRIMARY KEY)");
+    assert_int_equal(query_int(conn, "PRAGMA page_size", NULL, 0), 2048);
+    store_return(conn);
+    store_close(st);
+
+    char path[300], url[310];
+    snprintf(path, sizeof path, "%s/made-elsewhere.db", f->directory);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "PRAGMA page_size=4096; PRAGMA journal_mode=WAL;"
+                                  " CREATE TABLE sized (id BIGINT PRIMARY KEY);"
+                                  " INSERT INTO sized VALUES (1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    rsp_error err = {0};
+    check_ok(store_open(url, NULL, &st, &err), &err, url);
+    conn = borrow(st);
+    assert_int_equal(query_int(conn, "PRAGMA page_size", NULL, 0), 4096);
+    check_ok(store_begin(conn, &err), &err, "begin");
+    check_ok(store_exec(conn, "INSERT INTO sized (id) VALUES (2)", NULL, 0, NULL, &err), &err,
+             "insert");
+    check_ok(store_commit(conn, &err), &err, "commit");
+    assert_int_equal(query_int(conn, "SELECT count(*) FROM sized", NULL, 0), 2);
+    store_return(conn);
+    store_close(st);
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        snprintf(url, sizeof url, "%s%s", path, suffixes[i]);
+        unlink(url);
+    }
+}
+
 /* ---- opening ---- */
 
 static void test_open_urls(void **state)
@@ -1846,6 +1888,7 @@ int main(void)
     const struct CMUnitTest sqlite_tests[] = {
         BOTH_BACKENDS(setup_sqlite, teardown_sqlite),
         cmocka_unit_test_setup_teardown(test_open_urls, setup_sqlite, teardown_sqlite),
+        cmocka_unit_test_setup_teardown(test_page_size, setup_sqlite, teardown_sqlite),
         cmocka_unit_test_setup_teardown(test_sync_failure, setup_sqlite, teardown_sqlite),
         cmocka_unit_test_setup_teardown(test_log_stays_bounded, setup_sqlite, teardown_sqlite),
     };
