@@ -33,7 +33,11 @@ typedef struct {
     /* Why the last commit could not be made durable, reported by the failing statement. */
     bool commit_failed;
     char commit_failure[sizeof((rsp_error *)0)->message];
+    /* BEGIN IMMEDIATE, COMMIT and ROLLBACK, prepared once (see control_statement) */
+    sqlite3_stmt *control[3];
 } sqlite_conn;
+
+static const char *const control_sql[3] = {"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
 
 static sqlite3 *conn_db(const store_conn *conn)
 {
@@ -249,6 +253,8 @@ static void sqlite_disconnect(store_conn *conn)
     sqlite_conn *handle = conn->handle;
     if (handle == NULL)
         return;
+    for (size_t i = 0; i < sizeof handle->control / sizeof handle->control[0]; i++)
+        sqlite3_finalize(handle->control[i]);
     sqlite3_close_v2(handle->db);
     free(handle);
     conn->handle = NULL;
@@ -441,11 +447,32 @@ static const uint8_t *sqlite_column_blob(store_stmt *stmt, int column, size_t *s
     return data;
 }
 
+/* The statement kept for sql when it is one of the transaction controls, which every
+ * transaction runs twice: sqlite3_exec would parse it again each time. NULL otherwise. */
+static sqlite3_stmt *control_statement(sqlite_conn *handle, const char *sql)
+{
+    for (size_t i = 0; i < sizeof control_sql / sizeof control_sql[0]; i++) {
+        if (strcmp(sql, control_sql[i]) != 0)
+            continue;
+        if (handle->control[i] == NULL &&
+            sqlite3_prepare_v2(handle->db, sql, -1, &handle->control[i], NULL) != SQLITE_OK)
+            return NULL;
+        return handle->control[i];
+    }
+    return NULL;
+}
+
 static rsp_status sqlite_exec_script(store_conn *conn, const char *sql, rsp_error *err)
 {
-    if (sqlite3_exec(conn_db(conn), sql, NULL, NULL, NULL) != SQLITE_OK)
-        return fail_from_db(conn, err, "exec");
-    return RSP_OK;
+    sqlite3_stmt *control = control_statement(conn->handle, sql);
+    int rc = control != NULL ? sqlite3_step(control)
+                             : sqlite3_exec(conn_db(conn), sql, NULL, NULL, NULL);
+    rsp_status status = RSP_OK;
+    if (rc != SQLITE_OK && rc != SQLITE_DONE)
+        status = fail_from_db(conn, err, "exec");
+    if (control != NULL)
+        sqlite3_reset(control);
+    return status;
 }
 
 static bool sqlite_statement_readonly(store_stmt *stmt)
