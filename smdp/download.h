@@ -96,7 +96,10 @@ typedef struct {
 
 /* One profile download order, as ES2+ prepared it (the server's inventory supplies it). */
 typedef struct {
-    der_view package;                  /* unprotected SAIP profile package, borrowed */
+    der_view package; /* unprotected SAIP profile package, borrowed */
+    /* ICCID digits of the package, when the caller knows them (the metadata of
+     * authenticateClient then needs no package); NULL: read from the package header */
+    const char *iccid;
     const char *service_provider_name; /* StoreMetadata serviceProviderName */
     const char *profile_name;          /* StoreMetadata profileName */
     int64_t profile_class;             /* SGP22_PROFILE_CLASS_*; operational by default */

@@ -417,18 +417,12 @@ typedef struct {
     char eid[SMDP_EID_TEXT_SIZE];
 } order_context;
 
-/* Fills a download core order from the inventory row of iccid. */
-static smdp_result fill_order(order_context *ctx, const char *iccid, smdp_order *order,
-                              rsp_error *err)
+/* A download core order from ctx->info, with the package read (or NULL). */
+static void order_from_info(order_context *ctx, const uint8_t cc_hash[32], smdp_order *order)
 {
-    uint8_t cc_hash[32];
-    free(ctx->package);
-    ctx->package = NULL;
-    if (smdp_inventory_order_data(ctx->es9->inventory, iccid, &ctx->info, cc_hash, &ctx->package,
-                                  &ctx->package_len, err) != RSP_OK)
-        return SMDP_ERR_INTERNAL;
     memset(order, 0, sizeof *order);
     order->package = der_view_make(ctx->package, ctx->package_len);
+    order->iccid = ctx->info.iccid;
     /* The inventory has no separate metadata: the operator is the service provider and the
      * profile type (else the ICCID) names the profile. */
     order->service_provider_name = ctx->info.operator_id;
@@ -440,7 +434,21 @@ static smdp_result fill_order(order_context *ctx, const char *iccid, smdp_order 
         order->eid = ctx->eid;
     }
     order->cc_required = ctx->info.confirmation_code_required;
-    memcpy(order->cc_hash, cc_hash, sizeof cc_hash);
+    memcpy(order->cc_hash, cc_hash, sizeof order->cc_hash);
+}
+
+/* Fills a download core order from the inventory row of iccid, with its package. */
+static smdp_result fill_order(order_context *ctx, const char *iccid, smdp_order *order,
+                              rsp_error *err)
+{
+    uint8_t cc_hash[32];
+    free(ctx->package);
+    ctx->package = NULL;
+    ctx->package_len = 0;
+    if (smdp_inventory_order_data(ctx->es9->inventory, iccid, &ctx->info, cc_hash, &ctx->package,
+                                  &ctx->package_len, err) != RSP_OK)
+        return SMDP_ERR_INTERNAL;
+    order_from_info(ctx, cc_hash, order);
     return SMDP_OK;
 }
 
@@ -456,15 +464,21 @@ static smdp_result lookup_order(void *context, der_view matching_id, const char 
     ctx->matching_id[matching_id.len] = '\0';
     /* Checked only: the attempt is counted with the session's step once the answer is built.
      * A refusal goes through the writing path, which reports it to the operator. */
+    uint8_t cc_hash[32];
     ctx->status = smdp_order_check_download(ctx->es9->inventory, ctx->matching_id, eid, ctx->iccid,
-                                            &cc_required, &err);
+                                            &cc_required, &ctx->info, cc_hash, &err);
+    bool checked = ctx->status == SMDP_STATUS_OK;
     if (ctx->status != SMDP_STATUS_OK && ctx->status != SMDP_STATUS_INTERNAL)
         ctx->status =
             smdp_order_begin_download(ctx->es9->inventory, ctx->matching_id, eid,
                                       ctx->transaction_hex, ctx->iccid, &cc_required, &err);
     switch (ctx->status) {
     case SMDP_STATUS_OK:
-        return fill_order(ctx, ctx->iccid, order, &err);
+        if (!checked) /* the order changed between the check and the writing path */
+            return fill_order(ctx, ctx->iccid, order, &err);
+        /* the metadata needs only the row: no package read here */
+        order_from_info(ctx, cc_hash, order);
+        return SMDP_OK;
     case SMDP_STATUS_EID_REFUSED:
         return SMDP_ERR_EID_REFUSED;
     case SMDP_STATUS_PROFILE_NOT_RELEASED:

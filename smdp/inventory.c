@@ -1110,7 +1110,8 @@ smdp_status smdp_order_begin_download(smdp_inventory *inventory, const char *mat
 /* SGP.22 v2.5 section 5.6.2 (authenticateClient), order checks without a write */
 smdp_status smdp_order_check_download(smdp_inventory *inventory, const char *matching_id,
                                       const char *eid, char iccid_out[SMDP_ICCID_SIZE],
-                                      bool *cc_required, rsp_error *err)
+                                      bool *cc_required, smdp_profile_info *info,
+                                      uint8_t cc_hash[32], rsp_error *err)
 {
     begin_request request = {matching_id, eid, NULL, iccid_out, cc_required, NULL, 0, NULL};
     operation op = {.inventory = inventory, .request = &request};
@@ -1123,7 +1124,13 @@ smdp_status smdp_order_check_download(smdp_inventory *inventory, const char *mat
         st = check_begin(conn, &op, &found, err);
         store_return(conn);
     }
-    return st == RSP_OK ? op.outcome : SMDP_STATUS_INTERNAL;
+    if (st != RSP_OK)
+        return SMDP_STATUS_INTERNAL;
+    if (op.outcome == SMDP_STATUS_OK && info != NULL)
+        *info = op.row.info;
+    if (op.outcome == SMDP_STATUS_OK && cc_hash != NULL)
+        memcpy(cc_hash, op.row.cc_hash, sizeof op.row.cc_hash);
+    return op.outcome;
 }
 
 /* SGP.22 v2.5 section 5.6.2 (authenticateClient done): the order checks again, the attempt

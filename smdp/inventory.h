@@ -244,10 +244,13 @@ smdp_status smdp_order_begin_download(smdp_inventory *inventory, const char *mat
                                       char iccid_out[SMDP_ICCID_SIZE], bool *cc_required,
                                       rsp_error *err);
 /* The checks of smdp_order_begin_download without any write (nothing counted, nothing sent to
- * the operator): what authenticateClient needs before it builds its answer. */
+ * the operator): what authenticateClient needs before it builds its answer. When the order
+ * passes, info and cc_hash (SHA-256 of the confirmation code, zero when none; either may be
+ * NULL) receive what the answer is built from. */
 smdp_status smdp_order_check_download(smdp_inventory *inventory, const char *matching_id,
                                       const char *eid, char iccid_out[SMDP_ICCID_SIZE],
-                                      bool *cc_required, rsp_error *err);
+                                      bool *cc_required, smdp_profile_info *info,
+                                      uint8_t cc_hash[32], rsp_error *err);
 /* smdp_order_begin_download for the order of next->iccid with the session's next step stored
  * in the same (relaxed) transaction, compare-and-set on expected_step. A refused check is
  * handled as by smdp_order_begin_download; TRANSACTION_UNKNOWN and no change when another

@@ -25,16 +25,12 @@ static void one_octet_bits(const uint8_t *octet, schema_bits *bits)
 }
 
 /* SGP.22 v2.5 section 2.5.3: StoreMetadataRequest */
-rsp_status smdp_metadata_build(const smdp_order *order, const char *notification_address,
-                               der_writer *out, rsp_error *err)
+/* The ICCID digits of the package's ProfileHeader. */
+static rsp_status package_iccid(der_view package, char digits[21], rsp_error *err)
 {
-    if (order == NULL || notification_address == NULL || order->service_provider_name == NULL ||
-        order->profile_name == NULL || out == NULL)
-        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "metadata: missing input");
-
     saip_element header_element;
     saip_walker walker;
-    saip_walker_init(&walker, order->package);
+    saip_walker_init(&walker, package);
     rsp_status status = saip_walker_next(&walker, &header_element, err);
     if (status != RSP_OK)
         return status;
@@ -45,8 +41,28 @@ rsp_status smdp_metadata_build(const smdp_order *order, const char *notification
     status = saip_header_decode(header_element.tlv.whole, &header, &arena, err);
     if (status != RSP_OK)
         return status;
+    return saip_iccid_digits(header.iccid, digits, err);
+}
+
+static rsp_status copy_digits(const char *iccid, char digits[21], rsp_error *err)
+{
+    size_t len = strlen(iccid);
+    if (len < 18 || len > 20)
+        return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0, "metadata: bad ICCID %s", iccid);
+    memcpy(digits, iccid, len + 1);
+    return RSP_OK;
+}
+
+rsp_status smdp_metadata_build(const smdp_order *order, const char *notification_address,
+                               der_writer *out, rsp_error *err)
+{
+    if (order == NULL || notification_address == NULL || order->service_provider_name == NULL ||
+        order->profile_name == NULL || out == NULL)
+        return rsp_error_set(err, RSP_ERR_INVALID_ARGUMENT, 0, 0, "metadata: missing input");
+
     char digits[21];
-    status = saip_iccid_digits(header.iccid, digits, err);
+    rsp_status status = order->iccid != NULL ? copy_digits(order->iccid, digits, err)
+                                             : package_iccid(order->package, digits, err);
     if (status != RSP_OK)
         return status;
     uint8_t iccid[10];

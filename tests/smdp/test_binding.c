@@ -130,6 +130,21 @@ static void test_metadata_from_package(void **state)
                      RSP_OK);
     assert_true(metadata.has_profile_class);
     assert_int_equal(metadata.profile_class, SGP22_PROFILE_CLASS_TEST);
+    /* the ICCID given by the caller instead of the package: the same metadata, no package */
+    der_writer from_iccid;
+    der_writer_init_dynamic(&from_iccid, NULL);
+    smdp_order without_package = order;
+    without_package.package = der_view_make(NULL, 0);
+    without_package.iccid = digits;
+    assert_int_equal(smdp_metadata_build(&without_package, "smdp.example", &from_iccid, &err),
+                     RSP_OK);
+    assert_int_equal(from_iccid.len, out.len);
+    assert_memory_equal(from_iccid.buf, out.buf, out.len);
+    without_package.iccid = "1234";
+    from_iccid.len = 0;
+    assert_int_not_equal(smdp_metadata_build(&without_package, "smdp.example", &from_iccid, &err),
+                         RSP_OK);
+    der_writer_free(&from_iccid);
     /* a package that does not start with a header is refused */
     order.package = der_view_make(f->package + 1, f->package_len - 1);
     out.len = 0;

@@ -529,13 +529,14 @@ static void test_check_then_bind_with_session(void **state)
     released_order(f, "op-a", 12, iccid, &result);
     int64_t callbacks = outbox_count(f);
     bool cc = true;
-    assert_int_equal(
-        smdp_order_check_download(&f->inventory, result.matching_id, EID_A, got, &cc, &err),
-        SMDP_STATUS_OK);
+    assert_int_equal(smdp_order_check_download(&f->inventory, result.matching_id, EID_A, got, &cc,
+                                               NULL, NULL, &err),
+                     SMDP_STATUS_OK);
     assert_string_equal(got, iccid);
     assert_false(cc);
-    assert_int_equal(smdp_order_check_download(&f->inventory, "NO-SUCH-ID", EID_A, got, &cc, &err),
-                     SMDP_STATUS_MATCHING_ID_REFUSED);
+    assert_int_equal(
+        smdp_order_check_download(&f->inventory, "NO-SUCH-ID", EID_A, got, &cc, NULL, NULL, &err),
+        SMDP_STATUS_MATCHING_ID_REFUSED);
     assert_int_equal(outbox_count(f), callbacks); /* a check reports nothing */
     uint8_t data[] = {0x30, 0x00};
     smdp_session_record record = {
