@@ -750,6 +750,19 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
     atomic_fetch_sub(&server->in_flight, 1);
 }
 
+/* Once stopping, new connections are closed as soon as they are accepted. This is what
+ * MHD_quiesce_daemon() would do, but libmicrohttpd 0.9.75 can abort the process in it when the
+ * daemon polls with epoll from its own threads: quiescing removes the listening socket from
+ * each thread's epoll set while that thread may be removing it too ("Failed to remove listen
+ * FD from epoll set", an unguarded MHD_PANIC; seen in test_http and in the system test). */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *address, socklen_t length)
+{
+    (void)address;
+    (void)length;
+    const http_server *server = cls;
+    return atomic_load_explicit(&server->stopping, memory_order_relaxed) ? MHD_NO : MHD_YES;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -879,8 +892,8 @@ rsp_status http_server_start(http_server *server, rsp_error *err)
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
     atomic_store(&server->stopping, false);
-    server->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, server, MHD_OPTION_ARRAY,
-                                      options, MHD_OPTION_END);
+    server->daemon = MHD_start_daemon(flags, 0, accept_policy, server, on_request, server,
+                                      MHD_OPTION_ARRAY, options, MHD_OPTION_END);
     if (server->daemon == NULL)
         return rsp_error_set(err, RSP_ERR_IO, 0, 0,
                              "cannot start HTTP%s server on %s (address in use, bad "
@@ -904,18 +917,15 @@ void http_server_stop(http_server *server, unsigned grace_ms)
 {
     if (server == NULL || server->daemon == NULL)
         return;
-    atomic_store(&server->stopping, true);
-    MHD_socket listen_socket = MHD_quiesce_daemon(server->daemon);
+    atomic_store(&server->stopping, true); /* refuses new connections (accept_policy) */
     uint64_t deadline = monotonic_ns() + (uint64_t)grace_ms * 1000000u;
     while (atomic_load(&server->in_flight) > 0 && monotonic_ns() < deadline) {
         struct timespec pause = {0, 2 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
     int64_t abandoned = atomic_load(&server->in_flight);
-    MHD_stop_daemon(server->daemon);
+    MHD_stop_daemon(server->daemon); /* closes the listening socket */
     server->daemon = NULL;
-    if (listen_socket != MHD_INVALID_SOCKET)
-        close(listen_socket);
     LOG_INFO("http", "server stopped", LOG_STR("server", server->name),
              LOG_INT("abandoned_requests", abandoned));
 }
