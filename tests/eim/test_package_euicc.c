@@ -79,6 +79,15 @@ static der_view iccid_view(const char *hex, uint8_t *buffer)
     return der_view_make(buffer, EUICC_ICCID_SIZE);
 }
 
+/* ES10b ProfileRollback (BF58) into *r, asserted to succeed; answer points into r and arena. */
+static void rollback_ok(context *c, command_result *r, sgp32_profile_rollback_response *answer,
+                        uint8_t *arena, size_t arena_size)
+{
+    *r = fixture_run(c->f, "BF5803800100");
+    fixture_decode(r, &sgp32_profile_rollback_response_type, answer, arena, arena_size);
+    assert_int_equal(answer->cmd_result, SGP32_PROFILE_ROLLBACK_RESULT_OK);
+}
+
 static int64_t profile_state_of(context *c, const char *iccid)
 {
     uint8_t buffer[EUICC_ICCID_SIZE];
@@ -406,12 +415,10 @@ static void test_rollback(void **state)
     int64_t granted_counter = c->eim1.counter;
     assert_int_equal(profile_state_of(c, iccid_b), SGP22_PROFILE_STATE_ENABLED);
 
-    command_result r = fixture_run(c->f, "BF5803800100");
     sgp32_profile_rollback_response answer;
     uint8_t arena_buffer[1024];
-    fixture_decode(&r, &sgp32_profile_rollback_response_type, &answer, arena_buffer,
-                   sizeof(arena_buffer));
-    assert_int_equal(answer.cmd_result, SGP32_PROFILE_ROLLBACK_RESULT_OK);
+    command_result r;
+    rollback_ok(c, &r, &answer, arena_buffer, sizeof arena_buffer);
     assert_true(answer.has_euicc_package_result);
     assert_int_equal(profile_state_of(c, iccid_a), SGP22_PROFILE_STATE_ENABLED);
 
@@ -693,12 +700,10 @@ static void test_fallback_and_rollback(void **state)
     assert_int_equal(fixture_result_code(c->f, "BF5E03800100"),
                      SGP32_RETURN_FROM_FALLBACK_RESULT_OK);
     assert_int_equal(profile_state_of(c, iccid_b), SGP22_PROFILE_STATE_ENABLED);
-    command_result r = fixture_run(c->f, "BF5803800100");
     sgp32_profile_rollback_response answer;
     uint8_t arena_buffer[1024];
-    fixture_decode(&r, &sgp32_profile_rollback_response_type, &answer, arena_buffer,
-                   sizeof(arena_buffer));
-    assert_int_equal(answer.cmd_result, SGP32_PROFILE_ROLLBACK_RESULT_OK);
+    command_result r;
+    rollback_ok(c, &r, &answer, arena_buffer, sizeof arena_buffer);
     assert_int_equal(profile_state_of(c, iccid_a), SGP22_PROFILE_STATE_ENABLED);
 
     assert_int_equal(send_package(c, &c->eim1, true, &enable, 1, -1), EIM_RESULT_SIGNED);

@@ -227,6 +227,15 @@ static void expect_relayed_ok(der_writer *answer, uint32_t tag, const der_view *
     der_writer_free(answer);
 }
 
+/* The SM-DP+ stand-in's last request was function, with field set to value. */
+static void expect_relayed_request(fixture *f, const char *function, const char *field,
+                                   const char *value)
+{
+    assert_string_equal(f->smdp_state.last_function, function);
+    assert_string_equal(json_string_value(json_object_get(f->smdp_state.last_request, field)),
+                        value);
+}
+
 static void test_download_relayed_byte_for_byte(void **state)
 {
     fixture *f = *state;
@@ -235,12 +244,8 @@ static void test_download_relayed_byte_for_byte(void **state)
     der_writer answer;
     initiate(f, f->smdp_address, txid, &answer);
     /* ES9+ request: challenge and euiccInfo1 as sent, the SM-DP+ address */
-    assert_string_equal(f->smdp_state.last_function, "initiateAuthentication");
-    assert_string_equal(
-        json_string_value(json_object_get(f->smdp_state.last_request, "smdpAddress")),
-        f->smdp_address);
-    assert_string_equal(
-        json_string_value(json_object_get(f->smdp_state.last_request, "euiccInfo1")), "vyADggEC");
+    expect_relayed_request(f, "initiateAuthentication", "smdpAddress", f->smdp_address);
+    expect_relayed_request(f, "initiateAuthentication", "euiccInfo1", "vyADggEC");
     /* ESipa answer: BF39 { A0 { 80 txid, the four TLVs exactly } } */
     const der_view initiate_parts[] = {
         der_view_make(server_signed1, sizeof server_signed1),
@@ -252,13 +257,8 @@ static void test_download_relayed_byte_for_byte(void **state)
     /* AuthenticateClient on a new connection: BF3B { 80 txid, BF38 ... } */
     static const uint8_t server_response[] = {0xBF, 0x38, 0x02, 0xA1, 0x00};
     esipa_in_session(f, 0xBF3B, server_response, sizeof server_response, &answer);
-    assert_string_equal(f->smdp_state.last_function, "authenticateClient");
-    assert_string_equal(
-        json_string_value(json_object_get(f->smdp_state.last_request, "transactionId")),
-        "A1B2C3D4");
-    assert_string_equal(json_string_value(json_object_get(f->smdp_state.last_request,
-                                                          "authenticateServerResponse")),
-                        "vzgCoQA=");
+    expect_relayed_request(f, "authenticateClient", "transactionId", "A1B2C3D4");
+    expect_relayed_request(f, "authenticateClient", "authenticateServerResponse", "vzgCoQA=");
     const der_view authenticate_parts[] = {
         der_view_make(profile_metadata, sizeof profile_metadata),
         der_view_make(smdp_signed2, sizeof smdp_signed2),
