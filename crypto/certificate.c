@@ -22,6 +22,12 @@ struct rsp_certificate {
 struct rsp_crl {
     X509_CRL *crl;
     uint8_t digest[RSP_SHA256_SIZE]; /* SHA-256 of the DER encoding */
+    /* Read once at load: every chain verification consults them, and parsing the ASN.1 times
+     * and extensions again each time cost more than the rest of the revocation check. */
+    bool plain;           /* crl_is_plain */
+    int64_t last_update;  /* seconds since 1970 (UTC) */
+    bool has_next_update; /* nextUpdate is optional (RFC 5280 section 5.1.2.5) */
+    int64_t next_update;
 };
 
 #define MAX_FILE_SIZE (1u << 20) /* certificates and CRLs are a few kB */
@@ -1429,11 +1435,11 @@ static rsp_status usable_crl(verify_job *job, const rsp_certificate *issuer, rsp
         }
         signature_insert(cache.crls, &cache.crls_next, crl->digest, issuer->digest);
     }
-    time_t now = job->options->now;
-    const ASN1_TIME *next_update = X509_CRL_get0_nextUpdate(crl->crl);
-    if (now != 0 && X509_cmp_time(X509_CRL_get0_lastUpdate(crl->crl), &now) > 0)
+    /* As X509_cmp_time: a nextUpdate equal to now has passed. */
+    int64_t now = (int64_t)job->options->now;
+    if (now != 0 && crl->last_update > now)
         return crl_failure(job, role, X509_V_ERR_CRL_NOT_YET_VALID);
-    if (now != 0 && next_update != NULL && X509_cmp_time(next_update, &now) < 0)
+    if (now != 0 && crl->has_next_update && crl->next_update <= now)
         return crl_failure(job, role, X509_V_ERR_CRL_HAS_EXPIRED);
     return RSP_OK;
 }
@@ -1474,7 +1480,7 @@ static rsp_status check_validity(verify_job *job, const rsp_certificate *cert, r
 static bool crls_are_plain(const verify_job *job)
 {
     for (size_t i = 0; i < job->options->crl_count; i++)
-        if (!crl_is_plain(job->options->crls[i]->crl))
+        if (!job->options->crls[i]->plain)
             return false;
     return true;
 }
@@ -2176,6 +2182,18 @@ rsp_status rsp_ci_select(const rsp_certificate *const *cis, size_t ci_count, con
 
 /* ---- CRLs ---- */
 
+/* An ASN.1 time as seconds since 1970 (UTC), by OpenSSL's own calendar arithmetic. */
+static bool asn1_time_seconds(const ASN1_TIME *when, int64_t *out)
+{
+    int days = 0, seconds = 0;
+    ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
+    bool ok = epoch != NULL && when != NULL && ASN1_TIME_diff(&days, &seconds, epoch, when) == 1;
+    ASN1_TIME_free(epoch);
+    if (ok)
+        *out = (int64_t)days * 86400 + seconds;
+    return ok;
+}
+
 rsp_status rsp_crl_from_x509(X509_CRL *crl, rsp_crl **out, rsp_error *err)
 {
     *out = NULL;
@@ -2195,6 +2213,16 @@ rsp_status rsp_crl_from_x509(X509_CRL *crl, rsp_crl **out, rsp_error *err)
     if (!digested) {
         rsp_crl_free(wrapper);
         return openssl_failure(err, RSP_ERR_CRYPTO, "CRL encoding");
+    }
+    const ASN1_TIME *next_update = X509_CRL_get0_nextUpdate(crl);
+    wrapper->plain = crl_is_plain(crl);
+    wrapper->has_next_update = next_update != NULL;
+    if (!asn1_time_seconds(X509_CRL_get0_lastUpdate(crl), &wrapper->last_update) ||
+        (next_update != NULL && !asn1_time_seconds(next_update, &wrapper->next_update))) {
+        rsp_crl_free(wrapper);
+        ERR_clear_error();
+        return rsp_error_set(err, RSP_ERR_BAD_VALUE, 0, 0,
+                             "CRL: thisUpdate or nextUpdate unreadable");
     }
     *out = wrapper;
     return RSP_OK;

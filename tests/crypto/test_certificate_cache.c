@@ -203,6 +203,26 @@ static void test_expired_under_a_later_clock(void **state)
                      RSP_ERR_VERIFY);
     assert_int_equal(result.failure, RSP_CERT_FAIL_CRL);
     assert_string_equal(err.message, "EUM certificate: CRL has expired");
+    /* a nextUpdate of exactly now has passed (X509_cmp_time's reading), one second before
+     * has not */
+    assert_int_equal(verify_euicc(a.euicc[1], a.eum, a.ci, NOW + 5 * DAY, crls, 1, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_string_equal(err.message, "EUM certificate: CRL has expired");
+    assert_int_equal(
+        verify_euicc(a.euicc[1], a.eum, a.ci, NOW + 5 * DAY - 1, crls, 1, &result, &err), RSP_OK);
+    /* a CRL whose thisUpdate is still to come */
+    rsp_crl *early = NULL;
+    assert_int_equal(
+        rsp_pki_issue_crl(a.ci, a.ci_key, NULL, 0, NOW + 2 * DAY, NOW + 5 * DAY, &early, &err),
+        RSP_OK);
+    const rsp_crl *early_crls[1] = {early};
+    assert_int_equal(verify_euicc(a.euicc[1], a.eum, a.ci, NOW + DAY, early_crls, 1, &result, &err),
+                     RSP_ERR_VERIFY);
+    assert_int_equal(result.failure, RSP_CERT_FAIL_CRL);
+    assert_string_equal(err.message, "EUM certificate: CRL is not yet valid");
+    assert_int_equal(
+        verify_euicc(a.euicc[1], a.eum, a.ci, NOW + 2 * DAY, early_crls, 1, &result, &err), RSP_OK);
+    rsp_crl_free(early);
     rsp_crl_free(crl);
     authority_close(&a);
 }
