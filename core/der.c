@@ -166,7 +166,9 @@ static inline __attribute__((always_inline)) rsp_status read_header(const uint8_
 
 rsp_status der_reader_next(der_reader *r, der_tlv *out, rsp_error *err)
 {
-    const uint8_t *p = r->data + r->pos;
+    /* At the end nothing is read, and an empty input may have no buffer at all (NULL + 0 is
+     * undefined behaviour). */
+    const uint8_t *p = r->pos < r->len ? r->data + r->pos : r->data;
     size_t offset = r->base_offset + r->pos;
     uint32_t tag = 0;
     size_t header = 0;

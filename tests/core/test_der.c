@@ -94,6 +94,20 @@ static void test_strictness_rules(void **state)
     expect_error((const uint8_t[]){0x30, 0x03, 0x04, 0x05, 0x00}, 5, RSP_ERR_LENGTH_OVERRUN, 2);
 }
 
+/* An HTTP body of no bytes arrives with no buffer: reading it is a truncation. (The reader
+ * also did NULL + 0 then, which clang's UBSan reports and gcc's does not: found by
+ * fuzz_eim_http, which runs under clang.) */
+static void test_empty_input_without_buffer(void **state)
+{
+    (void)state;
+    der_reader reader;
+    der_tlv tlv;
+    rsp_error err = {0};
+    der_reader_init(&reader, der_view_make(NULL, 0), 0, 0);
+    assert_int_equal(der_reader_next(&reader, &tlv, &err), RSP_ERR_TRUNCATED);
+    assert_true(der_reader_at_end(&reader));
+}
+
 static void test_depth_bound(void **state)
 {
     (void)state;
@@ -232,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_multi_byte_tags),
         cmocka_unit_test(test_long_lengths),
         cmocka_unit_test(test_strictness_rules),
+        cmocka_unit_test(test_empty_input_without_buffer),
         cmocka_unit_test(test_depth_bound),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_writer_lengths),
