@@ -276,7 +276,9 @@ static int post_devices(rest_call *call, http_reply *reply)
  * and a header line starting with "eid" are skipped. */
 static int import_devices(rest_call *call, http_reply *reply)
 {
-    char *text = strndup((const char *)call->request->body, call->request->body_len);
+    /* an empty body comes without a buffer: an empty CSV */
+    const char *body = call->request->body != NULL ? (const char *)call->request->body : "";
+    char *text = strndup(body, call->request->body_len);
     if (text == NULL)
         return eim_rest_problem(reply, 500, "no memory");
     json_t *items = json_array();

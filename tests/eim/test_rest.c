@@ -303,6 +303,11 @@ static void test_import_filter_and_metrics(void **state)
     assert_int_equal(status, 201);
     assert_int_equal(json_integer_value(json_object_get(answer, "registered")), 2);
     json_decref(answer);
+    /* an empty body (no buffer at all on the server side) is an empty CSV */
+    answer = request(f, "POST", "/api/v1/devices/import", "text/csv", "", &status);
+    assert_int_equal(status, 201);
+    assert_int_equal(json_integer_value(json_object_get(answer, "registered")), 0);
+    json_decref(answer);
     answer = get(f, "/api/v1/devices?label=fleet:south", 200);
     json_t *devices = json_object_get(answer, "devices");
     assert_int_equal(json_array_size(devices), 1);
