@@ -669,7 +669,7 @@ static bool parse_unsigned(const char *text, unsigned max, unsigned *out)
 
 int bench_smdp(int argc, char **argv)
 {
-    bench_options opt = {.clients = 4, .downloads = 200, .server_threads = 2};
+    bench_options opt = {.clients = 4, .downloads = 1000, .server_threads = 2};
     const char *curves = "both";
     for (int i = 1; i < argc; i++) {
         bool ok = i + 1 < argc;
