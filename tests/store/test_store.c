@@ -880,6 +880,17 @@ static void test_transactions_across_connections(void **state)
     store_close(st);
 }
 
+/* The count through a reader connection borrowed for that one query. */
+static int64_t count_through_reader(store *st, const char *what)
+{
+    rsp_error err = {0};
+    store_conn *reader = NULL;
+    check_ok(store_borrow_reader(st, &reader, &err), &err, what);
+    int64_t count = query_int(reader, "SELECT count(*) FROM shared_rows", NULL, 0);
+    store_return(reader);
+    return count;
+}
+
 /* A reader connection reads what is committed, whatever handle it got; it refuses writes and
  * transactions; and while one is borrowed a writer of another thread still commits. */
 static void test_reader_connections(void **state)
@@ -892,30 +903,20 @@ static void test_reader_connections(void **state)
     rsp_error err = {0};
     store_conn *reader = NULL;
     check_ok(store_borrow_reader(st, &reader, &err), &err, "borrow reader");
-    static const char count_sql[] = "SELECT count(*) FROM shared_rows";
-    assert_int_equal(query_int(reader, count_sql, NULL, 0), 1);
+    assert_int_equal(query_int(reader, "SELECT count(*) FROM shared_rows", NULL, 0), 1);
     assert_int_not_equal(store_begin(reader, &err), RSP_OK);
     assert_int_not_equal(
         store_exec(reader, "INSERT INTO shared_rows (id) VALUES (2)", NULL, 0, NULL, &err), RSP_OK);
     assert_int_equal(store_last_failure(reader), STORE_FAILURE_SQL);
     store_return(reader);
     commit_row(writer, 3);
-    check_ok(store_borrow_reader(st, &reader, &err), &err, "borrow reader");
-    assert_int_equal(query_int(reader, count_sql, NULL, 0), 2);
-    store_return(reader);
-    /* a writer meanwhile: the reader does not hold it up for longer than it is borrowed */
-    check_ok(store_borrow_reader(st, &reader, &err), &err, "borrow reader");
-    assert_int_equal(query_int(reader, count_sql, NULL, 0), 2);
-    store_return(reader);
+    assert_int_equal(count_through_reader(st, "borrow reader"), 2);
+    /* a reader borrowed while a transaction is open sees only what was committed before it */
     check_ok(store_begin(writer, &err), &err, "begin");
     insert_row(writer, 4);
-    check_ok(store_borrow_reader(st, &reader, &err), &err, "borrow reader during a write");
-    assert_int_equal(query_int(reader, count_sql, NULL, 0), 2);
-    store_return(reader);
+    assert_int_equal(count_through_reader(st, "borrow reader during a write"), 2);
     check_ok(store_commit(writer, &err), &err, "commit");
-    check_ok(store_borrow_reader(st, &reader, &err), &err, "borrow reader");
-    assert_int_equal(query_int(reader, count_sql, NULL, 0), 3);
-    store_return(reader);
+    assert_int_equal(count_through_reader(st, "borrow reader"), 3);
     store_return(writer);
     store_close(st);
 }
